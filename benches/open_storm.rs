@@ -1,0 +1,823 @@
+//! # `open_storm`: what does tracing with aibomd cost?
+//!
+//! A plain `harness = false` benchmark that prints a Markdown report on stdout
+//! (progress goes to stderr). Every ratio is against the untraced baseline
+//! measured in the same run, and the configurations are interleaved
+//! repetition by repetition, so slow drift of the host hits all of them alike.
+//!
+//! 1. **open() storm.** A child process (this binary, started as
+//!    `open_storm --storm PATH N [OUT]`) runs `openat(AT_FDCWD, PATH, O_RDONLY)`
+//!    + `close` N times in a tight loop and reports the ns per open it measured
+//!    itself. PATH is an irrelevant file (`<tmp>/irrelevant.txt`, dropped by
+//!    aibomd's in-kernel filter) or a matching one (`<tmp>/model.safetensors`,
+//!    one kernel event per open). The child runs
+//!    - untraced;
+//!    - while `aibomd daemon --no-console --dedup-window-ms 1000` traces the
+//!      whole host;
+//!    - under the bpftrace one-liner that prints every `openat` path
+//!      (stdout to /dev/null), a typical "naive" tracer;
+//!    - under an empty `sys_enter_openat`/`sys_exit_openat` bpftrace probe
+//!      pair: the floor of any tracer built on these tracepoints.
+//!
+//!    bpftrace starts the child itself (`-c`) once its probes are attached.
+//!    Each measurement is repeated [`REPS`] times; the table shows the median.
+//! 2. **Drain rate.** `aibomd daemon --no-console --events /dev/null` with
+//!    `--dedup-window-ms 0` and `1000`, and a matching-file storm. After the
+//!    storm the daemon gets SIGTERM, drains and prints its stats line; the
+//!    report shows the events it received and dropped (ring buffer full), and
+//!    events / storm wall time.
+//! 3. **A real ML app.** `examples/ml-app/app.py` (real safetensors, tokenizers,
+//!    pyarrow, onnx, gguf, ...) under `aibomd run`: the share of its opens the
+//!    in-kernel filter drops, and its wall time untraced, under `aibomd run`
+//!    (including tracer start-up) and under an already running daemon.
+//!    Skipped if `.venv/bin/python` is missing at the repository root.
+//!
+//! ## Running
+//!
+//! ```sh
+//! cargo bench -p aibomd --bench open_storm                  # needs root
+//! AIBOM_BENCH_OPENS=100000 cargo bench -p aibomd --bench open_storm
+//! ```
+//!
+//! `AIBOM_BENCH_OPENS` sets N (default 1,000,000). Needs root, eBPF, and
+//! `bpftrace` on `PATH`. Other eBPF tracers running on the host distort every
+//! number, including the baseline; the header lists any it finds. Started
+//! without `--bench` (e.g. by `cargo test --all-targets`) it does nothing.
+
+use std::ffi::{CStr, CString};
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// Opens per storm unless `AIBOM_BENCH_OPENS` says otherwise.
+const DEFAULT_OPENS: u64 = 1_000_000;
+/// Repetitions of every timed measurement; tables show the median.
+const REPS: usize = 3;
+/// Untimed opens before the timed loop (page in code, warm the dentry cache).
+const WARMUP_OPENS: u64 = 1_000;
+/// How long a tracer may take to report that it is live.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A "naive" tracer: print every path passed to openat.
+const BPFTRACE_PRINTF: &str =
+    r#"tracepoint:syscalls:sys_enter_openat { printf("%s\n", str(args->filename)); }"#;
+/// The floor of any tracer built on the openat syscall tracepoints.
+const BPFTRACE_EMPTY: &str =
+    "tracepoint:syscalls:sys_enter_openat {} tracepoint:syscalls:sys_exit_openat {}";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--storm") {
+        return storm_child(&args[2..]);
+    }
+    // `cargo bench` passes --bench; `cargo test --all-targets` does not.
+    if !args.iter().any(|a| a == "--bench") {
+        eprintln!("open_storm: skipped; run it with `cargo bench -p aibomd --bench open_storm`");
+        return Ok(());
+    }
+    ensure!(
+        nix::unistd::geteuid().is_root(),
+        "open_storm needs root (eBPF tracing)"
+    );
+    let started = Instant::now();
+    let bench = Bench::new()?;
+    bench.print_header();
+    bench.open_storm()?;
+    bench.drain_rate()?;
+    bench.ml_app()?;
+    println!(
+        "\nBench wall time: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Child side: the storm itself.
+// ---------------------------------------------------------------------------
+
+/// `--storm PATH N [OUT]`: open+close PATH N times, then write
+/// `ns_per_open=<f64> wall_ns=<u128>` to OUT, or to stdout without OUT.
+fn storm_child(args: &[String]) -> Result<()> {
+    let (path, n, out) = match args {
+        [path, n] => (path, n, None),
+        [path, n, out] => (path, n, Some(out)),
+        _ => bail!("usage: open_storm --storm PATH N [OUT]"),
+    };
+    let n = parse_count(n)?;
+    ensure!(n > 0, "N must be positive");
+    let path = CString::new(path.as_bytes())?;
+
+    for _ in 0..WARMUP_OPENS {
+        open_close(&path)?;
+    }
+    let start = Instant::now();
+    for _ in 0..n {
+        open_close(&path)?;
+    }
+    let wall = start.elapsed();
+
+    let line = format!(
+        "ns_per_open={:.3} wall_ns={}\n",
+        wall.as_nanos() as f64 / n as f64,
+        wall.as_nanos()
+    );
+    match out {
+        Some(out) => fs::write(out, line).with_context(|| format!("writing {out}"))?,
+        None => print!("{line}"),
+    }
+    Ok(())
+}
+
+/// One `openat(AT_FDCWD, path, O_RDONLY)` + `close`, straight through libc.
+#[inline(always)]
+fn open_close(path: &CStr) -> Result<()> {
+    // SAFETY: `path` is a valid NUL-terminated string that outlives the call.
+    let fd = unsafe { libc::openat(libc::AT_FDCWD, path.as_ptr(), libc::O_RDONLY) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()).with_context(|| format!("openat {path:?}"));
+    }
+    // SAFETY: `fd` was just returned by openat and is closed exactly once.
+    unsafe { libc::close(fd) };
+    Ok(())
+}
+
+/// What a storm child reported.
+#[derive(Clone, Copy, Debug)]
+struct Storm {
+    ns_per_open: f64,
+    wall: Duration,
+}
+
+impl Storm {
+    fn parse(text: &str) -> Result<Self> {
+        let ns = kv(text, "ns_per_open").context("storm child: no ns_per_open")?;
+        let wall = kv(text, "wall_ns").context("storm child: no wall_ns")?;
+        Ok(Storm {
+            ns_per_open: ns.parse()?,
+            wall: Duration::from_nanos(wall.parse()?),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parent side.
+// ---------------------------------------------------------------------------
+
+/// Paths and settings shared by all sections.
+struct Bench {
+    aibomd: PathBuf,
+    /// This binary, re-run as the storm child.
+    exe: PathBuf,
+    repo: PathBuf,
+    /// Keeps the scratch directory alive; removed on drop.
+    tmp: tempfile::TempDir,
+    irrelevant: PathBuf,
+    matching: PathBuf,
+    n: u64,
+}
+
+impl Bench {
+    fn new() -> Result<Self> {
+        let n = match std::env::var("AIBOM_BENCH_OPENS") {
+            Ok(v) => parse_count(&v).context("AIBOM_BENCH_OPENS")?,
+            Err(_) => DEFAULT_OPENS,
+        };
+        ensure!(n > 0, "AIBOM_BENCH_OPENS must be positive");
+        let aibomd = PathBuf::from(env!("CARGO_BIN_EXE_aibomd"));
+        ensure!(aibomd.exists(), "{} does not exist", aibomd.display());
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .context("CARGO_MANIFEST_DIR has no parent")?
+            .to_path_buf();
+        let exe = std::env::current_exe()?;
+        let tmp = tempfile::Builder::new().prefix("open_storm").tempdir()?;
+        let irrelevant = tmp.path().join("irrelevant.txt");
+        let matching = tmp.path().join("model.safetensors");
+        fs::write(&irrelevant, b"not an AI artifact\n")?;
+        fs::write(&matching, b"{}")?;
+        // bpftrace -c splits its command line on spaces.
+        for p in [&exe, &irrelevant, &matching] {
+            ensure!(
+                !p.as_os_str().as_bytes().contains(&b' '),
+                "path with a space breaks bpftrace -c: {}",
+                p.display()
+            );
+        }
+        raise_memlock_limit();
+        Ok(Bench {
+            aibomd,
+            exe,
+            repo,
+            tmp,
+            irrelevant,
+            matching,
+            n,
+        })
+    }
+
+    fn print_header(&self) {
+        let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let cpus = thread::available_parallelism().map_or(0, |n| n.get());
+        let model = fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("model name").map(str::to_owned))
+            })
+            .map(|s| s.trim_start_matches([' ', '\t', ':']).to_owned())
+            .unwrap_or_else(|| "unknown".into());
+        let load = fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let bpftrace = Command::new("bpftrace")
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_else(|e| format!("not runnable: {e}"));
+        let others = other_tracers();
+
+        println!("# aibomd open() storm benchmark\n");
+        println!(
+            "- date: {}",
+            chrono::Local::now().format("%Y-%m-%d %H:%M:%S %z")
+        );
+        println!("- kernel: {}", kernel.trim());
+        println!("- CPUs: {cpus} ({model})");
+        println!("- load average at start: {}", load.trim());
+        println!(
+            "- N = {} opens per storm, median of {REPS} runs",
+            group(self.n)
+        );
+        println!("- aibomd: {}", self.aibomd.display());
+        println!("- {bpftrace}");
+        if others.is_empty() {
+            println!("- other tracers running at start: none");
+        } else {
+            println!(
+                "- **other tracers running at start (numbers are distorted): {}**",
+                others.join(", ")
+            );
+        }
+    }
+
+    /// Section 1: ns per open under each tracer, for both files.
+    fn open_storm(&self) -> Result<()> {
+        let files = [&self.irrelevant, &self.matching];
+        // ns/open samples, [tracer][file].
+        let mut ns: [[Vec<f64>; 2]; Tracer::ALL.len()] = Default::default();
+        let mut daemon_stats = Vec::new();
+
+        for rep in 1..=REPS {
+            for (ti, tracer) in Tracer::ALL.iter().enumerate() {
+                progress(format_args!("storm rep {rep}/{REPS}: {}", tracer.label()));
+                let daemon = match tracer {
+                    Tracer::Aibomd => Some(Daemon::start(
+                        &self.aibomd,
+                        &["--no-console", "--dedup-window-ms", "1000"],
+                    )?),
+                    _ => None,
+                };
+                for (fi, file) in files.iter().enumerate() {
+                    let storm = match tracer {
+                        Tracer::Untraced | Tracer::Aibomd => self.storm(file)?,
+                        Tracer::BpftracePrintf => {
+                            self.storm_under_bpftrace(BPFTRACE_PRINTF, file)?
+                        }
+                        Tracer::BpftraceEmpty => self.storm_under_bpftrace(BPFTRACE_EMPTY, file)?,
+                    };
+                    ns[ti][fi].push(storm.ns_per_open);
+                }
+                if let Some(daemon) = daemon {
+                    daemon_stats.push(daemon.stop()?.0);
+                }
+            }
+        }
+
+        let base = [median(&ns[0][0]), median(&ns[0][1])];
+        let rows: Vec<Vec<String>> = Tracer::ALL
+            .iter()
+            .zip(&ns)
+            .map(|(tracer, per_file)| {
+                let irr = median(&per_file[0]);
+                let mat = median(&per_file[1]);
+                vec![
+                    tracer.label().to_owned(),
+                    format!("{irr:.0}"),
+                    ratio(irr, base[0]),
+                    format!("{mat:.0}"),
+                    ratio(mat, base[1]),
+                ]
+            })
+            .collect();
+
+        println!("\n## 1. open() storm: ns per openat+close\n");
+        print_table(
+            &[
+                "configuration",
+                "irrelevant.txt ns/open",
+                "vs untraced",
+                "model.safetensors ns/open",
+                "vs untraced",
+            ],
+            &rows,
+        );
+        let events: Vec<String> = daemon_stats
+            .iter()
+            .map(|s| format!("{}/{}", group(s.get("events")), group(s.get("dropped"))))
+            .collect();
+        println!(
+            "\naibomd daemon stats per rep (events/dropped, both storms, {} matching opens each): {}",
+            group(self.n + WARMUP_OPENS),
+            events.join(", ")
+        );
+        Ok(())
+    }
+
+    /// Section 2: how fast the daemon drains a storm of matching opens.
+    fn drain_rate(&self) -> Result<()> {
+        let mut rows = Vec::new();
+        for dedup in ["0", "1000"] {
+            for rep in 1..=REPS {
+                progress(format_args!("drain rep {rep}/{REPS}: dedup {dedup} ms"));
+                let daemon = Daemon::start(
+                    &self.aibomd,
+                    &[
+                        "--no-console",
+                        "--events",
+                        "/dev/null",
+                        "--dedup-window-ms",
+                        dedup,
+                    ],
+                )?;
+                let storm = self.storm(&self.matching)?;
+                let (stats, shutdown) = daemon.stop()?;
+                let events = stats.get("events");
+                let dropped = stats.get("dropped");
+                let rate = events as f64 / storm.wall.as_secs_f64();
+                rows.push(vec![
+                    dedup.to_owned(),
+                    rep.to_string(),
+                    format!("{:.0}", storm.ns_per_open),
+                    format!("{:.3}", storm.wall.as_secs_f64()),
+                    group(events),
+                    format!(
+                        "{} ({:.1}%)",
+                        group(dropped),
+                        pct(dropped, events + dropped)
+                    ),
+                    group(stats.get("folded")),
+                    group(stats.get("exported")),
+                    group(rate.round() as u64),
+                    format!("{:.0}", shutdown.as_secs_f64() * 1e3),
+                ]);
+            }
+        }
+
+        println!(
+            "\n## 2. Drain rate: {} matching opens (+{WARMUP_OPENS} warm-up), `--events /dev/null`\n",
+            group(self.n)
+        );
+        print_table(
+            &[
+                "dedup ms",
+                "run",
+                "storm ns/open",
+                "storm wall s",
+                "events",
+                "dropped",
+                "folded",
+                "exported",
+                "events/s drained",
+                "SIGTERM→exit ms",
+            ],
+            &rows,
+        );
+        println!(
+            "\nevents/s drained = events received / storm wall time. \
+             Events include other matching opens on the host during the run."
+        );
+        Ok(())
+    }
+
+    /// Section 3: the in-kernel filter and the slowdown on a real Python app.
+    fn ml_app(&self) -> Result<()> {
+        let python = self.repo.join(".venv/bin/python");
+        let app = self.repo.join("examples/ml-app/app.py");
+        println!("\n## 3. Real ML app: examples/ml-app/app.py\n");
+        if !python.exists() || !app.exists() {
+            println!(
+                "Skipped: {} or {} is missing.",
+                python.display(),
+                app.display()
+            );
+            return Ok(());
+        }
+        let workdir = self.tmp.path().join("ml-app");
+        let app_cmd = [
+            python.as_os_str(),
+            app.as_os_str(),
+            "--workdir".as_ref(),
+            workdir.as_os_str(),
+        ];
+        let run_app = |prefix: &[&str]| -> Result<(Duration, String)> {
+            // Without a prefix the app runs on its own, else as `aibomd PREFIX -- APP`.
+            let mut cmd = if prefix.is_empty() {
+                Command::new(app_cmd[0])
+            } else {
+                let mut c = Command::new(&self.aibomd);
+                c.args(prefix).arg("--").arg(app_cmd[0]);
+                c
+            };
+            cmd.args(&app_cmd[1..])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            let start = Instant::now();
+            let out = cmd.output().context("running the ML app")?;
+            let took = start.elapsed();
+            let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            ensure!(
+                out.status.success(),
+                "ML app failed ({}):\n{stderr}",
+                out.status
+            );
+            Ok((took, stderr))
+        };
+
+        progress(format_args!("ml-app warm-up"));
+        run_app(&[])?; // byte-compile, page cache
+        let (mut untraced, mut run, mut daemon) = (Vec::new(), Vec::new(), Vec::new());
+        let mut stats = Vec::new();
+        for rep in 1..=REPS {
+            progress(format_args!("ml-app rep {rep}/{REPS}"));
+            untraced.push(run_app(&[])?.0.as_secs_f64());
+
+            let (took, stderr) = run_app(&["run"])?;
+            run.push(took.as_secs_f64());
+            stats.push(Stats::from_output(&stderr)?);
+
+            let d = Daemon::start(&self.aibomd, &["--no-console"])?;
+            daemon.push(run_app(&[])?.0.as_secs_f64());
+            d.stop()?;
+        }
+
+        let stat = |key: &str| median(&stats.iter().map(|s| s.get(key) as f64).collect::<Vec<_>>());
+        let (seen, filtered) = (stat("opens_seen"), stat("filtered_in_kernel"));
+        print_table(
+            &[
+                "opens_seen",
+                "filtered_in_kernel",
+                "% filtered in kernel",
+                "events",
+                "dropped",
+                "exported",
+            ],
+            &[vec![
+                format!("{seen:.0}"),
+                format!("{filtered:.0}"),
+                format!("{:.1}%", 100.0 * filtered / seen),
+                format!("{:.0}", stat("events")),
+                format!("{:.0}", stat("dropped")),
+                format!("{:.0}", stat("exported")),
+            ]],
+        );
+        println!("\n(`aibomd run` stats line, median of {REPS} runs)\n");
+
+        let base = median(&untraced);
+        let rows: Vec<Vec<String>> = [
+            ("untraced", &untraced),
+            ("`aibomd run` (incl. tracer start-up and report)", &run),
+            ("under running `aibomd daemon --no-console`", &daemon),
+        ]
+        .into_iter()
+        .map(|(label, samples)| {
+            let m = median(samples);
+            vec![label.to_owned(), format!("{:.0}", m * 1e3), ratio(m, base)]
+        })
+        .collect();
+        print_table(&["configuration", "wall ms", "vs untraced"], &rows);
+        Ok(())
+    }
+
+    /// Runs a storm child directly (untraced, or traced by a running daemon).
+    fn storm(&self, file: &Path) -> Result<Storm> {
+        let out = Command::new(&self.exe)
+            .arg("--storm")
+            .arg(file)
+            .arg(self.n.to_string())
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .context("spawning the storm child")?;
+        ensure!(out.status.success(), "storm child failed: {}", out.status);
+        Storm::parse(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    /// Runs a storm child under `bpftrace -e PROG -c CHILD`: bpftrace starts
+    /// the child once its probes are attached. bpftrace's stdout (and the
+    /// child's) goes to /dev/null, so the child reports through a file.
+    fn storm_under_bpftrace(&self, prog: &str, file: &Path) -> Result<Storm> {
+        let result = self.tmp.path().join("storm-result");
+        let _ = fs::remove_file(&result);
+        let child = format!(
+            "{} --storm {} {} {}",
+            self.exe.display(),
+            file.display(),
+            self.n,
+            result.display()
+        );
+        let out = Command::new("bpftrace")
+            .args(["-e", prog, "-c", &child])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .context("spawning bpftrace")?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        ensure!(
+            out.status.success(),
+            "bpftrace failed ({}):\n{stderr}",
+            out.status
+        );
+        let text = fs::read_to_string(&result)
+            .with_context(|| format!("storm under bpftrace left no result; stderr:\n{stderr}"))?;
+        Storm::parse(&text)
+    }
+}
+
+/// The tracing configurations of section 1, in table order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tracer {
+    Untraced,
+    Aibomd,
+    BpftracePrintf,
+    BpftraceEmpty,
+}
+
+impl Tracer {
+    const ALL: [Tracer; 4] = [
+        Tracer::Untraced,
+        Tracer::Aibomd,
+        Tracer::BpftracePrintf,
+        Tracer::BpftraceEmpty,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Tracer::Untraced => "untraced",
+            Tracer::Aibomd => "aibomd daemon (dedup 1000 ms)",
+            Tracer::BpftracePrintf => "bpftrace printf(filename) > /dev/null",
+            Tracer::BpftraceEmpty => "bpftrace empty enter+exit probes",
+        }
+    }
+}
+
+/// A background `aibomd daemon`; SIGKILLed on drop unless stopped.
+struct Daemon {
+    child: Child,
+    /// stderr lines, read by a helper thread.
+    lines: Receiver<String>,
+}
+
+impl Daemon {
+    /// Starts `aibomd daemon ARGS` and waits for its "ready" line.
+    fn start(aibomd: &Path, args: &[&str]) -> Result<Self> {
+        let mut child = Command::new(aibomd)
+            .arg("daemon")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("spawning aibomd daemon")?;
+        let stderr = child.stderr.take().context("no stderr pipe")?;
+        let (tx, lines) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let daemon = Daemon { child, lines };
+
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match daemon.lines.recv_timeout(left) {
+                Ok(line) if line.starts_with("aibomd: ready") => return Ok(daemon),
+                Ok(line) => seen.push(line),
+                Err(RecvTimeoutError::Timeout) => {
+                    bail!(
+                        "aibomd not ready after {READY_TIMEOUT:?}:\n{}",
+                        seen.join("\n")
+                    )
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    bail!("aibomd exited before ready:\n{}", seen.join("\n"))
+                }
+            }
+        }
+    }
+
+    /// SIGTERM, wait for exit, parse the stats line. Also returns the time
+    /// from SIGTERM to exit (final drain and flush).
+    fn stop(mut self) -> Result<(Stats, Duration)> {
+        let start = Instant::now();
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM)?;
+        let status = self.child.wait()?;
+        let took = start.elapsed();
+        // The reader thread ends at EOF, now that the daemon is gone.
+        let stderr: Vec<String> = self.lines.iter().collect();
+        let stderr = stderr.join("\n");
+        ensure!(
+            status.success(),
+            "aibomd daemon exited with {status}:\n{stderr}"
+        );
+        Ok((Stats::from_output(&stderr)?, took))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // Never leave a host-wide tracer behind, e.g. after an error.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The integers of aibomd's final stats line,
+/// `aibomd: tracer=ebpf opens_seen=591 filtered_in_kernel=571 (96.6%) ... exported=16`.
+#[derive(Debug)]
+struct Stats(Vec<(String, u64)>);
+
+impl Stats {
+    /// Finds the (last) stats line in aibomd's stderr.
+    fn from_output(stderr: &str) -> Result<Self> {
+        let line = stderr
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("aibomd: ") && l.contains(" opens_seen="))
+            .with_context(|| format!("no stats line in aibomd's stderr:\n{stderr}"))?;
+        let fields = line
+            .split_whitespace()
+            .filter_map(|t| t.split_once('='))
+            .filter_map(|(k, v)| Some((k.to_owned(), v.parse().ok()?)))
+            .collect();
+        Ok(Stats(fields))
+    }
+
+    /// A counter; 0 if absent (older stats lines lack some).
+    fn get(&self, key: &str) -> u64 {
+        self.0.iter().find(|(k, _)| k == key).map_or(0, |(_, v)| *v)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers.
+// ---------------------------------------------------------------------------
+
+/// The value of `key=value` in whitespace-separated text.
+fn kv<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.split_whitespace()
+        .filter_map(|t| t.split_once('='))
+        .find_map(|(k, v)| (k == key).then_some(v))
+}
+
+/// Parses a count such as `1000000` or `1_000_000`.
+fn parse_count(s: &str) -> Result<u64> {
+    s.replace('_', "")
+        .parse()
+        .with_context(|| format!("not a count: {s:?}"))
+}
+
+/// Median of the samples (mean of the middle two for an even count).
+fn median(samples: &[f64]) -> f64 {
+    let mut v = samples.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+fn ratio(value: f64, base: f64) -> String {
+    format!("{:.2}×", value / base)
+}
+
+fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
+}
+
+/// `1234567` → `1,234,567`.
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn progress(what: std::fmt::Arguments) {
+    eprintln!("[open_storm] {what}");
+}
+
+/// Prints a Markdown table: first column left-aligned, the rest right-aligned.
+fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let cells: Vec<String> = cells
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, &w))| {
+                if i == 0 {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect();
+        println!("| {} |", cells.join(" | "));
+    };
+    line(&mut headers.iter().copied());
+    let rule: Vec<String> = widths
+        .iter()
+        .enumerate()
+        .map(|(i, &w)| {
+            let dashes = "-".repeat(w.max(3) - 1);
+            if i == 0 {
+                format!(":{dashes}")
+            } else {
+                format!("{dashes}:")
+            }
+        })
+        .collect();
+    println!("| {} |", rule.join(" | "));
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+}
+
+/// bpftrace wants a large RLIMIT_MEMLOCK on older kernels; try to lift it
+/// for every child. Without CAP_SYS_RESOURCE this fails, and bpftrace only
+/// warns (kernels >= 5.11 account BPF memory to the cgroup instead).
+fn raise_memlock_limit() {
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit only reads the struct passed by reference.
+    if unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) } != 0 {
+        progress(format_args!(
+            "could not lift RLIMIT_MEMLOCK ({}); bpftrace will warn",
+            std::io::Error::last_os_error()
+        ));
+    }
+}
+
+/// Other eBPF tracers (aibomd, bpftrace, ...) already running on the host.
+fn other_tracers() -> Vec<String> {
+    const NAMES: [&str; 5] = ["aibomd", "bpftrace", "opensnoop", "tetragon", "falco"];
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found: Vec<String> = entries
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let comm = fs::read_to_string(e.path().join("comm")).ok()?;
+            let comm = comm.trim();
+            NAMES
+                .iter()
+                .any(|n| comm.starts_with(n))
+                .then(|| format!("{comm}[{pid}]"))
+        })
+        .collect();
+    found.sort();
+    found
+}

@@ -1,0 +1,35 @@
+//! `aibomd daemon`: trace the whole host until SIGINT/SIGTERM, then drain and flush.
+use anyhow::{Context, Result};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::pipeline;
+use crate::tracer::{self, Scope};
+
+/// Runs until a termination signal; everything traced before it is exported.
+pub async fn daemon(cfg: &Config) -> Result<()> {
+    let tracer = tracer::open(cfg.tracer, Scope::Host, cfg)?;
+    let name = tracer.name();
+    let pipe = crate::app::build_pipeline(cfg, &cfg.project, Vec::new())?;
+    let (tx, rx) = mpsc::channel(cfg.pipeline.queue_batches);
+    let stop = CancellationToken::new();
+    let tracer_task = tracer.spawn(tx, stop.clone());
+    let pipe_task = tokio::spawn(pipeline::run(rx, pipe));
+    tracing::info!(tracer = name, project = %cfg.project, "aibomd daemon tracing the host; SIGINT/SIGTERM to stop");
+    // Tells scripts and tests that tracing is live.
+    eprintln!("aibomd: ready (tracer={name})");
+
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = int.recv() => tracing::info!("SIGINT: draining"),
+        _ = term.recv() => tracing::info!("SIGTERM: draining"),
+    }
+    stop.cancel();
+    let tstats = tracer_task.await.context("tracer task panicked")??;
+    let pstats = pipe_task.await.context("pipeline task panicked")??;
+    eprintln!("{}", crate::app::stats_line(name, &tstats, &pstats));
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! `aibomd run -- CMD`: trace one command and all its descendants.
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+
+use anyhow::{bail, Context, Result};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::export::summary::{self, SummarySink};
+use crate::pipeline;
+use crate::tracer::{self, Scope};
+
+/// What `aibomd run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The command and its arguments.
+    pub command: Vec<String>,
+    /// Print the artifact table to stderr at the end.
+    pub summary: bool,
+}
+
+/// Runs the command under the tracer; returns the exit code to exit with (the command's,
+/// or 128 + signal number when a signal killed it).
+pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
+    let Some((prog, args)) = opts.command.split_first() else {
+        bail!("no command given: use `aibomd run [OPTIONS] -- CMD [ARGS...]`");
+    };
+    let mut tracer = tracer::open(cfg.tracer, Scope::Follow, cfg)?;
+    let tracer_name = tracer.name();
+    tracing::info!(tracer = tracer_name, "tracer attached");
+
+    let mut cmd = std::process::Command::new(prog);
+    cmd.args(args).env("AIBOM_PROJECT", &cfg.project);
+    if let Some(hook) = tracer.pre_exec_follow() {
+        // SAFETY: the hook is async-signal-safe (one raw syscall), as the trait requires.
+        unsafe { cmd.pre_exec(hook) };
+    }
+    let mut child = tokio::process::Command::from(cmd)
+        .spawn()
+        .with_context(|| format!("cannot start `{prog}`"))?;
+    let pid = child.id().context("child has no pid")?;
+    tracer.follow(pid)?;
+
+    let (sum_sink, table) = SummarySink::new();
+    let pipe = crate::app::build_pipeline(cfg, &cfg.project, vec![Box::new(sum_sink)])?;
+    let (tx, rx) = mpsc::channel(cfg.pipeline.queue_batches);
+    let stop = CancellationToken::new();
+    let tracer_task = tracer.spawn(tx, stop.clone());
+    let pipe_task = tokio::spawn(pipeline::run(rx, pipe));
+
+    let status = wait_forwarding_signals(&mut child, pid).await?;
+    stop.cancel();
+    let tstats = tracer_task.await.context("tracer task panicked")??;
+    let pstats = pipe_task.await.context("pipeline task panicked")??;
+
+    if opts.summary {
+        let t = table.lock().expect("summary lock");
+        eprint!("{}", summary::render(&t));
+        eprintln!("{}", crate::app::stats_line(tracer_name, &tstats, &pstats));
+    }
+    if tstats.dropped > 0 {
+        tracing::warn!(
+            dropped = tstats.dropped,
+            "events were lost in the kernel (ring buffer full); raise ebpf.ring_buffer_bytes"
+        );
+    }
+    Ok(status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+}
+
+/// Waits for the child; SIGINT/SIGTERM/SIGHUP received meanwhile are passed on to it, so
+/// it decides how to stop, and we still drain everything it did.
+async fn wait_forwarding_signals(
+    child: &mut tokio::process::Child,
+    pid: u32,
+) -> Result<std::process::ExitStatus> {
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let forward = |sig: nix::sys::signal::Signal| {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig);
+    };
+    loop {
+        tokio::select! {
+            s = child.wait() => return Ok(s?),
+            _ = int.recv() => forward(nix::sys::signal::Signal::SIGINT),
+            _ = term.recv() => forward(nix::sys::signal::Signal::SIGTERM),
+            _ = hup.recv() => forward(nix::sys::signal::Signal::SIGHUP),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! What flows between the pipeline stages.
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use aibom_semconv::access_mode;
+
+/// How a file was accessed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccessMode {
+    Read,
+    Write,
+    Exec,
+    Mmap,
+}
+
+impl AccessMode {
+    /// From `open(2)` flags.
+    pub fn from_open_flags(flags: u64) -> Self {
+        let acc = flags & libc::O_ACCMODE as u64;
+        let creat = flags & (libc::O_CREAT | libc::O_TRUNC) as u64;
+        if acc == libc::O_WRONLY as u64 || acc == libc::O_RDWR as u64 || creat != 0 {
+            AccessMode::Write
+        } else {
+            AccessMode::Read
+        }
+    }
+
+    /// The semconv value of `aibom.access.mode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessMode::Read => access_mode::READ,
+            AccessMode::Write => access_mode::WRITE,
+            AccessMode::Exec => access_mode::EXEC,
+            AccessMode::Mmap => access_mode::MMAP,
+        }
+    }
+}
+
+/// One file access as a tracer saw it, before any normalization.
+#[derive(Debug, Clone)]
+pub struct RawAccess {
+    /// Wall-clock time of the access.
+    pub time: SystemTime,
+    /// Process id (tgid).
+    pub pid: u32,
+    /// Parent process id, when the tracer knows it.
+    pub ppid: Option<u32>,
+    pub uid: Option<u32>,
+    pub cgroup_id: Option<u64>,
+    /// Kernel `comm` of the process.
+    pub comm: Option<String>,
+    /// The path bytes exactly as passed to the kernel (may be relative, any bytes).
+    pub path: Vec<u8>,
+    /// Absolute path of the opened file as the kernel resolved it (relative opens, eBPF).
+    pub kernel_path: Option<Vec<u8>>,
+    /// `dirfd` argument; `None` or `AT_FDCWD` for cwd-relative.
+    pub dirfd: Option<i32>,
+    /// The fd the open returned, when known.
+    pub fd: Option<i32>,
+    /// Open flags.
+    pub flags: Option<u64>,
+    pub mode: AccessMode,
+    /// System call name (`openat`, `execve`, ...), when known.
+    pub syscall: Option<&'static str>,
+    /// (device as `st_dev`, inode) of the opened file, when the tracer knows it.
+    pub file_id: Option<(u64, u64)>,
+    /// Which tracer produced it (`aibom.tracer` value).
+    pub tracer: &'static str,
+}
+
+/// A process started a new program.
+#[derive(Debug, Clone)]
+pub struct ExecInfo {
+    pub time: SystemTime,
+    pub pid: u32,
+    pub ppid: Option<u32>,
+    pub comm: Option<String>,
+    /// The executable path as passed to `execve`.
+    pub path: PathBuf,
+}
+
+/// What tracers send to the pipeline.
+#[derive(Debug, Clone)]
+pub enum TraceEvent {
+    Access(RawAccess),
+    Exec(ExecInfo),
+    Exit { pid: u32 },
+}
+
+/// Counters a tracer reports when it stops.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TracerStats {
+    /// Opens of traced processes that the tracer looked at.
+    pub seen: u64,
+    /// Dropped by the path filter.
+    pub filtered: u64,
+    /// Matching opens that failed.
+    pub failed: u64,
+    /// Events handed to userspace.
+    pub emitted: u64,
+    /// Events lost (ring buffer or queue full).
+    pub dropped: u64,
+}
+
+/// A normalized access, ready for the sinks.
+#[derive(Debug, Clone)]
+pub struct AccessRecord {
+    pub time: SystemTime,
+    /// Absolute path with symlinks resolved (`file.path`).
+    pub file_path: PathBuf,
+    /// Absolute path before resolving symlinks (`aibom.access.absolute_path`).
+    pub absolute_path: PathBuf,
+    /// As passed by the program (`aibom.access.path`).
+    pub access_path: Vec<u8>,
+    /// `aibom.access.resolution` value.
+    pub resolution: &'static str,
+    pub size: Option<u64>,
+    pub modified: Option<SystemTime>,
+    pub inode: Option<u64>,
+    pub mode: AccessMode,
+    pub syscall: Option<&'static str>,
+    pub flags: Option<u64>,
+    pub count: u64,
+    pub pid: u32,
+    pub ppid: Option<u32>,
+    pub uid: Option<u32>,
+    pub owner: Option<String>,
+    pub cgroup_id: Option<u64>,
+    pub exe_name: Option<String>,
+    pub exe_path: Option<PathBuf>,
+    pub tracer: &'static str,
+    pub project: String,
+}

@@ -1,0 +1,54 @@
+//! Console sink: one readable line per record on stderr (daemon mode default).
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::{path_string, Sink};
+use crate::event::AccessRecord;
+use std::os::unix::ffi::OsStrExt;
+
+/// Prints `time pid comm mode path (size)` lines.
+#[derive(Default)]
+pub struct ConsoleSink;
+
+/// Escapes control characters so a hostile file name cannot forge output lines.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+impl Sink for ConsoleSink {
+    fn name(&self) -> &'static str {
+        "console"
+    }
+
+    fn emit(&mut self, r: &AccessRecord) -> Result<()> {
+        let t = chrono::DateTime::<chrono::Local>::from(r.time).format("%H:%M:%S%.3f");
+        let path = printable(&path_string(r.file_path.as_os_str().as_bytes()));
+        let size = r.size.map(|s| format!(" {s}B")).unwrap_or_default();
+        let count = if r.count > 1 {
+            format!(" x{}", r.count)
+        } else {
+            String::new()
+        };
+        let comm = printable(r.exe_name.as_deref().unwrap_or("?"));
+        writeln!(
+            std::io::stderr(),
+            "{t} {:>7} {comm:<15} {:<5} {path}{size}{count}",
+            r.pid,
+            r.mode.as_str()
+        )?;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        Ok(std::io::stderr().flush()?)
+    }
+}

@@ -1,0 +1,115 @@
+//! The `export` stage: sinks that records leave through.
+//!
+//! Every sink sees the same flat attribute list ([`attributes`]), named by `semconv`.
+pub mod console;
+pub mod jsonl;
+pub mod summary;
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::time::SystemTime;
+
+use aibom_semconv::{attr, event};
+use anyhow::Result;
+
+use crate::event::AccessRecord;
+
+/// An attribute value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(String),
+    Int(i64),
+}
+
+/// A destination for records.
+pub trait Sink: Send {
+    /// Short name for logs.
+    fn name(&self) -> &'static str;
+    /// Takes one record.
+    fn emit(&mut self, rec: &AccessRecord) -> Result<()>;
+    /// Writes out anything buffered.
+    fn flush(&mut self) -> Result<()>;
+}
+
+/// The event name of an access record.
+pub const EVENT_NAME: &str = event::ARTIFACT_ACCESS;
+
+/// Path bytes as a string: UTF-8 as is, other bytes escaped as `\xNN`, so that any path
+/// survives JSON and terminals without loss or panic.
+pub fn path_string(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+fn p(path: &Path) -> Value {
+    Value::Str(path_string(path.as_os_str().as_bytes()))
+}
+
+/// RFC 3339 with nanoseconds, UTC.
+pub fn rfc3339(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+/// The record's attributes, in a stable order, absent values left out.
+pub fn attributes(r: &AccessRecord) -> Vec<(&'static str, Value)> {
+    let mut a = vec![
+        (attr::FILE_PATH, p(&r.file_path)),
+        (attr::ACCESS_PATH, Value::Str(path_string(&r.access_path))),
+        (attr::ACCESS_ABSOLUTE_PATH, p(&r.absolute_path)),
+        (attr::ACCESS_RESOLUTION, Value::Str(r.resolution.into())),
+        (attr::ACCESS_MODE, Value::Str(r.mode.as_str().into())),
+        (attr::ACCESS_COUNT, Value::Int(r.count as i64)),
+        (attr::PROCESS_PID, Value::Int(r.pid.into())),
+        (attr::TRACER, Value::Str(r.tracer.into())),
+        (attr::PROJECT_ID, Value::Str(r.project.clone())),
+    ];
+    let mut opt = |k: &'static str, v: Option<Value>| {
+        if let Some(v) = v {
+            a.push((k, v));
+        }
+    };
+    opt(attr::FILE_SIZE, r.size.map(|s| Value::Int(s as i64)));
+    opt(
+        attr::FILE_MODIFIED,
+        r.modified.map(|t| Value::Str(rfc3339(t))),
+    );
+    opt(attr::FILE_INODE, r.inode.map(|i| Value::Int(i as i64)));
+    opt(
+        attr::ACCESS_SYSCALL,
+        r.syscall.map(|s| Value::Str(s.into())),
+    );
+    opt(attr::ACCESS_FLAGS, r.flags.map(|f| Value::Int(f as i64)));
+    opt(
+        attr::PROCESS_PARENT_PID,
+        r.ppid.map(|v| Value::Int(v.into())),
+    );
+    opt(
+        attr::PROCESS_EXECUTABLE_NAME,
+        r.exe_name.clone().map(Value::Str),
+    );
+    opt(attr::PROCESS_EXECUTABLE_PATH, r.exe_path.as_deref().map(p));
+    opt(attr::PROCESS_OWNER, r.owner.clone().map(Value::Str));
+    opt(attr::PROCESS_UID, r.uid.map(|v| Value::Int(v.into())));
+    opt(
+        attr::PROCESS_CGROUP_ID,
+        r.cgroup_id.map(|v| Value::Int(v as i64)),
+    );
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_utf8_and_newlines_survive() {
+        assert_eq!(path_string(b"/m/a\xffb.gguf"), "/m/a\\xffb.gguf");
+        assert_eq!(path_string("/m/é\n.bin".as_bytes()), "/m/é\n.bin");
+    }
+}

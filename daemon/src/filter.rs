@@ -1,0 +1,221 @@
+//! The path filter: which opened paths are worth reporting.
+//!
+//! The same rules run in two places: in the kernel (the eBPF tracer pushes them into two
+//! LPM tries, see `ebpf/aibom.bpf.c`) and here in userspace for the fanotify and procfs
+//! tracers. Semantics, identical in both:
+//! 1. absolute paths are matched against the prefix rules (first 64 bytes); the longest
+//!    matching prefix wins: `keep` reports the path, `deny` drops it;
+//! 2. otherwise the path is reported when it ends (case-insensitively, last 32 bytes) with
+//!    one of the allowed suffixes.
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+
+/// Longest prefix rule the kernel can match (bytes).
+pub const PREFIX_MAX: usize = 64;
+/// Longest suffix rule the kernel can match (bytes).
+pub const SUFFIX_MAX: usize = 32;
+
+/// Filter rules, as written in the config file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct FilterConfig {
+    /// Report paths ending with one of these (case-insensitive, at most 32 bytes each).
+    pub allow_suffixes: Vec<String>,
+    /// Never report absolute paths under these prefixes (at most 64 bytes each)...
+    pub deny_prefixes: Vec<String>,
+    /// ...except under these longer ones, which are always reported (accelerator devices).
+    pub keep_prefixes: Vec<String>,
+}
+
+/// Default suffixes: model weights, datasets, tokenizers, prompt templates, model configs.
+pub const DEFAULT_SUFFIXES: &[&str] = &[
+    ".safetensors",
+    ".gguf",
+    ".ggml",
+    ".onnx",
+    ".pt",
+    ".pth",
+    ".bin",
+    ".ckpt",
+    ".h5",
+    ".hdf5",
+    ".keras",
+    ".tflite",
+    ".pb",
+    ".mlmodel",
+    ".parquet",
+    ".arrow",
+    ".jsonl",
+    ".csv",
+    ".tsv",
+    ".npy",
+    ".npz",
+    ".jinja",
+    ".jinja2",
+    ".prompt",
+    ".tiktoken",
+    ".model",
+    "tokenizer.json",
+    "vocab.json",
+    "vocab.txt",
+    "merges.txt",
+    "config.json",
+    "readme.md",
+    "mcp.json",
+];
+
+/// Default denied prefixes: kernel pseudo files, devices, shared libraries, locales.
+pub const DEFAULT_DENY_PREFIXES: &[&str] = &[
+    "/proc/",
+    "/sys/",
+    "/dev/",
+    "/run/",
+    "/etc/ld.so",
+    "/lib/x86_64-linux-gnu/",
+    "/lib/aarch64-linux-gnu/",
+    "/usr/lib/x86_64-linux-gnu/",
+    "/usr/lib/aarch64-linux-gnu/",
+    "/usr/lib64/",
+    "/lib64/",
+    "/usr/share/locale/",
+    "/usr/share/zoneinfo/",
+];
+
+/// Default kept prefixes: accelerator device nodes.
+pub const DEFAULT_KEEP_PREFIXES: &[&str] = &[
+    "/dev/nvidia",
+    "/dev/dri/",
+    "/dev/accel/",
+    "/dev/kfd",
+    "/dev/neuron",
+];
+
+impl Default for FilterConfig {
+    fn default() -> Self {
+        let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        Self {
+            allow_suffixes: own(DEFAULT_SUFFIXES),
+            deny_prefixes: own(DEFAULT_DENY_PREFIXES),
+            keep_prefixes: own(DEFAULT_KEEP_PREFIXES),
+        }
+    }
+}
+
+/// What a rule does with a matching path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    Keep = 1,
+    Drop = 2,
+}
+
+impl FilterConfig {
+    /// Rejects rules the kernel cannot hold.
+    pub fn validate(&self) -> Result<()> {
+        for s in &self.allow_suffixes {
+            if s.is_empty() || s.len() > SUFFIX_MAX {
+                bail!("filter.allow_suffixes: {s:?} must be 1..={SUFFIX_MAX} bytes");
+            }
+        }
+        for p in self.deny_prefixes.iter().chain(&self.keep_prefixes) {
+            if !p.starts_with('/') || p.len() > PREFIX_MAX {
+                bail!("filter prefix {p:?} must be absolute and at most {PREFIX_MAX} bytes");
+            }
+        }
+        Ok(())
+    }
+
+    /// Prefix rules as (bytes, rule), keep rules after deny rules so a duplicate keeps.
+    pub fn prefix_rules(&self) -> Vec<(Vec<u8>, Rule)> {
+        let deny = self.deny_prefixes.iter().map(|p| (p, Rule::Drop));
+        let keep = self.keep_prefixes.iter().map(|p| (p, Rule::Keep));
+        deny.chain(keep)
+            .map(|(p, r)| (p.as_bytes().to_vec(), r))
+            .collect()
+    }
+
+    /// Suffix rules as the kernel stores them: lowercased and reversed.
+    pub fn reversed_suffixes(&self) -> Vec<Vec<u8>> {
+        self.allow_suffixes
+            .iter()
+            .map(|s| s.to_ascii_lowercase().bytes().rev().collect())
+            .collect()
+    }
+
+    /// Builds the userspace matcher.
+    pub fn matcher(&self) -> PathFilter {
+        PathFilter {
+            prefixes: self.prefix_rules(),
+            suffixes: self.reversed_suffixes(),
+        }
+    }
+}
+
+/// Userspace twin of the kernel filter (fanotify and procfs tracers).
+#[derive(Debug, Clone)]
+pub struct PathFilter {
+    prefixes: Vec<(Vec<u8>, Rule)>,
+    suffixes: Vec<Vec<u8>>,
+}
+
+impl PathFilter {
+    /// True when `path` would be reported.
+    pub fn matches(&self, path: &[u8]) -> bool {
+        if path.first() == Some(&b'/') {
+            let head = &path[..path.len().min(PREFIX_MAX)];
+            let best = self
+                .prefixes
+                .iter()
+                .filter(|(p, _)| head.starts_with(p))
+                .max_by_key(|(p, _)| p.len());
+            if let Some((_, rule)) = best {
+                return *rule == Rule::Keep;
+            }
+        }
+        let tail: Vec<u8> = path
+            .iter()
+            .rev()
+            .take(SUFFIX_MAX)
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        self.suffixes.iter().any(|s| tail.starts_with(s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f() -> PathFilter {
+        FilterConfig::default().matcher()
+    }
+
+    #[test]
+    fn model_files_pass_and_noise_does_not() {
+        let f = f();
+        assert!(f.matches(b"/data/m/model.safetensors"));
+        assert!(f.matches(b"MODEL.GGUF"));
+        assert!(f.matches(b"/x/tokenizer.json"));
+        assert!(!f.matches(b"/usr/lib/python3.11/os.py"));
+        assert!(!f.matches(b"/usr/lib/x86_64-linux-gnu/libc.so.6"));
+        assert!(!f.matches(b"/proc/self/config.json"));
+    }
+
+    #[test]
+    fn accelerator_devices_are_kept_despite_dev_deny() {
+        let f = f();
+        assert!(f.matches(b"/dev/nvidia0"));
+        assert!(f.matches(b"/dev/dri/renderD128"));
+        assert!(!f.matches(b"/dev/null"));
+        assert!(!f.matches(b"/dev/shm/x.bin"));
+    }
+
+    #[test]
+    fn oversize_rules_are_rejected() {
+        let mut c = FilterConfig::default();
+        c.allow_suffixes.push("x".repeat(33));
+        assert!(c.validate().is_err());
+        let mut c = FilterConfig::default();
+        c.deny_prefixes.push("relative/".into());
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,13 @@
+//! aibomd: a runtime AI-BOM exporter.
+//!
+//! Pipeline: [`tracer`] (ebpf | fanotify | procfs) → [`dedup`] → [`normalize`] → [`export`]
+//! (console, JSON Lines), wired by [`pipeline`].
+pub mod app;
+pub mod config;
+pub mod dedup;
+pub mod event;
+pub mod export;
+pub mod filter;
+pub mod normalize;
+pub mod pipeline;
+pub mod tracer;

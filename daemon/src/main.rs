@@ -1,0 +1,149 @@
+//! `aibomd` command line.
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use aibomd::app::{self, run::RunOptions};
+use aibomd::config::Config;
+use aibomd::tracer::TracerChoice;
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+/// aibomd: see which AI artifacts (models, datasets, tokenizers, prompts, tool configs)
+/// processes really load, traced from the kernel.
+///
+/// Examples:
+///   aibomd run -- python app.py                 trace one command, print what it loaded
+///   aibomd run --events - -- python app.py      ...and every access as JSON Lines on stdout
+///   aibomd daemon --config /etc/aibomd.toml     trace the whole host until SIGTERM
+///   aibomd config                               print the effective configuration
+///
+/// Needs root for the eBPF tracer (and fanotify); `--tracer procfs` works without it.
+#[derive(Parser, Debug)]
+#[command(version, verbatim_doc_comment)]
+struct Cli {
+    /// Config file (TOML). Values may be overridden by AIBOM_* env vars, e.g.
+    /// AIBOM_TRACER=procfs, AIBOM_EBPF__WAKEUP_BYTES=65536, AIBOM_FILTER__ALLOW_SUFFIXES=.gguf,.onnx
+    #[arg(long, short = 'c', global = true, env = "AIBOM_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Log filter (tracing env-filter syntax: info, debug, aibomd=trace).
+    #[arg(long, global = true, env = "AIBOM_LOG", default_value = "warn")]
+    log: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run CMD, trace it and all its descendants, and report the artifacts they accessed.
+    ///
+    /// Exits with CMD's exit code (128+N when killed by signal N). SIGINT/SIGTERM are passed
+    /// on to CMD; everything traced is drained before aibomd exits.
+    Run(RunArgs),
+    /// Trace every process on this host until SIGINT/SIGTERM; then drain and flush.
+    Daemon(CommonArgs),
+    /// Print the effective configuration (defaults + file + env) as TOML.
+    Config,
+}
+
+#[derive(Args, Debug)]
+struct CommonArgs {
+    /// Write each access as a JSON Lines object to FILE (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
+    /// Project the accesses are attributed to.
+    #[arg(long, value_name = "ID")]
+    project: Option<String>,
+    /// Tracer backend: auto picks the best that works (ebpf, then fanotify, then procfs).
+    #[arg(long, value_enum)]
+    tracer: Option<TracerChoice>,
+    /// Fold repeated accesses of a file by a process within this many ms (0: off).
+    #[arg(long, value_name = "MS")]
+    dedup_window_ms: Option<u64>,
+    /// Also print one line per access on stderr.
+    #[arg(long, overrides_with = "no_console")]
+    console: bool,
+    /// Do not print one line per access on stderr.
+    #[arg(long)]
+    no_console: bool,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Do not print the artifact table at the end.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// The command to run, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    command: Vec<String>,
+}
+
+impl CommonArgs {
+    fn apply(&self, cfg: &mut Config, console_default: bool) {
+        if let Some(e) = &self.events {
+            cfg.export.events_file = Some(e.clone());
+        }
+        if let Some(p) = &self.project {
+            cfg.project = p.clone();
+        }
+        if let Some(t) = self.tracer {
+            cfg.tracer = t;
+        }
+        if let Some(w) = self.dedup_window_ms {
+            cfg.pipeline.dedup_window_ms = w;
+        }
+        cfg.export.console = if self.console {
+            true
+        } else if self.no_console {
+            false
+        } else {
+            console_default && cfg.export.console
+        };
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
+        .with_writer(std::io::stderr)
+        .init();
+    match real_main(cli) {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("aibomd: error: {e:#}");
+            ExitCode::from(70)
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> Result<i32> {
+    let mut cfg = Config::load(cli.config.as_deref())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Run(a) => {
+            // `run` prints a table at the end; per-access lines only when asked.
+            a.common.apply(&mut cfg, false);
+            let opts = RunOptions {
+                command: a.command,
+                summary: !a.quiet,
+            };
+            rt.block_on(app::run::run(&cfg, opts))
+        }
+        Command::Daemon(a) => {
+            a.apply(&mut cfg, true);
+            rt.block_on(app::daemon::daemon(&cfg))?;
+            Ok(0)
+        }
+        Command::Config => {
+            print!("{}", cfg.to_toml());
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The `normalize` stage: from a raw access to a record with an absolute, resolved path,
+//! size and mtime, and the process it belongs to.
+//!
+//! Artifact identification (type, format, provider, hashes) is added by later stages.
+pub mod path;
+pub mod process;
+
+use std::os::unix::fs::MetadataExt;
+
+use crate::event::{AccessRecord, RawAccess};
+pub use path::{resolve, Resolved};
+pub use process::ProcessTable;
+
+/// Normalizes one raw access. `count` is the number of folded repeats (see `dedup`).
+pub fn normalize(
+    raw: &RawAccess,
+    count: u64,
+    procs: &mut ProcessTable,
+    project: &str,
+) -> AccessRecord {
+    let r = resolve(raw);
+    let meta = std::fs::metadata(&r.file_path).ok();
+    let proc = procs.lookup(raw.pid, raw.comm.as_deref(), raw.uid);
+    AccessRecord {
+        time: raw.time,
+        file_path: r.file_path,
+        absolute_path: r.absolute_path,
+        access_path: raw.path.clone(),
+        resolution: r.resolution,
+        size: meta.as_ref().map(|m| m.len()),
+        modified: meta.as_ref().and_then(|m| m.modified().ok()),
+        inode: raw
+            .file_id
+            .map(|(_, ino)| ino)
+            .or(meta.as_ref().map(|m| m.ino())),
+        mode: raw.mode,
+        syscall: raw.syscall,
+        flags: raw.flags,
+        count,
+        pid: raw.pid,
+        ppid: raw.ppid.or(proc.ppid),
+        uid: raw.uid.or(proc.uid),
+        owner: proc.owner.clone(),
+        cgroup_id: raw.cgroup_id,
+        exe_name: raw.comm.clone().or(proc.comm.clone()),
+        exe_path: proc.exe.clone(),
+        tracer: raw.tracer,
+        project: project.to_string(),
+    }
+}
+
+/// Model-card names that only count when they sit beside a model.
+const CARD_NAMES: &[&str] = &["readme.md"];
+/// Files whose presence marks a folder as a model folder.
+const MODEL_MARKERS: &[&str] = &[
+    "config.json",
+    "model_index.json",
+    ".safetensors",
+    ".gguf",
+    ".onnx",
+    ".bin",
+    ".pt",
+    ".pth",
+    ".h5",
+    ".keras",
+    ".tflite",
+];
+
+/// False for records that passed the path filter but are not artifacts: directories,
+/// and READMEs outside model folders.
+pub fn is_artifact(rec: &AccessRecord) -> bool {
+    if rec.file_path.is_dir() {
+        return false;
+    }
+    let name = |p: &std::path::Path| {
+        p.file_name()
+            .map(|n| n.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    let file = name(&rec.absolute_path);
+    if file.ends_with(".pth") && is_python_site_dir(&rec.absolute_path) {
+        return false; // a Python path-configuration file, not PyTorch weights
+    }
+    if !CARD_NAMES.contains(&file.as_str()) {
+        return true;
+    }
+    let Some(dir) = rec.absolute_path.parent() else {
+        return false;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().take(4096).any(|e| {
+        let n = name(&e.path());
+        MODEL_MARKERS
+            .iter()
+            .any(|m| n == *m || (m.starts_with('.') && n.ends_with(m)))
+    })
+}
+
+fn is_python_site_dir(p: &std::path::Path) -> bool {
+    p.parent()
+        .and_then(|d| d.file_name())
+        .is_some_and(|d| d == "site-packages" || d == "dist-packages")
+}

@@ -1,0 +1,376 @@
+//! The eBPF tracer: loads `ebpf/aibom.bpf.c` (embedded at build time), pushes the path
+//! filter into its LPM tries, attaches the tracepoints and drains the ring buffer.
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use aibom_semconv::tracer as tracer_name;
+use anyhow::{bail, Context, Result};
+use aya::maps::lpm_trie::{Key, LpmTrie};
+use aya::maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
+use aya::programs::{RawTracePoint, TracePoint};
+use aya::{Ebpf, EbpfLoader};
+use tokio::io::unix::AsyncFd;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{Batch, Scope, Tracer};
+use crate::config::{Config, EbpfConfig};
+use crate::event::{AccessMode, ExecInfo, RawAccess, TraceEvent, TracerStats};
+use crate::filter::{FilterConfig, Rule, PREFIX_MAX, SUFFIX_MAX};
+
+pub mod wire;
+
+static BPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/aibom.bpf.o"));
+
+/// (program, tracepoint category, tracepoint name, required). Optional ones do not exist
+/// on every architecture (arm64 has no `open`/`creat`).
+const TRACEPOINTS: &[(&str, &str, &str, bool)] = &[
+    ("sys_enter_openat", "syscalls", "sys_enter_openat", true),
+    ("sys_exit_openat", "syscalls", "sys_exit_openat", true),
+    ("sys_enter_openat2", "syscalls", "sys_enter_openat2", false),
+    ("sys_exit_openat2", "syscalls", "sys_exit_openat2", false),
+    ("sys_enter_open", "syscalls", "sys_enter_open", false),
+    ("sys_exit_open", "syscalls", "sys_exit_open", false),
+    ("sys_enter_creat", "syscalls", "sys_enter_creat", false),
+    ("sys_exit_creat", "syscalls", "sys_exit_creat", false),
+    ("sys_enter_execve", "syscalls", "sys_enter_execve", true),
+    ("sys_exit_execve", "syscalls", "sys_exit_execve", true),
+    (
+        "sys_enter_execveat",
+        "syscalls",
+        "sys_enter_execveat",
+        false,
+    ),
+    ("sys_exit_execveat", "syscalls", "sys_exit_execveat", false),
+];
+const RAW_TRACEPOINTS: &[&str] = &["sched_process_fork", "sched_process_exit"];
+const TRACEFS: &str = "/sys/kernel/tracing";
+const BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// Kernel counters read from the `STATS` map.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KernelStats {
+    pub seen: u64,
+    pub filtered: u64,
+    pub failed: u64,
+    pub emitted: u64,
+    pub dropped: u64,
+    pub execs: u64,
+    pub wakeups: u64,
+}
+
+/// A loaded and attached eBPF tracer.
+pub struct EbpfTracer {
+    bpf: Ebpf,
+    cfg: EbpfConfig,
+    clock: BootClock,
+}
+
+/// Checks what the eBPF tracer needs, naming the first thing missing.
+fn preflight() -> Result<()> {
+    if !nix::unistd::geteuid().is_root() {
+        bail!("not running as root (eBPF needs CAP_BPF and CAP_PERFMON); run with sudo or use --tracer procfs");
+    }
+    if !Path::new(BTF).exists() {
+        bail!("kernel BTF missing ({BTF}); the kernel needs CONFIG_DEBUG_INFO_BTF=y, or use --tracer fanotify");
+    }
+    let events = Path::new(TRACEFS).join("events/syscalls");
+    if !events.exists() {
+        // We are root: mount tracefs ourselves, as `mount -t tracefs nodev /sys/kernel/tracing` would.
+        tracing::info!("tracefs not mounted, mounting it at {TRACEFS}");
+        nix::mount::mount(
+            Some("nodev"),
+            TRACEFS,
+            Some("tracefs"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        )
+        .with_context(|| format!("tracefs is not mounted at {TRACEFS} and mounting it failed; run `mount -t tracefs nodev {TRACEFS}` or use --tracer fanotify"))?;
+        if !events.exists() {
+            bail!("no syscall tracepoints under {TRACEFS}/events/syscalls (kernel without CONFIG_FTRACE_SYSCALLS); use --tracer fanotify");
+        }
+    }
+    Ok(())
+}
+
+impl EbpfTracer {
+    /// Loads the programs, fills the filter maps and attaches every tracepoint.
+    pub fn open(scope: Scope, cfg: &Config) -> Result<Self> {
+        preflight()?;
+        let follow: u32 = (scope == Scope::Follow).into();
+        let self_tgid: u32 = std::process::id();
+        let report_failed: u32 = cfg.ebpf.report_failed_opens.into();
+        let mut bpf = EbpfLoader::new()
+            .override_global("follow_mode", &follow, true)
+            .override_global("self_tgid", &self_tgid, true)
+            .override_global("wakeup_bytes", &cfg.ebpf.wakeup_bytes, true)
+            .override_global("report_failed", &report_failed, true)
+            .map_max_entries("EVENTS", cfg.ebpf.ring_buffer_bytes)
+            .load(BPF_OBJECT)
+            .context("loading the eBPF object (verifier or BTF relocation failed)")?;
+        load_filter(&mut bpf, &cfg.filter)?;
+        for &(prog, category, name, required) in TRACEPOINTS {
+            let tp: &mut TracePoint = bpf
+                .program_mut(prog)
+                .with_context(|| format!("program {prog} missing from the object"))?
+                .try_into()?;
+            let res = tp
+                .load()
+                .and_then(|_| tp.attach(category, name).map(|_| ()));
+            match res {
+                Ok(()) => {}
+                Err(e) if !required => {
+                    tracing::debug!(tracepoint = name, error = %e, "optional tracepoint not attached")
+                }
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("attaching tracepoint {category}/{name}"))
+                }
+            }
+        }
+        for &name in RAW_TRACEPOINTS {
+            let rtp: &mut RawTracePoint = bpf
+                .program_mut(name)
+                .with_context(|| format!("program {name} missing from the object"))?
+                .try_into()?;
+            rtp.load()?;
+            rtp.attach(name)
+                .with_context(|| format!("attaching raw tracepoint {name}"))?;
+        }
+        Ok(Self {
+            bpf,
+            cfg: cfg.ebpf.clone(),
+            clock: BootClock::now(),
+        })
+    }
+
+    /// Reads and sums the per-CPU kernel counters.
+    pub fn kernel_stats(bpf: &Ebpf) -> Result<KernelStats> {
+        let arr: PerCpuArray<&MapData, u64> =
+            PerCpuArray::try_from(bpf.map("STATS").context("STATS map missing")?)?;
+        let get = |i: u32| -> Result<u64> { Ok(arr.get(&i, 0)?.iter().sum()) };
+        Ok(KernelStats {
+            seen: get(wire::STAT_OPEN_SEEN)?,
+            filtered: get(wire::STAT_OPEN_FILTERED)?,
+            failed: get(wire::STAT_OPEN_FAILED)?,
+            emitted: get(wire::STAT_EMITTED)?,
+            dropped: get(wire::STAT_RB_DROPPED)?,
+            execs: get(wire::STAT_EXEC_SEEN)?,
+            wakeups: get(wire::STAT_WAKEUPS)?,
+        })
+    }
+}
+
+fn load_filter(bpf: &mut Ebpf, filter: &FilterConfig) -> Result<()> {
+    let mut prefixes: LpmTrie<&mut MapData, [u8; PREFIX_MAX], u8> = LpmTrie::try_from(
+        bpf.map_mut("PREFIX_RULES")
+            .context("PREFIX_RULES missing")?,
+    )?;
+    for (p, rule) in filter.prefix_rules() {
+        let mut data = [0u8; PREFIX_MAX];
+        data[..p.len()].copy_from_slice(&p);
+        prefixes.insert(&Key::new(p.len() as u32 * 8, data), rule as u8, 0)?;
+    }
+    let mut suffixes: LpmTrie<&mut MapData, [u8; SUFFIX_MAX], u8> = LpmTrie::try_from(
+        bpf.map_mut("SUFFIX_RULES")
+            .context("SUFFIX_RULES missing")?,
+    )?;
+    for s in filter.reversed_suffixes() {
+        let mut data = [0u8; SUFFIX_MAX];
+        data[..s.len()].copy_from_slice(&s);
+        suffixes.insert(&Key::new(s.len() as u32 * 8, data), Rule::Keep as u8, 0)?;
+    }
+    Ok(())
+}
+
+impl Tracer for EbpfTracer {
+    fn name(&self) -> &'static str {
+        tracer_name::EBPF
+    }
+
+    fn follow(&mut self, pid: u32) -> Result<()> {
+        let mut tracked: BpfHashMap<&mut MapData, u32, u8> =
+            BpfHashMap::try_from(self.bpf.map_mut("TRACKED").context("TRACKED missing")?)?;
+        tracked.insert(pid, 1, 0)?;
+        Ok(())
+    }
+
+    fn pre_exec_follow(&self) -> Option<super::PreExecFollow> {
+        let fd = match self.bpf.map("TRACKED")? {
+            aya::maps::Map::HashMap(m) => m.fd().as_fd().as_raw_fd(),
+            _ => return None,
+        };
+        Some(Box::new(move || track_self(fd)))
+    }
+
+    fn spawn(
+        mut self: Box<Self>,
+        out: mpsc::Sender<Batch>,
+        stop: CancellationToken,
+    ) -> JoinHandle<Result<TracerStats>> {
+        tokio::spawn(async move {
+            let ring = RingBuf::try_from(self.bpf.take_map("EVENTS").context("EVENTS missing")?)?;
+            // SAFETY: the ring buffer owns its fd and lives inside the AsyncFd, so the fd
+            // stays open for as long as it is registered.
+            let mut ring = unsafe { AsyncFd::register(ring) }
+                .map_err(|e| anyhow::anyhow!("registering the ring buffer with tokio: {e}"))?;
+            let mut tick = tokio::time::interval(Duration::from_millis(self.cfg.drain_interval_ms));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut sent = 0u64;
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    guard = ring.readable_mut() => {
+                        let mut guard = guard?;
+                        sent += drain(guard.get_inner_mut(), &self.clock, &out).await;
+                        guard.clear_ready();
+                    }
+                    _ = tick.tick() => {
+                        sent += drain(ring.get_mut(), &self.clock, &out).await;
+                    }
+                }
+            }
+            // Everything the kernel wrote before the stop is in the ring: take it all.
+            sent += drain(ring.get_mut(), &self.clock, &out).await;
+            let k = EbpfTracer::kernel_stats(&self.bpf)?;
+            tracing::debug!(
+                ?k,
+                sent,
+                fd = ring.get_ref().as_raw_fd(),
+                "eBPF tracer stopped"
+            );
+            Ok(TracerStats {
+                seen: k.seen,
+                filtered: k.filtered,
+                failed: k.failed,
+                emitted: k.emitted,
+                dropped: k.dropped,
+            })
+        })
+    }
+}
+
+/// Adds the calling process to the TRACKED map with a raw `bpf(BPF_MAP_UPDATE_ELEM)`.
+///
+/// Written by hand because it runs in a forked child before exec, where only
+/// async-signal-safe code may run: aya's map API may allocate, one syscall does not.
+fn track_self(map_fd: std::os::fd::RawFd) -> std::io::Result<()> {
+    #[repr(C)]
+    struct UpdateAttr {
+        map_fd: u32,
+        _pad: u32,
+        key: u64,
+        value: u64,
+        flags: u64,
+    }
+    const BPF_MAP_UPDATE_ELEM: libc::c_long = 2;
+    // SAFETY: getpid and bpf are plain syscalls; key/value point to live stack values.
+    let pid: u32 = unsafe { libc::getpid() } as u32;
+    let one: u8 = 1;
+    let attr = UpdateAttr {
+        map_fd: map_fd as u32,
+        _pad: 0,
+        key: &pid as *const u32 as u64,
+        value: &one as *const u8 as u64,
+        flags: 0,
+    };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_MAP_UPDATE_ELEM,
+            &attr as *const UpdateAttr,
+            std::mem::size_of::<UpdateAttr>() as libc::c_uint,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Drains the ring buffer completely, in batches. Returns events sent.
+async fn drain(ring: &mut RingBuf<MapData>, clock: &BootClock, out: &mpsc::Sender<Batch>) -> u64 {
+    const BATCH: usize = 2048;
+    let mut total = 0;
+    loop {
+        let mut batch = Vec::with_capacity(64);
+        while batch.len() < BATCH {
+            let Some(item) = ring.next() else { break };
+            if let Some(ev) = decode(&item, clock) {
+                batch.push(ev);
+            }
+        }
+        if batch.is_empty() {
+            return total;
+        }
+        let full = batch.len() == BATCH;
+        total += batch.len() as u64;
+        if out.send(batch).await.is_err() || !full {
+            return total;
+        }
+    }
+}
+
+fn decode(buf: &[u8], clock: &BootClock) -> Option<TraceEvent> {
+    let wire::Record {
+        header: h,
+        path,
+        dpath,
+    } = wire::parse(buf)?;
+    let time = clock.to_system(h.ts_ns);
+    let ppid = Some(h.ppid).filter(|p| *p != 0);
+    Some(match h.kind {
+        wire::KIND_OPEN => TraceEvent::Access(RawAccess {
+            time,
+            pid: h.tgid,
+            ppid,
+            uid: Some(h.uid),
+            cgroup_id: Some(h.cgroup_id),
+            comm: Some(wire::comm(&h)),
+            path: path.to_vec(),
+            kernel_path: dpath.map(<[u8]>::to_vec),
+            dirfd: Some(h.dirfd),
+            fd: (h.ret >= 0).then_some(h.ret as i32),
+            flags: Some(h.flags),
+            mode: AccessMode::from_open_flags(h.flags),
+            syscall: wire::syscall_name(h.syscall),
+            file_id: (h.ino != 0).then(|| (wire::dev_to_user(h.dev), h.ino)),
+            tracer: tracer_name::EBPF,
+        }),
+        wire::KIND_EXEC => TraceEvent::Exec(ExecInfo {
+            time,
+            pid: h.tgid,
+            ppid,
+            comm: Some(wire::comm(&h)),
+            path: PathBuf::from(OsStr::from_bytes(path)),
+        }),
+        wire::KIND_EXIT => TraceEvent::Exit { pid: h.tgid },
+        _ => return None,
+    })
+}
+
+/// Converts the kernel's CLOCK_BOOTTIME stamps to wall-clock time.
+#[derive(Debug, Clone, Copy)]
+struct BootClock {
+    /// Wall-clock time at boot (realtime - boottime), sampled once.
+    boot: SystemTime,
+}
+
+impl BootClock {
+    fn now() -> Self {
+        let boot_ns = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME)
+            .map(|t| Duration::from(t).as_nanos() as u64)
+            .unwrap_or(0);
+        Self {
+            boot: SystemTime::now() - Duration::from_nanos(boot_ns),
+        }
+    }
+
+    fn to_system(self, ts_ns: u64) -> SystemTime {
+        self.boot + Duration::from_nanos(ts_ns)
+    }
+}

@@ -1,0 +1,138 @@
+//! The ring-buffer record layout, mirrored from `ebpf/aibom_event.h`.
+use std::mem::{offset_of, size_of};
+
+pub const PATH_MAX: usize = 4096;
+pub const KIND_OPEN: u32 = 1;
+pub const KIND_EXEC: u32 = 2;
+pub const KIND_EXIT: u32 = 3;
+
+pub const STAT_OPEN_SEEN: u32 = 0;
+pub const STAT_OPEN_FILTERED: u32 = 1;
+pub const STAT_OPEN_FAILED: u32 = 2;
+pub const STAT_EMITTED: u32 = 3;
+pub const STAT_RB_DROPPED: u32 = 4;
+pub const STAT_EXEC_SEEN: u32 = 5;
+pub const STAT_WAKEUPS: u32 = 6;
+
+/// Fixed part of `struct aibom_event`; `path_len` bytes of path follow it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct Header {
+    pub ts_ns: u64,
+    pub cgroup_id: u64,
+    pub ino: u64,
+    pub ret: i64,
+    pub flags: u64,
+    pub kind: u32,
+    pub syscall: u32,
+    pub pid: u32,
+    pub tgid: u32,
+    pub ppid: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub dirfd: i32,
+    pub dev: u32,
+    pub path_len: u32,
+    pub dpath_len: u32,
+    pub dpath_flags: u32,
+    pub comm: [u8; 16],
+}
+
+/// `dpath_flags`: the kernel's dentry walk stopped before the root.
+pub const DPATH_TRUNCATED: u32 = 1;
+
+pub const HDR_SIZE: usize = size_of::<Header>();
+const _: () = assert!(HDR_SIZE == 104 && offset_of!(Header, comm) == 88);
+
+/// A decoded record: header, the path as passed, and the kernel-resolved path (if any),
+/// both without their NUL.
+pub struct Record<'a> {
+    pub header: Header,
+    pub path: &'a [u8],
+    pub dpath: Option<&'a [u8]>,
+}
+
+/// Decodes a ring-buffer record.
+pub fn parse<'a>(buf: &'a [u8]) -> Option<Record<'a>> {
+    if buf.len() < HDR_SIZE {
+        return None;
+    }
+    // SAFETY: length checked above; Header is plain old data and read unaligned.
+    let h: Header = unsafe { std::ptr::read_unaligned(buf.as_ptr() as *const Header) };
+    let rest = &buf[HDR_SIZE..];
+    let plen = (h.path_len as usize).min(rest.len());
+    let (path, rest) = rest.split_at(plen);
+    let dlen = (h.dpath_len as usize).min(rest.len());
+    let until_nul = |b: &'a [u8]| b.split(|c| *c == 0).next().unwrap_or(&[]);
+    let dpath =
+        (dlen > 0 && h.dpath_flags & DPATH_TRUNCATED == 0).then(|| until_nul(&rest[..dlen]));
+    Some(Record {
+        header: h,
+        path: until_nul(path),
+        dpath,
+    })
+}
+
+/// `comm` up to its NUL, lossily decoded.
+pub fn comm(h: &Header) -> String {
+    let end = h.comm.iter().position(|b| *b == 0).unwrap_or(h.comm.len());
+    String::from_utf8_lossy(&h.comm[..end]).into_owned()
+}
+
+/// Name of an `AIBOM_SYS_*` value.
+pub fn syscall_name(n: u32) -> Option<&'static str> {
+    Some(match n {
+        1 => "openat",
+        2 => "openat2",
+        3 => "open",
+        4 => "creat",
+        5 => "execve",
+        6 => "execveat",
+        _ => return None,
+    })
+}
+
+/// Kernel-internal `s_dev` (major << 20 | minor) to the userspace `st_dev` encoding.
+pub fn dev_to_user(kdev: u32) -> u64 {
+    libc::makedev(kdev >> 20, kdev & 0xfffff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_record_and_stops_path_at_nul() {
+        let mut buf = vec![0u8; HDR_SIZE + 17];
+        let h = Header {
+            ts_ns: 1,
+            cgroup_id: 2,
+            ino: 3,
+            ret: 4,
+            flags: 0,
+            kind: KIND_OPEN,
+            syscall: 1,
+            pid: 10,
+            tgid: 11,
+            ppid: 12,
+            uid: 0,
+            gid: 0,
+            dirfd: -100,
+            dev: (8 << 20) | 1,
+            path_len: 8,
+            dpath_len: 9,
+            dpath_flags: 0,
+            comm: *b"python3\0\0\0\0\0\0\0\0\0",
+        };
+        unsafe { std::ptr::write_unaligned(buf.as_mut_ptr() as *mut Header, h) };
+        buf[HDR_SIZE..].copy_from_slice(b"a.gguf\0\0/m/a.gguf\0");
+        let r = parse(&buf).unwrap();
+        let p = r.header;
+        assert_eq!(r.path, b"a.gguf");
+        assert_eq!(r.dpath, Some(&b"/m/a.gguf"[..]));
+        assert_eq!(p.tgid, 11);
+        assert_eq!(comm(&p), "python3");
+        assert_eq!(dev_to_user(p.dev), libc::makedev(8, 1));
+        assert!(parse(&buf[..10]).is_none());
+    }
+}

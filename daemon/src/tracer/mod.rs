@@ -1,0 +1,107 @@
+//! Tracer sources: where file-access events come from.
+//!
+//! Three backends behind one trait, best first:
+//! - [`ebpf`]: syscall tracepoints, in-kernel filtering, sees every open (needs root + BTF);
+//! - [`fanotify`]: filesystem notifications (needs root; no uid/cgroup, merged events);
+//! - [`procfs`]: polls `/proc/*/fd` and `/proc/*/maps` (works anywhere, misses short opens).
+use anyhow::{bail, Result};
+use clap::ValueEnum;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::event::{TraceEvent, TracerStats};
+
+pub mod ebpf;
+pub mod fanotify;
+mod proc_util;
+pub mod procfs;
+
+/// Which tracer to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TracerChoice {
+    /// The best that works here: ebpf, then fanotify, then procfs.
+    Auto,
+    /// eBPF syscall tracepoints (root, BTF, tracefs).
+    Ebpf,
+    /// fanotify filesystem events (root).
+    Fanotify,
+    /// Polling of /proc (no privileges needed for own processes; misses short-lived opens).
+    Procfs,
+}
+
+/// What to trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every process on the host (daemon mode).
+    Host,
+    /// Only processes given to [`Tracer::follow`] and their descendants (`aibomd run`).
+    Follow,
+}
+
+/// Async-signal-safe function a freshly forked child calls on itself; see [`Tracer::pre_exec_follow`].
+pub type PreExecFollow = Box<dyn Fn() -> std::io::Result<()> + Send + Sync>;
+
+/// A batch of events; tracers send batches to keep the queue cheap at high rates.
+pub type Batch = Vec<TraceEvent>;
+
+/// A started tracer source.
+pub trait Tracer: Send {
+    /// The `aibom.tracer` value of this backend.
+    fn name(&self) -> &'static str;
+    /// Starts following `pid` and every process it forks (Follow scope).
+    fn follow(&mut self, pid: u32) -> Result<()>;
+    /// A hook for a child to run between fork and exec that makes it followed before it
+    /// runs a single instruction of the new program (async-signal-safe). `None` when
+    /// [`Tracer::follow`] after spawn is enough for this backend.
+    fn pre_exec_follow(&self) -> Option<PreExecFollow> {
+        None
+    }
+    /// Moves events to `out` until `stop` is cancelled, then drains everything still
+    /// buffered and returns the counters.
+    fn spawn(
+        self: Box<Self>,
+        out: mpsc::Sender<Batch>,
+        stop: CancellationToken,
+    ) -> JoinHandle<Result<TracerStats>>;
+}
+
+/// Opens the tracer `choice`; `auto` tries them best-first and logs why each was skipped.
+pub fn open(choice: TracerChoice, scope: Scope, cfg: &Config) -> Result<Box<dyn Tracer>> {
+    match choice {
+        TracerChoice::Ebpf => ebpf::EbpfTracer::open(scope, cfg).map(boxed),
+        TracerChoice::Fanotify => fanotify::FanotifyTracer::open(scope, cfg).map(boxed),
+        TracerChoice::Procfs => procfs::ProcfsTracer::open(scope, cfg).map(boxed),
+        TracerChoice::Auto => {
+            let mut why = Vec::new();
+            match ebpf::EbpfTracer::open(scope, cfg) {
+                Ok(t) => return Ok(boxed(t)),
+                Err(e) => why.push(format!("ebpf: {e:#}")),
+            }
+            match fanotify::FanotifyTracer::open(scope, cfg) {
+                Ok(t) => {
+                    tracing::warn!(reasons = %why.join("; "), "eBPF unavailable, falling back to the fanotify tracer");
+                    return Ok(boxed(t));
+                }
+                Err(e) => why.push(format!("fanotify: {e:#}")),
+            }
+            match procfs::ProcfsTracer::open(scope, cfg) {
+                Ok(t) => {
+                    tracing::warn!(reasons = %why.join("; "), "eBPF and fanotify unavailable, falling back to /proc polling (short-lived opens may be missed)");
+                    Ok(boxed(t))
+                }
+                Err(e) => {
+                    why.push(format!("procfs: {e:#}"));
+                    bail!("no tracer works here: {}", why.join("; "))
+                }
+            }
+        }
+    }
+}
+
+fn boxed<T: Tracer + 'static>(t: T) -> Box<dyn Tracer> {
+    Box::new(t)
+}

@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+/* aibomd kernel side: file opens, execs and exits of traced processes.
+ *
+ * Design (figures in shared/notes/ebpf.md):
+ *  - syscall tracepoints, enter + exit: the enter side filters on the path and parks the
+ *    user pointer; the exit side drops failed opens and emits the event with the fd's inode.
+ *  - in-kernel filter: one read of the path, one LPM-trie lookup on its first 64 bytes
+ *    (prefix rules: keep/drop) and one on its last 32 bytes reversed+lowercased (suffix
+ *    allow-list). Both tries are filled from the daemon's config at start.
+ *  - ring buffer written with BPF_RB_NO_WAKEUP; userspace drains on a timer and is only
+ *    woken when `wakeup_bytes` are pending, never once per event.
+ *  - follow mode (`aibomd run`): only tgids in TRACKED are traced; forks of tracked
+ *    processes are added in the kernel, so no short-lived child is missed.
+ */
+#include <linux/bpf.h>
+#include "vmlinux_min.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "aibom_event.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define O_DIRECTORY_FLAG 00200000
+#define O_CREAT_FLAG 00000100
+#define O_WRONLY_FLAG 00000001
+#define O_TRUNC_FLAG 00001000
+
+/* Set by the loader before load (read-only data). */
+const volatile __u32 follow_mode = 0;   /* 1: trace only TRACKED tgids */
+const volatile __u32 self_tgid = 0;     /* the daemon itself: never traced */
+const volatile __u64 wakeup_bytes = 1 << 20;
+const volatile __u32 report_failed = 0; /* 1: emit failed opens (ret < 0) too */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} EVENTS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AIBOM_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} STATS SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct aibom_event);
+} SCRATCH SEC(".maps");
+
+/* Scratch for building a dentry path backwards: PATH_MAX plus room for one name. */
+struct dpath_buf {
+	char buf[AIBOM_PATH_MAX + 256];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dpath_buf);
+} DPATH SEC(".maps");
+
+struct pending_open {
+	__u64 filename; /* user pointer */
+	__u64 flags;
+	__s32 dirfd;
+	__u32 syscall;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct pending_open);
+} PENDING_OPEN SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64); /* pid_tgid */
+	__type(value, struct aibom_event);
+} PENDING_EXEC SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32); /* tgid */
+	__type(value, __u8);
+} TRACKED SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct aibom_prefix_key);
+	__type(value, __u8);
+} PREFIX_RULES SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct aibom_suffix_key);
+	__type(value, __u8);
+} SUFFIX_RULES SEC(".maps");
+
+/* Syscall tracepoint contexts (layout of tracefs `format`, stable ABI). */
+struct sys_enter_ctx {
+	__u64 common;
+	__s32 syscall_nr;
+	__u32 pad;
+	__u64 args[6];
+};
+
+struct sys_exit_ctx {
+	__u64 common;
+	__s32 syscall_nr;
+	__u32 pad;
+	__s64 ret;
+};
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&STATS, &idx);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline int is_traced(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return 0;
+	if (!follow_mode)
+		return 1;
+	return bpf_map_lookup_elem(&TRACKED, &tgid) != 0;
+}
+
+static __always_inline struct aibom_event *scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&SCRATCH, &zero);
+}
+
+/* Decide on a path already read into e->path (len includes the NUL). */
+static __always_inline int path_matches(struct aibom_event *e, long len)
+{
+	long n = len - 1;
+	if (n <= 0 || n >= AIBOM_PATH_MAX)
+		return 0;
+
+	if (e->path[0] == '/') {
+		struct aibom_prefix_key pk = {};
+		__builtin_memcpy(pk.data, e->path, AIBOM_PREFIX_KEY_LEN);
+		pk.prefixlen = (n < AIBOM_PREFIX_KEY_LEN ? n : AIBOM_PREFIX_KEY_LEN) * 8;
+		__u8 *rule = bpf_map_lookup_elem(&PREFIX_RULES, &pk);
+		if (rule) {
+			if (*rule == AIBOM_RULE_KEEP)
+				return 1;
+			if (*rule == AIBOM_RULE_DROP)
+				return 0;
+		}
+	}
+
+	struct aibom_suffix_key sk = {};
+	sk.prefixlen = (n < AIBOM_SUFFIX_KEY_LEN ? n : AIBOM_SUFFIX_KEY_LEN) * 8;
+#pragma unroll
+	for (int i = 0; i < AIBOM_SUFFIX_KEY_LEN; i++) {
+		if (i < n) {
+			char c = e->path[(n - 1 - i) & (AIBOM_PATH_MAX - 1)];
+			if (c >= 'A' && c <= 'Z')
+				c += 'a' - 'A';
+			sk.data[i] = c;
+		}
+	}
+	__u8 *rule = bpf_map_lookup_elem(&SUFFIX_RULES, &sk);
+	return rule && *rule == AIBOM_RULE_KEEP;
+}
+
+static __always_inline void fill_header(struct aibom_event *e, __u32 kind, __u32 syscall)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 ug = bpf_get_current_uid_gid();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->kind = kind;
+	e->syscall = syscall;
+	e->pid = (__u32)id;
+	e->tgid = id >> 32;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)ug;
+	e->gid = ug >> 32;
+	e->ino = 0;
+	e->dev = 0;
+	e->ret = 0;
+	e->flags = 0;
+	e->dirfd = 0;
+	e->path_len = 0;
+	e->dpath_len = 0;
+	e->dpath_flags = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+static __always_inline void emit(struct aibom_event *e)
+{
+	__u32 len = e->path_len;
+	if (len > AIBOM_PATH_MAX)
+		len = AIBOM_PATH_MAX;
+	__u32 dlen = e->dpath_len;
+	if (dlen > AIBOM_PATH_MAX)
+		dlen = AIBOM_PATH_MAX;
+	len += dlen;
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&EVENTS, BPF_RB_AVAIL_DATA) >= wakeup_bytes) {
+		flags = BPF_RB_FORCE_WAKEUP;
+		stat_inc(AIBOM_STAT_WAKEUPS);
+	}
+	if (bpf_ringbuf_output(&EVENTS, e, AIBOM_EVENT_HDR_SIZE + len, flags) < 0)
+		stat_inc(AIBOM_STAT_RB_DROPPED);
+	else
+		stat_inc(AIBOM_STAT_EMITTED);
+}
+
+/* ---- opens ---- */
+
+static __always_inline int open_enter(__s32 dirfd, const char *filename, __u64 flags, __u32 syscall)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!is_traced(id >> 32))
+		return 0;
+	stat_inc(AIBOM_STAT_OPEN_SEEN);
+
+	struct aibom_event *e = scratch();
+	if (!e)
+		return 0;
+	long len = bpf_probe_read_user_str(e->path, AIBOM_PATH_MAX, filename);
+	if ((flags & O_DIRECTORY_FLAG) || !path_matches(e, len)) {
+		stat_inc(AIBOM_STAT_OPEN_FILTERED);
+		return 0;
+	}
+	struct pending_open p = {
+		.filename = (__u64)filename,
+		.flags = flags,
+		.dirfd = dirfd,
+		.syscall = syscall,
+	};
+	bpf_map_update_elem(&PENDING_OPEN, &id, &p, BPF_ANY);
+	return 0;
+}
+
+/* Inode and device of fd `fd` of the current task (0 when unavailable); returns the file. */
+static __always_inline struct file *fd_file(struct aibom_event *e, long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt)
+		return 0;
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if (fd < 0 || fd >= max)
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	bpf_core_read(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return 0;
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	if (ino) {
+		e->ino = BPF_CORE_READ(ino, i_ino);
+		e->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	}
+	return f;
+}
+
+struct walk_ctx {
+	struct dentry *d;
+	struct mount *mnt;
+	struct dpath_buf *b;
+	__u32 off;   /* start of what is built so far in b->buf */
+	__u32 flags; /* AIBOM_DPATH_* */
+};
+
+/* One step of the dentry walk (bpf_loop callback: verified once, not per iteration). */
+static long walk_step(__u32 i, void *data)
+{
+	struct walk_ctx *c = data;
+	struct dentry *d = c->d;
+	struct mount *mnt = c->mnt;
+	struct dentry *mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
+	if (d == mnt_root) {
+		struct mount *mp = BPF_CORE_READ(mnt, mnt_parent);
+		if (mp == mnt) {
+			c->flags = 0; /* reached the root of the mount tree */
+			return 1;
+		}
+		c->d = BPF_CORE_READ(mnt, mnt_mountpoint);
+		c->mnt = mp;
+		return 0;
+	}
+	if (d == parent) {
+		c->flags = 0; /* root of a detached filesystem */
+		return 1;
+	}
+	__u32 len = BPF_CORE_READ(d, d_name.hash_len) >> 32;
+	const unsigned char *name = BPF_CORE_READ(d, d_name.name);
+	__u32 off = c->off;
+	len &= 255;
+	if (len + 1 > off)
+		return 1; /* too long: stays flagged truncated */
+	off -= len;
+	bpf_probe_read_kernel(&c->b->buf[off & (AIBOM_PATH_MAX - 1)], len, name);
+	off -= 1;
+	c->b->buf[off & (AIBOM_PATH_MAX - 1)] = '/';
+	c->off = off;
+	c->d = parent;
+	return 0;
+}
+
+/* Appends to e->path (after the path as passed) the absolute path of `f`, by walking its
+ * dentries and mounts up to the root, as the kernel's d_path() does. Used for relative
+ * opens: userspace cannot always resolve them later (the process may have moved or gone). */
+static __always_inline void append_dentry_path(struct aibom_event *e, struct file *f)
+{
+	__u32 zero = 0;
+	struct walk_ctx c = {};
+	c.b = bpf_map_lookup_elem(&DPATH, &zero);
+	if (!c.b)
+		return;
+	struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
+	c.d = BPF_CORE_READ(f, f_path.dentry);
+	c.mnt = (struct mount *)((char *)vm - bpf_core_field_offset(struct mount, mnt));
+	c.off = AIBOM_PATH_MAX - 1; /* the NUL goes last */
+	c.flags = AIBOM_DPATH_TRUNCATED;
+	c.b->buf[AIBOM_PATH_MAX - 1] = 0;
+	bpf_loop(AIBOM_DPATH_DEPTH, walk_step, &c, 0);
+
+	__u32 off = c.off;
+	if (off == AIBOM_PATH_MAX - 1) {
+		/* the file is the root itself */
+		off -= 1;
+		c.b->buf[off & (AIBOM_PATH_MAX - 1)] = '/';
+	}
+	__u32 dlen = AIBOM_PATH_MAX - off; /* with the NUL */
+	__u32 at = e->path_len;
+	if (at > AIBOM_PATH_MAX)
+		at = AIBOM_PATH_MAX;
+	if (dlen > AIBOM_PATH_MAX - 1)
+		return;
+	/* keep clang from dropping the masks the verifier needs to bound the copy */
+	asm volatile("" : "+r"(dlen), "+r"(at), "+r"(off));
+	bpf_probe_read_kernel(&e->path[at & (AIBOM_PATH_AREA - 1)], dlen & (AIBOM_PATH_MAX - 1),
+			      &c.b->buf[off & (AIBOM_PATH_MAX - 1)]);
+	e->dpath_len = dlen;
+	e->dpath_flags = c.flags;
+}
+
+static __always_inline int open_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pending_open *pp = bpf_map_lookup_elem(&PENDING_OPEN, &id);
+	if (!pp)
+		return 0;
+	struct pending_open p = *pp;
+	bpf_map_delete_elem(&PENDING_OPEN, &id);
+
+	if (ret < 0) {
+		stat_inc(AIBOM_STAT_OPEN_FAILED);
+		if (!report_failed)
+			return 0;
+	}
+	struct aibom_event *e = scratch();
+	if (!e)
+		return 0;
+	fill_header(e, AIBOM_KIND_OPEN, p.syscall);
+	e->ret = ret;
+	e->flags = p.flags;
+	e->dirfd = p.dirfd;
+	long len = bpf_probe_read_user_str(e->path, AIBOM_PATH_MAX, (const char *)p.filename);
+	e->path_len = len > 0 ? len : 0;
+	if (ret >= 0) {
+		struct file *f = fd_file(e, ret);
+		if (f && e->path_len > 0 && e->path[0] != '/')
+			append_dentry_path(e, f);
+	}
+	emit(e);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int sys_enter_openat(struct sys_enter_ctx *ctx)
+{
+	return open_enter((__s32)ctx->args[0], (const char *)ctx->args[1], ctx->args[2], AIBOM_SYS_OPENAT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat")
+int sys_exit_openat(struct sys_exit_ctx *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_openat2")
+int sys_enter_openat2(struct sys_enter_ctx *ctx)
+{
+	struct open_how how = {};
+	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
+	return open_enter((__s32)ctx->args[0], (const char *)ctx->args[1], how.flags, AIBOM_SYS_OPENAT2);
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int sys_exit_openat2(struct sys_exit_ctx *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_open")
+int sys_enter_open(struct sys_enter_ctx *ctx)
+{
+	return open_enter(-100, (const char *)ctx->args[0], ctx->args[1], AIBOM_SYS_OPEN);
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int sys_exit_open(struct sys_exit_ctx *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_creat")
+int sys_enter_creat(struct sys_enter_ctx *ctx)
+{
+	return open_enter(-100, (const char *)ctx->args[0],
+			  O_CREAT_FLAG | O_WRONLY_FLAG | O_TRUNC_FLAG, AIBOM_SYS_CREAT);
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int sys_exit_creat(struct sys_exit_ctx *ctx)
+{
+	return open_exit(ctx->ret);
+}
+
+/* ---- execs: the path is copied at enter, because a successful exec replaces the
+ * memory it points into; the event is emitted at exit only when the exec succeeded. */
+
+static __always_inline int exec_enter(__s32 dirfd, const char *filename, __u64 flags, __u32 syscall)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!is_traced(id >> 32))
+		return 0;
+	struct aibom_event *e = scratch();
+	if (!e)
+		return 0;
+	fill_header(e, AIBOM_KIND_EXEC, syscall);
+	e->dirfd = dirfd;
+	e->flags = flags;
+	long len = bpf_probe_read_user_str(e->path, AIBOM_PATH_MAX, filename);
+	e->path_len = len > 0 ? len : 0;
+	bpf_map_update_elem(&PENDING_EXEC, &id, e, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_execve")
+int sys_enter_execve(struct sys_enter_ctx *ctx)
+{
+	return exec_enter(-100, (const char *)ctx->args[0], 0, AIBOM_SYS_EXECVE);
+}
+
+SEC("tracepoint/syscalls/sys_enter_execveat")
+int sys_enter_execveat(struct sys_enter_ctx *ctx)
+{
+	return exec_enter((__s32)ctx->args[0], (const char *)ctx->args[1], ctx->args[4], AIBOM_SYS_EXECVEAT);
+}
+
+static __always_inline int exec_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct aibom_event *e = bpf_map_lookup_elem(&PENDING_EXEC, &id);
+	if (!e)
+		return 0;
+	if (ret == 0) {
+		stat_inc(AIBOM_STAT_EXEC_SEEN);
+		e->ts_ns = bpf_ktime_get_boot_ns();
+		e->ret = 0;
+		/* the comm of the new image */
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		emit(e);
+	}
+	bpf_map_delete_elem(&PENDING_EXEC, &id);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_execve")
+int sys_exit_execve(struct sys_exit_ctx *ctx)
+{
+	return exec_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_execveat")
+int sys_exit_execveat(struct sys_exit_ctx *ctx)
+{
+	return exec_exit(ctx->ret);
+}
+
+/* ---- process lifetime ---- */
+
+/* raw_tracepoint/sched_process_fork: args[0] = parent task, args[1] = child task.
+ * A raw tracepoint because the sched tracepoints' field layout changes between kernels. */
+SEC("raw_tracepoint/sched_process_fork")
+int sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	if (!follow_mode)
+		return 0;
+	struct task_struct *parent = (struct task_struct *)ctx->args[0];
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	if (!bpf_map_lookup_elem(&TRACKED, &ptgid))
+		return 0;
+	__u32 cpid = BPF_CORE_READ(child, pid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	if (cpid != ctgid)
+		return 0; /* a new thread of a tracked process */
+	__u8 one = 1;
+	bpf_map_update_elem(&TRACKED, &ctgid, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_exit")
+int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	if ((__u32)id != tgid)
+		return 0; /* a thread, not the process */
+	if (!is_traced(tgid))
+		return 0;
+	struct aibom_event *e = scratch();
+	if (e) {
+		fill_header(e, AIBOM_KIND_EXIT, AIBOM_SYS_EXIT);
+		emit(e);
+	}
+	if (follow_mode)
+		bpf_map_delete_elem(&TRACKED, &tgid);
+	return 0;
+}

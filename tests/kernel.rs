@@ -1,0 +1,422 @@
+//! Kernel integration tests: the real `aibomd` binary traces real processes opening real
+//! files. They need root; under `CI=true` they fail instead of skipping.
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aibom_semconv::{access_mode, path_resolution, tracer};
+use common::*;
+
+macro_rules! need_root {
+    () => {
+        if !kernel_tests_possible(module_path!()) {
+            return;
+        }
+    };
+}
+
+/// pid printed by the Python workload on its first stdout line.
+fn printed_pid(t: &Traced) -> i64 {
+    String::from_utf8_lossy(&t.out.stdout)
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("workload printed no pid; stderr: {}", t.stderr()))
+}
+
+fn allowed_and_denied(tracer_name: &str, hold: f64) {
+    let (_g, dir) = tempdir();
+    for (f, n) in [
+        ("a.safetensors", 10),
+        ("B.GGUF", 20),
+        ("config.json", 30),
+        ("notes.txt", 1),
+        ("libx.so", 1),
+    ] {
+        touch(&dir.join(f), n);
+    }
+    let script = format!(
+        r#"
+import os, time
+print(os.getpid(), flush=True)
+fs = [open(f, 'rb') for f in ['a.safetensors', 'B.GGUF', 'config.json', 'notes.txt', 'libx.so']]
+time.sleep({hold})
+"#
+    );
+    let t = run_python(&dir, tracer_name, &script);
+    assert!(t.out.status.success(), "{}", t.stderr());
+    let pid = printed_pid(&t);
+    for (f, size) in [("a.safetensors", 10), ("B.GGUF", 20), ("config.json", 30)] {
+        let e = t.one(&format!("/{f}"));
+        assert_eq!(
+            s(e, record::EVENT_NAME),
+            aibom_semconv::event::ARTIFACT_ACCESS
+        );
+        assert_eq!(s(e, attr::FILE_PATH), dir.join(f).to_str().unwrap());
+        assert_eq!(i(e, attr::FILE_SIZE), size);
+        assert_eq!(i(e, attr::PROCESS_PID), pid);
+        assert_eq!(s(e, attr::TRACER), tracer_name);
+        assert_eq!(s(e, attr::PROJECT_ID), "default");
+        assert!(
+            s(e, attr::PROCESS_EXECUTABLE_NAME).starts_with("python"),
+            "{e:#}"
+        );
+        assert!(!s(e, record::TIMESTAMP).is_empty());
+    }
+    assert!(
+        t.for_file("notes.txt").is_empty() && t.for_file("libx.so").is_empty(),
+        "{:#?}",
+        t.events
+    );
+    // the table on stderr names the artifacts
+    assert!(t.stderr().contains("a.safetensors"), "{}", t.stderr());
+}
+
+#[test]
+fn ebpf_reports_allowed_suffixes_only() {
+    need_root!();
+    allowed_and_denied(tracer::EBPF, 0.0);
+}
+
+#[test]
+fn fanotify_reports_allowed_suffixes_only() {
+    need_root!();
+    allowed_and_denied(tracer::FANOTIFY, 0.3);
+}
+
+#[test]
+fn procfs_reports_files_held_open() {
+    need_root!();
+    // procfs polls: the files must stay open for a few poll intervals
+    allowed_and_denied(tracer::PROCFS, 1.0);
+}
+
+#[test]
+fn procfs_reports_memory_mapped_models() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    touch(&dir.join("w.npy"), 8192);
+    let script = "import mmap, os, time\nf = open('w.npy', 'rb')\nm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)\nf.close()\ntime.sleep(1.0)\n";
+    let t = run_python(&dir, tracer::PROCFS, script);
+    assert!(t.out.status.success(), "{}", t.stderr());
+    let modes: Vec<_> = t
+        .for_file("/w.npy")
+        .iter()
+        .map(|e| s(e, attr::ACCESS_MODE).to_string())
+        .collect();
+    assert!(
+        modes.iter().any(|m| m == access_mode::MMAP),
+        "{modes:?} {:#?}",
+        t.events
+    );
+}
+
+#[test]
+fn relative_paths_resolve_against_cwd_and_dirfd() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    touch(&dir.join("sub/rel.onnx"), 5);
+    touch(&dir.join("other/viadirfd.gguf"), 6);
+    // Both opens happen and the process moves away at once, so only a race-free
+    // resolution gets them right.
+    let script = r#"
+import os
+os.chdir('sub'); open('rel.onnx', 'rb').close()
+d = os.open('../other', os.O_RDONLY)
+os.close(os.open('viadirfd.gguf', os.O_RDONLY, dir_fd=d))
+os.chdir('/')
+"#;
+    let t = run_python(&dir, tracer::EBPF, script);
+    assert!(t.out.status.success(), "{}", t.stderr());
+    let e = t.one("/rel.onnx");
+    assert_eq!(
+        s(e, attr::FILE_PATH),
+        dir.join("sub/rel.onnx").to_str().unwrap()
+    );
+    assert_eq!(s(e, attr::ACCESS_PATH), "rel.onnx");
+    assert!(
+        [path_resolution::CWD, path_resolution::KERNEL].contains(&s(e, attr::ACCESS_RESOLUTION))
+    );
+    let e = t.one("/viadirfd.gguf");
+    assert_eq!(
+        s(e, attr::FILE_PATH),
+        dir.join("other/viadirfd.gguf").to_str().unwrap()
+    );
+    assert_eq!(s(e, attr::ACCESS_PATH), "viadirfd.gguf");
+    assert!(i(e, attr::ACCESS_FLAGS) >= 0);
+}
+
+#[test]
+fn hf_snapshot_symlink_keeps_both_paths() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let repo = dir.join("hub/models--org--tiny");
+    let sha = "a".repeat(64);
+    touch(&repo.join("blobs").join(&sha), 42);
+    let snap = repo.join("snapshots/0123456789abcdef0123456789abcdef01234567");
+    std::fs::create_dir_all(&snap).unwrap();
+    std::os::unix::fs::symlink(format!("../../blobs/{sha}"), snap.join("model.safetensors"))
+        .unwrap();
+    let link = snap.join("model.safetensors");
+    let script = format!("open({:?}, 'rb').read()", link.to_str().unwrap());
+    let t = run_python(&dir, tracer::EBPF, &script);
+    assert!(t.out.status.success(), "{}", t.stderr());
+    let by_blob = t.one(&sha);
+    assert_eq!(
+        s(by_blob, attr::FILE_PATH),
+        repo.join("blobs").join(&sha).to_str().unwrap()
+    );
+    assert_eq!(
+        s(by_blob, attr::ACCESS_ABSOLUTE_PATH),
+        link.to_str().unwrap()
+    );
+    assert_eq!(s(by_blob, attr::ACCESS_PATH), link.to_str().unwrap());
+    assert_eq!(i(by_blob, attr::FILE_SIZE), 42);
+}
+
+#[test]
+fn failed_opens_are_dropped_and_counted() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let script =
+        "try:\n    open('missing.safetensors', 'rb')\nexcept FileNotFoundError:\n    pass\n";
+    let t = run_python(&dir, tracer::EBPF, script);
+    assert!(t.out.status.success(), "{}", t.stderr());
+    assert!(
+        t.for_file("missing.safetensors").is_empty(),
+        "{:#?}",
+        t.events
+    );
+    assert!(t.stderr().contains("failed_opens=1"), "{}", t.stderr());
+}
+
+#[test]
+fn grandchildren_and_instant_exits_are_traced_and_exit_code_kept() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    touch(&dir.join("deep.gguf"), 3);
+    let t = run_traced(
+        &dir,
+        tracer::EBPF,
+        &[],
+        &["sh", "-c", "sh -c 'cat deep.gguf > /dev/null'; exit 3"],
+    );
+    assert_eq!(t.out.status.code(), Some(3), "{}", t.stderr());
+    let e = t.one("/deep.gguf");
+    assert_eq!(s(e, attr::PROCESS_EXECUTABLE_NAME), "cat");
+    assert_eq!(
+        s(e, attr::PROCESS_EXECUTABLE_PATH),
+        std::fs::canonicalize("/bin/cat").unwrap().to_str().unwrap()
+    );
+    assert!(i(e, attr::PROCESS_PARENT_PID) > 0);
+    assert_eq!(
+        s(e, attr::FILE_PATH),
+        dir.join("deep.gguf").to_str().unwrap()
+    );
+}
+
+#[test]
+fn processes_outside_the_command_are_not_traced() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    touch(&dir.join("outside.safetensors"), 1);
+    touch(&dir.join("inside.safetensors"), 1);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let bg = {
+        let (stop, f) = (stop.clone(), dir.join("outside.safetensors"));
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = Command::new("cat").arg(&f).stdout(Stdio::null()).status();
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+    let t = run_traced(
+        &dir,
+        tracer::EBPF,
+        &[],
+        &["sh", "-c", "sleep 0.5; cat inside.safetensors >/dev/null"],
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    bg.join().unwrap();
+    assert!(t.out.status.success(), "{}", t.stderr());
+    t.one("/inside.safetensors");
+    assert!(
+        t.for_file("outside.safetensors").is_empty(),
+        "{:#?}",
+        t.events
+    );
+}
+
+#[test]
+fn paths_at_the_kernel_limit_are_reported_whole() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    // Build a directory chain so that the full path is exactly 4095 bytes (PATH_MAX - 1),
+    // and try one of 4200 bytes, which the kernel refuses (ENAMETOOLONG).
+    let script = format!(
+        r#"
+import os
+base = {base:?}
+target = 4095
+comp = 'd' * 200
+path = base
+fd = os.open(base, os.O_RDONLY)
+while len(path) + 1 + 200 + 1 + 16 < target:
+    os.mkdir(comp, dir_fd=fd)
+    nfd = os.open(comp, os.O_RDONLY, dir_fd=fd); os.close(fd); fd = nfd
+    path += '/' + comp
+name = 'm' * (target - len(path) - 1 - len('.safetensors')) + '.safetensors'
+os.close(os.open(name, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd))
+full = path + '/' + name
+assert len(full) == target, len(full)
+open(full, 'rb').close()
+try:
+    open(full + 'x' * 105 + '.gguf', 'rb')
+except OSError as e:
+    assert e.errno == 36, e
+print(len(full))
+"#,
+        base = dir.to_str().unwrap()
+    );
+    let t = run_python(&dir, tracer::EBPF, &script);
+    assert!(t.out.status.success(), "{}", t.stderr());
+    let reads: Vec<_> = t
+        .for_file(".safetensors")
+        .into_iter()
+        .filter(|e| s(e, attr::ACCESS_MODE) == access_mode::READ)
+        .collect();
+    assert_eq!(reads.len(), 1, "{:#?}", t.events);
+    assert_eq!(s(reads[0], attr::FILE_PATH).len(), 4095);
+    assert_eq!(s(reads[0], attr::ACCESS_PATH).len(), 4095);
+}
+
+#[test]
+fn newlines_and_invalid_utf8_in_names_are_reported_escaped() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let script =
+        "import os\nn = b'bad\\nname\\xff.gguf'\nopen(n, 'wb').close()\nopen(n, 'rb').close()\n";
+    let t = run_python(&dir, tracer::EBPF, script);
+    assert!(t.out.status.success(), "{}", t.stderr());
+    let want = format!("{}/bad\nname\\xff.gguf", dir.to_str().unwrap());
+    let evs: Vec<_> = t
+        .events
+        .iter()
+        .filter(|e| s(e, attr::FILE_PATH) == want)
+        .collect();
+    assert_eq!(evs.len(), 2, "{:#?}", t.events); // one write, one read
+                                                 // the table on stderr never prints a raw newline inside a path
+    assert!(
+        t.stderr().contains("bad\\nname\\xff.gguf"),
+        "{}",
+        t.stderr()
+    );
+}
+
+#[test]
+fn repeated_opens_fold_into_one_counted_event() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    touch(&dir.join("r.safetensors"), 1);
+    let t = run_python(
+        &dir,
+        tracer::EBPF,
+        "for _ in range(50):\n    open('r.safetensors', 'rb').close()\n",
+    );
+    assert!(t.out.status.success(), "{}", t.stderr());
+    let e = t.one("/r.safetensors");
+    assert_eq!(i(e, attr::ACCESS_COUNT), 50);
+    assert_eq!(s(e, attr::ACCESS_MODE), access_mode::READ);
+}
+
+#[test]
+fn writes_are_reported_as_write_mode() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let t = run_python(
+        &dir,
+        tracer::EBPF,
+        "open('out.parquet', 'wb').write(b'PAR1')\n",
+    );
+    assert!(t.out.status.success(), "{}", t.stderr());
+    let e = t.one("/out.parquet");
+    assert_eq!(s(e, attr::ACCESS_MODE), access_mode::WRITE);
+}
+
+#[test]
+fn project_flag_tags_every_event() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    touch(&dir.join("p.onnx"), 1);
+    let t = run_traced(
+        &dir,
+        tracer::EBPF,
+        &["--project", "demo-42"],
+        &["cat", "p.onnx"],
+    );
+    assert!(t.out.status.success(), "{}", t.stderr());
+    assert_eq!(s(t.one("/p.onnx"), attr::PROJECT_ID), "demo-42");
+}
+
+#[test]
+fn daemon_traces_the_host_and_flushes_on_sigterm() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    touch(&dir.join("host.gguf"), 7);
+    let events = dir.join("daemon.jsonl");
+    let mut d = aibomd()
+        .args(["daemon", "--no-console", "--tracer", "ebpf", "--events"])
+        .arg(&events)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(d.stderr.take().unwrap());
+    let start = Instant::now();
+    let mut line = String::new();
+    while !line.contains("aibomd: ready") {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "daemon exited before ready"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "daemon not ready in 30 s"
+        );
+    }
+    let cat = Command::new("cat")
+        .arg(dir.join("host.gguf"))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let cat_pid = cat.id() as i64;
+    let mut cat = cat;
+    cat.wait().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(d.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let status = d.wait().unwrap();
+    assert!(status.success(), "daemon exit {status:?}: {rest}");
+    assert!(
+        rest.contains("tracer=ebpf") && rest.contains("dropped=0"),
+        "{rest}"
+    );
+    let text = std::fs::read_to_string(&events).unwrap();
+    let evs: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mine: Vec<_> = evs
+        .iter()
+        .filter(|e| e[attr::FILE_PATH].as_str() == dir.join("host.gguf").to_str())
+        .collect();
+    assert_eq!(mine.len(), 1, "{evs:#?}");
+    assert_eq!(i(mine[0], attr::PROCESS_PID), cat_pid);
+}
