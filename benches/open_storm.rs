@@ -6,9 +6,9 @@
 //! repetition by repetition, so slow drift of the host hits all of them alike.
 //!
 //! 1. **open() storm.** A child process (this binary, started as
-//!    `open_storm --storm PATH N [OUT]`) runs `openat(AT_FDCWD, PATH, O_RDONLY)`
-//!    + `close` N times in a tight loop and reports the ns per open it measured
-//!    itself. PATH is an irrelevant file (`<tmp>/irrelevant.txt`, dropped by
+//!    `open_storm --storm PATH N [OUT]`) calls `openat(AT_FDCWD, PATH,
+//!    O_RDONLY)` and `close` N times in a tight loop and reports the ns per
+//!    open it measured itself. PATH is an irrelevant file (`<tmp>/irrelevant.txt`, dropped by
 //!    aibomd's in-kernel filter) or a matching one (`<tmp>/model.safetensors`,
 //!    one kernel event per open). The child runs
 //!    - untraced;
@@ -95,8 +95,11 @@ fn main() -> Result<()> {
     bench.drain_rate()?;
     bench.ml_app()?;
     println!(
-        "\nBench wall time: {:.1} s",
-        started.elapsed().as_secs_f64()
+        "\nBench wall time: {:.1} s; load average at end: {}",
+        started.elapsed().as_secs_f64(),
+        fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
     );
     Ok(())
 }
@@ -310,9 +313,9 @@ impl Bench {
                 let mat = median(&per_file[1]);
                 vec![
                     tracer.label().to_owned(),
-                    format!("{irr:.0}"),
+                    median_range(&per_file[0], 1.0),
                     ratio(irr, base[0]),
-                    format!("{mat:.0}"),
+                    median_range(&per_file[1], 1.0),
                     ratio(mat, base[1]),
                 ]
             })
@@ -322,9 +325,9 @@ impl Bench {
         print_table(
             &[
                 "configuration",
-                "irrelevant.txt ns/open",
+                "irrelevant.txt ns/open (min–max)",
                 "vs untraced",
-                "model.safetensors ns/open",
+                "model.safetensors ns/open (min–max)",
                 "vs untraced",
             ],
             &rows,
@@ -334,7 +337,8 @@ impl Bench {
             .map(|s| format!("{}/{}", group(s.get("events")), group(s.get("dropped"))))
             .collect();
         println!(
-            "\naibomd daemon stats per rep (events/dropped, both storms, {} matching opens each): {}",
+            "\naibomd daemon, events received/dropped per rep (each rep: one storm per file, so \
+             {} matching opens): {}",
             group(self.n + WARMUP_OPENS),
             events.join(", ")
         );
@@ -343,6 +347,11 @@ impl Bench {
 
     /// Section 2: how fast the daemon drains a storm of matching opens.
     fn drain_rate(&self) -> Result<()> {
+        // Shutdown cost with nothing to drain, to read SIGTERM→exit against.
+        progress(format_args!("drain: idle daemon shutdown"));
+        let idle = Daemon::start(&self.aibomd, &["--no-console", "--events", "/dev/null"])?;
+        let idle_shutdown = idle.stop()?.1;
+
         let mut rows = Vec::new();
         for dedup in ["0", "1000"] {
             for rep in 1..=REPS {
@@ -358,10 +367,14 @@ impl Bench {
                     ],
                 )?;
                 let storm = self.storm(&self.matching)?;
+                let rss_mib = daemon.peak_rss_kib() as f64 / 1024.0;
                 let (stats, shutdown) = daemon.stop()?;
                 let events = stats.get("events");
                 let dropped = stats.get("dropped");
+                // Upper bound: as if everything was drained during the storm.
                 let rate = events as f64 / storm.wall.as_secs_f64();
+                // Lower bound: the final drain and the shutdown count too.
+                let rate_incl = events as f64 / (storm.wall + shutdown).as_secs_f64();
                 rows.push(vec![
                     dedup.to_owned(),
                     rep.to_string(),
@@ -376,7 +389,9 @@ impl Bench {
                     group(stats.get("folded")),
                     group(stats.get("exported")),
                     group(rate.round() as u64),
+                    group(rate_incl.round() as u64),
                     format!("{:.0}", shutdown.as_secs_f64() * 1e3),
+                    format!("{rss_mib:.0}"),
                 ]);
             }
         }
@@ -395,14 +410,19 @@ impl Bench {
                 "dropped",
                 "folded",
                 "exported",
-                "events/s drained",
+                "events/s (storm wall)",
+                "events/s (storm + shutdown)",
                 "SIGTERM→exit ms",
+                "daemon peak RSS MiB",
             ],
             &rows,
         );
         println!(
-            "\nevents/s drained = events received / storm wall time. \
-             Events include other matching opens on the host during the run."
+            "\nevents/s = events received / storm wall time (upper bound), and / (storm wall + \
+             SIGTERM→exit) (lower bound: includes the final drain and the shutdown, {:.0} ms \
+             for an idle daemon). Peak RSS is read when the storm ends. Events include other \
+             matching opens on the host.",
+            idle_shutdown.as_secs_f64() * 1e3
         );
         Ok(())
     }
@@ -500,10 +520,13 @@ impl Bench {
         .into_iter()
         .map(|(label, samples)| {
             let m = median(samples);
-            vec![label.to_owned(), format!("{:.0}", m * 1e3), ratio(m, base)]
+            vec![label.to_owned(), median_range(samples, 1e3), ratio(m, base)]
         })
         .collect();
-        print_table(&["configuration", "wall ms", "vs untraced"], &rows);
+        print_table(
+            &["configuration", "wall ms (min–max)", "vs untraced"],
+            &rows,
+        );
         Ok(())
     }
 
@@ -629,6 +652,17 @@ impl Daemon {
         }
     }
 
+    /// The daemon's peak resident set so far (`VmHWM`), 0 if unknown.
+    fn peak_rss_kib(&self) -> u64 {
+        let status =
+            fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
     /// SIGTERM, wait for exit, parse the stats line. Also returns the time
     /// from SIGTERM to exit (final drain and flush).
     fn stop(mut self) -> Result<(Stats, Duration)> {
@@ -713,6 +747,18 @@ fn median(samples: &[f64]) -> f64 {
     }
 }
 
+/// `median (min–max)` of the samples times `scale`, without decimals.
+fn median_range(samples: &[f64], scale: f64) -> String {
+    let min = samples.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = samples.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    format!(
+        "{:.0} ({:.0}–{:.0})",
+        median(samples) * scale,
+        min * scale,
+        max * scale
+    )
+}
+
 fn ratio(value: f64, base: f64) -> String {
     format!("{:.2}×", value / base)
 }
@@ -728,14 +774,13 @@ fn pct(part: u64, whole: u64) -> f64 {
 /// `1234567` → `1,234,567`.
 fn group(n: u64) -> String {
     let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    let groups: Vec<&str> = digits
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|g| std::str::from_utf8(g).expect("ASCII digits"))
+        .collect();
+    groups.join(",")
 }
 
 fn progress(what: std::fmt::Arguments) {

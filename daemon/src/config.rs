@@ -111,6 +111,11 @@ pub struct ExportConfig {
     pub events_file: Option<PathBuf>,
     /// Human-readable line per event on stderr (daemon mode).
     pub console: bool,
+    /// OTLP export to a collector; `OTEL_EXPORTER_OTLP_*` env vars override it.
+    pub otlp: crate::export::otel::config::OtlpConfig,
+    /// OTLP JSON lines file (logs, traces, metrics requests, as the collector's file
+    /// exporter writes them).
+    pub otlp_file: Option<PathBuf>,
 }
 
 impl Default for ExportConfig {
@@ -118,6 +123,8 @@ impl Default for ExportConfig {
         Self {
             events_file: None,
             console: true,
+            otlp: Default::default(),
+            otlp_file: None,
         }
     }
 }
@@ -147,7 +154,9 @@ impl Config {
             })?
             .try_deserialize::<Config>()
             .context("invalid configuration")?;
+        let mut cfg = cfg;
         cfg.filter.validate()?;
+        cfg.export.otlp.apply_env(|k| std::env::var(k).ok())?;
         Ok(cfg)
     }
 

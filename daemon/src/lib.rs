@@ -8,6 +8,8 @@ pub mod dedup;
 pub mod event;
 pub mod export;
 pub mod filter;
+pub mod identify;
 pub mod normalize;
 pub mod pipeline;
+pub mod stats;
 pub mod tracer;

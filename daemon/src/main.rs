@@ -16,6 +16,8 @@ use clap::{Args, Parser, Subcommand};
 ///   aibomd run --events - -- python app.py      ...and every access as JSON Lines on stdout
 ///   aibomd daemon --config /etc/aibomd.toml     trace the whole host until SIGTERM
 ///   aibomd config                               print the effective configuration
+///   OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 aibomd run -- python app.py
+///                                               ...and send logs, spans, metrics over OTLP
 ///
 /// Needs root for the eBPF tracer (and fanotify); `--tracer procfs` works without it.
 #[derive(Parser, Debug)]
@@ -52,6 +54,10 @@ struct CommonArgs {
     /// Write each access as a JSON Lines object to FILE (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     events: Option<PathBuf>,
+    /// Also write OTLP JSON lines (logs, traces, metrics) to FILE. OTLP to a collector is
+    /// configured with the standard OTEL_EXPORTER_OTLP_* variables.
+    #[arg(long, value_name = "FILE")]
+    otlp_file: Option<PathBuf>,
     /// Project the accesses are attributed to.
     #[arg(long, value_name = "ID")]
     project: Option<String>,
@@ -86,6 +92,9 @@ impl CommonArgs {
         if let Some(e) = &self.events {
             cfg.export.events_file = Some(e.clone());
         }
+        if let Some(f) = &self.otlp_file {
+            cfg.export.otlp_file = Some(f.clone());
+        }
         if let Some(p) = &self.project {
             cfg.project = p.clone();
         }
@@ -95,12 +104,13 @@ impl CommonArgs {
         if let Some(w) = self.dedup_window_ms {
             cfg.pipeline.dedup_window_ms = w;
         }
+        // The console is the default view only when nothing else is configured.
         cfg.export.console = if self.console {
             true
         } else if self.no_console {
             false
         } else {
-            console_default && cfg.export.console
+            console_default && cfg.export.console && !aibomd::app::has_non_console_sink(cfg)
         };
     }
 }

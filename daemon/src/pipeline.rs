@@ -28,6 +28,11 @@ pub struct PipelineStats {
 /// The userspace pipeline state.
 pub struct Pipeline {
     dedup: Dedup,
+    dedup_window: Duration,
+    /// Exits delivered to sinks only after the dedup window, so a process's records
+    /// always reach the sinks before its exit.
+    exits: std::collections::VecDeque<(Instant, u32)>,
+    shared: std::sync::Arc<crate::stats::Stats>,
     procs: ProcessTable,
     sinks: Vec<Box<dyn Sink>>,
     project: String,
@@ -36,9 +41,17 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// A pipeline attributing everything to `project` and writing to `sinks`.
-    pub fn new(project: String, dedup_window: Duration, sinks: Vec<Box<dyn Sink>>) -> Self {
+    pub fn new(
+        project: String,
+        dedup_window: Duration,
+        sinks: Vec<Box<dyn Sink>>,
+        shared: std::sync::Arc<crate::stats::Stats>,
+    ) -> Self {
         Self {
             dedup: Dedup::new(dedup_window),
+            dedup_window,
+            exits: Default::default(),
+            shared,
             procs: ProcessTable::default(),
             sinks,
             project,
@@ -53,12 +66,14 @@ impl Pipeline {
             match ev {
                 TraceEvent::Access(raw) => {
                     self.stats.received += 1;
+                    crate::stats::Stats::add(&self.shared.events_received, 1);
                     let key = key_of(&raw);
                     if self.dedup.repeat(&key) {
                         self.stats.folded += 1;
                         continue;
                     }
                     let rec = normalize::normalize(&raw, 1, &mut self.procs, &self.project);
+                    crate::stats::Stats::add(&self.shared.normalized, 1);
                     if !normalize::is_artifact(&rec) {
                         self.stats.irrelevant += 1;
                         continue;
@@ -67,16 +82,34 @@ impl Pipeline {
                         self.export(&rec);
                     }
                 }
-                TraceEvent::Exec(e) => self.procs.on_exec(&e),
-                TraceEvent::Exit { pid } => self.procs.on_exit(pid),
+                TraceEvent::Exec(e) => {
+                    self.procs.on_exec(&e);
+                    for s in &mut self.sinks {
+                        s.process_exec(&e);
+                    }
+                }
+                TraceEvent::Exit { pid } => {
+                    self.procs.on_exit(pid);
+                    self.exits.push_back((now, pid));
+                }
             }
         }
     }
 
-    /// Exports records whose dedup window ended.
+    /// Exports records whose dedup window ended, then exits older than the window.
     pub fn tick(&mut self) {
-        for rec in self.dedup.expired(Instant::now()) {
+        let now = Instant::now();
+        for rec in self.dedup.expired(now) {
             self.export(&rec);
+        }
+        while let Some(&(t, pid)) = self.exits.front() {
+            if now.duration_since(t) < self.dedup_window {
+                break;
+            }
+            self.exits.pop_front();
+            for s in &mut self.sinks {
+                s.process_exit(pid);
+            }
         }
         self.flush_sinks();
     }
@@ -86,15 +119,27 @@ impl Pipeline {
         for rec in self.dedup.drain() {
             self.export(&rec);
         }
-        self.flush_sinks();
+        for (_, pid) in std::mem::take(&mut self.exits) {
+            for s in &mut self.sinks {
+                s.process_exit(pid);
+            }
+        }
+        for s in &mut self.sinks {
+            if let Err(e) = s.close() {
+                self.stats.sink_errors += 1;
+                tracing::error!(sink = s.name(), error = %e, "sink close failed");
+            }
+        }
         self.stats.clone()
     }
 
     fn export(&mut self, rec: &AccessRecord) {
         self.stats.exported += 1;
+        crate::stats::Stats::add(&self.shared.exported, 1);
         for s in &mut self.sinks {
             if let Err(e) = s.emit(rec) {
                 self.stats.sink_errors += 1;
+                crate::stats::Stats::add(&self.shared.export_failures, 1);
                 tracing::error!(sink = s.name(), error = %e, "sink write failed");
             }
         }
@@ -117,11 +162,14 @@ pub async fn run(mut rx: mpsc::Receiver<Batch>, mut pipeline: Pipeline) -> Resul
     loop {
         tokio::select! {
             b = rx.recv() => match b {
-                Some(b) => pipeline.handle(b),
+                Some(b) => {
+                    crate::stats::Stats::set(&pipeline.shared.queue_depth, rx.len() as u64);
+                    tokio::task::block_in_place(|| pipeline.handle(b))
+                }
                 None => break,
             },
-            _ = tick.tick() => pipeline.tick(),
+            _ = tick.tick() => tokio::task::block_in_place(|| pipeline.tick()),
         }
     }
-    Ok(pipeline.finish())
+    Ok(tokio::task::block_in_place(|| pipeline.finish()))
 }

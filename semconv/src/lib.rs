@@ -9,6 +9,8 @@
 pub mod event {
     /// One access of a file by a process: open, exec or mapping.
     pub const ARTIFACT_ACCESS: &str = "aibom.artifact.access";
+    /// An artifact fully identified (hash computed), once per file version per run.
+    pub const ARTIFACT_IDENTIFIED: &str = "aibom.artifact.identified";
 }
 
 /// Attribute names.
@@ -68,6 +70,20 @@ pub mod attr {
     pub const ARTIFACT_SHA256: &str = "aibom.artifact.sha256";
     /// License, an SPDX id where one exists.
     pub const ARTIFACT_LICENSE: &str = "aibom.artifact.license";
+    /// Where the license was found, see [`crate::license_source`].
+    pub const ARTIFACT_LICENSE_SOURCE: &str = "aibom.artifact.license_source";
+    /// The finer part an artifact plays, see [`crate::artifact_role`].
+    pub const ARTIFACT_ROLE: &str = "aibom.artifact.role";
+    /// Revision (git commit of a hub repo, version) of the artifact.
+    pub const ARTIFACT_REVISION: &str = "aibom.artifact.revision";
+    /// Set when the header contradicts the extension: the format the extension claims.
+    pub const ARTIFACT_FORMAT_MISMATCH: &str = "aibom.artifact.format_mismatch";
+    /// Why the header could not be read (truncated, too large, permission denied, ...).
+    pub const ARTIFACT_FORMAT_ERROR: &str = "aibom.artifact.format_error";
+    /// Source URL of the artifact (hub page, download URL), when known.
+    pub const ARTIFACT_SOURCE_URL: &str = "aibom.artifact.source_url";
+    /// How `aibom.artifact.sha256` was obtained, see [`crate::hash_source`].
+    pub const ARTIFACT_SHA256_SOURCE: &str = "aibom.artifact.sha256_source";
 }
 
 /// Values of [`attr::ACCESS_MODE`].
@@ -117,6 +133,78 @@ pub mod artifact_type {
     pub const PROMPT: &str = "prompt";
     pub const TOOL: &str = "tool";
     pub const CONFIG: &str = "config";
+}
+
+/// Values of [`attr::ARTIFACT_ROLE`].
+pub mod artifact_role {
+    pub const WEIGHTS: &str = "weights";
+    pub const TOKENIZER: &str = "tokenizer";
+    pub const CONFIG: &str = "config";
+    pub const CARD: &str = "card";
+    pub const ADAPTER: &str = "adapter";
+    pub const VOCAB: &str = "vocab";
+    pub const TEMPLATE: &str = "template";
+    pub const SPLIT: &str = "split";
+    pub const MANIFEST: &str = "manifest";
+    pub const EMBEDDINGS: &str = "embeddings";
+}
+
+/// Values of [`attr::ARTIFACT_LICENSE_SOURCE`].
+pub mod license_source {
+    /// Front matter of a model/dataset card (README.md).
+    pub const CARD: &str = "card";
+    /// GGUF `general.license`.
+    pub const GGUF_METADATA: &str = "gguf_metadata";
+    /// safetensors `__metadata__.license`.
+    pub const SAFETENSORS_METADATA: &str = "safetensors_metadata";
+    /// ONNX `metadata_props`.
+    pub const ONNX_METADATA: &str = "onnx_metadata";
+    /// A LICENSE file beside the artifact.
+    pub const LICENSE_FILE: &str = "license_file";
+}
+
+/// Values of [`attr::ARTIFACT_SHA256_SOURCE`].
+pub mod hash_source {
+    /// Computed by reading the file.
+    pub const COMPUTED: &str = "computed";
+    /// The name of a Hugging Face LFS blob (content-addressed by sha256), verified in form.
+    pub const HF_BLOB_NAME: &str = "hf_blob_name";
+}
+
+/// Span names.
+pub mod span {
+    /// A traced workload: the command tree of `aibomd run`, from start to exit.
+    pub const WORKLOAD: &str = "aibom.workload";
+    /// One process that accessed artifacts, from exec (or first access) to exit.
+    pub const PROCESS: &str = "aibom.process";
+}
+
+/// Metric names of aibomd's own telemetry.
+pub mod metric {
+    /// Opens of traced processes seen by the tracer.
+    pub const EVENTS_SEEN: &str = "aibom.tracer.events.seen";
+    /// Opens dropped by the in-kernel path filter.
+    pub const EVENTS_FILTERED: &str = "aibom.tracer.events.filtered";
+    /// Events lost because the ring buffer was full.
+    pub const EVENTS_DROPPED: &str = "aibom.tracer.events.dropped";
+    /// Access events received by the pipeline.
+    pub const EVENTS_RECEIVED: &str = "aibom.pipeline.events.received";
+    /// Accesses normalized.
+    pub const EVENTS_NORMALIZED: &str = "aibom.pipeline.events.normalized";
+    /// Records exported to sinks.
+    pub const RECORDS_EXPORTED: &str = "aibom.export.records";
+    /// Export failures (sink errors, failed OTLP attempts).
+    pub const EXPORT_FAILURES: &str = "aibom.export.failures";
+    /// Items dropped from a full spool or rejected by the collector.
+    pub const EXPORT_DROPPED: &str = "aibom.export.dropped";
+    /// Batches queued between tracer and pipeline.
+    pub const QUEUE_DEPTH: &str = "aibom.pipeline.queue.depth";
+    /// OTLP requests waiting in the on-disk spool.
+    pub const SPOOL_REQUESTS: &str = "aibom.export.spool.requests";
+    /// Hash lookups served from the cache.
+    pub const HASH_CACHE_HITS: &str = "aibom.hash.cache.hits";
+    /// Distinct artifact versions known.
+    pub const ARTIFACTS_KNOWN: &str = "aibom.artifacts.known";
 }
 
 /// Keys of a JSON Lines event record that are not attributes.

@@ -10,9 +10,11 @@ use crate::tracer::{self, Scope};
 
 /// Runs until a termination signal; everything traced before it is exported.
 pub async fn daemon(cfg: &Config) -> Result<()> {
-    let tracer = tracer::open(cfg.tracer, Scope::Host, cfg)?;
+    let mut tracer = tracer::open(cfg.tracer, Scope::Host, cfg)?;
     let name = tracer.name();
-    let pipe = crate::app::build_pipeline(cfg, &cfg.project, Vec::new())?;
+    let built = crate::app::build_pipeline(cfg, None, Vec::new())?;
+    tracer.attach_stats(built.stats.clone());
+    let pipe = built.pipeline;
     let (tx, rx) = mpsc::channel(cfg.pipeline.queue_batches);
     let stop = CancellationToken::new();
     let tracer_task = tracer.spawn(tx, stop.clone());
@@ -30,6 +32,9 @@ pub async fn daemon(cfg: &Config) -> Result<()> {
     stop.cancel();
     let tstats = tracer_task.await.context("tracer task panicked")??;
     let pstats = pipe_task.await.context("pipeline task panicked")??;
+    if let Some(otel) = built.otel {
+        otel.shutdown().await;
+    }
     eprintln!("{}", crate::app::stats_line(name, &tstats, &pstats));
     Ok(())
 }

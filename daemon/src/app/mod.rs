@@ -9,23 +9,56 @@ use anyhow::Result;
 
 use crate::config::Config;
 use crate::event::TracerStats;
+use std::sync::Arc;
+
+use crate::export::otel::{OtelHandle, OtelSink, Workload};
 use crate::export::{console::ConsoleSink, jsonl::JsonlSink, Sink};
+use crate::stats::Stats;
 use crate::pipeline::{Pipeline, PipelineStats};
 
-/// Builds the configured sinks (plus `extra`) and a pipeline writing to them.
-pub fn build_pipeline(cfg: &Config, project: &str, extra: Vec<Box<dyn Sink>>) -> Result<Pipeline> {
+/// A pipeline and what must be shut down after it.
+pub struct Built {
+    pub pipeline: Pipeline,
+    /// OTLP delivery, drained at shutdown.
+    pub otel: Option<OtelHandle>,
+    pub stats: Arc<Stats>,
+}
+
+/// True when some sink other than the console is configured.
+pub fn has_non_console_sink(cfg: &Config) -> bool {
+    cfg.export.events_file.is_some() || cfg.export.otlp.enabled() || cfg.export.otlp_file.is_some()
+}
+
+/// Builds the configured sinks (plus `extra`) and a pipeline writing to them. Needs a
+/// tokio runtime (OTLP delivery runs on it).
+pub fn build_pipeline(cfg: &Config, workload: Option<Workload>, extra: Vec<Box<dyn Sink>>) -> Result<Built> {
+    let stats = Arc::new(Stats::default());
     let mut sinks = extra;
     if let Some(f) = &cfg.export.events_file {
         sinks.push(Box::new(JsonlSink::open(f)?));
     }
+    let mut otel = None;
+    if cfg.export.otlp.enabled() || cfg.export.otlp_file.is_some() {
+        let (sink, handle) = OtelSink::start(
+            &cfg.export.otlp,
+            cfg.export.otlp_file.as_deref(),
+            stats.clone(),
+            workload,
+            &cfg.project,
+        )?;
+        sinks.push(Box::new(sink));
+        otel = Some(handle);
+    }
     if cfg.export.console {
         sinks.push(Box::new(ConsoleSink));
     }
-    Ok(Pipeline::new(
-        project.to_string(),
+    let pipeline = Pipeline::new(
+        cfg.project.clone(),
         Duration::from_millis(cfg.pipeline.dedup_window_ms),
         sinks,
-    ))
+        stats.clone(),
+    );
+    Ok(Built { pipeline, otel, stats })
 }
 
 /// One line of counters for the end of a run or daemon.

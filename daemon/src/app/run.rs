@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::export::otel::Workload;
 use crate::export::summary::{self, SummarySink};
 use crate::pipeline;
 use crate::tracer::{self, Scope};
@@ -43,7 +44,13 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     tracer.follow(pid)?;
 
     let (sum_sink, table) = SummarySink::new();
-    let pipe = crate::app::build_pipeline(cfg, &cfg.project, vec![Box::new(sum_sink)])?;
+    let workload = Workload {
+        command: opts.command.clone(),
+        project: cfg.project.clone(),
+    };
+    let built = crate::app::build_pipeline(cfg, Some(workload), vec![Box::new(sum_sink)])?;
+    tracer.attach_stats(built.stats.clone());
+    let pipe = built.pipeline;
     let (tx, rx) = mpsc::channel(cfg.pipeline.queue_batches);
     let stop = CancellationToken::new();
     let tracer_task = tracer.spawn(tx, stop.clone());
@@ -53,6 +60,9 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     stop.cancel();
     let tstats = tracer_task.await.context("tracer task panicked")??;
     let pstats = pipe_task.await.context("pipeline task panicked")??;
+    if let Some(otel) = built.otel {
+        otel.shutdown().await;
+    }
 
     if opts.summary {
         let t = table.lock().expect("summary lock");

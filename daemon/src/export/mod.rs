@@ -2,6 +2,7 @@
 //!
 //! Every sink sees the same flat attribute list ([`attributes`]), named by `semconv`.
 pub mod console;
+pub mod otel;
 pub mod jsonl;
 pub mod summary;
 
@@ -29,6 +30,14 @@ pub trait Sink: Send {
     fn emit(&mut self, rec: &AccessRecord) -> Result<()>;
     /// Writes out anything buffered.
     fn flush(&mut self) -> Result<()>;
+    /// A traced process started a program.
+    fn process_exec(&mut self, _e: &crate::event::ExecInfo) {}
+    /// A traced process exited.
+    fn process_exit(&mut self, _pid: u32) {}
+    /// Last call: flush and release everything.
+    fn close(&mut self) -> Result<()> {
+        self.flush()
+    }
 }
 
 /// The event name of an access record.

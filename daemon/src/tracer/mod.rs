@@ -60,6 +60,8 @@ pub trait Tracer: Send {
     fn pre_exec_follow(&self) -> Option<PreExecFollow> {
         None
     }
+    /// Gives the tracer the shared counters to keep current while it runs.
+    fn attach_stats(&mut self, _stats: std::sync::Arc<crate::stats::Stats>) {}
     /// Moves events to `out` until `stop` is cancelled, then drains everything still
     /// buffered and returns the counters.
     fn spawn(

@@ -66,6 +66,7 @@ pub struct KernelStats {
 /// A loaded and attached eBPF tracer.
 pub struct EbpfTracer {
     bpf: Ebpf,
+    stats: Option<std::sync::Arc<crate::stats::Stats>>,
     cfg: EbpfConfig,
     clock: BootClock,
 }
@@ -143,6 +144,7 @@ impl EbpfTracer {
         }
         Ok(Self {
             bpf,
+            stats: None,
             cfg: cfg.ebpf.clone(),
             clock: BootClock::now(),
         })
@@ -162,6 +164,23 @@ impl EbpfTracer {
             execs: get(wire::STAT_EXEC_SEEN)?,
             wakeups: get(wire::STAT_WAKEUPS)?,
         })
+    }
+}
+
+impl EbpfTracer {
+    /// Mirrors the kernel counters into the shared stats; warns when drops grow.
+    fn publish_stats(&self, last_dropped: &mut u64) {
+        let Ok(k) = EbpfTracer::kernel_stats(&self.bpf) else { return };
+        if k.dropped > *last_dropped {
+            tracing::warn!(dropped = k.dropped - *last_dropped, "ring buffer full: events lost in the kernel; raise ebpf.ring_buffer_bytes");
+            *last_dropped = k.dropped;
+        }
+        if let Some(s) = &self.stats {
+            use crate::stats::Stats;
+            Stats::set(&s.kernel_seen, k.seen);
+            Stats::set(&s.kernel_filtered, k.filtered);
+            Stats::set(&s.kernel_dropped, k.dropped);
+        }
     }
 }
 
@@ -207,6 +226,10 @@ impl Tracer for EbpfTracer {
         Some(Box::new(move || track_self(fd)))
     }
 
+    fn attach_stats(&mut self, stats: std::sync::Arc<crate::stats::Stats>) {
+        self.stats = Some(stats);
+    }
+
     fn spawn(
         mut self: Box<Self>,
         out: mpsc::Sender<Batch>,
@@ -221,6 +244,7 @@ impl Tracer for EbpfTracer {
             let mut tick = tokio::time::interval(Duration::from_millis(self.cfg.drain_interval_ms));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut sent = 0u64;
+            let mut last_dropped = 0u64;
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => break,
@@ -231,11 +255,13 @@ impl Tracer for EbpfTracer {
                     }
                     _ = tick.tick() => {
                         sent += drain(ring.get_mut(), &self.clock, &out).await;
+                        self.publish_stats(&mut last_dropped);
                     }
                 }
             }
             // Everything the kernel wrote before the stop is in the ring: take it all.
             sent += drain(ring.get_mut(), &self.clock, &out).await;
+            self.publish_stats(&mut last_dropped);
             let k = EbpfTracer::kernel_stats(&self.bpf)?;
             tracing::debug!(
                 ?k,

@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn parses_record_and_stops_path_at_nul() {
-        let mut buf = vec![0u8; HDR_SIZE + 17];
+        let mut buf = vec![0u8; HDR_SIZE + 18];
         let h = Header {
             ts_ns: 1,
             cgroup_id: 2,
@@ -120,7 +120,7 @@ mod tests {
             dirfd: -100,
             dev: (8 << 20) | 1,
             path_len: 8,
-            dpath_len: 9,
+            dpath_len: 10,
             dpath_flags: 0,
             comm: *b"python3\0\0\0\0\0\0\0\0\0",
         };

@@ -1,0 +1,318 @@
+//! The OpenTelemetry sink: access records become OTLP log records (events, through the
+//! OTel Logger API), traced workloads and processes become spans, aibomd's own counters
+//! become metrics. Everything leaves as OTLP requests through the [`outbox::Outbox`]:
+//! to a collector (gRPC or HTTP/protobuf, spooled on disk while it is down) and/or to an
+//! OTLP JSON file.
+pub mod config;
+pub mod outbox;
+pub mod processor;
+pub mod request;
+pub mod spool;
+pub mod transport;
+mod resource;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aibom_semconv::{attr, span as span_name};
+use anyhow::Result;
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::trace::{Span as _, SpanContext, TraceContextExt, Tracer as _, TracerProvider as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use self::config::OtlpConfig;
+use self::outbox::Outbox;
+use self::processor::{LogBatcher, MetricSink, SpanBatcher};
+use super::{attributes, path_string, Sink, Value, EVENT_NAME};
+use crate::event::{AccessRecord, ExecInfo};
+use crate::stats::Stats;
+
+/// What `aibomd run` traces, for the workload span.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub command: Vec<String>,
+    pub project: String,
+}
+
+/// Keeps delivery running after the sink is gone; `shutdown` drains the spool.
+pub struct OtelHandle {
+    outbox: Arc<Outbox>,
+    stop: CancellationToken,
+    delivery: Option<JoinHandle<()>>,
+    drain_timeout: Duration,
+}
+
+impl OtelHandle {
+    /// Waits (bounded) for the collector to take what is spooled, then stops delivery.
+    pub async fn shutdown(mut self) -> usize {
+        let left = self.outbox.drain(self.drain_timeout).await;
+        self.stop.cancel();
+        if let Some(d) = self.delivery.take() {
+            let _ = d.await;
+        }
+        left
+    }
+}
+
+/// The OTel sink.
+pub struct OtelSink {
+    logger: SdkLogger,
+    logger_provider: SdkLoggerProvider,
+    tracer: SdkTracer,
+    tracer_provider: SdkTracerProvider,
+    meter_provider: SdkMeterProvider,
+    workload: Option<opentelemetry_sdk::trace::Span>,
+    processes: HashMap<u32, opentelemetry_sdk::trace::Span>,
+    exec_times: HashMap<u32, (SystemTime, ExecInfo)>,
+    project: String,
+}
+
+/// Most process spans open at once; beyond it the oldest ones are ended.
+const MAX_OPEN_SPANS: usize = 16_384;
+
+impl OtelSink {
+    /// Builds the sink and starts delivery (needs a tokio runtime). `file` writes OTLP JSON
+    /// lines; the collector is used when `cfg` has an endpoint.
+    pub fn start(
+        cfg: &OtlpConfig,
+        file: Option<&Path>,
+        stats: Arc<Stats>,
+        workload: Option<Workload>,
+        project: &str,
+    ) -> Result<(Self, OtelHandle)> {
+        let spool = if cfg.enabled() {
+            Some(spool::Spool::open(&cfg.spool_dir, cfg.spool_max_bytes)?)
+        } else {
+            None
+        };
+        let transport = transport::Transport::new(cfg)?;
+        let outbox = Arc::new(Outbox::new(spool, file, stats.clone())?);
+        let stop = CancellationToken::new();
+        let delivery = cfg
+            .enabled()
+            .then(|| tokio::spawn(outbox.clone().deliver(transport, stop.clone())));
+        let resource = resource::detect();
+
+        let logger_provider = SdkLoggerProvider::builder()
+            .with_resource(resource.clone())
+            .with_log_processor(LogBatcher::new(outbox.clone()))
+            .build();
+        let logger = logger_provider.logger("aibomd");
+        let tracer_provider = SdkTracerProvider::builder()
+            .with_resource(resource.clone())
+            .with_span_processor(SpanBatcher::new(outbox.clone()))
+            .build();
+        let tracer = tracer_provider.tracer("aibomd");
+        let reader = PeriodicReader::builder(MetricSink { outbox: outbox.clone() })
+            .with_interval(Duration::from_millis(cfg.metrics_interval_ms.max(100)))
+            .build();
+        let meter_provider = SdkMeterProvider::builder()
+            .with_resource(resource)
+            .with_reader(reader)
+            .build();
+        register_metrics(&meter_provider, stats);
+
+        let workload = workload.map(|w| {
+            let mut attrs = vec![KeyValue::new(attr::PROJECT_ID, w.project.clone())];
+            attrs.push(KeyValue::new("process.command_args", opentelemetry::Value::Array(
+                w.command.iter().map(|s| opentelemetry::StringValue::from(s.clone())).collect::<Vec<_>>().into(),
+            )));
+            tracer
+                .span_builder(span_name::WORKLOAD)
+                .with_kind(opentelemetry::trace::SpanKind::Internal)
+                .with_attributes(attrs)
+                .start(&tracer)
+        });
+        let sink = Self {
+            logger,
+            logger_provider,
+            tracer,
+            tracer_provider,
+            meter_provider,
+            workload,
+            processes: HashMap::new(),
+            exec_times: HashMap::new(),
+            project: project.to_string(),
+        };
+        let handle = OtelHandle {
+            outbox,
+            stop,
+            delivery,
+            drain_timeout: Duration::from_millis(cfg.shutdown_timeout_ms),
+        };
+        Ok((sink, handle))
+    }
+
+    /// The span context of `rec`'s process span, starting the span if needed.
+    fn process_span(&mut self, rec: &AccessRecord) -> SpanContext {
+        if let Some(s) = self.processes.get(&rec.pid) {
+            return s.span_context().clone();
+        }
+        if self.processes.len() >= MAX_OPEN_SPANS {
+            let pids: Vec<u32> = self.processes.keys().take(MAX_OPEN_SPANS / 8).copied().collect();
+            for p in pids {
+                self.end_process(p);
+            }
+        }
+        let parent = match &self.workload {
+            Some(w) => Context::new().with_remote_span_context(w.span_context().clone()),
+            None => Context::new(),
+        };
+        let (start, exe) = match self.exec_times.get(&rec.pid) {
+            Some((t, e)) => (*t, Some(e.path.clone())),
+            None => (rec.time, None),
+        };
+        let mut attrs = vec![
+            KeyValue::new(attr::PROCESS_PID, rec.pid as i64),
+            KeyValue::new(attr::PROJECT_ID, self.project.clone()),
+        ];
+        if let Some(p) = rec.ppid {
+            attrs.push(KeyValue::new(attr::PROCESS_PARENT_PID, p as i64));
+        }
+        if let Some(n) = &rec.exe_name {
+            attrs.push(KeyValue::new(attr::PROCESS_EXECUTABLE_NAME, n.clone()));
+        }
+        if let Some(p) = rec.exe_path.clone().or(exe) {
+            attrs.push(KeyValue::new(attr::PROCESS_EXECUTABLE_PATH, path_string(p.as_os_str().as_encoded_bytes())));
+        }
+        if let Some(o) = &rec.owner {
+            attrs.push(KeyValue::new(attr::PROCESS_OWNER, o.clone()));
+        }
+        let span = self
+            .tracer
+            .span_builder(span_name::PROCESS)
+            .with_start_time(start)
+            .with_attributes(attrs)
+            .start_with_context(&self.tracer, &parent);
+        let cx = span.span_context().clone();
+        self.processes.insert(rec.pid, span);
+        cx
+    }
+
+    fn end_process(&mut self, pid: u32) {
+        if let Some(mut s) = self.processes.remove(&pid) {
+            s.end();
+        }
+    }
+}
+
+fn to_any(v: Value) -> AnyValue {
+    match v {
+        Value::Str(s) => AnyValue::from(s),
+        Value::Int(i) => AnyValue::from(i),
+    }
+}
+
+impl Sink for OtelSink {
+    fn name(&self) -> &'static str {
+        "otlp"
+    }
+
+    fn emit(&mut self, rec: &AccessRecord) -> Result<()> {
+        let cx = self.process_span(rec);
+        if let Some(s) = self.processes.get_mut(&rec.pid) {
+            // the artifact as a span event too, so trace views show what the process loaded
+            s.add_event(
+                EVENT_NAME,
+                vec![
+                    KeyValue::new(attr::FILE_PATH, path_string(rec.file_path.as_os_str().as_encoded_bytes())),
+                    KeyValue::new(attr::ACCESS_MODE, rec.mode.as_str()),
+                ],
+            );
+        }
+        let mut r = self.logger.create_log_record();
+        r.set_event_name(EVENT_NAME);
+        r.set_severity_number(Severity::Info);
+        r.set_severity_text("INFO");
+        r.set_timestamp(rec.time);
+        r.set_observed_timestamp(SystemTime::now());
+        r.set_body(AnyValue::from(path_string(rec.file_path.as_os_str().as_encoded_bytes())));
+        for (k, v) in attributes(rec) {
+            r.add_attribute(k, to_any(v));
+        }
+        r.set_trace_context(cx.trace_id(), cx.span_id(), Some(cx.trace_flags()));
+        self.logger.emit(r);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let _ = self.logger_provider.force_flush();
+        let _ = self.tracer_provider.force_flush();
+        Ok(())
+    }
+
+    fn process_exec(&mut self, e: &ExecInfo) {
+        if self.exec_times.len() >= MAX_OPEN_SPANS {
+            self.exec_times.clear();
+        }
+        self.exec_times.insert(e.pid, (e.time, e.clone()));
+    }
+
+    fn process_exit(&mut self, pid: u32) {
+        self.exec_times.remove(&pid);
+        self.end_process(pid);
+    }
+
+    fn close(&mut self) -> Result<()> {
+        let pids: Vec<u32> = self.processes.keys().copied().collect();
+        for p in pids {
+            self.end_process(p);
+        }
+        if let Some(mut w) = self.workload.take() {
+            w.end();
+        }
+        let _ = self.logger_provider.force_flush();
+        let _ = self.tracer_provider.force_flush();
+        let _ = self.meter_provider.force_flush();
+        let _ = self.logger_provider.shutdown();
+        let _ = self.tracer_provider.shutdown();
+        let _ = self.meter_provider.shutdown();
+        Ok(())
+    }
+}
+
+fn register_metrics(mp: &SdkMeterProvider, stats: Arc<Stats>) {
+    use aibom_semconv::metric as m;
+    let meter = mp.meter("aibomd");
+    type Pick = fn(&Stats) -> &std::sync::atomic::AtomicU64;
+    let counters: [(&'static str, &'static str, Pick); 9] = [
+        (m::EVENTS_SEEN, "Opens of traced processes seen by the tracer", |s| &s.kernel_seen),
+        (m::EVENTS_FILTERED, "Opens dropped by the in-kernel path filter", |s| &s.kernel_filtered),
+        (m::EVENTS_DROPPED, "Events lost because the ring buffer was full", |s| &s.kernel_dropped),
+        (m::EVENTS_RECEIVED, "Access events received by the pipeline", |s| &s.events_received),
+        (m::EVENTS_NORMALIZED, "Accesses normalized", |s| &s.normalized),
+        (m::RECORDS_EXPORTED, "Records handed to the sinks", |s| &s.exported),
+        (m::EXPORT_FAILURES, "Sink write errors and failed OTLP attempts", |s| &s.export_failures),
+        (m::EXPORT_DROPPED, "Items dropped from a full spool or rejected", |s| &s.export_dropped),
+        (m::HASH_CACHE_HITS, "Hash lookups served from the cache", |s| &s.hash_cache_hits),
+    ];
+    for (name, desc, pick) in counters {
+        let st = stats.clone();
+        meter
+            .u64_observable_counter(name)
+            .with_description(desc)
+            .with_callback(move |o| o.observe(Stats::get(pick(&st)), &[]))
+            .build();
+    }
+    let gauges: [(&'static str, &'static str, Pick); 3] = [
+        (m::QUEUE_DEPTH, "Batches queued between tracer and pipeline", |s| &s.queue_depth),
+        (m::SPOOL_REQUESTS, "OTLP requests waiting in the spool", |s| &s.spool_requests),
+        (m::ARTIFACTS_KNOWN, "Distinct artifact versions known", |s| &s.artifacts_known),
+    ];
+    for (name, desc, pick) in gauges {
+        let st = stats.clone();
+        meter
+            .u64_observable_gauge(name)
+            .with_description(desc)
+            .with_callback(move |o| o.observe(Stats::get(pick(&st)), &[]))
+            .build();
+    }
+}

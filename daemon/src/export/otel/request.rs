@@ -1,0 +1,86 @@
+//! One OTLP export request, of any signal, as it travels through spool and transport.
+use opentelemetry_proto::tonic::collector::{
+    logs::v1::ExportLogsServiceRequest, metrics::v1::ExportMetricsServiceRequest,
+    trace::v1::ExportTraceServiceRequest,
+};
+use prost::Message;
+
+/// The OTLP signal of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Signal {
+    Logs,
+    Traces,
+    Metrics,
+}
+
+impl Signal {
+    /// Path segment of the OTLP/HTTP endpoint (`/v1/{path}`), also used in spool file names.
+    pub fn path(self) -> &'static str {
+        match self {
+            Signal::Logs => "logs",
+            Signal::Traces => "traces",
+            Signal::Metrics => "metrics",
+        }
+    }
+
+    /// Inverse of [`Signal::path`].
+    pub fn from_path(s: &str) -> Option<Self> {
+        [Signal::Logs, Signal::Traces, Signal::Metrics].into_iter().find(|x| x.path() == s)
+    }
+}
+
+/// A typed export request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    Logs(ExportLogsServiceRequest),
+    Traces(ExportTraceServiceRequest),
+    Metrics(ExportMetricsServiceRequest),
+}
+
+impl Request {
+    pub fn signal(&self) -> Signal {
+        match self {
+            Request::Logs(_) => Signal::Logs,
+            Request::Traces(_) => Signal::Traces,
+            Request::Metrics(_) => Signal::Metrics,
+        }
+    }
+
+    /// Log records, spans or data points inside.
+    pub fn items(&self) -> u64 {
+        let n: usize = match self {
+            Request::Logs(r) => r.resource_logs.iter().flat_map(|r| &r.scope_logs).map(|s| s.log_records.len()).sum(),
+            Request::Traces(r) => r.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum(),
+            Request::Metrics(r) => r.resource_metrics.iter().flat_map(|r| &r.scope_metrics).map(|s| s.metrics.len()).sum(),
+        };
+        n as u64
+    }
+
+    /// Protobuf bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            Request::Logs(r) => r.encode_to_vec(),
+            Request::Traces(r) => r.encode_to_vec(),
+            Request::Metrics(r) => r.encode_to_vec(),
+        }
+    }
+
+    /// From protobuf bytes of `signal`.
+    pub fn decode(signal: Signal, b: &[u8]) -> Result<Self, prost::DecodeError> {
+        Ok(match signal {
+            Signal::Logs => Request::Logs(ExportLogsServiceRequest::decode(b)?),
+            Signal::Traces => Request::Traces(ExportTraceServiceRequest::decode(b)?),
+            Signal::Metrics => Request::Metrics(ExportMetricsServiceRequest::decode(b)?),
+        })
+    }
+
+    /// OTLP JSON (protobuf JSON mapping), as the collector's file exporter writes it.
+    pub fn to_json(&self) -> String {
+        match self {
+            Request::Logs(r) => serde_json::to_string(r),
+            Request::Traces(r) => serde_json::to_string(r),
+            Request::Metrics(r) => serde_json::to_string(r),
+        }
+        .expect("OTLP requests serialize")
+    }
+}

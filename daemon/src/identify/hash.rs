@@ -1,0 +1,258 @@
+//! SHA-256 of artifacts: free for Hugging Face LFS blobs (their name is the hash), else
+//! computed once per file version on a bounded worker pool, off the hot path, streaming
+//! (never reading a file into memory), and cached.
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+
+/// One version of one file: (device, inode, size, mtime in ns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileVersion {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_ns: i128,
+}
+
+impl FileVersion {
+    /// The version of the file at `path` now.
+    pub fn of(path: &Path) -> std::io::Result<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path)?;
+        Ok(Self {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.len(),
+            mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+        })
+    }
+}
+
+/// The sha256 a Hugging Face LFS blob path spells: `.../blobs/<64 lowercase hex>`.
+///
+/// Only the form is checked (a git blob of a small file is named by its 40-hex SHA-1 and
+/// is not taken); the content is not re-hashed, which is the point.
+pub fn hf_blob_sha256(resolved: &Path) -> Option<String> {
+    let name = resolved.file_name()?.to_str()?;
+    let parent = resolved.parent()?.file_name()?;
+    let hex64 = name.len() == 64 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    (parent == "blobs" && hex64).then(|| name.to_string())
+}
+
+/// Streams `path` through SHA-256 in 1 MiB chunks. Checks the file is still `version`
+/// afterwards, so a file replaced while hashing is not given the wrong hash.
+pub fn sha256_file(path: &Path, version: Option<FileVersion>) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| describe(&e))?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut f = File::open(path).map_err(|e| describe(&e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(describe(&e)),
+        }
+    }
+    if let Some(v) = version {
+        if FileVersion::of(path).ok() != Some(v) {
+            return Err("file changed while hashing".into());
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+fn describe(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "not found (deleted before hashing)".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// A finished hash job.
+#[derive(Debug, Clone)]
+pub struct HashDone {
+    pub version: FileVersion,
+    pub result: Result<String, String>,
+}
+
+/// Worker pool with a bounded queue and a cache of results by [`FileVersion`].
+pub struct HashPool {
+    jobs: Option<std_mpsc::SyncSender<(FileVersion, PathBuf)>>,
+    done: std_mpsc::Receiver<HashDone>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+    cache: HashMap<FileVersion, Result<String, String>>,
+    pending: HashMap<FileVersion, ()>,
+    max_cache: usize,
+    /// Lookups answered from the cache.
+    pub cache_hits: u64,
+    /// Jobs refused because the queue was full (retried on the next access).
+    pub queue_full: u64,
+}
+
+impl HashPool {
+    /// `workers` threads, at most `queue` jobs waiting.
+    pub fn new(workers: usize, queue: usize) -> Self {
+        let (jtx, jrx) = std_mpsc::sync_channel::<(FileVersion, PathBuf)>(queue.max(1));
+        let (dtx, drx) = std_mpsc::channel();
+        let jrx = Arc::new(Mutex::new(jrx));
+        let workers = (0..workers.max(1))
+            .map(|i| {
+                let (jrx, dtx) = (jrx.clone(), dtx.clone());
+                std::thread::Builder::new()
+                    .name(format!("aibomd-hash-{i}"))
+                    .spawn(move || loop {
+                        let job = jrx.lock().expect("hash queue lock").recv();
+                        let Ok((version, path)) = job else { return };
+                        let result = sha256_file(&path, Some(version));
+                        if dtx.send(HashDone { version, result }).is_err() {
+                            return;
+                        }
+                    })
+                    .expect("spawn hash worker")
+            })
+            .collect();
+        Self {
+            jobs: Some(jtx),
+            done: drx,
+            workers,
+            cache: HashMap::new(),
+            pending: HashMap::new(),
+            max_cache: 100_000,
+            cache_hits: 0,
+            queue_full: 0,
+        }
+    }
+
+    /// The cached result for `v`, if any.
+    pub fn cached(&mut self, v: &FileVersion) -> Option<Result<String, String>> {
+        let r = self.cache.get(v).cloned();
+        if r.is_some() {
+            self.cache_hits += 1;
+        }
+        r
+    }
+
+    /// Queues `path` for hashing unless it is cached or queued already. Never blocks.
+    pub fn submit(&mut self, v: FileVersion, path: &Path) {
+        if self.cache.contains_key(&v) || self.pending.contains_key(&v) {
+            return;
+        }
+        let Some(jobs) = &self.jobs else { return };
+        match jobs.try_send((v, path.to_path_buf())) {
+            Ok(()) => {
+                self.pending.insert(v, ());
+            }
+            Err(_) => self.queue_full += 1,
+        }
+    }
+
+    /// Finished jobs since the last call (also stored in the cache).
+    pub fn poll(&mut self) -> Vec<HashDone> {
+        let done: Vec<_> = self.done.try_iter().collect();
+        for d in &done {
+            self.record(d);
+        }
+        done
+    }
+
+    /// Waits up to `timeout` for every queued job; returns what finished.
+    pub fn wait(&mut self, timeout: std::time::Duration) -> Vec<HashDone> {
+        let deadline = std::time::Instant::now() + timeout;
+        let mut out = Vec::new();
+        while !self.pending.is_empty() {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.done.recv_timeout(left) {
+                Ok(d) => {
+                    self.record(&d);
+                    out.push(d);
+                }
+                Err(_) => break,
+            }
+        }
+        out
+    }
+
+    /// Jobs queued or running.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn record(&mut self, d: &HashDone) {
+        self.pending.remove(&d.version);
+        if self.cache.len() >= self.max_cache {
+            self.cache.clear();
+        }
+        self.cache.insert(d.version, d.result.clone());
+    }
+}
+
+impl Drop for HashPool {
+    fn drop(&mut self) {
+        self.jobs = None; // workers see the queue closed after their current job
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn streaming_hash_matches_known_digest() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("m.bin");
+        std::fs::write(&p, b"abc").unwrap();
+        assert_eq!(
+            sha256_file(&p, None).unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn hf_blob_names_are_taken_only_in_sha256_form() {
+        let sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(hf_blob_sha256(&PathBuf::from(format!("/h/blobs/{sha}"))).as_deref(), Some(sha));
+        // a git (SHA-1) blob name of a small non-LFS file is not a sha256
+        assert_eq!(hf_blob_sha256(Path::new("/h/blobs/a9993e364706816aba3e25717850c26c9cd0d89d")), None);
+        assert_eq!(hf_blob_sha256(&PathBuf::from(format!("/h/other/{sha}"))), None);
+        assert_eq!(hf_blob_sha256(&PathBuf::from(format!("/h/blobs/{}", sha.to_uppercase()))), None);
+    }
+
+    #[test]
+    fn pool_hashes_once_and_caches() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("m.bin");
+        std::fs::write(&p, b"abc").unwrap();
+        let v = FileVersion::of(&p).unwrap();
+        let mut pool = HashPool::new(2, 4);
+        pool.submit(v, &p);
+        pool.submit(v, &p); // already queued: no second job
+        assert_eq!(pool.pending(), 1);
+        let done = pool.wait(Duration::from_secs(10));
+        assert_eq!(done.len(), 1);
+        assert!(pool.cached(&v).unwrap().unwrap().starts_with("ba7816bf"));
+        assert_eq!(pool.cache_hits, 1);
+    }
+
+    #[test]
+    fn deleted_and_special_files_give_clear_errors() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(sha256_file(&d.path().join("gone"), None).unwrap_err().contains("not found"));
+        let fifo = d.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert_eq!(sha256_file(&fifo, None).unwrap_err(), "not a regular file");
+    }
+}
