@@ -92,6 +92,13 @@ pub struct PipelineConfig {
     pub dedup_window_ms: u64,
     /// Capacity (in batches) of the queue between tracer and pipeline.
     pub queue_batches: usize,
+    /// Threads hashing artifacts (sha256), off the pipeline.
+    pub hash_workers: usize,
+    /// Files waiting to be hashed at most; beyond it a file is hashed on its next access.
+    pub hash_queue: usize,
+    /// At shutdown, how long to wait for hashes still running (ms). Accesses are never
+    /// held back by hashing; `aibom.artifact.identified` events follow when hashes finish.
+    pub hash_wait_ms: u64,
 }
 
 impl Default for PipelineConfig {
@@ -99,6 +106,9 @@ impl Default for PipelineConfig {
         Self {
             dedup_window_ms: 1000,
             queue_batches: 1024,
+            hash_workers: 2,
+            hash_queue: 1024,
+            hash_wait_ms: 30_000,
         }
     }
 }

@@ -105,6 +105,11 @@ pub struct TracerStats {
 /// A normalized access, ready for the sinks.
 #[derive(Debug, Clone)]
 pub struct AccessRecord {
+    /// Event name: `aibom.artifact.access`, or `aibom.artifact.identified` for the one
+    /// record per artifact version that completes its identity (hash).
+    pub event: &'static str,
+    /// What the file is, when identified.
+    pub artifact: Option<crate::identify::Artifact>,
     pub time: SystemTime,
     /// Absolute path with symlinks resolved (`file.path`).
     pub file_path: PathBuf,

@@ -4,9 +4,15 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use tokio::sync::mpsc;
 
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use crate::config::PipelineConfig;
 use crate::dedup::{key_of, Dedup};
-use crate::event::{AccessRecord, TraceEvent};
+use crate::event::{AccessMode, AccessRecord, TraceEvent};
 use crate::export::Sink;
+use crate::identify::hash::FileVersion;
+use crate::identify::Identifier;
 use crate::normalize::{self, ProcessTable};
 use crate::tracer::Batch;
 
@@ -28,6 +34,12 @@ pub struct PipelineStats {
 /// The userspace pipeline state.
 pub struct Pipeline {
     dedup: Dedup,
+    identifier: Identifier,
+    /// Artifacts whose `identified` event was sent (or is waiting for its hash).
+    identified: HashSet<(FileVersion, PathBuf)>,
+    /// First access of each artifact whose hash is still running.
+    awaiting: HashMap<FileVersion, Vec<AccessRecord>>,
+    hash_wait: Duration,
     dedup_window: Duration,
     /// Exits delivered to sinks only after the dedup window, so a process's records
     /// always reach the sinks before its exit.
@@ -43,12 +55,17 @@ impl Pipeline {
     /// A pipeline attributing everything to `project` and writing to `sinks`.
     pub fn new(
         project: String,
-        dedup_window: Duration,
+        cfg: &PipelineConfig,
         sinks: Vec<Box<dyn Sink>>,
         shared: std::sync::Arc<crate::stats::Stats>,
     ) -> Self {
+        let dedup_window = Duration::from_millis(cfg.dedup_window_ms);
         Self {
             dedup: Dedup::new(dedup_window),
+            identifier: Identifier::new(cfg.hash_workers, cfg.hash_queue),
+            identified: HashSet::new(),
+            awaiting: HashMap::new(),
+            hash_wait: Duration::from_millis(cfg.hash_wait_ms),
             dedup_window,
             exits: Default::default(),
             shared,
@@ -72,12 +89,13 @@ impl Pipeline {
                         self.stats.folded += 1;
                         continue;
                     }
-                    let rec = normalize::normalize(&raw, 1, &mut self.procs, &self.project);
+                    let mut rec = normalize::normalize(&raw, 1, &mut self.procs, &self.project);
                     crate::stats::Stats::add(&self.shared.normalized, 1);
                     if !normalize::is_artifact(&rec) {
                         self.stats.irrelevant += 1;
                         continue;
                     }
+                    rec.artifact = Some(self.identifier.identify(&rec));
                     if let Some(rec) = self.dedup.hold(key, rec, now) {
                         self.export(&rec);
                     }
@@ -90,6 +108,7 @@ impl Pipeline {
                 }
                 TraceEvent::Exit { pid } => {
                     self.procs.on_exit(pid);
+                    self.identifier.forget_process(pid);
                     self.exits.push_back((now, pid));
                 }
             }
@@ -98,6 +117,8 @@ impl Pipeline {
 
     /// Exports records whose dedup window ended, then exits older than the window.
     pub fn tick(&mut self) {
+        let done = self.identifier.finished();
+        self.release_identified(done);
         let now = Instant::now();
         for rec in self.dedup.expired(now) {
             self.export(&rec);
@@ -119,6 +140,25 @@ impl Pipeline {
         for rec in self.dedup.drain() {
             self.export(&rec);
         }
+        if self.identifier.pending_hashes() > 0 {
+            tracing::info!(
+                files = self.identifier.pending_hashes(),
+                "waiting for artifact hashes"
+            );
+        }
+        let done = self.identifier.wait(self.hash_wait);
+        self.release_identified(done);
+        for (_, recs) in std::mem::take(&mut self.awaiting) {
+            for mut rec in recs {
+                if let Some(a) = rec.artifact.as_mut() {
+                    a.sha256_error = Some(format!(
+                        "hashing not finished within {} ms of shutdown",
+                        self.hash_wait.as_millis()
+                    ));
+                }
+                self.export_identified(rec);
+            }
+        }
         for (_, pid) in std::mem::take(&mut self.exits) {
             for s in &mut self.sinks {
                 s.process_exit(pid);
@@ -133,7 +173,47 @@ impl Pipeline {
         self.stats.clone()
     }
 
+    /// Exports an access record, completing its hash if ready, then the artifact's
+    /// `identified` record once per file version and name.
     fn export(&mut self, rec: &AccessRecord) {
+        let mut rec = rec.clone();
+        if let Some(a) = rec.artifact.as_mut() {
+            self.identifier.complete(a);
+        }
+        self.export_one(&rec);
+        let Some(a) = &rec.artifact else { return };
+        let Some(v) = a.version else { return };
+        if rec.mode == AccessMode::Write || !self.identified.insert((v, rec.absolute_path.clone()))
+        {
+            return;
+        }
+        if a.sha256.is_some() || a.sha256_error.is_some() {
+            self.export_identified(rec);
+        } else {
+            self.awaiting.entry(v).or_default().push(rec);
+        }
+    }
+
+    /// Sends the `identified` records of versions whose hash finished.
+    fn release_identified(&mut self, done: Vec<FileVersion>) {
+        for v in done {
+            for mut rec in self.awaiting.remove(&v).unwrap_or_default() {
+                if let Some(a) = rec.artifact.as_mut() {
+                    self.identifier.complete(a);
+                }
+                self.export_identified(rec);
+            }
+        }
+        crate::stats::Stats::set(&self.shared.hash_cache_hits, self.identifier.cache_hits());
+        crate::stats::Stats::set(&self.shared.artifacts_known, self.identifier.known() as u64);
+    }
+
+    fn export_identified(&mut self, mut rec: AccessRecord) {
+        rec.event = aibom_semconv::event::ARTIFACT_IDENTIFIED;
+        self.export_one(&rec);
+    }
+
+    fn export_one(&mut self, rec: &AccessRecord) {
         self.stats.exported += 1;
         crate::stats::Stats::add(&self.shared.exported, 1);
         for s in &mut self.sinks {

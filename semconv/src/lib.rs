@@ -82,6 +82,8 @@ pub mod attr {
     pub const ARTIFACT_FORMAT_ERROR: &str = "aibom.artifact.format_error";
     /// Source URL of the artifact (hub page, download URL), when known.
     pub const ARTIFACT_SOURCE_URL: &str = "aibom.artifact.source_url";
+    /// Why `aibom.artifact.sha256` could not be computed (deleted, changed, denied, ...).
+    pub const ARTIFACT_SHA256_ERROR: &str = "aibom.artifact.sha256_error";
     /// How `aibom.artifact.sha256` was obtained, see [`crate::hash_source`].
     pub const ARTIFACT_SHA256_SOURCE: &str = "aibom.artifact.sha256_source";
 }

@@ -3,8 +3,6 @@
 pub mod daemon;
 pub mod run;
 
-use std::time::Duration;
-
 use anyhow::Result;
 
 use crate::config::Config;
@@ -13,8 +11,8 @@ use std::sync::Arc;
 
 use crate::export::otel::{OtelHandle, OtelSink, Workload};
 use crate::export::{console::ConsoleSink, jsonl::JsonlSink, Sink};
-use crate::stats::Stats;
 use crate::pipeline::{Pipeline, PipelineStats};
+use crate::stats::Stats;
 
 /// A pipeline and what must be shut down after it.
 pub struct Built {
@@ -31,7 +29,11 @@ pub fn has_non_console_sink(cfg: &Config) -> bool {
 
 /// Builds the configured sinks (plus `extra`) and a pipeline writing to them. Needs a
 /// tokio runtime (OTLP delivery runs on it).
-pub fn build_pipeline(cfg: &Config, workload: Option<Workload>, extra: Vec<Box<dyn Sink>>) -> Result<Built> {
+pub fn build_pipeline(
+    cfg: &Config,
+    workload: Option<Workload>,
+    extra: Vec<Box<dyn Sink>>,
+) -> Result<Built> {
     let stats = Arc::new(Stats::default());
     let mut sinks = extra;
     if let Some(f) = &cfg.export.events_file {
@@ -52,13 +54,12 @@ pub fn build_pipeline(cfg: &Config, workload: Option<Workload>, extra: Vec<Box<d
     if cfg.export.console {
         sinks.push(Box::new(ConsoleSink));
     }
-    let pipeline = Pipeline::new(
-        cfg.project.clone(),
-        Duration::from_millis(cfg.pipeline.dedup_window_ms),
-        sinks,
-        stats.clone(),
-    );
-    Ok(Built { pipeline, otel, stats })
+    let pipeline = Pipeline::new(cfg.project.clone(), &cfg.pipeline, sinks, stats.clone());
+    Ok(Built {
+        pipeline,
+        otel,
+        stats,
+    })
 }
 
 /// One line of counters for the end of a run or daemon.

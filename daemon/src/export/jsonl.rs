@@ -8,7 +8,7 @@ use aibom_semconv::record;
 use anyhow::{Context, Result};
 use serde_json::{Map, Value as Json};
 
-use super::{attributes, rfc3339, Sink, Value, EVENT_NAME};
+use super::{attributes, rfc3339, Sink, Value};
 use crate::event::AccessRecord;
 
 /// Writes JSON Lines to a file or stdout.
@@ -37,7 +37,7 @@ impl JsonlSink {
 pub fn to_json(r: &AccessRecord) -> Map<String, Json> {
     let mut m = Map::new();
     m.insert(record::TIMESTAMP.into(), Json::String(rfc3339(r.time)));
-    m.insert(record::EVENT_NAME.into(), Json::String(EVENT_NAME.into()));
+    m.insert(record::EVENT_NAME.into(), Json::String(r.event.into()));
     for (k, v) in attributes(r) {
         let v = match v {
             Value::Str(s) => Json::String(s),

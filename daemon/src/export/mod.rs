@@ -2,15 +2,15 @@
 //!
 //! Every sink sees the same flat attribute list ([`attributes`]), named by `semconv`.
 pub mod console;
-pub mod otel;
 pub mod jsonl;
+pub mod otel;
 pub mod summary;
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::SystemTime;
 
-use aibom_semconv::{attr, event};
+use aibom_semconv::attr;
 use anyhow::Result;
 
 use crate::event::AccessRecord;
@@ -39,9 +39,6 @@ pub trait Sink: Send {
         self.flush()
     }
 }
-
-/// The event name of an access record.
-pub const EVENT_NAME: &str = event::ARTIFACT_ACCESS;
 
 /// Path bytes as a string: UTF-8 as is, other bytes escaped as `\xNN`, so that any path
 /// survives JSON and terminals without loss or panic.
@@ -109,6 +106,28 @@ pub fn attributes(r: &AccessRecord) -> Vec<(&'static str, Value)> {
         attr::PROCESS_CGROUP_ID,
         r.cgroup_id.map(|v| Value::Int(v as i64)),
     );
+    if let Some(x) = &r.artifact {
+        let s = |v: &str| Some(Value::Str(v.to_string()));
+        let os = |v: &Option<String>| v.clone().map(Value::Str);
+        opt(attr::ARTIFACT_TYPE, s(x.artifact_type));
+        opt(attr::ARTIFACT_ROLE, x.role.and_then(s));
+        opt(attr::ARTIFACT_FORMAT, s(x.format));
+        opt(
+            attr::ARTIFACT_FORMAT_MISMATCH,
+            x.format_mismatch.and_then(s),
+        );
+        opt(attr::ARTIFACT_FORMAT_ERROR, os(&x.format_error));
+        opt(attr::ARTIFACT_PROVIDER, s(x.provider));
+        opt(attr::ARTIFACT_ID, os(&x.id));
+        opt(attr::ARTIFACT_NAME, os(&x.name));
+        opt(attr::ARTIFACT_REVISION, os(&x.revision));
+        opt(attr::ARTIFACT_SOURCE_URL, os(&x.source_url));
+        opt(attr::ARTIFACT_LICENSE, os(&x.license));
+        opt(attr::ARTIFACT_LICENSE_SOURCE, x.license_source.and_then(s));
+        opt(attr::ARTIFACT_SHA256, os(&x.sha256));
+        opt(attr::ARTIFACT_SHA256_SOURCE, x.sha256_source.and_then(s));
+        opt(attr::ARTIFACT_SHA256_ERROR, os(&x.sha256_error));
+    }
     a
 }
 

@@ -20,6 +20,8 @@ pub struct Row {
     pub processes: BTreeSet<String>,
     /// Paths the program used, when different from the resolved one (symlinks).
     pub via: BTreeSet<PathBuf>,
+    /// The latest identification seen.
+    pub artifact: Option<crate::identify::Artifact>,
 }
 
 /// Shared table, readable after the pipeline stops.
@@ -45,6 +47,15 @@ impl Sink for SummarySink {
     fn emit(&mut self, r: &AccessRecord) -> Result<()> {
         let mut t = self.table.lock().expect("summary lock");
         let row = t.entry(r.file_path.clone()).or_default();
+        // what was read describes the artifact better than what was being written
+        if r.artifact.is_some()
+            && (row.artifact.is_none() || r.mode != crate::event::AccessMode::Write)
+        {
+            row.artifact.clone_from(&r.artifact);
+        }
+        if r.event != aibom_semconv::event::ARTIFACT_ACCESS {
+            return Ok(());
+        }
         row.accesses += r.count;
         row.size = r.size.or(row.size);
         row.modes.insert(r.mode.as_str());
@@ -72,39 +83,78 @@ pub fn render(table: &BTreeMap<PathBuf, Row>) -> String {
         return out;
     }
     let _ = writeln!(out, "aibomd: {} artifact file(s) accessed", table.len());
-    let _ = writeln!(
-        out,
-        "{:>8}  {:>10}  {:<10}  {:<24}  PATH",
-        "ACCESSES", "SIZE", "MODE", "PROCESS"
-    );
-    for (path, row) in table {
-        let modes: Vec<_> = row.modes.iter().copied().collect();
-        let procs: Vec<_> = row.processes.iter().cloned().collect();
-        let mut procs = procs.join(",");
-        if procs.len() > 24 {
-            procs.truncate(procs.char_indices().nth(21).map(|(i, _)| i).unwrap_or(21));
-            procs.push_str("...");
-        }
-        let size = row.size.map(human).unwrap_or_else(|| "-".into());
-        let shown = printable(&path_string(path.as_os_str().as_bytes()));
+    let line = |out: &mut String, c: [&str; 10]| {
         let _ = writeln!(
             out,
-            "{:>8}  {:>10}  {:<10}  {:<24}  {shown}",
-            row.accesses,
-            size,
-            modes.join(","),
-            procs
+            "{:>4} {:>9} {:<10} {:<20} {:<11} {:<22} {:<12} {:<8} {:<14} {}",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]
+        );
+    };
+    line(
+        &mut out,
+        [
+            "ACC",
+            "SIZE",
+            "MODE",
+            "TYPE:FORMAT",
+            "PROVIDER",
+            "NAME",
+            "LICENSE",
+            "SHA256",
+            "PROCESS",
+            "PATH",
+        ],
+    );
+    for (path, row) in table {
+        let a = row.artifact.clone().unwrap_or_default();
+        let mut kind = match (a.artifact_type, a.role) {
+            ("", _) => "-".to_string(),
+            (t, Some(r)) => format!("{t}/{r}"),
+            (t, None) => t.to_string(),
+        };
+        if !a.format.is_empty() {
+            kind = format!("{kind}:{}", a.format);
+        }
+        if a.format_mismatch.is_some() {
+            kind.push_str("(!)");
+        }
+        let modes: Vec<_> = row.modes.iter().copied().collect();
+        let procs: Vec<_> = row.processes.iter().cloned().collect();
+        let or_dash = |s: Option<&str>| printable(s.unwrap_or("-"));
+        line(
+            &mut out,
+            [
+                &row.accesses.to_string(),
+                &row.size.map(human).unwrap_or_else(|| "-".into()),
+                &modes.join(","),
+                &fit(&kind, 20),
+                &fit(&or_dash((!a.provider.is_empty()).then_some(a.provider)), 11),
+                &fit(&or_dash(a.name.as_deref()), 22),
+                &fit(&or_dash(a.license.as_deref()), 12),
+                a.sha256
+                    .as_deref()
+                    .map(|s| &s[..s.len().min(8)])
+                    .unwrap_or("-"),
+                &fit(&procs.join(","), 14),
+                &printable(&path_string(path.as_os_str().as_bytes())),
+            ],
         );
         for v in &row.via {
-            let _ = writeln!(
-                out,
-                "{:>60}  via {}",
-                "",
-                printable(&path_string(v.as_os_str().as_bytes()))
-            );
+            let via = format!("via {}", printable(&path_string(v.as_os_str().as_bytes())));
+            line(&mut out, ["", "", "", "", "", "", "", "", "", &via]);
         }
     }
     out
+}
+
+/// `s` cut to `w` characters, marked with `~` when cut.
+fn fit(s: &str, w: usize) -> String {
+    if s.chars().count() <= w {
+        return s.to_string();
+    }
+    let mut t: String = s.chars().take(w - 1).collect();
+    t.push('~');
+    t
 }
 
 fn human(n: u64) -> String {

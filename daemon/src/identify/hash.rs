@@ -40,7 +40,10 @@ impl FileVersion {
 pub fn hf_blob_sha256(resolved: &Path) -> Option<String> {
     let name = resolved.file_name()?.to_str()?;
     let parent = resolved.parent()?.file_name()?;
-    let hex64 = name.len() == 64 && name.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let hex64 = name.len() == 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     (parent == "blobs" && hex64).then(|| name.to_string())
 }
 
@@ -224,11 +227,25 @@ mod tests {
     #[test]
     fn hf_blob_names_are_taken_only_in_sha256_form() {
         let sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        assert_eq!(hf_blob_sha256(&PathBuf::from(format!("/h/blobs/{sha}"))).as_deref(), Some(sha));
+        assert_eq!(
+            hf_blob_sha256(&PathBuf::from(format!("/h/blobs/{sha}"))).as_deref(),
+            Some(sha)
+        );
         // a git (SHA-1) blob name of a small non-LFS file is not a sha256
-        assert_eq!(hf_blob_sha256(Path::new("/h/blobs/a9993e364706816aba3e25717850c26c9cd0d89d")), None);
-        assert_eq!(hf_blob_sha256(&PathBuf::from(format!("/h/other/{sha}"))), None);
-        assert_eq!(hf_blob_sha256(&PathBuf::from(format!("/h/blobs/{}", sha.to_uppercase()))), None);
+        assert_eq!(
+            hf_blob_sha256(Path::new(
+                "/h/blobs/a9993e364706816aba3e25717850c26c9cd0d89d"
+            )),
+            None
+        );
+        assert_eq!(
+            hf_blob_sha256(&PathBuf::from(format!("/h/other/{sha}"))),
+            None
+        );
+        assert_eq!(
+            hf_blob_sha256(&PathBuf::from(format!("/h/blobs/{}", sha.to_uppercase()))),
+            None
+        );
     }
 
     #[test]
@@ -250,7 +267,9 @@ mod tests {
     #[test]
     fn deleted_and_special_files_give_clear_errors() {
         let d = tempfile::tempdir().unwrap();
-        assert!(sha256_file(&d.path().join("gone"), None).unwrap_err().contains("not found"));
+        assert!(sha256_file(&d.path().join("gone"), None)
+            .unwrap_err()
+            .contains("not found"));
         let fifo = d.path().join("fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
         assert_eq!(sha256_file(&fifo, None).unwrap_err(), "not a regular file");

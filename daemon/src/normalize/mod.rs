@@ -22,6 +22,8 @@ pub fn normalize(
     let meta = std::fs::metadata(&r.file_path).ok();
     let proc = procs.lookup(raw.pid, raw.comm.as_deref(), raw.uid);
     AccessRecord {
+        event: aibom_semconv::event::ARTIFACT_ACCESS,
+        artifact: None,
         time: raw.time,
         file_path: r.file_path,
         absolute_path: r.absolute_path,

@@ -25,7 +25,9 @@ impl Protocol {
         match s.trim() {
             "grpc" => Ok(Self::Grpc),
             "http/protobuf" => Ok(Self::HttpProtobuf),
-            "http/json" => bail!("OTLP protocol http/json is not supported; use grpc or http/protobuf"),
+            "http/json" => {
+                bail!("OTLP protocol http/json is not supported; use grpc or http/protobuf")
+            }
             other => bail!("unknown OTLP protocol {other:?}; use grpc or http/protobuf"),
         }
     }
@@ -124,7 +126,10 @@ impl OtlpConfig {
             self.headers.extend(parse_headers(&v)?);
         }
         if let Some(v) = env(&format!("{p}TIMEOUT")) {
-            self.timeout_ms = v.trim().parse().map_err(|_| anyhow::anyhow!("{p}TIMEOUT={v:?} is not milliseconds"))?;
+            self.timeout_ms = v
+                .trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{p}TIMEOUT={v:?} is not milliseconds"))?;
         }
         for (k, f) in [
             ("CERTIFICATE", &mut self.certificate),
@@ -136,9 +141,15 @@ impl OtlpConfig {
             }
         }
         if let Some(v) = env("OTEL_METRIC_EXPORT_INTERVAL") {
-            self.metrics_interval_ms = v.trim().parse().map_err(|_| anyhow::anyhow!("OTEL_METRIC_EXPORT_INTERVAL={v:?} is not milliseconds"))?;
+            self.metrics_interval_ms = v.trim().parse().map_err(|_| {
+                anyhow::anyhow!("OTEL_METRIC_EXPORT_INTERVAL={v:?} is not milliseconds")
+            })?;
         }
-        for (name, sc) in [("LOGS", &mut self.logs), ("TRACES", &mut self.traces), ("METRICS", &mut self.metrics)] {
+        for (name, sc) in [
+            ("LOGS", &mut self.logs),
+            ("TRACES", &mut self.traces),
+            ("METRICS", &mut self.metrics),
+        ] {
             if let Some(v) = env(&format!("{p}{name}_ENDPOINT")) {
                 sc.endpoint = Some(v);
             }
@@ -154,7 +165,10 @@ impl OtlpConfig {
 
     /// True when any endpoint is configured.
     pub fn enabled(&self) -> bool {
-        self.endpoint.is_some() || [&self.logs, &self.traces, &self.metrics].iter().any(|s| s.endpoint.is_some())
+        self.endpoint.is_some()
+            || [&self.logs, &self.traces, &self.metrics]
+                .iter()
+                .any(|s| s.endpoint.is_some())
     }
 
     /// The resolved target of `signal`, following the OTLP exporter spec: a per-signal
@@ -170,7 +184,9 @@ impl OtlpConfig {
             (Some(u), _) => u.clone(),
             (None, Some(base)) => match protocol {
                 Protocol::Grpc => base.clone(),
-                Protocol::HttpProtobuf => format!("{}/v1/{}", base.trim_end_matches('/'), signal.path()),
+                Protocol::HttpProtobuf => {
+                    format!("{}/v1/{}", base.trim_end_matches('/'), signal.path())
+                }
             },
             (None, None) => return None,
         };
@@ -220,7 +236,11 @@ mod tests {
     use super::*;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
@@ -229,14 +249,22 @@ mod tests {
         c.apply_env(env(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://col:4318/"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-            ("OTEL_EXPORTER_OTLP_HEADERS", "Authorization=Bearer%20x,team=ml"),
-            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://other:9999/custom"),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "Authorization=Bearer%20x,team=ml",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://other:9999/custom",
+            ),
             ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "team=infra"),
         ]))
         .unwrap();
         let logs = c.target(Signal::Logs).unwrap();
         assert_eq!(logs.url, "http://col:4318/v1/logs");
-        assert!(logs.headers.contains(&("authorization".into(), "Bearer x".into())));
+        assert!(logs
+            .headers
+            .contains(&("authorization".into(), "Bearer x".into())));
         let traces = c.target(Signal::Traces).unwrap();
         assert_eq!(traces.url, "http://other:9999/custom");
         assert!(traces.headers.contains(&("team".into(), "infra".into())));
@@ -246,9 +274,12 @@ mod tests {
     fn grpc_endpoint_is_used_as_is_and_bad_protocols_are_named() {
         let mut c = OtlpConfig::default();
         assert!(!c.enabled());
-        c.apply_env(env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://col:4317")])).unwrap();
+        c.apply_env(env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://col:4317")]))
+            .unwrap();
         assert_eq!(c.target(Signal::Metrics).unwrap().url, "https://col:4317");
-        let err = c.apply_env(env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift")])).unwrap_err();
+        let err = c
+            .apply_env(env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift")]))
+            .unwrap_err();
         assert!(err.to_string().contains("thrift"));
     }
 }

@@ -7,9 +7,9 @@ pub mod config;
 pub mod outbox;
 pub mod processor;
 pub mod request;
+mod resource;
 pub mod spool;
 pub mod transport;
-mod resource;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -20,7 +20,9 @@ use aibom_semconv::{attr, span as span_name};
 use anyhow::Result;
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry::trace::{Span as _, SpanContext, TraceContextExt, Tracer as _, TracerProvider as _};
+use opentelemetry::trace::{
+    Span as _, SpanContext, TraceContextExt, Tracer as _, TracerProvider as _,
+};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
@@ -31,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use self::config::OtlpConfig;
 use self::outbox::Outbox;
 use self::processor::{LogBatcher, MetricSink, SpanBatcher};
-use super::{attributes, path_string, Sink, Value, EVENT_NAME};
+use super::{attributes, path_string, Sink, Value};
 use crate::event::{AccessRecord, ExecInfo};
 use crate::stats::Stats;
 
@@ -111,9 +113,11 @@ impl OtelSink {
             .with_span_processor(SpanBatcher::new(outbox.clone()))
             .build();
         let tracer = tracer_provider.tracer("aibomd");
-        let reader = PeriodicReader::builder(MetricSink { outbox: outbox.clone() })
-            .with_interval(Duration::from_millis(cfg.metrics_interval_ms.max(100)))
-            .build();
+        let reader = PeriodicReader::builder(MetricSink {
+            outbox: outbox.clone(),
+        })
+        .with_interval(Duration::from_millis(cfg.metrics_interval_ms.max(100)))
+        .build();
         let meter_provider = SdkMeterProvider::builder()
             .with_resource(resource)
             .with_reader(reader)
@@ -122,9 +126,16 @@ impl OtelSink {
 
         let workload = workload.map(|w| {
             let mut attrs = vec![KeyValue::new(attr::PROJECT_ID, w.project.clone())];
-            attrs.push(KeyValue::new("process.command_args", opentelemetry::Value::Array(
-                w.command.iter().map(|s| opentelemetry::StringValue::from(s.clone())).collect::<Vec<_>>().into(),
-            )));
+            attrs.push(KeyValue::new(
+                "process.command_args",
+                opentelemetry::Value::Array(
+                    w.command
+                        .iter()
+                        .map(|s| opentelemetry::StringValue::from(s.clone()))
+                        .collect::<Vec<_>>()
+                        .into(),
+                ),
+            ));
             tracer
                 .span_builder(span_name::WORKLOAD)
                 .with_kind(opentelemetry::trace::SpanKind::Internal)
@@ -157,7 +168,12 @@ impl OtelSink {
             return s.span_context().clone();
         }
         if self.processes.len() >= MAX_OPEN_SPANS {
-            let pids: Vec<u32> = self.processes.keys().take(MAX_OPEN_SPANS / 8).copied().collect();
+            let pids: Vec<u32> = self
+                .processes
+                .keys()
+                .take(MAX_OPEN_SPANS / 8)
+                .copied()
+                .collect();
             for p in pids {
                 self.end_process(p);
             }
@@ -181,7 +197,10 @@ impl OtelSink {
             attrs.push(KeyValue::new(attr::PROCESS_EXECUTABLE_NAME, n.clone()));
         }
         if let Some(p) = rec.exe_path.clone().or(exe) {
-            attrs.push(KeyValue::new(attr::PROCESS_EXECUTABLE_PATH, path_string(p.as_os_str().as_encoded_bytes())));
+            attrs.push(KeyValue::new(
+                attr::PROCESS_EXECUTABLE_PATH,
+                path_string(p.as_os_str().as_encoded_bytes()),
+            ));
         }
         if let Some(o) = &rec.owner {
             attrs.push(KeyValue::new(attr::PROCESS_OWNER, o.clone()));
@@ -221,20 +240,25 @@ impl Sink for OtelSink {
         if let Some(s) = self.processes.get_mut(&rec.pid) {
             // the artifact as a span event too, so trace views show what the process loaded
             s.add_event(
-                EVENT_NAME,
+                rec.event,
                 vec![
-                    KeyValue::new(attr::FILE_PATH, path_string(rec.file_path.as_os_str().as_encoded_bytes())),
+                    KeyValue::new(
+                        attr::FILE_PATH,
+                        path_string(rec.file_path.as_os_str().as_encoded_bytes()),
+                    ),
                     KeyValue::new(attr::ACCESS_MODE, rec.mode.as_str()),
                 ],
             );
         }
         let mut r = self.logger.create_log_record();
-        r.set_event_name(EVENT_NAME);
+        r.set_event_name(rec.event);
         r.set_severity_number(Severity::Info);
         r.set_severity_text("INFO");
         r.set_timestamp(rec.time);
         r.set_observed_timestamp(SystemTime::now());
-        r.set_body(AnyValue::from(path_string(rec.file_path.as_os_str().as_encoded_bytes())));
+        r.set_body(AnyValue::from(path_string(
+            rec.file_path.as_os_str().as_encoded_bytes(),
+        )));
         for (k, v) in attributes(rec) {
             r.add_attribute(k, to_any(v));
         }
@@ -284,15 +308,47 @@ fn register_metrics(mp: &SdkMeterProvider, stats: Arc<Stats>) {
     let meter = mp.meter("aibomd");
     type Pick = fn(&Stats) -> &std::sync::atomic::AtomicU64;
     let counters: [(&'static str, &'static str, Pick); 9] = [
-        (m::EVENTS_SEEN, "Opens of traced processes seen by the tracer", |s| &s.kernel_seen),
-        (m::EVENTS_FILTERED, "Opens dropped by the in-kernel path filter", |s| &s.kernel_filtered),
-        (m::EVENTS_DROPPED, "Events lost because the ring buffer was full", |s| &s.kernel_dropped),
-        (m::EVENTS_RECEIVED, "Access events received by the pipeline", |s| &s.events_received),
-        (m::EVENTS_NORMALIZED, "Accesses normalized", |s| &s.normalized),
-        (m::RECORDS_EXPORTED, "Records handed to the sinks", |s| &s.exported),
-        (m::EXPORT_FAILURES, "Sink write errors and failed OTLP attempts", |s| &s.export_failures),
-        (m::EXPORT_DROPPED, "Items dropped from a full spool or rejected", |s| &s.export_dropped),
-        (m::HASH_CACHE_HITS, "Hash lookups served from the cache", |s| &s.hash_cache_hits),
+        (
+            m::EVENTS_SEEN,
+            "Opens of traced processes seen by the tracer",
+            |s| &s.kernel_seen,
+        ),
+        (
+            m::EVENTS_FILTERED,
+            "Opens dropped by the in-kernel path filter",
+            |s| &s.kernel_filtered,
+        ),
+        (
+            m::EVENTS_DROPPED,
+            "Events lost because the ring buffer was full",
+            |s| &s.kernel_dropped,
+        ),
+        (
+            m::EVENTS_RECEIVED,
+            "Access events received by the pipeline",
+            |s| &s.events_received,
+        ),
+        (m::EVENTS_NORMALIZED, "Accesses normalized", |s| {
+            &s.normalized
+        }),
+        (m::RECORDS_EXPORTED, "Records handed to the sinks", |s| {
+            &s.exported
+        }),
+        (
+            m::EXPORT_FAILURES,
+            "Sink write errors and failed OTLP attempts",
+            |s| &s.export_failures,
+        ),
+        (
+            m::EXPORT_DROPPED,
+            "Items dropped from a full spool or rejected",
+            |s| &s.export_dropped,
+        ),
+        (
+            m::HASH_CACHE_HITS,
+            "Hash lookups served from the cache",
+            |s| &s.hash_cache_hits,
+        ),
     ];
     for (name, desc, pick) in counters {
         let st = stats.clone();
@@ -303,9 +359,21 @@ fn register_metrics(mp: &SdkMeterProvider, stats: Arc<Stats>) {
             .build();
     }
     let gauges: [(&'static str, &'static str, Pick); 3] = [
-        (m::QUEUE_DEPTH, "Batches queued between tracer and pipeline", |s| &s.queue_depth),
-        (m::SPOOL_REQUESTS, "OTLP requests waiting in the spool", |s| &s.spool_requests),
-        (m::ARTIFACTS_KNOWN, "Distinct artifact versions known", |s| &s.artifacts_known),
+        (
+            m::QUEUE_DEPTH,
+            "Batches queued between tracer and pipeline",
+            |s| &s.queue_depth,
+        ),
+        (
+            m::SPOOL_REQUESTS,
+            "OTLP requests waiting in the spool",
+            |s| &s.spool_requests,
+        ),
+        (
+            m::ARTIFACTS_KNOWN,
+            "Distinct artifact versions known",
+            |s| &s.artifacts_known,
+        ),
     ];
     for (name, desc, pick) in gauges {
         let st = stats.clone();

@@ -71,7 +71,9 @@ impl Outbox {
 
     /// Requests not yet accepted by the collector.
     pub fn pending(&self) -> usize {
-        self.spool.as_ref().map_or(0, |s| s.lock().expect("spool lock").len())
+        self.spool
+            .as_ref()
+            .map_or(0, |s| s.lock().expect("spool lock").len())
     }
 
     /// Waits until the collector took everything or `timeout` passed; returns what is left.
@@ -81,7 +83,10 @@ impl Outbox {
             let left = self.pending();
             if left == 0 || Instant::now() >= deadline {
                 if left > 0 {
-                    let dir = self.spool.as_ref().map(|s| s.lock().expect("spool lock").dir().display().to_string());
+                    let dir = self
+                        .spool
+                        .as_ref()
+                        .map(|s| s.lock().expect("spool lock").dir().display().to_string());
                     tracing::warn!(requests = left, dir = ?dir, "collector did not take everything before shutdown; kept on disk for the next start");
                 }
                 return left;

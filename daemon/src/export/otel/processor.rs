@@ -205,7 +205,8 @@ pub struct MetricSink {
 
 impl PushMetricExporter for MetricSink {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        self.outbox.submit(Request::Metrics(ExportMetricsServiceRequest::from(metrics)));
+        self.outbox
+            .submit(Request::Metrics(ExportMetricsServiceRequest::from(metrics)));
         Ok(())
     }
 

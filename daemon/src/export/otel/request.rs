@@ -25,7 +25,9 @@ impl Signal {
 
     /// Inverse of [`Signal::path`].
     pub fn from_path(s: &str) -> Option<Self> {
-        [Signal::Logs, Signal::Traces, Signal::Metrics].into_iter().find(|x| x.path() == s)
+        [Signal::Logs, Signal::Traces, Signal::Metrics]
+            .into_iter()
+            .find(|x| x.path() == s)
     }
 }
 
@@ -49,9 +51,24 @@ impl Request {
     /// Log records, spans or data points inside.
     pub fn items(&self) -> u64 {
         let n: usize = match self {
-            Request::Logs(r) => r.resource_logs.iter().flat_map(|r| &r.scope_logs).map(|s| s.log_records.len()).sum(),
-            Request::Traces(r) => r.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum(),
-            Request::Metrics(r) => r.resource_metrics.iter().flat_map(|r| &r.scope_metrics).map(|s| s.metrics.len()).sum(),
+            Request::Logs(r) => r
+                .resource_logs
+                .iter()
+                .flat_map(|r| &r.scope_logs)
+                .map(|s| s.log_records.len())
+                .sum(),
+            Request::Traces(r) => r
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .map(|s| s.spans.len())
+                .sum(),
+            Request::Metrics(r) => r
+                .resource_metrics
+                .iter()
+                .flat_map(|r| &r.scope_metrics)
+                .map(|s| s.metrics.len())
+                .sum(),
         };
         n as u64
     }

@@ -7,10 +7,22 @@ use opentelemetry_sdk::Resource;
 pub fn detect() -> Resource {
     let mut attrs = vec![KeyValue::new("service.version", env!("CARGO_PKG_VERSION"))];
     if let Ok(u) = nix::sys::utsname::uname() {
-        attrs.push(KeyValue::new("host.name", u.nodename().to_string_lossy().into_owned()));
-        attrs.push(KeyValue::new("os.type", u.sysname().to_string_lossy().to_lowercase()));
-        attrs.push(KeyValue::new("os.version", u.release().to_string_lossy().into_owned()));
-        attrs.push(KeyValue::new("host.arch", host_arch(&u.machine().to_string_lossy())));
+        attrs.push(KeyValue::new(
+            "host.name",
+            u.nodename().to_string_lossy().into_owned(),
+        ));
+        attrs.push(KeyValue::new(
+            "os.type",
+            u.sysname().to_string_lossy().to_lowercase(),
+        ));
+        attrs.push(KeyValue::new(
+            "os.version",
+            u.release().to_string_lossy().into_owned(),
+        ));
+        attrs.push(KeyValue::new(
+            "host.arch",
+            host_arch(&u.machine().to_string_lossy()),
+        ));
     }
     if let Ok(id) = std::fs::read_to_string("/etc/machine-id") {
         attrs.push(KeyValue::new("host.id", id.trim().to_string()));
@@ -19,7 +31,10 @@ pub fn detect() -> Resource {
         || std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|v| v.contains("service.name="));
     // Resource::builder() runs the SDK detectors; ours go first so env settings win.
     let base = Resource::builder_empty().with_attributes(attrs).build();
-    let mut b = Resource::builder().with_attributes(base.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())));
+    let mut b = Resource::builder().with_attributes(
+        base.iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+    );
     if !user_named {
         b = b.with_service_name("aibomd");
     }

@@ -40,8 +40,10 @@ pub struct Spool {
 impl Spool {
     /// Opens (creating) the spool in `dir`, taking over what a previous run left there.
     pub fn open(dir: &Path, max_bytes: u64) -> Result<Self> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating spool dir {}", dir.display()))?;
-        let lock_file = File::create(dir.join(".lock")).with_context(|| format!("spool {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating spool dir {}", dir.display()))?;
+        let lock_file =
+            File::create(dir.join(".lock")).with_context(|| format!("spool {}", dir.display()))?;
         let (dir, lock) = match Flock::lock(lock_file, FlockArg::LockExclusiveNonblock) {
             Ok(l) => (dir.to_path_buf(), l),
             Err(_) => {
@@ -55,7 +57,9 @@ impl Spool {
         };
         let mut entries: Vec<Entry> = std::fs::read_dir(&dir)?
             .flatten()
-            .filter_map(|e| parse_name(&e.path()).map(|(seq, signal, items)| (e, seq, signal, items)))
+            .filter_map(|e| {
+                parse_name(&e.path()).map(|(seq, signal, items)| (e, seq, signal, items))
+            })
             .map(|(e, seq, signal, items)| Entry {
                 bytes: e.metadata().map(|m| m.len()).unwrap_or(0),
                 path: e.path(),
@@ -106,7 +110,11 @@ impl Spool {
             self.dropped_items += old.items;
             self.bytes -= old.bytes;
             let _ = std::fs::remove_file(&old.path);
-            tracing::warn!(items = old.items, cap = self.max_bytes, "spool full: dropped the oldest OTLP request");
+            tracing::warn!(
+                items = old.items,
+                cap = self.max_bytes,
+                "spool full: dropped the oldest OTLP request"
+            );
         }
         Ok(())
     }

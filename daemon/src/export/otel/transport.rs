@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use opentelemetry_proto::tonic::collector::{
-    logs::v1::logs_service_client::LogsServiceClient, metrics::v1::metrics_service_client::MetricsServiceClient,
+    logs::v1::logs_service_client::LogsServiceClient,
+    metrics::v1::metrics_service_client::MetricsServiceClient,
     trace::v1::trace_service_client::TraceServiceClient,
 };
 use tonic::metadata::{MetadataKey, MetadataValue};
@@ -22,8 +23,15 @@ pub struct SendError {
 
 /// The client of one signal.
 enum Client {
-    Grpc { channel: Channel, headers: Vec<(String, String)> },
-    Http { client: reqwest::Client, url: String, headers: Vec<(String, String)> },
+    Grpc {
+        channel: Channel,
+        headers: Vec<(String, String)>,
+    },
+    Http {
+        client: reqwest::Client,
+        url: String,
+        headers: Vec<(String, String)>,
+    },
 }
 
 /// Clients for the configured signals.
@@ -65,7 +73,11 @@ impl Transport {
         };
         match c {
             Client::Grpc { channel, headers } => send_grpc(channel.clone(), headers, req).await,
-            Client::Http { client, url, headers } => send_http(client, url, headers, req).await,
+            Client::Http {
+                client,
+                url,
+                headers,
+            } => send_http(client, url, headers, req).await,
         }
     }
 }
@@ -100,12 +112,16 @@ fn client(cfg: &OtlpConfig, t: Target) -> Result<Client> {
         Protocol::HttpProtobuf => {
             let mut b = reqwest::Client::builder().timeout(timeout);
             if let Some(ca) = &cfg.certificate {
-                b = b.add_root_certificate(reqwest::Certificate::from_pem(&read(ca)?).context("OTLP CA certificate")?);
+                b = b.add_root_certificate(
+                    reqwest::Certificate::from_pem(&read(ca)?).context("OTLP CA certificate")?,
+                );
             }
             if let (Some(c), Some(k)) = (&cfg.client_certificate, &cfg.client_key) {
                 let mut pem = read(c)?;
                 pem.extend(read(k)?);
-                b = b.identity(reqwest::Identity::from_pem(&pem).context("OTLP client certificate")?);
+                b = b.identity(
+                    reqwest::Identity::from_pem(&pem).context("OTLP client certificate")?,
+                );
             }
             Ok(Client::Http {
                 client: b.build().context("building the OTLP HTTP client")?,
@@ -116,34 +132,62 @@ fn client(cfg: &OtlpConfig, t: Target) -> Result<Client> {
     }
 }
 
-async fn send_grpc(channel: Channel, headers: &[(String, String)], req: Request) -> Result<(), SendError> {
+async fn send_grpc(
+    channel: Channel,
+    headers: &[(String, String)],
+    req: Request,
+) -> Result<(), SendError> {
     fn with_headers<T>(msg: T, headers: &[(String, String)]) -> tonic::Request<T> {
         let mut r = tonic::Request::new(msg);
         for (k, v) in headers {
-            if let (Ok(k), Ok(v)) = (MetadataKey::from_bytes(k.as_bytes()), MetadataValue::try_from(v.as_str())) {
+            if let (Ok(k), Ok(v)) = (
+                MetadataKey::from_bytes(k.as_bytes()),
+                MetadataValue::try_from(v.as_str()),
+            ) {
                 r.metadata_mut().insert(k, v);
             }
         }
         r
     }
     let res = match req {
-        Request::Logs(m) => LogsServiceClient::new(channel).export(with_headers(m, headers)).await.map(|_| ()),
-        Request::Traces(m) => TraceServiceClient::new(channel).export(with_headers(m, headers)).await.map(|_| ()),
-        Request::Metrics(m) => MetricsServiceClient::new(channel).export(with_headers(m, headers)).await.map(|_| ()),
+        Request::Logs(m) => LogsServiceClient::new(channel)
+            .export(with_headers(m, headers))
+            .await
+            .map(|_| ()),
+        Request::Traces(m) => TraceServiceClient::new(channel)
+            .export(with_headers(m, headers))
+            .await
+            .map(|_| ()),
+        Request::Metrics(m) => MetricsServiceClient::new(channel)
+            .export(with_headers(m, headers))
+            .await
+            .map(|_| ()),
     };
     res.map_err(|s| {
         use tonic::Code::*;
         SendError {
             retryable: matches!(
                 s.code(),
-                Unavailable | ResourceExhausted | DeadlineExceeded | Aborted | Cancelled | OutOfRange | DataLoss | Unknown
+                Unavailable
+                    | ResourceExhausted
+                    | DeadlineExceeded
+                    | Aborted
+                    | Cancelled
+                    | OutOfRange
+                    | DataLoss
+                    | Unknown
             ),
             message: format!("gRPC {:?}: {}", s.code(), s.message()),
         }
     })
 }
 
-async fn send_http(client: &reqwest::Client, url: &str, headers: &[(String, String)], req: Request) -> Result<(), SendError> {
+async fn send_http(
+    client: &reqwest::Client,
+    url: &str,
+    headers: &[(String, String)],
+    req: Request,
+) -> Result<(), SendError> {
     let mut rb = client
         .post(url)
         .header("content-type", "application/x-protobuf")

@@ -170,9 +170,14 @@ impl EbpfTracer {
 impl EbpfTracer {
     /// Mirrors the kernel counters into the shared stats; warns when drops grow.
     fn publish_stats(&self, last_dropped: &mut u64) {
-        let Ok(k) = EbpfTracer::kernel_stats(&self.bpf) else { return };
+        let Ok(k) = EbpfTracer::kernel_stats(&self.bpf) else {
+            return;
+        };
         if k.dropped > *last_dropped {
-            tracing::warn!(dropped = k.dropped - *last_dropped, "ring buffer full: events lost in the kernel; raise ebpf.ring_buffer_bytes");
+            tracing::warn!(
+                dropped = k.dropped - *last_dropped,
+                "ring buffer full: events lost in the kernel; raise ebpf.ring_buffer_bytes"
+            );
             *last_dropped = k.dropped;
         }
         if let Some(s) = &self.stats {
