@@ -102,22 +102,40 @@ impl Outbox {
         let mut backoff = Duration::from_millis(100);
         let mut outage_logged = false;
         loop {
-            let front = spool.lock().expect("spool lock").front();
-            let Some((entry, req)) = front else {
+            // Consecutive requests of one signal go out as one (fewer round trips after
+            // an outage or behind a slow collector); order is kept.
+            let run = spool.lock().expect("spool lock").front_run(64, 4 << 20);
+            if run.is_empty() {
                 tokio::select! {
                     _ = self.wake.notified() => {}
                     _ = stop.cancelled() => return,
                 }
                 continue;
-            };
-            let req = match req {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::error!(error = %e, file = %entry.path.display(), "unreadable spool entry dropped");
-                    Stats::add(&self.stats.export_dropped, entry.items);
-                    spool.lock().expect("spool lock").remove(entry.seq);
-                    continue;
+            }
+            let mut merged: Option<Request> = None;
+            let mut items = 0;
+            for e in &run {
+                match Spool::read(e) {
+                    Ok(r) => {
+                        items += e.items;
+                        match merged.as_mut() {
+                            Some(m) => {
+                                m.merge(r);
+                            }
+                            None => merged = Some(r),
+                        }
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, file = %e.path.display(), "unreadable spool entry dropped");
+                        Stats::add(&self.stats.export_dropped, e.items);
+                    }
                 }
+            }
+            let seqs: Vec<u64> = run.iter().map(|e| e.seq).collect();
+            let Some(req) = merged else {
+                let mut s = spool.lock().expect("spool lock");
+                seqs.iter().for_each(|q| s.remove(*q));
+                continue;
             };
             let res = tokio::select! {
                 r = transport.send(req) => r,
@@ -131,7 +149,7 @@ impl Outbox {
                     }
                     backoff = Duration::from_millis(100);
                     let mut s = spool.lock().expect("spool lock");
-                    s.remove(entry.seq);
+                    seqs.iter().for_each(|q| s.remove(*q));
                     Stats::set(&self.stats.spool_requests, s.len() as u64);
                 }
                 Err(e) if e.retryable => {
@@ -148,9 +166,10 @@ impl Outbox {
                 }
                 Err(e) => {
                     Stats::add(&self.stats.export_failures, 1);
-                    Stats::add(&self.stats.export_dropped, entry.items);
-                    tracing::error!(error = %e.message, items = entry.items, "collector rejected a request for good; dropped");
-                    spool.lock().expect("spool lock").remove(entry.seq);
+                    Stats::add(&self.stats.export_dropped, items);
+                    tracing::error!(error = %e.message, items, "collector rejected a request for good; dropped");
+                    let mut s = spool.lock().expect("spool lock");
+                    seqs.iter().for_each(|q| s.remove(*q));
                 }
             }
         }

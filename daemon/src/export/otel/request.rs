@@ -73,6 +73,19 @@ impl Request {
         n as u64
     }
 
+    /// Appends `other` (same signal) to this request; false if the signals differ.
+    pub fn merge(&mut self, other: Request) -> bool {
+        match (self, other) {
+            (Request::Logs(a), Request::Logs(b)) => a.resource_logs.extend(b.resource_logs),
+            (Request::Traces(a), Request::Traces(b)) => a.resource_spans.extend(b.resource_spans),
+            (Request::Metrics(a), Request::Metrics(b)) => {
+                a.resource_metrics.extend(b.resource_metrics)
+            }
+            _ => return false,
+        }
+        true
+    }
+
     /// Protobuf bytes.
     pub fn encode(&self) -> Vec<u8> {
         match self {

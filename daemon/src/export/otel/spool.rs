@@ -128,6 +128,31 @@ impl Spool {
         Some((e, r))
     }
 
+    /// Up to `max` oldest requests of the same signal, in order, while they add up to at
+    /// most `max_bytes` (at least one): one send after an outage instead of many.
+    pub fn front_run(&self, max: usize, max_bytes: u64) -> Vec<Entry> {
+        let Some(first) = self.entries.front() else {
+            return Vec::new();
+        };
+        let mut out = vec![first.clone()];
+        let mut bytes = first.bytes;
+        for e in self.entries.iter().skip(1).take(max.saturating_sub(1)) {
+            if e.signal != first.signal || bytes + e.bytes > max_bytes {
+                break;
+            }
+            bytes += e.bytes;
+            out.push(e.clone());
+        }
+        out
+    }
+
+    /// Reads one spooled request.
+    pub fn read(e: &Entry) -> Result<Request> {
+        std::fs::read(&e.path)
+            .context("reading spooled request")
+            .and_then(|b| Request::decode(e.signal, &b).context("decoding spooled request"))
+    }
+
     /// Removes the request `seq` (sent, or rejected for good).
     pub fn remove(&mut self, seq: u64) {
         if let Some(pos) = self.entries.iter().position(|e| e.seq == seq) {

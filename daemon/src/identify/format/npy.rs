@@ -4,7 +4,7 @@
 //! bounded literal parser (never evaluated).
 //!
 //! Fields: `dtype` (the `descr` string, or the literal for structured dtypes), `shape`
-//! (as a JSON array, e.g. `[3,4]`), `fortran_order`.
+//! (as a JSON array, e.g. `[3,4]`), `fortran_order`, `version` (of the format).
 use super::io::{Error, Src};
 use super::{put, Format, Sniffed};
 

@@ -5,9 +5,11 @@
 //! JSON Lines, then (for text with no structure of its own) what the name claims for
 //! prompts and templates, then Jinja markers, then consistent CSV delimiters.
 //!
+//! A Git LFS pointer (a clone made without LFS) is reported as unknown, with an error.
+//!
 //! Fields: JSON `model_type`, `architectures`, `_name_or_path`, `mcp_servers`,
 //! `openapi`, `license`, `transformers_version`; tokenizer `tokenizer_model`,
-//! `version`; CSV `delimiter` (`comma`/`tab`), `columns`.
+//! `version`; CSV `delimiter` (`comma`/`tab`), `columns`; LFS pointer `lfs.oid`, `lfs.size`.
 use serde::de::IgnoredAny;
 
 use super::json::{self, Summary};
@@ -48,6 +50,9 @@ pub fn classify(head: &[u8], complete: bool, claimed: Option<Format>) -> Sniffed
         Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or(""),
     };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(s) = lfs_pointer(text) {
+        return s;
+    }
     let mut json_error = None;
     if text.trim_start().starts_with(['{', '[']) {
         match json_doc(text, complete, claimed) {
@@ -84,6 +89,20 @@ pub fn classify(head: &[u8], complete: bool, claimed: Option<Format>) -> Sniffed
         return Sniffed::failed(Format::Unknown, format!("invalid JSON: {why}"));
     }
     Sniffed::new(Format::Unknown)
+}
+
+/// A Git LFS pointer left where the real file should be (a clone without LFS).
+fn lfs_pointer(text: &str) -> Option<Sniffed> {
+    let body = text.strip_prefix("version https://git-lfs.github.com/spec/")?;
+    let mut s = Sniffed::failed(Format::Unknown, "git LFS pointer, not the file's content");
+    for line in body.lines().skip(1).take(8) {
+        if let Some(oid) = line.strip_prefix("oid ") {
+            put(&mut s.fields, "lfs.oid", oid.trim());
+        } else if let Some(size) = line.strip_prefix("size ") {
+            put(&mut s.fields, "lfs.size", size.trim());
+        }
+    }
+    Some(s)
 }
 
 /// A single JSON document (whole, or cut off by the head's end).
@@ -282,6 +301,16 @@ mod tests {
             Format::Prompt
         );
         assert_eq!(sniff("plain words", None).format, Format::Unknown);
+    }
+
+    #[test]
+    fn lfs_pointer_is_flagged() {
+        let t = "version https://git-lfs.github.com/spec/v1\noid sha256:ab12\nsize 42\n";
+        let s = sniff(t, Some(Format::Safetensors));
+        assert_eq!(s.format, Format::Unknown);
+        assert_eq!(s.fields["lfs.oid"], "sha256:ab12");
+        assert_eq!(s.fields["lfs.size"], "42");
+        assert!(s.error.unwrap().contains("LFS pointer"));
     }
 
     #[test]

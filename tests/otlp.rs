@@ -1,0 +1,508 @@
+//! OTLP export: `aibomd` → a real collector (rotel-agent, from PyPI) over gRPC and
+//! HTTP/protobuf → checked field by field; and fault tests against a receiver built on
+//! the official opentelemetry-proto types (down at start, down mid-run, UNAVAILABLE, slow).
+mod common;
+
+#[path = "common/otlp.rs"]
+mod otlp;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aibom_semconv::{attr, event, metric, span as span_name};
+use common::*;
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use otlp::{attr_int, attr_str, free_port, Mode, Receiver};
+
+macro_rules! need_root {
+    () => {
+        if !kernel_tests_possible(module_path!()) {
+            return;
+        }
+    };
+}
+
+/// `aibomd run` with OTLP settings, in `dir`, spooling under `dir/spool`.
+fn run_otlp(dir: &Path, env: &[(&str, String)], cmd: &[&str]) -> std::process::Output {
+    let mut c = aibomd();
+    c.args(["run", "--tracer", "ebpf", "--"])
+        .args(cmd)
+        .current_dir(dir);
+    c.env("AIBOM_EXPORT__OTLP__SPOOL_DIR", dir.join("spool"));
+    c.env("OTEL_METRIC_EXPORT_INTERVAL", "500");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run aibomd")
+}
+
+/// Waits until `f` is true (or panics after `secs`).
+fn wait_for(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "timed out after {secs} s waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn records_for<'a>(
+    recs: &'a [LogRecord],
+    event_name: &str,
+    path_suffix: &str,
+) -> Vec<&'a LogRecord> {
+    recs.iter()
+        .filter(|r| r.event_name == event_name)
+        .filter(|r| {
+            attr_str(&r.attributes, attr::FILE_PATH).is_some_and(|p| p.ends_with(path_suffix))
+        })
+        .collect()
+}
+
+/// The rotel-agent binary of the test venv.
+fn rotel_agent() -> Option<PathBuf> {
+    let out = Command::new(python())
+        .args([
+            "-c",
+            "import rotel, os; print(os.path.join(os.path.dirname(rotel.__file__), 'rotel-agent'))",
+        ])
+        .output()
+        .ok()?;
+    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    p.exists().then_some(p)
+}
+
+struct Rotel {
+    child: Child,
+    grpc: u16,
+    http: u16,
+}
+
+impl Drop for Rotel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// rotel-agent receiving OTLP on two free ports and exporting to `downstream` over gRPC.
+fn start_rotel(downstream: &str) -> Option<Rotel> {
+    let Some(bin) = rotel_agent() else {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but rotel-agent is missing (pip install rotel, see tests/requirements.txt)");
+        }
+        eprintln!("SKIP: rotel-agent not installed (pip install rotel)");
+        return None;
+    };
+    let (grpc, http) = (free_port(), free_port());
+    let mut child = Command::new(bin)
+        .args([
+            "start",
+            "--otlp-grpc-endpoint",
+            &format!("127.0.0.1:{grpc}"),
+        ])
+        .args(["--otlp-http-endpoint", &format!("127.0.0.1:{http}")])
+        .args(["--exporter", "otlp", "--otlp-exporter-endpoint", downstream])
+        .args(["--otlp-exporter-protocol", "grpc"])
+        // the released wheel's batcher drops resource attributes when it splits a batch
+        .arg("--disable-batching")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start rotel-agent");
+    // rotel's log goes to the test output (shown when a test fails)
+    let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    for r in [
+        Box::new(out) as Box<dyn std::io::Read + Send>,
+        Box::new(err),
+    ] {
+        std::thread::spawn(move || {
+            for l in BufReader::new(r).lines().map_while(Result::ok) {
+                eprintln!("rotel: {l}");
+            }
+        });
+    }
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", grpc)).is_err()
+        || std::net::TcpStream::connect(("127.0.0.1", http)).is_err()
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "rotel-agent did not listen"
+        );
+        if let Ok(Some(st)) = child.try_wait() {
+            panic!("rotel-agent exited: {st}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(Rotel { child, grpc, http })
+}
+
+fn through_rotel(protocol: &str) {
+    let rx = Receiver::fresh();
+    let Some(rotel) = start_rotel(&rx.endpoint()) else {
+        return;
+    };
+    let (_g, dir) = tempdir();
+    touch(&dir.join("m.safetensors"), 100);
+    let endpoint = match protocol {
+        "grpc" => format!("http://127.0.0.1:{}", rotel.grpc),
+        _ => format!("http://127.0.0.1:{}", rotel.http),
+    };
+    let py = python();
+    let out = run_otlp(
+        &dir,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.into()),
+            (
+                "OTEL_RESOURCE_ATTRIBUTES",
+                "deployment.environment.name=test".into(),
+            ),
+        ],
+        &[
+            &py,
+            "-c",
+            "import os; print(os.getpid()); open('m.safetensors','rb').read()",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pid: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+
+    wait_for(
+        30,
+        "the access and identified records through rotel",
+        || {
+            let recs = rx.log_records();
+            !records_for(&recs, event::ARTIFACT_ACCESS, "/m.safetensors").is_empty()
+                && !records_for(&recs, event::ARTIFACT_IDENTIFIED, "/m.safetensors").is_empty()
+        },
+    );
+    wait_for(30, "spans and metrics through rotel", || {
+        rx.spans().len() >= 2 && rx.metric_names().iter().any(|m| m == metric::EVENTS_SEEN)
+    });
+
+    let recs = rx.log_records();
+    let acc = records_for(&recs, event::ARTIFACT_ACCESS, "/m.safetensors");
+    assert_eq!(acc.len(), 1, "one access record: {acc:#?}");
+    let r = acc[0];
+    assert_eq!(r.severity_text, "INFO");
+    assert!(r.time_unix_nano > 0 && r.observed_time_unix_nano >= r.time_unix_nano);
+    assert_eq!(
+        attr_str(&r.attributes, attr::FILE_PATH).unwrap(),
+        dir.join("m.safetensors").to_str().unwrap()
+    );
+    assert_eq!(attr_int(&r.attributes, attr::PROCESS_PID), Some(pid));
+    assert_eq!(attr_int(&r.attributes, attr::FILE_SIZE), Some(100));
+    assert_eq!(
+        attr_str(&r.attributes, attr::TRACER).as_deref(),
+        Some("ebpf")
+    );
+    assert_eq!(
+        attr_str(&r.attributes, attr::ACCESS_MODE).as_deref(),
+        Some("read")
+    );
+    assert_eq!(
+        attr_str(&r.attributes, attr::ARTIFACT_TYPE).as_deref(),
+        Some("model")
+    );
+    let idf = records_for(&recs, event::ARTIFACT_IDENTIFIED, "/m.safetensors");
+    let sha =
+        attr_str(&idf[0].attributes, attr::ARTIFACT_SHA256).expect("identified carries sha256");
+    assert_eq!(sha.len(), 64);
+
+    let res = rx.log_resource();
+    assert_eq!(attr_str(&res, "service.name").as_deref(), Some("aibomd"));
+    assert_eq!(
+        attr_str(&res, "service.version").as_deref(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(attr_str(&res, "os.type").as_deref(), Some("linux"));
+    assert!(attr_str(&res, "host.name").is_some());
+    assert_eq!(
+        attr_str(&res, "deployment.environment.name").as_deref(),
+        Some("test")
+    );
+
+    // spans: the workload is the root, the python process its child, and the log record
+    // carries the process span's context
+    let spans = rx.spans();
+    let wl = spans
+        .iter()
+        .find(|s| s.name == span_name::WORKLOAD)
+        .expect("workload span");
+    let pr = spans
+        .iter()
+        .find(|s| {
+            s.name == span_name::PROCESS && attr_int(&s.attributes, attr::PROCESS_PID) == Some(pid)
+        })
+        .expect("process span");
+    assert!(wl.parent_span_id.is_empty());
+    assert_eq!(pr.parent_span_id, wl.span_id);
+    assert_eq!(pr.trace_id, wl.trace_id);
+    assert_eq!(r.trace_id, pr.trace_id);
+    assert_eq!(r.span_id, pr.span_id);
+    assert!(
+        pr.end_time_unix_nano >= pr.start_time_unix_nano
+            && wl.end_time_unix_nano >= pr.end_time_unix_nano
+    );
+    assert!(pr.events.iter().any(|e| e.name == event::ARTIFACT_ACCESS));
+
+    let names = rx.metric_names();
+    for m in [
+        metric::EVENTS_SEEN,
+        metric::EVENTS_FILTERED,
+        metric::EVENTS_DROPPED,
+        metric::RECORDS_EXPORTED,
+        metric::SPOOL_REQUESTS,
+    ] {
+        assert!(
+            names.iter().any(|n| n == m),
+            "metric {m} missing from {names:?}"
+        );
+    }
+}
+
+#[test]
+fn logs_spans_metrics_reach_rotel_over_grpc() {
+    need_root!();
+    through_rotel("grpc");
+}
+
+#[test]
+fn logs_spans_metrics_reach_rotel_over_http_protobuf() {
+    need_root!();
+    through_rotel("http/protobuf");
+}
+
+/// Opens `n` numbered files in order; returns the command.
+fn opener(py: &str, n: usize) -> Vec<String> {
+    vec![
+        py.to_string(),
+        "-c".into(),
+        format!("import time\nt=time.monotonic()\nfor i in range({n}):\n    open(f'f{{i:04}}.gguf','wb').close()\nprint(time.monotonic()-t)"),
+    ]
+}
+
+/// Names of the numbered files of `dir` in the order their access records arrived
+/// (a daemon sees other tests' files too: only `dir` counts).
+fn access_order(rx: &Receiver, dir: &Path) -> Vec<String> {
+    rx.log_records()
+        .iter()
+        .filter(|r| r.event_name == event::ARTIFACT_ACCESS)
+        .filter_map(|r| attr_str(&r.attributes, attr::FILE_PATH))
+        .filter(|p| Path::new(p).parent() == Some(dir))
+        .filter_map(|p| {
+            Path::new(&p)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .filter(|n| n.starts_with('f') && n.ends_with(".gguf"))
+        .collect()
+}
+
+fn expected(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("f{i:04}.gguf")).collect()
+}
+
+#[test]
+fn collector_down_at_start_loses_nothing_and_the_next_start_replays() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let port = free_port();
+    let py = python();
+    let cmd = opener(&py, 40);
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let env = [
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{port}"),
+        ),
+        ("AIBOM_EXPORT__OTLP__SHUTDOWN_TIMEOUT_MS", "1500".into()),
+    ];
+    let out = run_otlp(&dir, &env, &cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let spooled = std::fs::read_dir(dir.join("spool"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "pb")
+        })
+        .count();
+    assert!(spooled > 0, "nothing was kept in the spool");
+    // the collector comes up; the next aibomd start sends the old data first
+    let rx = Receiver::start(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        Receiver::fresh().stop(),
+    );
+    let out = run_otlp(&dir, &env, &["true"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for(20, "replayed records", || {
+        access_order(&rx, &dir).len() >= 40
+    });
+    assert_eq!(
+        access_order(&rx, &dir),
+        expected(40),
+        "every record once, in order"
+    );
+    let left = std::fs::read_dir(dir.join("spool"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "pb")
+        })
+        .count();
+    assert_eq!(left, 0, "spool emptied");
+}
+
+#[test]
+fn unavailable_collector_is_retried_until_it_accepts() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let rx = Receiver::fresh();
+    rx.set_mode(Mode::Unavailable);
+    let state = rx.state.clone();
+    let flip = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(3));
+        *state.mode.lock().unwrap() = Mode::Accept;
+    });
+    let py = python();
+    let cmd = opener(&py, 30);
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let out = run_otlp(
+        &dir,
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())],
+        &cmd,
+    );
+    flip.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(rx.refused() > 0, "the receiver never refused anything");
+    wait_for(20, "records after UNAVAILABLE", || {
+        access_order(&rx, &dir).len() >= 30
+    });
+    assert_eq!(access_order(&rx, &dir), expected(30));
+}
+
+#[test]
+fn slow_collector_does_not_slow_the_traced_app() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let rx = Receiver::fresh();
+    rx.set_mode(Mode::Slow(Duration::from_secs(5)));
+    let py = python();
+    let cmd = opener(&py, 200);
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let out = run_otlp(
+        &dir,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()),
+            ("AIBOM_EXPORT__OTLP__SHUTDOWN_TIMEOUT_MS", "60000".into()),
+        ],
+        &cmd,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let app_secs: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!(
+        app_secs < 2.0,
+        "200 opens took {app_secs} s under a 5 s/request collector"
+    );
+    // aibomd waited for the slow collector before exiting: everything is there
+    assert_eq!(access_order(&rx, &dir), expected(200));
+}
+
+#[test]
+fn collector_down_mid_run_loses_nothing_and_keeps_order() {
+    need_root!();
+    let outage: u64 = std::env::var("AIBOM_TEST_OUTAGE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let (_g, dir) = tempdir();
+    let rx = Receiver::fresh();
+    let addr = rx.addr;
+    let mut d = aibomd()
+        .args(["daemon", "--tracer", "ebpf", "--no-console"])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
+        .env("AIBOM_EXPORT__OTLP__SPOOL_DIR", dir.join("spool"))
+        .env("AIBOM_PIPELINE__DEDUP_WINDOW_MS", "100")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(d.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("aibomd: ready") {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "daemon exited before ready"
+        );
+    }
+    let open = |i: usize| {
+        std::fs::File::create(dir.join(format!("f{i:04}.gguf"))).unwrap();
+    };
+    for i in 0..10 {
+        open(i);
+    }
+    wait_for(20, "records before the outage", || {
+        access_order(&rx, &dir).len() >= 10
+    });
+    let state = rx.stop();
+    let t = Instant::now();
+    let mut i = 10;
+    while t.elapsed() < Duration::from_secs(outage) {
+        open(i);
+        i += 1;
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let rx = Receiver::start(addr, state);
+    for j in i..i + 10 {
+        open(j);
+    }
+    let n = i + 10;
+    wait_for(60, "records after the outage", || {
+        access_order(&rx, &dir).len() >= n
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(d.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    assert!(d.wait().unwrap().success(), "{rest}");
+    assert_eq!(
+        access_order(&rx, &dir),
+        expected(n),
+        "0 lost, none twice, order kept"
+    );
+}
