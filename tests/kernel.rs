@@ -420,3 +420,134 @@ fn daemon_traces_the_host_and_flushes_on_sigterm() {
     assert_eq!(mine.len(), 1, "{evs:#?}");
     assert_eq!(i(mine[0], attr::PROCESS_PID), cat_pid);
 }
+
+/// The example app's artifacts come out identified: type, format, provider, canonical id,
+/// license and sha256, each checked against the files the real libraries wrote.
+#[test]
+fn example_app_artifacts_are_identified() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let app = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/ml-app/app.py");
+    let work = dir.join("work");
+    let py = python();
+    let t = run_traced(
+        &dir,
+        tracer::EBPF,
+        &[],
+        &[&py, app, "--workdir", work.to_str().unwrap()],
+    );
+    assert!(t.out.status.success(), "{}", t.stderr());
+    let find = |suffix: &str| -> serde_json::Value {
+        t.events
+            .iter()
+            .find(|e| {
+                e[record::EVENT_NAME] == aibom_semconv::event::ARTIFACT_IDENTIFIED
+                    && e[attr::ACCESS_ABSOLUTE_PATH]
+                        .as_str()
+                        .is_some_and(|p| p.ends_with(suffix))
+            })
+            .unwrap_or_else(|| panic!("no identified event for {suffix}: {:#?}", t.events))
+            .clone()
+    };
+    let sha_of = |p: &str| {
+        let out = std::process::Command::new("sha256sum")
+            .arg(p)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let st = find("/model.safetensors");
+    assert_eq!(s(&st, attr::ARTIFACT_TYPE), "model");
+    assert_eq!(s(&st, attr::ARTIFACT_ROLE), "weights");
+    assert_eq!(s(&st, attr::ARTIFACT_FORMAT), "safetensors");
+    assert_eq!(s(&st, attr::ARTIFACT_PROVIDER), "huggingface");
+    assert_eq!(s(&st, attr::ARTIFACT_NAME), "aibom-demo/tiny-bert");
+    let rev = s(&st, attr::ARTIFACT_REVISION).to_string();
+    assert_eq!(
+        s(&st, attr::ARTIFACT_ID),
+        format!("pkg:huggingface/aibom-demo/tiny-bert@{rev}")
+    );
+    assert_eq!(s(&st, attr::ARTIFACT_LICENSE), "Apache-2.0");
+    assert_eq!(
+        s(&st, attr::ARTIFACT_SHA256),
+        sha_of(s(&st, attr::FILE_PATH))
+    );
+    assert_eq!(
+        s(&st, attr::ARTIFACT_SHA256_SOURCE),
+        aibom_semconv::hash_source::HF_BLOB_NAME
+    );
+    assert!(st.get(attr::ARTIFACT_FORMAT_MISMATCH).is_none());
+
+    let tok = find("/tokenizer.json");
+    assert_eq!(s(&tok, attr::ARTIFACT_ROLE), "tokenizer");
+    assert_eq!(s(&tok, attr::ARTIFACT_FORMAT), "tokenizer.json");
+
+    let gguf = find("/models/tiny.gguf");
+    assert_eq!(s(&gguf, attr::ARTIFACT_FORMAT), "gguf");
+    assert_eq!(s(&gguf, attr::ARTIFACT_NAME), "tiny-llama-demo");
+    assert_eq!(s(&gguf, attr::ARTIFACT_LICENSE), "MIT");
+    assert_eq!(
+        s(&gguf, attr::ARTIFACT_SHA256),
+        sha_of(s(&gguf, attr::FILE_PATH))
+    );
+    assert_eq!(
+        s(&gguf, attr::ARTIFACT_SHA256_SOURCE),
+        aibom_semconv::hash_source::COMPUTED
+    );
+
+    let onnx = find("/models/classifier.onnx");
+    assert_eq!(s(&onnx, attr::ARTIFACT_FORMAT), "onnx");
+    assert_eq!(s(&onnx, attr::ARTIFACT_LICENSE), "MIT");
+
+    assert_eq!(
+        s(&find("/data/train.parquet"), attr::ARTIFACT_TYPE),
+        "dataset"
+    );
+    assert_eq!(s(&find("/data/eval.jsonl"), attr::ARTIFACT_FORMAT), "jsonl");
+    assert_eq!(
+        s(&find("/prompts/chat.jinja"), attr::ARTIFACT_TYPE),
+        "prompt"
+    );
+}
+
+/// A pickle renamed `.safetensors` is flagged, and hostile files never crash the daemon.
+#[test]
+fn format_mismatch_and_hostile_files_are_reported() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let script = r#"
+import os, pickle
+pickle.dump({'a': 1}, open('evil.safetensors', 'wb'), protocol=4)
+open('empty.gguf', 'wb').close()
+# a safetensors header claiming 2^63 bytes of JSON
+open('huge.safetensors', 'wb').write((2**63).to_bytes(8, 'little') + b'{}')
+# truncated GGUF claiming 10^9 metadata entries
+open('kv.gguf', 'wb').write(b'GGUF' + (3).to_bytes(4, 'little') + (0).to_bytes(8, 'little') + (10**9).to_bytes(8, 'little'))
+for f in ['evil.safetensors', 'empty.gguf', 'huge.safetensors', 'kv.gguf']:
+    open(f, 'rb').read()
+"#;
+    let t = run_python(&dir, tracer::EBPF, script);
+    assert!(t.out.status.success(), "{}", t.stderr());
+    let ident = |suffix: &str| -> serde_json::Value {
+        t.events
+            .iter()
+            .find(|e| {
+                e[record::EVENT_NAME] == aibom_semconv::event::ARTIFACT_IDENTIFIED
+                    && e[attr::FILE_PATH]
+                        .as_str()
+                        .is_some_and(|p| p.ends_with(suffix))
+            })
+            .unwrap_or_else(|| panic!("no identified event for {suffix}: {:#?}", t.events))
+            .clone()
+    };
+    let evil = ident("/evil.safetensors");
+    assert_eq!(s(&evil, attr::ARTIFACT_FORMAT), "pickle");
+    assert_eq!(s(&evil, attr::ARTIFACT_FORMAT_MISMATCH), "safetensors");
+    assert!(s(&ident("/empty.gguf"), attr::ARTIFACT_FORMAT_ERROR).contains("empty"));
+    assert!(!s(&ident("/huge.safetensors"), attr::ARTIFACT_FORMAT_ERROR).is_empty());
+    assert!(!s(&ident("/kv.gguf"), attr::ARTIFACT_FORMAT_ERROR).is_empty());
+}
