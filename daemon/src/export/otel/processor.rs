@@ -44,17 +44,71 @@ fn pb_scope(s: &InstrumentationScope) -> PbScope {
     (s.clone(), None).into()
 }
 
+/// Items waiting to be sealed into one request, and the scope they share.
 struct Pending<T> {
     items: Vec<T>,
     scope: PbScope,
 }
 
-/// Log processor: batches log records into `ExportLogsServiceRequest`s.
-#[derive(Debug)]
-pub struct LogBatcher {
+/// Builds one request from a resource (+ schema URL), a scope and items.
+type Wrap<T> = fn(PbResource, String, PbScope, Vec<T>) -> Request;
+
+/// The batching both processors share: collect, seal at [`BATCH`] or on flush.
+struct Batcher<T> {
     outbox: Arc<Outbox>,
     resource: Mutex<(PbResource, String)>,
-    pending: Mutex<Pending<PbLog>>,
+    pending: Mutex<Pending<T>>,
+    wrap: Wrap<T>,
+}
+
+impl<T> Batcher<T> {
+    fn new(outbox: Arc<Outbox>, wrap: Wrap<T>) -> Self {
+        Self {
+            outbox,
+            resource: Mutex::new((PbResource::default(), String::new())),
+            pending: Mutex::new(Pending {
+                items: Vec::new(),
+                scope: PbScope::default(),
+            }),
+            wrap,
+        }
+    }
+
+    fn push(&self, scope: &InstrumentationScope, item: T) {
+        let mut p = self.pending.lock().expect("batch lock");
+        if p.items.is_empty() {
+            p.scope = pb_scope(scope);
+        }
+        p.items.push(item);
+        if p.items.len() >= BATCH {
+            self.seal(&mut p);
+        }
+    }
+
+    fn flush(&self) -> OTelSdkResult {
+        let mut p = self.pending.lock().expect("batch lock");
+        self.seal(&mut p);
+        Ok(())
+    }
+
+    fn seal(&self, p: &mut Pending<T>) {
+        if p.items.is_empty() {
+            return;
+        }
+        let (resource, schema_url) = self.resource.lock().expect("resource lock").clone();
+        let req = (self.wrap)(resource, schema_url, p.scope.clone(), std::mem::take(&mut p.items));
+        self.outbox.submit(req);
+    }
+
+    fn set_resource(&self, resource: &Resource) {
+        *self.resource.lock().expect("resource lock") = pb_resource(resource);
+    }
+}
+
+impl<T> std::fmt::Debug for Batcher<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Batcher")
+    }
 }
 
 impl std::fmt::Debug for Outbox {
@@ -63,108 +117,65 @@ impl std::fmt::Debug for Outbox {
     }
 }
 
-impl<T> std::fmt::Debug for Pending<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Pending({})", self.items.len())
-    }
-}
+/// Log processor: batches log records into `ExportLogsServiceRequest`s.
+#[derive(Debug)]
+pub struct LogBatcher(Batcher<PbLog>);
 
 impl LogBatcher {
     pub fn new(outbox: Arc<Outbox>) -> Self {
-        Self {
-            outbox,
-            resource: Mutex::new((PbResource::default(), String::new())),
-            pending: Mutex::new(Pending {
-                items: Vec::new(),
-                scope: PbScope::default(),
-            }),
-        }
-    }
-
-    fn seal(&self, p: &mut Pending<PbLog>) {
-        if p.items.is_empty() {
-            return;
-        }
-        let (resource, schema_url) = self.resource.lock().expect("resource lock").clone();
-        let req = ExportLogsServiceRequest {
-            resource_logs: vec![ResourceLogs {
-                resource: Some(resource),
-                scope_logs: vec![ScopeLogs {
-                    scope: Some(p.scope.clone()),
-                    log_records: std::mem::take(&mut p.items),
-                    schema_url: String::new(),
+        Self(Batcher::new(outbox, |resource, schema_url, scope, log_records| {
+            Request::Logs(ExportLogsServiceRequest {
+                resource_logs: vec![ResourceLogs {
+                    resource: Some(resource),
+                    scope_logs: vec![ScopeLogs {
+                        scope: Some(scope),
+                        log_records,
+                        schema_url: String::new(),
+                    }],
+                    schema_url,
                 }],
-                schema_url,
-            }],
-        };
-        self.outbox.submit(Request::Logs(req));
+            })
+        }))
     }
 }
 
 impl LogProcessor for LogBatcher {
     fn emit(&self, data: &mut SdkLogRecord, scope: &InstrumentationScope) {
-        let mut p = self.pending.lock().expect("log batch lock");
-        if p.items.is_empty() {
-            p.scope = pb_scope(scope);
-        }
-        p.items.push(PbLog::from(&*data));
-        if p.items.len() >= BATCH {
-            self.seal(&mut p);
-        }
+        self.0.push(scope, PbLog::from(&*data));
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        let mut p = self.pending.lock().expect("log batch lock");
-        self.seal(&mut p);
-        Ok(())
+        self.0.flush()
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        self.force_flush()
+        self.0.flush()
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        *self.resource.lock().expect("resource lock") = pb_resource(resource);
+        self.0.set_resource(resource);
     }
 }
 
 /// Span processor: batches ended spans into `ExportTraceServiceRequest`s.
 #[derive(Debug)]
-pub struct SpanBatcher {
-    outbox: Arc<Outbox>,
-    resource: Mutex<(PbResource, String)>,
-    pending: Mutex<Pending<PbSpan>>,
-}
+pub struct SpanBatcher(Batcher<PbSpan>);
 
 impl SpanBatcher {
     pub fn new(outbox: Arc<Outbox>) -> Self {
-        Self {
-            outbox,
-            resource: Mutex::new((PbResource::default(), String::new())),
-            pending: Mutex::new(Pending {
-                items: Vec::new(),
-                scope: PbScope::default(),
-            }),
-        }
-    }
-
-    fn seal(&self, p: &mut Pending<PbSpan>) {
-        if p.items.is_empty() {
-            return;
-        }
-        let (resource, schema_url) = self.resource.lock().expect("resource lock").clone();
-        let req = ExportTraceServiceRequest {
-            resource_spans: vec![ResourceSpans {
-                resource: Some(resource),
-                scope_spans: vec![ScopeSpans {
-                    scope: Some(p.scope.clone()),
-                    spans: std::mem::take(&mut p.items),
-                    schema_url: String::new(),
+        Self(Batcher::new(outbox, |resource, schema_url, scope, spans| {
+            Request::Traces(ExportTraceServiceRequest {
+                resource_spans: vec![ResourceSpans {
+                    resource: Some(resource),
+                    scope_spans: vec![ScopeSpans {
+                        scope: Some(scope),
+                        spans,
+                        schema_url: String::new(),
+                    }],
+                    schema_url,
                 }],
-                schema_url,
-            }],
-        };
-        self.outbox.submit(Request::Traces(req));
+            })
+        }))
     }
 }
 
@@ -172,28 +183,20 @@ impl SpanProcessor for SpanBatcher {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
-        let mut p = self.pending.lock().expect("span batch lock");
-        if p.items.is_empty() {
-            p.scope = pb_scope(&span.instrumentation_scope);
-        }
-        p.items.push(PbSpan::from(span));
-        if p.items.len() >= BATCH {
-            self.seal(&mut p);
-        }
+        let scope = span.instrumentation_scope.clone();
+        self.0.push(&scope, PbSpan::from(span));
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        let mut p = self.pending.lock().expect("span batch lock");
-        self.seal(&mut p);
-        Ok(())
+        self.0.flush()
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        self.force_flush()
+        self.0.flush()
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        *self.resource.lock().expect("resource lock") = pb_resource(resource);
+        self.0.set_resource(resource);
     }
 }
 
