@@ -306,9 +306,10 @@ fn newlines_and_invalid_utf8_in_names_are_reported_escaped() {
         .events
         .iter()
         .filter(|e| s(e, attr::FILE_PATH) == want)
+        .filter(|e| e[record::EVENT_NAME] == aibom_semconv::event::ARTIFACT_ACCESS)
         .collect();
-    assert_eq!(evs.len(), 2, "{:#?}", t.events); // one write, one read
-                                                 // the table on stderr never prints a raw newline inside a path
+    // one write, one read; the table on stderr never prints a raw newline inside a path
+    assert_eq!(evs.len(), 2, "{:#?}", t.events);
     assert!(
         t.stderr().contains("bad\\nname\\xff.gguf"),
         "{}",
@@ -416,6 +417,7 @@ fn daemon_traces_the_host_and_flushes_on_sigterm() {
     let mine: Vec<_> = evs
         .iter()
         .filter(|e| e[attr::FILE_PATH].as_str() == dir.join("host.gguf").to_str())
+        .filter(|e| e[record::EVENT_NAME] == aibom_semconv::event::ARTIFACT_ACCESS)
         .collect();
     assert_eq!(mine.len(), 1, "{evs:#?}");
     assert_eq!(i(mine[0], attr::PROCESS_PID), cat_pid);

@@ -130,7 +130,19 @@ fn main() -> ExitCode {
     }
 }
 
+/// Raises the soft open-file limit to the hard one: fanotify hands us one fd per event and
+/// a busy host can have many in flight.
+fn raise_nofile_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
+
 fn real_main(cli: Cli) -> Result<i32> {
+    raise_nofile_limit();
     let mut cfg = Config::load(cli.config.as_deref())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

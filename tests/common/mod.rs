@@ -48,10 +48,11 @@ impl Traced {
         String::from_utf8_lossy(&self.out.stderr).into_owned()
     }
 
-    /// Events whose `file.path` ends with `suffix`.
+    /// Access events (not `identified` ones) whose `file.path` ends with `suffix`.
     pub fn for_file(&self, suffix: &str) -> Vec<&Value> {
         self.events
             .iter()
+            .filter(|e| e[record::EVENT_NAME] == aibom_semconv::event::ARTIFACT_ACCESS)
             .filter(|e| {
                 e[attr::FILE_PATH]
                     .as_str()

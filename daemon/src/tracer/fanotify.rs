@@ -34,7 +34,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::proc_util::{self, off_executor, send, Lineage};
+use super::proc_util::{self, off_executor, send, Lineage, DELETED};
 use super::{Batch, Scope, Tracer};
 use crate::config::Config;
 use crate::event::{AccessMode, RawAccess, TraceEvent, TracerStats};
@@ -216,7 +216,16 @@ impl Reader {
                 Ok(events) => events,
                 Err(Errno::EAGAIN) => return Ok((batch, true)),
                 Err(Errno::EINTR) => continue,
-                Err(e) => return Err(e).context("reading fanotify events"),
+                Err(e @ (Errno::EBADF | Errno::EFAULT | Errno::EINVAL)) => {
+                    return Err(e).context("reading fanotify events")
+                }
+                // The kernel could not open an fd for the event (EMFILE, ENFILE, an LSM
+                // denial, ...): that event is lost, the next read goes on with the rest.
+                Err(e) => {
+                    self.stats.dropped += 1;
+                    tracing::warn!(error = %e, "fanotify event lost: no fd could be opened for it");
+                    continue;
+                }
             };
             for ev in events {
                 if let Some(access) = self.handle(&ev) {
@@ -261,14 +270,20 @@ impl Reader {
             return None;
         };
         let mut path = link.into_os_string().into_vec();
-        let st = fstat(fd);
-        if st.is_some_and(|s| s.nlink == 0) {
-            proc_util::strip_deleted(&mut path);
+        // `fstat` only when needed: to tell an unlinked file from a name ending in the
+        // marker, and for the file id of what is reported.
+        let mut st = None;
+        if path.ends_with(DELETED) {
+            st = fstat(fd);
+            if st.is_some_and(|s| s.nlink == 0) {
+                proc_util::strip_deleted(&mut path);
+            }
         }
         if !self.filter.matches(&path) || !self.lineage.contains(pid) {
             self.stats.filtered += 1;
             return None;
         }
+        let st = st.or_else(|| fstat(fd));
         Some(RawAccess {
             time: SystemTime::now(),
             pid,
@@ -436,7 +451,7 @@ fn fully_denied(point: &[u8], rules: &[(Vec<u8>, Rule)]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
+    use std::process::{Command, Stdio};
     use std::time::Instant;
 
     #[test]
@@ -503,13 +518,15 @@ garbage\n";
         let mut root = Command::new("sh")
             .args(["-c", r#"exec 3<"$0"; (exec 4<"$1"; sleep 2); :"#])
             .args([&a, &b])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap();
         tracer.follow(root.id()).unwrap();
         // Not followed, and ourselves: both must be ignored.
         let mut other = Command::new("cat")
             .arg(&c)
-            .stdout(std::process::Stdio::null())
+            .stdout(Stdio::null())
             .spawn()
             .unwrap();
         std::fs::read(&d).unwrap();
@@ -556,6 +573,10 @@ garbage\n";
         let md = std::fs::metadata(&a).unwrap();
         assert_eq!(ea.file_id, Some((md.dev(), md.ino())));
         let eb = want(&got, &b).expect("open of b.gguf by the subshell");
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(eb.pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         assert_ne!(eb.pid, root.id());
         assert_eq!(eb.ppid, Some(root.id()));
         assert!(want(&got, &c).is_none(), "unfollowed process reported");

@@ -201,7 +201,7 @@ pub async fn send(out: &mpsc::Sender<Batch>, batch: Batch, stats: &mut TracerSta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::{Child, Command};
+    use std::process::{Child, Command, Stdio};
     use std::time::{Duration, Instant};
 
     struct Kill(Child);
@@ -212,10 +212,23 @@ mod tests {
         }
     }
 
+    struct KillPid(u32);
+    impl Drop for KillPid {
+        fn drop(&mut self) {
+            let pid = nix::unistd::Pid::from_raw(self.0 as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+
+    fn quiet(cmd: &mut Command) -> &mut Command {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+    }
+
     fn sleeper() -> Kill {
         Kill(
-            Command::new("sleep")
-                .arg("30")
+            quiet(Command::new("sleep").arg("30"))
                 .spawn()
                 .expect("spawn sleep"),
         )
@@ -268,8 +281,7 @@ mod tests {
     fn follow_scope_is_roots_and_descendants() {
         // sh (root) -> sleep (grandchild of the test).
         let root = Kill(
-            Command::new("sh")
-                .args(["-c", "sleep 30 & wait"])
+            quiet(Command::new("sh").args(["-c", "sleep 30 & wait"]))
                 .spawn()
                 .unwrap(),
         );
@@ -278,6 +290,8 @@ mod tests {
         l.follow(root.0.id());
         l.follow(std::process::id()); // ignored
         let grandchild = child_of(root.0.id());
+        // Killing the shell would orphan its child: kill that one on the way out too.
+        let _grandchild_guard = KillPid(grandchild);
         assert!(l.contains(root.0.id()));
         assert!(l.contains(grandchild));
         assert!(!l.contains(other.0.id()));

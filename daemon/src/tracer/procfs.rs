@@ -97,8 +97,9 @@ struct ProcState {
     fds: HashMap<i32, Vec<u8>>,
     /// File ids of mappings already looked at (reported or filtered out).
     mapped: HashSet<(u64, u64)>,
-    /// File ids reported for this process.
-    reported: HashSet<(u64, u64)>,
+    /// (dev, inode, mapped) reported for this process: an open fd and a mapping of one
+    /// file are two accesses (read, then mmap) and both are reported.
+    reported: HashSet<(u64, u64, bool)>,
 }
 
 /// Poll state. Counters: `seen` counts fd targets and file mappings looked at for the first
@@ -207,7 +208,7 @@ impl Poller {
         }
         let md = md.or_else(|| fs::metadata(link).ok())?;
         let id = (md.dev(), md.ino());
-        if !st.reported.insert(id) {
+        if !st.reported.insert((id.0, id.1, false)) {
             return None;
         }
         let flags = fdinfo_flags(pid, fd);
@@ -246,7 +247,7 @@ impl Poller {
                 self.stats.filtered += 1;
                 continue;
             }
-            if st.reported.insert(id) {
+            if st.reported.insert((id.0, id.1, true)) {
                 batch.push(TraceEvent::Access(access(
                     pid,
                     path,
@@ -375,6 +376,8 @@ mod tests {
         let mut child = Command::new("sleep")
             .arg("30")
             .stdin(fs::File::open(&file).unwrap())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let pid = child.id();
@@ -422,7 +425,13 @@ mod tests {
         // A fork in a parallel test may briefly hold the copy's write fd (ETXTBSY): retry.
         let run = || {
             for _ in 0..50 {
-                match Command::new(&exe).arg("30").stdin(Stdio::null()).spawn() {
+                match Command::new(&exe)
+                    .arg("30")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                {
                     Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
                         std::thread::sleep(Duration::from_millis(20))
                     }

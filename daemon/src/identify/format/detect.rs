@@ -247,6 +247,85 @@ mod tests {
         assert_eq!(s.format, Format::Json);
     }
 
+    /// A sparse virtual file: `prefix`, zeros, then `suffix`, counting bytes read.
+    struct Sparse {
+        prefix: Vec<u8>,
+        suffix: Vec<u8>,
+        len: u64,
+        pos: u64,
+        read: std::rc::Rc<std::cell::Cell<u64>>,
+    }
+
+    impl Read for Sparse {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = (buf.len() as u64).min(self.len.saturating_sub(self.pos)) as usize;
+            let tail = self.len - self.suffix.len() as u64;
+            for (i, b) in buf[..n].iter_mut().enumerate() {
+                let at = self.pos + i as u64;
+                *b = if at < self.prefix.len() as u64 {
+                    self.prefix[at as usize]
+                } else if at >= tail {
+                    self.suffix[(at - tail) as usize]
+                } else {
+                    0
+                };
+            }
+            self.pos += n as u64;
+            self.read.set(self.read.get() + n as u64);
+            Ok(n)
+        }
+    }
+
+    impl Seek for Sparse {
+        fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+            self.pos = match to {
+                std::io::SeekFrom::Start(p) => p,
+                std::io::SeekFrom::End(d) => self.len.saturating_add_signed(d),
+                std::io::SeekFrom::Current(d) => self.pos.saturating_add_signed(d),
+            };
+            Ok(self.pos)
+        }
+    }
+
+    fn sparse(prefix: Vec<u8>, suffix: Vec<u8>, len: u64, name: &str) -> (Sniffed, u64) {
+        let read = std::rc::Rc::default();
+        let r = Sparse {
+            prefix,
+            suffix,
+            len,
+            pos: 0,
+            read: std::rc::Rc::clone(&read),
+        };
+        (sniff_reader(r, len, name), read.get())
+    }
+
+    #[test]
+    fn huge_files_are_read_only_at_the_header() {
+        // A 10 GiB safetensors file.
+        let json = br#"{"__metadata__":{"license":"mit"}}"#;
+        let mut pre = (json.len() as u64).to_le_bytes().to_vec();
+        pre.extend_from_slice(json);
+        let (s, read) = sparse(pre, vec![], 10 << 30, "m.safetensors");
+        assert_eq!((s.format, s.error), (Format::Safetensors, None));
+        assert!(read <= 64 << 10, "read {read} bytes");
+
+        // A 5 GiB ONNX graph, skipped to reach metadata_props after it.
+        let graph = 5u64 << 30;
+        let mut pre = vec![0x08, 0x08, 0x3a];
+        let mut n = graph;
+        while n >= 0x80 {
+            pre.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        pre.push(n as u8);
+        let suffix = b"\x72\x0e\x0a\x07license\x12\x03mit".to_vec();
+        let len = pre.len() as u64 + graph + suffix.len() as u64;
+        let (s, read) = sparse(pre, suffix, len, "m.onnx");
+        assert_eq!((s.format, s.error), (Format::Onnx, None));
+        assert_eq!(s.fields["metadata.license"], "mit");
+        assert!(read <= 256 << 10, "read {read} bytes");
+    }
+
     #[test]
     fn files() {
         let dir = tempfile::tempdir().unwrap();
