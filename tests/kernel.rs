@@ -531,6 +531,14 @@ open('huge.safetensors', 'wb').write((2**63).to_bytes(8, 'little') + b'{}')
 open('kv.gguf', 'wb').write(b'GGUF' + (3).to_bytes(4, 'little') + (0).to_bytes(8, 'little') + (10**9).to_bytes(8, 'little'))
 for f in ['evil.safetensors', 'empty.gguf', 'huge.safetensors', 'kv.gguf']:
     open(f, 'rb').read()
+# a pickle in a Hugging Face blob, linked from the snapshot as model.safetensors
+import hashlib
+data = pickle.dumps({'b': 2}, protocol=4)
+sha = hashlib.sha256(data).hexdigest()
+os.makedirs('hub/models--o--m/blobs'); os.makedirs('hub/models--o--m/snapshots/' + 'a' * 40)
+open('hub/models--o--m/blobs/' + sha, 'wb').write(data)
+os.symlink('../../blobs/' + sha, 'hub/models--o--m/snapshots/' + 'a' * 40 + '/model.safetensors')
+open('hub/models--o--m/snapshots/' + 'a' * 40 + '/model.safetensors', 'rb').read()
 "#;
     let t = run_python(&dir, tracer::EBPF, script);
     assert!(t.out.status.success(), "{}", t.stderr());
@@ -552,4 +560,17 @@ for f in ['evil.safetensors', 'empty.gguf', 'huge.safetensors', 'kv.gguf']:
     assert!(s(&ident("/empty.gguf"), attr::ARTIFACT_FORMAT_ERROR).contains("empty"));
     assert!(!s(&ident("/huge.safetensors"), attr::ARTIFACT_FORMAT_ERROR).is_empty());
     assert!(!s(&ident("/kv.gguf"), attr::ARTIFACT_FORMAT_ERROR).is_empty());
+    let blob = t
+        .events
+        .iter()
+        .find(|e| {
+            e[record::EVENT_NAME] == aibom_semconv::event::ARTIFACT_IDENTIFIED
+                && e[attr::ACCESS_ABSOLUTE_PATH]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("/model.safetensors"))
+        })
+        .expect("identified event of the blob");
+    assert_eq!(s(blob, attr::ARTIFACT_FORMAT), "pickle");
+    assert_eq!(s(blob, attr::ARTIFACT_FORMAT_MISMATCH), "safetensors");
+    assert_eq!(s(blob, attr::ARTIFACT_PROVIDER), "huggingface");
 }

@@ -94,7 +94,7 @@ impl Identifier {
                 .unwrap_or(format::Format::Unknown);
             format::Sniffed::new(claimed)
         } else {
-            format::sniff(&rec.file_path)
+            format::sniff_as(&rec.file_path, &rec.absolute_path)
         };
         let origin = provider::origin(&rec.file_path, &rec.absolute_path, &sniffed.fields, &env);
         let kind = classify::classify(&rec.absolute_path, sniffed.format, &sniffed.fields);

@@ -18,7 +18,14 @@ use super::{binary, gguf, npy, onnx, safetensors, text, tflite, zip, Format, Sni
 /// `"not a regular file"`, `"empty file"`, ...) with `format` set to what the name
 /// claims, if anything.
 pub fn sniff(path: &Path) -> Sniffed {
-    let name = path.to_string_lossy();
+    sniff_as(path, path)
+}
+
+/// Like [`sniff`], but the claimed format comes from `named` (the path the program
+/// opened, e.g. a Hugging Face snapshot link) while the bytes are read from `path` (the
+/// link's target blob, whose name carries no extension).
+pub fn sniff_as(path: &Path, named: &Path) -> Sniffed {
+    let name = named.to_string_lossy();
     let claimed = from_extension(&name);
     let fail = |why: String| Sniffed::failed(claimed.unwrap_or(Format::Unknown), why);
     match std::fs::metadata(path) {

@@ -23,7 +23,7 @@ pub mod text;
 pub mod tflite;
 pub mod zip;
 
-pub use detect::{sniff, sniff_bytes, sniff_reader};
+pub use detect::{sniff, sniff_as, sniff_bytes, sniff_reader};
 pub use ext::from_extension;
 
 /// A file format aibomd recognizes.
