@@ -261,6 +261,8 @@ impl Sink for OtelSink {
         r.set_body(AnyValue::from(path_string(
             rec.file_path.as_os_str().as_encoded_bytes(),
         )));
+        // Also as an attribute: some collectors (rotel's ClickHouse exporter) drop EventName.
+        r.add_attribute(aibom_semconv::record::EVENT_NAME, rec.event);
         for (k, v) in attributes(rec) {
             r.add_attribute(k, to_any(v));
         }

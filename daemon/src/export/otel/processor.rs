@@ -96,7 +96,12 @@ impl<T> Batcher<T> {
             return;
         }
         let (resource, schema_url) = self.resource.lock().expect("resource lock").clone();
-        let req = (self.wrap)(resource, schema_url, p.scope.clone(), std::mem::take(&mut p.items));
+        let req = (self.wrap)(
+            resource,
+            schema_url,
+            p.scope.clone(),
+            std::mem::take(&mut p.items),
+        );
         self.outbox.submit(req);
     }
 
@@ -123,19 +128,22 @@ pub struct LogBatcher(Batcher<PbLog>);
 
 impl LogBatcher {
     pub fn new(outbox: Arc<Outbox>) -> Self {
-        Self(Batcher::new(outbox, |resource, schema_url, scope, log_records| {
-            Request::Logs(ExportLogsServiceRequest {
-                resource_logs: vec![ResourceLogs {
-                    resource: Some(resource),
-                    scope_logs: vec![ScopeLogs {
-                        scope: Some(scope),
-                        log_records,
-                        schema_url: String::new(),
+        Self(Batcher::new(
+            outbox,
+            |resource, schema_url, scope, log_records| {
+                Request::Logs(ExportLogsServiceRequest {
+                    resource_logs: vec![ResourceLogs {
+                        resource: Some(resource),
+                        scope_logs: vec![ScopeLogs {
+                            scope: Some(scope),
+                            log_records,
+                            schema_url: String::new(),
+                        }],
+                        schema_url,
                     }],
-                    schema_url,
-                }],
-            })
-        }))
+                })
+            },
+        ))
     }
 }
 
@@ -163,19 +171,22 @@ pub struct SpanBatcher(Batcher<PbSpan>);
 
 impl SpanBatcher {
     pub fn new(outbox: Arc<Outbox>) -> Self {
-        Self(Batcher::new(outbox, |resource, schema_url, scope, spans| {
-            Request::Traces(ExportTraceServiceRequest {
-                resource_spans: vec![ResourceSpans {
-                    resource: Some(resource),
-                    scope_spans: vec![ScopeSpans {
-                        scope: Some(scope),
-                        spans,
-                        schema_url: String::new(),
+        Self(Batcher::new(
+            outbox,
+            |resource, schema_url, scope, spans| {
+                Request::Traces(ExportTraceServiceRequest {
+                    resource_spans: vec![ResourceSpans {
+                        resource: Some(resource),
+                        scope_spans: vec![ScopeSpans {
+                            scope: Some(scope),
+                            spans,
+                            schema_url: String::new(),
+                        }],
+                        schema_url,
                     }],
-                    schema_url,
-                }],
-            })
-        }))
+                })
+            },
+        ))
     }
 }
 

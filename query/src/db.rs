@@ -1,0 +1,93 @@
+//! The ClickHouse connection: the official `clickhouse` crate over HTTP, compression off
+//! (plain bodies work with every ClickHouse HTTP front), every value a server-side
+//! `{name:Type}` parameter, every call bounded by the query timeout.
+use crate::error::ApiError;
+use crate::schema::Target;
+use clickhouse::Client;
+use std::future::Future;
+use std::time::Duration;
+
+/// How to reach ClickHouse.
+#[derive(Clone, Debug)]
+pub struct DbConfig {
+    pub url: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub target: Target,
+    pub timeout: Duration,
+}
+
+/// Clients for the sidecar's database (and one without a database, to create it).
+#[derive(Clone)]
+pub struct Db {
+    client: Client,
+    admin: Client,
+    target: Target,
+    timeout: Duration,
+}
+
+impl Db {
+    pub fn new(cfg: &DbConfig) -> Self {
+        let mut admin = Client::default()
+            .with_url(cfg.url.trim_end_matches('/'))
+            .with_compression(clickhouse::Compression::None)
+            .with_product_info("aibom-query", env!("CARGO_PKG_VERSION"));
+        if let Some(u) = &cfg.user {
+            admin = admin.with_user(u);
+        }
+        if let Some(p) = &cfg.password {
+            admin = admin.with_password(p);
+        }
+        let client = admin.clone().with_database(&cfg.target.database);
+        Db {
+            client,
+            admin,
+            target: cfg.target.clone(),
+            timeout: cfg.timeout,
+        }
+    }
+
+    /// Client bound to the sidecar's database.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Client with no database selected (for `CREATE DATABASE`).
+    pub fn admin(&self) -> &Client {
+        &self.admin
+    }
+
+    pub fn target(&self) -> Target {
+        self.target.clone()
+    }
+
+    /// Runs a ClickHouse call with the query timeout, mapping failures to API errors.
+    pub async fn run<T>(
+        &self,
+        f: impl Future<Output = clickhouse::error::Result<T>>,
+    ) -> Result<T, ApiError> {
+        match tokio::time::timeout(self.timeout, f).await {
+            Ok(r) => r.map_err(ApiError::clickhouse),
+            Err(_) => Err(ApiError::timeout(self.timeout.as_secs())),
+        }
+    }
+
+    /// Ready to serve: ClickHouse answers and the runtime table exists.
+    pub async fn health(&self) -> Result<(), ApiError> {
+        let n: u64 = self
+            .run(
+                self.client
+                    .query_raw("SELECT count() FROM system.tables WHERE database = {db:String} AND name = {t:String}")
+                    .param("db", &self.target.database)
+                    .param("t", crate::schema::EVENTS_TABLE)
+                    .fetch_one(),
+            )
+            .await?;
+        if n == 0 {
+            return Err(ApiError::Unavailable(
+                "ClickHouse lacks the runtime schema: run aibom-query --migrate".into(),
+            ));
+        }
+        Ok(())
+    }
+}

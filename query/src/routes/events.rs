@@ -1,0 +1,415 @@
+//! `GET` and `DELETE /projects/{id}/runtime/events`.
+use super::{put_num, put_str, Shared};
+use crate::error::ApiError;
+use crate::names;
+use crate::params::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::schema::{either_expr, EVENTS_TABLE};
+use aibom_semconv::{attr, record};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use clickhouse::Row;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+
+/// Filters and paging of the event list. Empty values mean "no filter".
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// `aibom.artifact.type` equals (model, dataset, prompt, tool, config).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    /// `aibom.artifact.provider` equals (huggingface, openai, local, ...).
+    pub provider: Option<String>,
+    /// `aibom.artifact.license` equals (an SPDX id).
+    pub license: Option<String>,
+    /// `aibom.artifact.id` or `aibom.artifact.name` equals.
+    pub artifact: Option<String>,
+    /// `process.executable.name` equals, or `process.pid` when a number.
+    pub process: Option<String>,
+    /// Events at or after this RFC 3339 time.
+    pub since: Option<String>,
+    /// Events before this RFC 3339 time.
+    pub until: Option<String>,
+    /// Events per page: 1..=1000, default 100; more is a 400.
+    pub limit: Option<u32>,
+    /// The `next` of the previous page (also accepted as `next`).
+    #[serde(alias = "next")]
+    pub cursor: Option<String>,
+}
+
+/// One page of events, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventsPage {
+    /// Events; keys are aibom semantic-convention names plus `timestamp` and `event.name`.
+    /// Absent attributes are left out.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<Map<String, Value>>,
+    /// Cursor of the next page, `null` on the last page.
+    pub next: Option<String>,
+}
+
+/// `DELETE` options.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteQuery {
+    /// Delete only events before this RFC 3339 time (default: all).
+    pub before: Option<String>,
+}
+
+/// How many events were deleted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deleted {
+    pub deleted: u64,
+}
+
+/// A bound query value.
+pub(crate) enum P {
+    S(String),
+    I(i64),
+    U(u64),
+    U32(u32),
+}
+
+/// A WHERE clause whose values are all server-side parameters.
+pub(crate) struct Where {
+    conds: Vec<String>,
+    params: Vec<(String, P)>,
+}
+
+impl Where {
+    pub(crate) fn project(id: &str) -> Self {
+        Where {
+            conds: vec!["project_id = {project:String}".into()],
+            params: vec![("project".into(), P::S(id.into()))],
+        }
+    }
+
+    fn add(&mut self, cond: &str, params: Vec<(&str, P)>) {
+        self.conds.push(cond.to_string());
+        self.params
+            .extend(params.into_iter().map(|(k, v)| (k.to_string(), v)));
+    }
+
+    pub(crate) fn sql(&self) -> String {
+        self.conds.join(" AND ")
+    }
+
+    pub(crate) fn bind(&self, mut q: clickhouse::query::Query) -> clickhouse::query::Query {
+        for (k, v) in &self.params {
+            q = match v {
+                P::S(s) => q.param(k, s),
+                P::I(i) => q.param(k, i),
+                P::U(u) => q.param(k, u),
+                P::U32(u) => q.param(k, u),
+            };
+        }
+        q
+    }
+}
+
+fn build_where(project: &str, q: &EventsQuery) -> Result<Where, ApiError> {
+    let mut w = Where::project(project);
+    if let Some(v) = params::filter("type", &q.kind)? {
+        w.add(
+            "artifact_type = {type:String}",
+            vec![("type", P::S(v.into()))],
+        );
+    }
+    if let Some(v) = params::filter("provider", &q.provider)? {
+        w.add(
+            "artifact_provider = {provider:String}",
+            vec![("provider", P::S(v.into()))],
+        );
+    }
+    if let Some(v) = params::filter("license", &q.license)? {
+        w.add(
+            "artifact_license = {license:String}",
+            vec![("license", P::S(v.into()))],
+        );
+    }
+    if let Some(v) = params::filter("artifact", &q.artifact)? {
+        w.add(
+            "(artifact_id = {artifact:String} OR artifact_name = {artifact:String})",
+            vec![("artifact", P::S(v.into()))],
+        );
+    }
+    if let Some(v) = params::filter("process", &q.process)? {
+        match v.parse::<u32>() {
+            Ok(pid) => w.add(
+                "(process_pid = {pid:UInt32} OR process_executable_name = {process:String})",
+                vec![("pid", P::U32(pid)), ("process", P::S(v.into()))],
+            ),
+            Err(_) => w.add(
+                "process_executable_name = {process:String}",
+                vec![("process", P::S(v.into()))],
+            ),
+        }
+    }
+    if let Some(v) = params::filter("since", &q.since)? {
+        let ns = params::time_ns("since", v)?;
+        w.add(
+            "time >= fromUnixTimestamp64Nano({since:Int64}, 'UTC')",
+            vec![("since", P::I(ns))],
+        );
+    }
+    if let Some(v) = params::filter("until", &q.until)? {
+        let ns = params::time_ns("until", v)?;
+        w.add(
+            "time < fromUnixTimestamp64Nano({until:Int64}, 'UTC')",
+            vec![("until", P::I(ns))],
+        );
+    }
+    if let Some(v) = params::filter("cursor", &q.cursor)? {
+        let c = Cursor::decode(v)?;
+        w.add(
+            "time <= fromUnixTimestamp64Nano({c_time:Int64}, 'UTC') \
+             AND (time, event_id) < (fromUnixTimestamp64Nano({c_time:Int64}, 'UTC'), {c_id:UInt64})",
+            vec![("c_time", P::I(c.time_ns)), ("c_id", P::U(c.event_id))],
+        );
+    }
+    Ok(w)
+}
+
+/// One row of `runtime_events`, in SELECT order.
+#[derive(Debug, Row, Deserialize)]
+struct EventRow {
+    time_ns: i64,
+    event_id: u64,
+    event_name: String,
+    project_id: String,
+    artifact_id: String,
+    artifact_name: String,
+    artifact_type: String,
+    artifact_role: String,
+    artifact_format: String,
+    artifact_format_mismatch: String,
+    artifact_provider: String,
+    artifact_license: String,
+    artifact_revision: String,
+    artifact_sha256: String,
+    file_path: String,
+    file_size: Option<u64>,
+    access_mode: String,
+    access_count: u64,
+    process_pid: u32,
+    process_parent_pid: Option<u32>,
+    process_executable_name: String,
+    process_executable_path: String,
+    process_owner: String,
+    container_id: String,
+    k8s_pod_name: String,
+    k8s_namespace_name: String,
+    tracer: String,
+    scan_id: String,
+    host_name: String,
+    service_instance_id: String,
+}
+
+const SELECT: &str = "toUnixTimestamp64Nano(time) AS time_ns, event_id, event_name, project_id, \
+    artifact_id, artifact_name, artifact_type, artifact_role, artifact_format, \
+    artifact_format_mismatch, artifact_provider, artifact_license, artifact_revision, \
+    artifact_sha256, file_path, file_size, access_mode, access_count, process_pid, \
+    process_parent_pid, process_executable_name, process_executable_path, process_owner, \
+    container_id, k8s_pod_name, k8s_namespace_name, tracer, scan_id, host_name, service_instance_id";
+
+impl EventRow {
+    /// The event as JSON, keyed by semantic-convention names.
+    fn into_json(self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert(
+            record::TIMESTAMP.into(),
+            Value::String(params::rfc3339(self.time_ns)),
+        );
+        put_str(&mut m, record::EVENT_NAME, self.event_name);
+        put_str(&mut m, attr::PROJECT_ID, self.project_id);
+        put_str(&mut m, attr::FILE_PATH, self.file_path);
+        put_num(&mut m, attr::FILE_SIZE, self.file_size);
+        put_str(&mut m, attr::ACCESS_MODE, self.access_mode);
+        put_num(&mut m, attr::ACCESS_COUNT, Some(self.access_count));
+        put_num(
+            &mut m,
+            attr::PROCESS_PID,
+            Some(self.process_pid.into()).filter(|p| *p != 0),
+        );
+        put_num(
+            &mut m,
+            attr::PROCESS_PARENT_PID,
+            self.process_parent_pid.map(u64::from),
+        );
+        put_str(
+            &mut m,
+            attr::PROCESS_EXECUTABLE_NAME,
+            self.process_executable_name,
+        );
+        put_str(
+            &mut m,
+            attr::PROCESS_EXECUTABLE_PATH,
+            self.process_executable_path,
+        );
+        put_str(&mut m, attr::PROCESS_OWNER, self.process_owner);
+        put_str(&mut m, attr::TRACER, self.tracer);
+        put_str(&mut m, attr::ARTIFACT_TYPE, self.artifact_type);
+        put_str(&mut m, attr::ARTIFACT_ROLE, self.artifact_role);
+        put_str(&mut m, attr::ARTIFACT_FORMAT, self.artifact_format);
+        put_str(
+            &mut m,
+            attr::ARTIFACT_FORMAT_MISMATCH,
+            self.artifact_format_mismatch,
+        );
+        put_str(&mut m, attr::ARTIFACT_PROVIDER, self.artifact_provider);
+        put_str(&mut m, attr::ARTIFACT_ID, self.artifact_id);
+        put_str(&mut m, attr::ARTIFACT_NAME, self.artifact_name);
+        put_str(&mut m, attr::ARTIFACT_REVISION, self.artifact_revision);
+        put_str(&mut m, attr::ARTIFACT_LICENSE, self.artifact_license);
+        put_str(&mut m, attr::ARTIFACT_SHA256, self.artifact_sha256);
+        put_str(&mut m, names::CONTAINER_ID, self.container_id);
+        put_str(&mut m, names::K8S_POD_NAME, self.k8s_pod_name);
+        put_str(&mut m, names::K8S_NAMESPACE_NAME, self.k8s_namespace_name);
+        put_str(&mut m, names::SCAN_ID, self.scan_id);
+        put_str(&mut m, names::HOST_NAME, self.host_name);
+        put_str(&mut m, names::SERVICE_INSTANCE_ID, self.service_instance_id);
+        m
+    }
+}
+
+/// Lists a project's runtime events, newest first.
+#[utoipa::path(get, path = "/projects/{id}/runtime/events",
+    params(("id" = String, Path, description = "Project id: 1-128 of A-Z a-z 0-9 . _ -"), EventsQuery),
+    responses(
+        (status = 200, description = "A page of events", body = EventsPage),
+        (status = 400, description = "Invalid id, filter, cursor or limit", body = crate::error::ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = crate::error::ErrorBody),
+        (status = 503, description = "ClickHouse unavailable", body = crate::error::ErrorBody),
+    ))]
+pub async fn list(
+    State(st): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    q: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Json<EventsPage>, ApiError> {
+    let Path(id) = id?;
+    let Query(q) = q?;
+    let project = params::project_id(&id)?;
+    let limit = params::limit(q.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let w = build_where(project, &q)?;
+    let sql = format!(
+        "SELECT {SELECT} FROM {EVENTS_TABLE} WHERE {} ORDER BY time DESC, event_id DESC LIMIT {{lim:UInt32}}",
+        w.sql()
+    );
+    let query = w
+        .bind(st.db.client().query_raw(&sql))
+        .param("lim", limit + 1);
+    let mut rows: Vec<EventRow> = st.db.run(query.fetch_all()).await?;
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| {
+            Cursor {
+                time_ns: r.time_ns,
+                event_id: r.event_id,
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    Ok(Json(EventsPage {
+        events: rows.into_iter().map(EventRow::into_json).collect(),
+        next,
+    }))
+}
+
+/// Deletes a project's runtime events (all, or those before `before`), and the raw log rows
+/// they came from. The summary reflects it at once.
+#[utoipa::path(delete, path = "/projects/{id}/runtime/events",
+    params(("id" = String, Path, description = "Project id"), DeleteQuery),
+    responses(
+        (status = 200, description = "Events deleted", body = Deleted),
+        (status = 400, description = "Invalid id or time", body = crate::error::ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = crate::error::ErrorBody),
+        (status = 503, description = "ClickHouse unavailable", body = crate::error::ErrorBody),
+    ))]
+pub async fn delete(
+    State(st): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    q: Result<Query<DeleteQuery>, QueryRejection>,
+) -> Result<Json<Deleted>, ApiError> {
+    let Path(id) = id?;
+    let Query(q) = q?;
+    let project = params::project_id(&id)?;
+    let before = match params::filter("before", &q.before)? {
+        Some(v) => Some(params::time_ns("before", v)?),
+        None => None,
+    };
+    let mut w = Where::project(project);
+    if let Some(ns) = before {
+        w.add(
+            "time < fromUnixTimestamp64Nano({before:Int64}, 'UTC')",
+            vec![("before", P::I(ns))],
+        );
+    }
+    let count_sql = format!("SELECT count() FROM {EVENTS_TABLE} WHERE {}", w.sql());
+    let n: u64 = st
+        .db
+        .run(w.bind(st.db.client().query_raw(&count_sql)).fetch_one())
+        .await?;
+    if n > 0 {
+        let sql = format!("DELETE FROM {EVENTS_TABLE} WHERE {}", w.sql());
+        let del = w
+            .bind(st.db.client().query_raw(&sql))
+            .with_setting("lightweight_deletes_sync", "2");
+        st.db.run(del.execute()).await?;
+    }
+    // The raw rows too: deleting a project's data must not leave it in the collector's table.
+    let t = st.db.target();
+    let mut raw = format!(
+        "DELETE FROM {} WHERE {} = {{project:String}}",
+        crate::schema::quote_ident(&t.table("logs")),
+        either_expr(attr::PROJECT_ID)
+    );
+    if before.is_some() {
+        raw.push_str(" AND Timestamp < fromUnixTimestamp64Nano({before:Int64}, 'UTC')");
+    }
+    let raw = w
+        .bind(st.db.client().query_raw(&raw))
+        .with_setting("lightweight_deletes_sync", "2");
+    st.db.run(raw.execute()).await?;
+    Ok(Json(Deleted { deleted: n }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_filter_is_a_parameter() {
+        let q = EventsQuery {
+            kind: Some("model' OR 1=1 --".into()),
+            provider: Some("huggingface".into()),
+            license: Some("mit".into()),
+            artifact: Some("org/name".into()),
+            process: Some("1234".into()),
+            since: Some("2026-01-01T00:00:00Z".into()),
+            until: Some("2026-02-01T00:00:00Z".into()),
+            limit: None,
+            cursor: Some(
+                Cursor {
+                    time_ns: 5,
+                    event_id: 6,
+                }
+                .encode(),
+            ),
+        };
+        let w = build_where("p", &q).unwrap();
+        let sql = w.sql();
+        assert!(!sql.contains("OR 1=1") && !sql.contains("huggingface") && !sql.contains("1234"));
+        assert!(sql.contains("{pid:UInt32}") && sql.contains("{c_id:UInt64}"));
+        assert_eq!(w.params.len(), 11);
+        let bad = EventsQuery {
+            since: Some("nope".into()),
+            ..Default::default()
+        };
+        assert!(build_where("p", &bad).is_err());
+    }
+}

@@ -1,0 +1,383 @@
+//! `POST /scan/runtime` and `GET /scans/{id}`: on-demand runtime scans.
+//!
+//! The sidecar asks every daemon given with `--daemon` to trace the project for `duration`
+//! seconds, with the daemon control contract:
+//!
+//! ```text
+//! POST {daemon}/v1/scans            (http://host:port, or unix:/path/to.sock)
+//! Content-Type: application/json
+//! Authorization: Bearer $AIBOM_DAEMON_TOKEN     (when set)
+//! {"project": "<project id>", "duration": <seconds>, "scan_id": "<uuid>"}
+//! -> 202 Accepted (any 2xx): the daemon traces now and tags the scan's events with
+//!    aibom.scan.id = scan_id and aibom.project.id = project.
+//! -> 4xx/5xx: rejected (the body, if any, is kept as the reason).
+//! ```
+//!
+//! A scan is `pending` while daemons are asked, `running` once one accepted, `completed`
+//! after `duration` has passed, `failed` when none is configured, reachable or willing.
+//! Scans are kept in memory (the last [`MAX_SCANS`]); a restart forgets them.
+use super::Shared;
+use crate::error::ApiError;
+use crate::params;
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+use utoipa::ToSchema;
+
+/// Scans remembered.
+pub const MAX_SCANS: usize = 10_000;
+/// Longest scan accepted, seconds.
+pub const MAX_DURATION: u64 = 86_400;
+/// How long one daemon gets to answer.
+const DAEMON_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A daemon's control endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Daemon {
+    /// `http://host:port[/prefix]`.
+    Http(String),
+    /// `unix:/path/to.sock`.
+    Unix(PathBuf),
+}
+
+impl Daemon {
+    /// Parses a `--daemon` value.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if let Some(p) = s.strip_prefix("unix:") {
+            let p = p.trim_start_matches("//");
+            if !p.starts_with('/') {
+                return Err(format!("{s}: expected unix:/absolute/path.sock"));
+            }
+            return Ok(Daemon::Unix(PathBuf::from(p)));
+        }
+        if s.starts_with("http://") && s.len() > "http://".len() {
+            return Ok(Daemon::Http(s.trim_end_matches('/').to_string()));
+        }
+        Err(format!(
+            "{s}: expected http://HOST:PORT or unix:/PATH (https is not supported)"
+        ))
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Daemon::Http(u) => u.clone(),
+            Daemon::Unix(p) => format!("unix:{}", p.display()),
+        }
+    }
+
+    async fn start(&self, call: &DaemonCall, token: Option<&str>) -> DaemonResult {
+        let (builder, url) = match self {
+            Daemon::Http(base) => (reqwest::Client::builder(), format!("{base}/v1/scans")),
+            Daemon::Unix(p) => (
+                reqwest::Client::builder().unix_socket(p.clone()),
+                "http://localhost/v1/scans".to_string(),
+            ),
+        };
+        let result = |state: &'static str, detail: Option<String>| DaemonResult {
+            daemon: self.label(),
+            state,
+            detail,
+        };
+        let client = match builder.timeout(DAEMON_TIMEOUT).build() {
+            Ok(c) => c,
+            Err(e) => return result("unreachable", Some(e.to_string())),
+        };
+        let mut req = client.post(url).json(call);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        match req.send().await {
+            Ok(r) if r.status().is_success() => result("accepted", None),
+            Ok(r) => {
+                let status = r.status();
+                let body = r.text().await.unwrap_or_default();
+                let body: String = body.chars().take(200).collect();
+                result("rejected", Some(format!("{status}: {body}")))
+            }
+            Err(e) => result("unreachable", Some(error_chain(&e))),
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(": ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    s
+}
+
+/// The body sent to each daemon.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DaemonCall {
+    pub project: String,
+    pub duration: u64,
+    pub scan_id: String,
+}
+
+/// What one daemon said.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct DaemonResult {
+    pub daemon: String,
+    /// `accepted`, `rejected` or `unreachable`.
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// `POST /scan/runtime` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScanRequest {
+    /// Project to scan.
+    pub project: String,
+    /// Seconds to trace: 1..=86400.
+    pub duration: u64,
+}
+
+/// `POST /scan/runtime` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScanAccepted {
+    pub scan_id: String,
+    /// Always `pending`: poll `GET /scans/{scan_id}`.
+    pub state: &'static str,
+}
+
+/// A scan and how far it got.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Scan {
+    pub scan_id: String,
+    pub project: String,
+    pub duration: u64,
+    /// `pending`, `running`, `completed` or `failed`.
+    pub state: &'static str,
+    pub created_at: String,
+    /// When the daemons stop tracing (set once one accepted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<String>,
+    /// Why the scan failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub daemons: Vec<DaemonResult>,
+    /// Events tagged with this scan so far (`null` when ClickHouse could not say).
+    pub events: Option<u64>,
+    #[serde(skip)]
+    ends: Option<DateTime<Utc>>,
+}
+
+/// Scans in memory, oldest evicted first.
+#[derive(Default)]
+pub struct Scans {
+    inner: Mutex<(HashMap<String, Scan>, VecDeque<String>)>,
+}
+
+impl Scans {
+    fn insert(&self, s: Scan) {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if g.1.len() >= MAX_SCANS {
+            if let Some(old) = g.1.pop_front() {
+                g.0.remove(&old);
+            }
+        }
+        g.1.push_back(s.scan_id.clone());
+        g.0.insert(s.scan_id.clone(), s);
+    }
+
+    fn update(&self, id: &str, f: impl FnOnce(&mut Scan)) {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = g.0.get_mut(id) {
+            f(s);
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<Scan> {
+        let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = g.0.get(id).cloned()?;
+        if s.state == "running" && s.ends.is_some_and(|e| Utc::now() >= e) {
+            s.state = "completed";
+        }
+        Some(s)
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Asks the daemons and records what they said.
+async fn dispatch(st: Shared, call: DaemonCall) {
+    let id = call.scan_id.clone();
+    if st.daemons.is_empty() {
+        st.scans.update(&id, |s| {
+            s.state = "failed";
+            s.error = Some("no daemon configured: start aibom-query with --daemon URL".into());
+        });
+        return;
+    }
+    let token = st.daemon_token.as_deref();
+    let mut results = Vec::with_capacity(st.daemons.len());
+    // Sequential keeps this simple; each daemon is bounded by DAEMON_TIMEOUT.
+    for d in &st.daemons {
+        results.push(d.start(&call, token).await);
+    }
+    let accepted = results.iter().any(|r| r.state == "accepted");
+    let reachable = results.iter().any(|r| r.state != "unreachable");
+    st.scans.update(&id, |s| {
+        s.daemons = results;
+        if accepted {
+            let ends = Utc::now() + chrono::Duration::seconds(s.duration as i64);
+            s.state = "running";
+            s.ends = Some(ends);
+            s.ends_at = Some(rfc3339(ends));
+        } else {
+            s.state = "failed";
+            s.error = Some(
+                if reachable {
+                    "rejected by every daemon"
+                } else {
+                    "no daemon reachable"
+                }
+                .into(),
+            );
+        }
+    });
+}
+
+/// Starts a runtime scan of a project on every configured daemon.
+#[utoipa::path(post, path = "/scan/runtime", request_body = ScanRequest, responses(
+    (status = 202, description = "Scan recorded; daemons are being asked", body = ScanAccepted),
+    (status = 400, description = "Invalid project, duration or body", body = crate::error::ErrorBody),
+    (status = 401, description = "Missing or invalid token", body = crate::error::ErrorBody),
+    (status = 413, description = "Body over 64 KiB", body = crate::error::ErrorBody),
+))]
+pub async fn start(
+    State(st): State<Shared>,
+    body: Result<Json<ScanRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<ScanAccepted>), ApiError> {
+    let Json(req) = body?;
+    let project = params::project_id(&req.project)?.to_string();
+    if !(1..=MAX_DURATION).contains(&req.duration) {
+        return Err(ApiError::BadRequest(format!(
+            "duration must be 1..={MAX_DURATION} seconds"
+        )));
+    }
+    let scan_id = uuid::Uuid::new_v4().to_string();
+    st.scans.insert(Scan {
+        scan_id: scan_id.clone(),
+        project: project.clone(),
+        duration: req.duration,
+        state: "pending",
+        created_at: rfc3339(Utc::now()),
+        ends_at: None,
+        error: None,
+        daemons: Vec::new(),
+        events: None,
+        ends: None,
+    });
+    let call = DaemonCall {
+        project,
+        duration: req.duration,
+        scan_id: scan_id.clone(),
+    };
+    tokio::spawn(dispatch(st.clone(), call));
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ScanAccepted {
+            scan_id,
+            state: "pending",
+        }),
+    ))
+}
+
+/// A scan's state, with the number of events tagged with it.
+#[utoipa::path(get, path = "/scans/{id}",
+    params(("id" = String, Path, description = "The scan_id returned by POST /scan/runtime")),
+    responses(
+        (status = 200, description = "The scan", body = Scan),
+        (status = 400, description = "Not a scan id", body = crate::error::ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = crate::error::ErrorBody),
+        (status = 404, description = "Unknown scan (or forgotten by a restart)", body = crate::error::ErrorBody),
+    ))]
+pub async fn status(
+    State(st): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Scan>, ApiError> {
+    let Path(id) = id?;
+    let id = uuid::Uuid::try_parse(&id)
+        .map_err(|_| ApiError::BadRequest("invalid scan id: expected a UUID".into()))?
+        .to_string();
+    let mut scan = st
+        .scans
+        .get(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no scan {id}")))?;
+    let sql = format!(
+        "SELECT count() FROM {} WHERE project_id = {{project:String}} AND scan_id = {{scan:String}}",
+        crate::schema::EVENTS_TABLE
+    );
+    let q = st
+        .db
+        .client()
+        .query_raw(&sql)
+        .param("project", &scan.project)
+        .param("scan", &id);
+    scan.events = st.db.run(q.fetch_one::<u64>()).await.ok();
+    Ok(Json(scan))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn daemon_urls() {
+        assert_eq!(
+            Daemon::parse("http://127.0.0.1:9000/").unwrap(),
+            Daemon::Http("http://127.0.0.1:9000".into())
+        );
+        assert_eq!(
+            Daemon::parse("unix:/run/aibomd.sock").unwrap(),
+            Daemon::Unix("/run/aibomd.sock".into())
+        );
+        assert_eq!(
+            Daemon::parse("unix:///run/aibomd.sock").unwrap(),
+            Daemon::Unix("/run/aibomd.sock".into())
+        );
+        for bad in ["https://x", "ftp://x", "unix:rel.sock", "http://", "x"] {
+            assert!(Daemon::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scans_are_bounded_and_complete_after_duration() {
+        let s = Scans::default();
+        for i in 0..MAX_SCANS + 5 {
+            s.insert(Scan {
+                scan_id: i.to_string(),
+                project: "p".into(),
+                duration: 1,
+                state: "running",
+                created_at: String::new(),
+                ends_at: None,
+                error: None,
+                daemons: vec![],
+                events: None,
+                ends: Some(Utc::now() - chrono::Duration::seconds(1)),
+            });
+        }
+        assert!(s.get("0").is_none());
+        assert_eq!(
+            s.get(&(MAX_SCANS + 4).to_string()).unwrap().state,
+            "completed"
+        );
+    }
+}

@@ -1,0 +1,367 @@
+//! The schema the sidecar owns: `query/schema/*.sql` templates, rendered with names from
+//! `aibom-semconv` and applied in order by `aibom-query --migrate`.
+//!
+//! Templates say `{{attr.ARTIFACT_SHA256}}`, `{{event.ARTIFACT_ACCESS}}`,
+//! `{{record.EVENT_NAME}}`, `{{names.HOST_NAME}}` for names, `{{either:NAME}}` for "the log
+//! attribute NAME, else the resource attribute NAME", and `{{db}}` for the quoted database. An unknown placeholder is an error, so a renamed
+//! constant breaks the build's tests rather than the view.
+//!
+//! `{{t:NAME}}` is the collector's table `<prefix>_NAME` (rotel's `--clickhouse-exporter-table-prefix`).
+use crate::db::Db;
+use crate::names;
+use aibom_semconv::{attr, event, record};
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+
+/// The migrations, in the order they are applied: (version, file name, template).
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (
+        1,
+        "0001_otel_logs.sql",
+        include_str!("../schema/0001_otel_logs.sql"),
+    ),
+    (
+        2,
+        "0002_otel_traces.sql",
+        include_str!("../schema/0002_otel_traces.sql"),
+    ),
+    (
+        3,
+        "0003_otel_metrics.sql",
+        include_str!("../schema/0003_otel_metrics.sql"),
+    ),
+    (
+        4,
+        "0004_runtime_events.sql",
+        include_str!("../schema/0004_runtime_events.sql"),
+    ),
+    (
+        5,
+        "0005_runtime_events_mv.sql",
+        include_str!("../schema/0005_runtime_events_mv.sql"),
+    ),
+];
+
+/// The typed table the HTTP API reads.
+pub const EVENTS_TABLE: &str = "runtime_events";
+
+/// Every name a template may use, keyed by its placeholder.
+const NAMES: &[(&str, &str)] = &[
+    ("attr.PROJECT_ID", attr::PROJECT_ID),
+    ("attr.ARTIFACT_ID", attr::ARTIFACT_ID),
+    ("attr.ARTIFACT_NAME", attr::ARTIFACT_NAME),
+    ("attr.ARTIFACT_TYPE", attr::ARTIFACT_TYPE),
+    ("attr.ARTIFACT_ROLE", attr::ARTIFACT_ROLE),
+    ("attr.ARTIFACT_FORMAT", attr::ARTIFACT_FORMAT),
+    (
+        "attr.ARTIFACT_FORMAT_MISMATCH",
+        attr::ARTIFACT_FORMAT_MISMATCH,
+    ),
+    ("attr.ARTIFACT_PROVIDER", attr::ARTIFACT_PROVIDER),
+    ("attr.ARTIFACT_LICENSE", attr::ARTIFACT_LICENSE),
+    ("attr.ARTIFACT_REVISION", attr::ARTIFACT_REVISION),
+    ("attr.ARTIFACT_SHA256", attr::ARTIFACT_SHA256),
+    ("attr.FILE_PATH", attr::FILE_PATH),
+    ("attr.FILE_SIZE", attr::FILE_SIZE),
+    ("attr.ACCESS_MODE", attr::ACCESS_MODE),
+    ("attr.ACCESS_COUNT", attr::ACCESS_COUNT),
+    ("attr.PROCESS_PID", attr::PROCESS_PID),
+    ("attr.PROCESS_PARENT_PID", attr::PROCESS_PARENT_PID),
+    (
+        "attr.PROCESS_EXECUTABLE_NAME",
+        attr::PROCESS_EXECUTABLE_NAME,
+    ),
+    (
+        "attr.PROCESS_EXECUTABLE_PATH",
+        attr::PROCESS_EXECUTABLE_PATH,
+    ),
+    ("attr.PROCESS_OWNER", attr::PROCESS_OWNER),
+    ("attr.TRACER", attr::TRACER),
+    ("event.ARTIFACT_ACCESS", event::ARTIFACT_ACCESS),
+    ("event.ARTIFACT_IDENTIFIED", event::ARTIFACT_IDENTIFIED),
+    ("record.EVENT_NAME", record::EVENT_NAME),
+    ("names.CONTAINER_ID", names::CONTAINER_ID),
+    ("names.K8S_POD_NAME", names::K8S_POD_NAME),
+    ("names.K8S_NAMESPACE_NAME", names::K8S_NAMESPACE_NAME),
+    ("names.HOST_NAME", names::HOST_NAME),
+    ("names.SERVICE_INSTANCE_ID", names::SERVICE_INSTANCE_ID),
+    ("names.SCAN_ID", names::SCAN_ID),
+];
+
+/// The collector's tables (suffixes of `<prefix>_`) and the time column their TTL uses.
+pub const COLLECTOR_TABLES: &[(&str, &str)] = &[
+    ("logs", "TimestampTime"),
+    ("traces", "toDateTime(Timestamp)"),
+    ("metrics_sum", "toDateTime(TimeUnix)"),
+    ("metrics_gauge", "toDateTime(TimeUnix)"),
+    ("metrics_histogram", "toDateTime(TimeUnix)"),
+    ("metrics_exponential_histogram", "toDateTime(TimeUnix)"),
+    ("metrics_summary", "toDateTime(TimeUnix)"),
+];
+
+/// Where the rendered SQL goes: database and collector table prefix (validated identifiers).
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub database: String,
+    pub prefix: String,
+}
+
+impl Target {
+    /// The collector's table `<prefix>_<name>`.
+    pub fn table(&self, name: &str) -> String {
+        format!("{}_{name}", self.prefix)
+    }
+}
+
+/// `name` as a ClickHouse identifier. Callers pass validated names ([`is_identifier`]).
+pub fn quote_ident(name: &str) -> String {
+    format!("`{name}`")
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]{0,63}`: what we accept for database and table names.
+pub fn is_identifier(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
+        && s.len() <= 64
+        && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+}
+
+/// The attribute `name` from the event's own attributes, else from its resource.
+pub fn either_expr(name: &str) -> String {
+    format!(
+        "if(LogAttributes['{name}'] != '', LogAttributes['{name}'], ResourceAttributes['{name}'])"
+    )
+}
+
+fn name_value(key: &str) -> Result<&'static str> {
+    let v = NAMES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| *v)
+        .with_context(|| format!("unknown schema placeholder {{{{{key}}}}}"))?;
+    // Names go inside '...' literals: keep them to characters that need no escaping.
+    if v.is_empty()
+        || !v
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
+        bail!("semconv name {v:?} for {key} is not a plain dotted name");
+    }
+    Ok(v)
+}
+
+/// Renders a template for `target`.
+pub fn render(template: &str, target: &Target) -> Result<String> {
+    let mut out = String::with_capacity(template.len() + 1024);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find("}}")
+            .context("unclosed {{ in schema template")?
+            + start;
+        let key = rest[start + 2..end].trim();
+        let value = match key {
+            "db" => quote_ident(&target.database),
+            k if k.starts_with("t:") => {
+                let name = &k["t:".len()..];
+                if !COLLECTOR_TABLES.iter().any(|(t, _)| *t == name) {
+                    bail!("unknown collector table {{{{{k}}}}}");
+                }
+                quote_ident(&target.table(name))
+            }
+            k if k.starts_with("either:") => either_expr(name_value(&k["either:".len()..])?),
+            k => name_value(k)?.to_string(),
+        };
+        out.push_str(&value);
+        rest = &rest[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Splits a rendered file into statements: `;` ends a statement at the end of a line;
+/// `--` comment lines are dropped.
+pub fn statements(sql: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for line in sql.lines() {
+        if line.trim_start().starts_with("--") {
+            continue;
+        }
+        let t = line.trim_end();
+        if let Some(body) = t.strip_suffix(';') {
+            cur.push_str(body);
+            if !cur.trim().is_empty() {
+                out.push(cur.trim().to_string());
+            }
+            cur.clear();
+        } else {
+            cur.push_str(line);
+            cur.push('\n');
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+/// What `--migrate` did.
+#[derive(Debug, Default)]
+pub struct MigrateReport {
+    pub applied: Vec<String>,
+    pub already: Vec<String>,
+}
+
+/// Creates the database and `schema_migrations`, applies pending migrations, then sets the
+/// retention of every table. Every statement is idempotent, so two sidecars migrating at once
+/// or a run cut short are harmless.
+pub async fn migrate(db: &Db, ttl_days: u32, raw_ttl_days: u32) -> Result<MigrateReport> {
+    let t = db.target();
+    let dbq = quote_ident(&t.database);
+    db.admin()
+        .query_raw(&format!("CREATE DATABASE IF NOT EXISTS {dbq}"))
+        .execute()
+        .await
+        .context("CREATE DATABASE")?;
+    db.client()
+        .query_raw(&format!(
+            "CREATE TABLE IF NOT EXISTS {dbq}.schema_migrations (version UInt32, name String, \
+             checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) \
+             ENGINE = MergeTree ORDER BY version"
+        ))
+        .execute()
+        .await
+        .context("CREATE TABLE schema_migrations")?;
+    let done: Vec<(u32, String)> = db
+        .client()
+        .query_raw(&format!(
+            "SELECT version, any(checksum) FROM {dbq}.schema_migrations GROUP BY version"
+        ))
+        .fetch_all()
+        .await
+        .context("reading schema_migrations")?;
+    let mut report = MigrateReport::default();
+    for (version, name, template) in MIGRATIONS {
+        let sql = render(template, &t).with_context(|| format!("rendering {name}"))?;
+        let sum = hex::encode(Sha256::digest(sql.as_bytes()));
+        if let Some((_, old)) = done.iter().find(|(v, _)| v == version) {
+            if *old != sum {
+                tracing::warn!(
+                    migration = name,
+                    "applied migration differs from this build's; not re-applied"
+                );
+            }
+            report.already.push(name.to_string());
+            continue;
+        }
+        for stmt in statements(&sql) {
+            db.client()
+                .query_raw(&stmt)
+                .execute()
+                .await
+                .with_context(|| format!("{name}: {}", first_line(&stmt)))?;
+        }
+        db.client()
+            .query_raw(&format!(
+                "INSERT INTO {dbq}.schema_migrations (version, name, checksum) \
+                 SELECT {{v:UInt32}}, {{n:String}}, {{c:String}}"
+            ))
+            .param("v", version)
+            .param("n", name)
+            .param("c", &sum)
+            .execute()
+            .await
+            .with_context(|| format!("recording {name}"))?;
+        tracing::info!(migration = name, "applied");
+        report.applied.push(name.to_string());
+    }
+    let mut ttls = vec![(
+        EVENTS_TABLE.to_string(),
+        format!("toDateTime(time) + toIntervalDay({ttl_days})"),
+    )];
+    for (name, col) in COLLECTOR_TABLES {
+        ttls.push((
+            t.table(name),
+            format!("{col} + toIntervalDay({raw_ttl_days})"),
+        ));
+    }
+    for (table, expr) in ttls {
+        db.client()
+            .query_raw(&format!(
+                "ALTER TABLE {dbq}.{} MODIFY TTL {expr}",
+                quote_ident(&table)
+            ))
+            .execute()
+            .await
+            .with_context(|| format!("setting the TTL of {table}"))?;
+    }
+    Ok(report)
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> Target {
+        Target {
+            database: "aibom".into(),
+            prefix: "otel".into(),
+        }
+    }
+
+    #[test]
+    fn every_template_renders_without_placeholders() {
+        for (_, name, tpl) in MIGRATIONS {
+            let sql = render(tpl, &target()).unwrap();
+            assert!(!sql.contains("{{") && !sql.contains("}}"), "{name}");
+            for stmt in statements(&sql) {
+                assert!(
+                    stmt.contains("IF NOT EXISTS"),
+                    "{name}: not idempotent: {stmt}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_view_reads_semconv_names() {
+        let sql = render(MIGRATIONS[4].2, &target()).unwrap();
+        assert!(sql.contains(&format!(
+            "LogAttributes['{}'] AS artifact_sha256",
+            attr::ARTIFACT_SHA256
+        )));
+        assert!(sql.contains(&either_expr(attr::PROJECT_ID)));
+        assert!(sql.contains(&format!("'{}'", event::ARTIFACT_ACCESS)));
+        assert!(sql.contains("FROM `aibom`.`otel_logs`"));
+    }
+
+    #[test]
+    fn unknown_placeholders_and_bad_identifiers_fail() {
+        assert!(render("SELECT '{{attr.NOPE}}'", &target()).is_err());
+        assert!(render("SELECT '{{attr.FILE_PATH'", &target()).is_err());
+        assert!(render("SELECT 1 FROM {{t:nope}}", &target()).is_err());
+        assert_eq!(
+            render("{{db}}.{{t:metrics_sum}}", &target()).unwrap(),
+            "`aibom`.`otel_metrics_sum`"
+        );
+        assert!(is_identifier("aibom_1") && is_identifier("_x"));
+        for bad in ["", "1a", "a-b", "a`b", "a.b", &"a".repeat(65)] {
+            assert!(!is_identifier(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn statements_split_at_line_end_semicolons() {
+        let s = statements("-- c\nCREATE A\n  (x);\n\nALTER B;\n");
+        assert_eq!(
+            s,
+            vec!["CREATE A\n  (x)".to_string(), "ALTER B".to_string()]
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! The real collector: rotel-agent (tests/requirements.txt) receives OTLP and writes, with
+//! its ClickHouse exporter, into the tables `--migrate` created; the event reaches the API.
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn rotel_agent() -> Option<PathBuf> {
+    let lib = repo_root().join(".venv/lib");
+    std::fs::read_dir(lib)
+        .ok()?
+        .flatten()
+        .map(|d| d.path().join("site-packages/rotel/rotel-agent"))
+        .find(|p| p.exists())
+}
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn kv(k: &str, v: Value) -> Value {
+    json!({"key": k, "value": v})
+}
+
+fn post(url: &str, body: Value) -> u16 {
+    block(async {
+        reqwest::Client::new()
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    })
+}
+
+#[test]
+fn rotel_writes_what_the_api_serves() {
+    let Some(agent) = rotel_agent() else {
+        skip("rotel-agent is not in .venv (scripts/setup installs tests/requirements.txt)");
+        return;
+    };
+    let Some(ch) = ClickHouse::start() else {
+        return;
+    };
+    assert!(migrate(&ch).status.success());
+    let sc = Sidecar::start(&ch, &[]);
+    let (http, grpc) = (free_port(), free_port());
+    let _rotel = Killed(
+        Command::new(agent)
+            .args([
+                "start",
+                "--otlp-http-endpoint",
+                &format!("127.0.0.1:{http}"),
+                "--otlp-grpc-endpoint",
+                &format!("127.0.0.1:{grpc}"),
+            ])
+            .args([
+                "--exporter",
+                "clickhouse",
+                "--clickhouse-exporter-endpoint",
+                &ch.url(),
+                "--clickhouse-exporter-database",
+                DB,
+            ])
+            .arg("--disable-batching")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{http}");
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap();
+    let resource = json!({"attributes": [kv("service.name", json!({"stringValue": "aibomd"})), kv(aibom_query::names::HOST_NAME, json!({"stringValue": "node-9"}))]});
+    let log = json!({"resourceLogs": [{"resource": resource, "scopeLogs": [{"scope": {"name": "aibomd"}, "logRecords": [{
+    "timeUnixNano": now.to_string(), "eventName": event::ARTIFACT_ACCESS, "severityNumber": 9, "severityText": "INFO",
+    "body": {"stringValue": "/models/r.safetensors"},
+    "attributes": [
+        kv(attr::PROJECT_ID, json!({"stringValue": "rotel-proj"})),
+        kv(attr::FILE_PATH, json!({"stringValue": "/models/r.safetensors"})),
+        kv(attr::PROCESS_PID, json!({"intValue": "4242"})),
+        kv(attr::ACCESS_COUNT, json!({"intValue": "3"})),
+        kv(attr::ARTIFACT_TYPE, json!({"stringValue": "model"})),
+        kv(attr::FILE_SIZE, json!({"intValue": "1024"})),
+    ]}]}]}]});
+    let end = (now + 5_000_000).to_string();
+    let span = json!({"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": {"name": "aibomd"}, "spans": [{
+        "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "aibom.process", "kind": 1,
+        "startTimeUnixNano": now.to_string(), "endTimeUnixNano": end,
+        "events": [{"timeUnixNano": now.to_string(), "name": event::ARTIFACT_ACCESS, "attributes": [kv(attr::FILE_PATH, json!({"stringValue": "/m"}))]}]}]}]}]});
+    let metrics = json!({"resourceMetrics": [{"resource": resource, "scopeMetrics": [{"scope": {"name": "aibomd"}, "metrics": [
+        {"name": "aibom.tracer.events.seen", "sum": {"dataPoints": [{"asInt": "5", "startTimeUnixNano": now.to_string(), "timeUnixNano": end}], "aggregationTemporality": 2, "isMonotonic": true}},
+        {"name": "aibom.pipeline.queue.depth", "gauge": {"dataPoints": [{"asInt": "3", "timeUnixNano": end}]}}]}]}]});
+    let start = Instant::now();
+    while post(&format!("{base}/v1/logs"), log.clone()) != 200 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "rotel did not accept OTLP"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(post(&format!("{base}/v1/traces"), span), 200);
+    assert_eq!(post(&format!("{base}/v1/metrics"), metrics), 200);
+
+    let url = format!("{}/projects/rotel-proj/runtime/events", sc.base);
+    let start = Instant::now();
+    let ev = loop {
+        let r = call("GET", &url, Some(TOKEN), None);
+        if let Some(e) = r.json["events"].as_array().and_then(|a| a.first()) {
+            break e.clone();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no event from rotel: {}",
+            r.text
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(ev[attr::PROCESS_PID], 4242);
+    assert_eq!(ev[attr::ACCESS_COUNT], 3);
+    assert_eq!(ev[attr::FILE_SIZE], 1024);
+    assert_eq!(ev[aibom_query::names::HOST_NAME], "node-9");
+    assert_eq!(
+        ev[record::TIMESTAMP],
+        chrono::DateTime::<chrono::Utc>::from_timestamp_nanos(now)
+            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    );
+    for table in ["otel_traces", "otel_metrics_sum", "otel_metrics_gauge"] {
+        let start = Instant::now();
+        while ch.sql(&format!("SELECT count() FROM {table}"), "").trim() == "0" {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "rotel wrote nothing into {table}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
