@@ -514,6 +514,18 @@ fn example_app_artifacts_are_identified() {
         s(&find("/prompts/chat.jinja"), attr::ARTIFACT_TYPE),
         "prompt"
     );
+
+    // every key aibomd wrote is a registered attribute (or one of the two record keys)
+    for e in &t.events {
+        for k in e.as_object().unwrap().keys() {
+            assert!(
+                aibom_semconv::ALL_ATTRIBUTES.contains(&k.as_str())
+                    || k == record::TIMESTAMP
+                    || k == record::EVENT_NAME,
+                "{k} is not in the semconv registry"
+            );
+        }
+    }
 }
 
 /// A pickle renamed `.safetensors` is flagged, and hostile files never crash the daemon.

@@ -256,7 +256,45 @@ fn through_rotel(protocol: &str) {
     );
     assert!(pr.events.iter().any(|e| e.name == event::ARTIFACT_ACCESS));
 
+    // everything emitted is in the registry (the test's own OTEL_RESOURCE_ATTRIBUTES aside)
+    let registered = |k: &str| aibom_semconv::ALL_ATTRIBUTES.contains(&k);
+    for r in &recs {
+        for kv in &r.attributes {
+            assert!(
+                registered(&kv.key) || kv.key == aibom_semconv::record::EVENT_NAME,
+                "log attribute {} not registered",
+                kv.key
+            );
+        }
+    }
+    for kv in &res {
+        assert!(
+            registered(&kv.key) || kv.key == "deployment.environment.name",
+            "resource attribute {} not registered",
+            kv.key
+        );
+    }
+    for sp in &spans {
+        assert!(
+            aibom_semconv::SPANS.contains(&sp.name.as_str()),
+            "span {} not registered",
+            sp.name
+        );
+        for kv in &sp.attributes {
+            assert!(
+                registered(&kv.key),
+                "span attribute {} not registered",
+                kv.key
+            );
+        }
+    }
     let names = rx.metric_names();
+    for n in &names {
+        assert!(
+            aibom_semconv::METRICS.contains(&n.as_str()),
+            "metric {n} not registered"
+        );
+    }
     for m in [
         metric::EVENTS_SEEN,
         metric::EVENTS_FILTERED,

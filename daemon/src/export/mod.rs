@@ -85,7 +85,10 @@ pub fn attributes(r: &AccessRecord) -> Vec<(&'static str, Value)> {
         attr::FILE_MODIFIED,
         r.modified.map(|t| Value::Str(rfc3339(t))),
     );
-    opt(attr::FILE_INODE, r.inode.map(|i| Value::Int(i as i64)));
+    opt(
+        attr::FILE_INODE,
+        r.inode.map(|i| Value::Str(i.to_string())), /* OTel: file.inode is a string */
+    );
     opt(
         attr::ACCESS_SYSCALL,
         r.syscall.map(|s| Value::Str(s.into())),

@@ -128,7 +128,7 @@ impl OtelSink {
         let workload = workload.map(|w| {
             let mut attrs = vec![KeyValue::new(attr::PROJECT_ID, w.project.clone())];
             attrs.push(KeyValue::new(
-                "process.command_args",
+                attr::PROCESS_COMMAND_ARGS,
                 opentelemetry::Value::Array(
                     w.command
                         .iter()

@@ -1,0 +1,278 @@
+//! The public API that predates the registry: every module, constant name and value the
+//! project already uses. Generated or not, these must not change (add, never rename).
+use aibom_semconv::*;
+
+macro_rules! pin {
+    ($($path:path => $value:literal,)*) => {
+        $( assert_eq!($path, $value, stringify!($path)); )*
+    };
+}
+
+#[test]
+fn event_names() {
+    pin! {
+        event::ARTIFACT_ACCESS => "aibom.artifact.access",
+        event::ARTIFACT_IDENTIFIED => "aibom.artifact.identified",
+    }
+}
+
+#[test]
+fn attribute_names() {
+    pin! {
+        attr::FILE_PATH => "file.path",
+        attr::FILE_SIZE => "file.size",
+        attr::FILE_MODIFIED => "file.modified",
+        attr::FILE_INODE => "file.inode",
+        attr::ACCESS_PATH => "aibom.access.path",
+        attr::ACCESS_ABSOLUTE_PATH => "aibom.access.absolute_path",
+        attr::ACCESS_MODE => "aibom.access.mode",
+        attr::ACCESS_RESOLUTION => "aibom.access.resolution",
+        attr::ACCESS_SYSCALL => "aibom.access.syscall",
+        attr::ACCESS_FLAGS => "aibom.access.flags",
+        attr::ACCESS_COUNT => "aibom.access.count",
+        attr::PROCESS_PID => "process.pid",
+        attr::PROCESS_PARENT_PID => "process.parent_pid",
+        attr::PROCESS_EXECUTABLE_NAME => "process.executable.name",
+        attr::PROCESS_EXECUTABLE_PATH => "process.executable.path",
+        attr::PROCESS_OWNER => "process.owner",
+        attr::PROCESS_UID => "aibom.process.uid",
+        attr::PROCESS_CGROUP_ID => "aibom.process.cgroup_id",
+        attr::TRACER => "aibom.tracer",
+        attr::PROJECT_ID => "aibom.project.id",
+        attr::ARTIFACT_TYPE => "aibom.artifact.type",
+        attr::ARTIFACT_FORMAT => "aibom.artifact.format",
+        attr::ARTIFACT_PROVIDER => "aibom.artifact.provider",
+        attr::ARTIFACT_ID => "aibom.artifact.id",
+        attr::ARTIFACT_NAME => "aibom.artifact.name",
+        attr::ARTIFACT_SHA256 => "aibom.artifact.sha256",
+        attr::ARTIFACT_LICENSE => "aibom.artifact.license",
+        attr::ARTIFACT_LICENSE_SOURCE => "aibom.artifact.license_source",
+        attr::ARTIFACT_ROLE => "aibom.artifact.role",
+        attr::ARTIFACT_REVISION => "aibom.artifact.revision",
+        attr::ARTIFACT_FORMAT_MISMATCH => "aibom.artifact.format_mismatch",
+        attr::ARTIFACT_FORMAT_ERROR => "aibom.artifact.format_error",
+        attr::ARTIFACT_SOURCE_URL => "aibom.artifact.source_url",
+        attr::ARTIFACT_SHA256_ERROR => "aibom.artifact.sha256_error",
+        attr::ARTIFACT_SHA256_SOURCE => "aibom.artifact.sha256_source",
+    }
+}
+
+#[test]
+fn enum_values() {
+    pin! {
+        access_mode::READ => "read",
+        access_mode::WRITE => "write",
+        access_mode::EXEC => "exec",
+        access_mode::MMAP => "mmap",
+        path_resolution::ABSOLUTE => "absolute",
+        path_resolution::CWD => "cwd",
+        path_resolution::DIRFD => "dirfd",
+        path_resolution::KERNEL => "kernel",
+        path_resolution::FD => "fd",
+        path_resolution::UNRESOLVED => "unresolved",
+        tracer::EBPF => "ebpf",
+        tracer::FANOTIFY => "fanotify",
+        tracer::PROCFS => "procfs",
+        provider::HUGGINGFACE => "huggingface",
+        provider::OPENAI => "openai",
+        provider::GOOGLE => "google",
+        provider::LOCAL => "local",
+        provider::UNKNOWN => "unknown",
+        artifact_type::MODEL => "model",
+        artifact_type::DATASET => "dataset",
+        artifact_type::PROMPT => "prompt",
+        artifact_type::TOOL => "tool",
+        artifact_type::CONFIG => "config",
+        artifact_role::WEIGHTS => "weights",
+        artifact_role::TOKENIZER => "tokenizer",
+        artifact_role::CONFIG => "config",
+        artifact_role::CARD => "card",
+        artifact_role::ADAPTER => "adapter",
+        artifact_role::VOCAB => "vocab",
+        artifact_role::TEMPLATE => "template",
+        artifact_role::SPLIT => "split",
+        artifact_role::MANIFEST => "manifest",
+        artifact_role::EMBEDDINGS => "embeddings",
+        license_source::CARD => "card",
+        license_source::GGUF_METADATA => "gguf_metadata",
+        license_source::SAFETENSORS_METADATA => "safetensors_metadata",
+        license_source::ONNX_METADATA => "onnx_metadata",
+        license_source::LICENSE_FILE => "license_file",
+        hash_source::COMPUTED => "computed",
+        hash_source::HF_BLOB_NAME => "hf_blob_name",
+    }
+}
+
+/// Every value constant is listed in its module's `ALL`, and `ALL` is the attribute's
+/// value list.
+#[test]
+fn value_constants_are_in_their_enum() {
+    let modules: &[(&str, &[&str], &[&str])] = &[
+        (
+            attr::ACCESS_MODE,
+            access_mode::ALL,
+            &[
+                access_mode::READ,
+                access_mode::WRITE,
+                access_mode::EXEC,
+                access_mode::MMAP,
+            ],
+        ),
+        (
+            attr::ACCESS_RESOLUTION,
+            path_resolution::ALL,
+            &[
+                path_resolution::ABSOLUTE,
+                path_resolution::CWD,
+                path_resolution::DIRFD,
+                path_resolution::KERNEL,
+                path_resolution::FD,
+                path_resolution::UNRESOLVED,
+            ],
+        ),
+        (
+            attr::TRACER,
+            tracer::ALL,
+            &[tracer::EBPF, tracer::FANOTIFY, tracer::PROCFS],
+        ),
+        (
+            attr::ARTIFACT_PROVIDER,
+            provider::ALL,
+            &[
+                provider::HUGGINGFACE,
+                provider::OPENAI,
+                provider::GOOGLE,
+                provider::LOCAL,
+                provider::UNKNOWN,
+            ],
+        ),
+        (
+            attr::ARTIFACT_TYPE,
+            artifact_type::ALL,
+            &[
+                artifact_type::MODEL,
+                artifact_type::DATASET,
+                artifact_type::PROMPT,
+                artifact_type::TOOL,
+                artifact_type::CONFIG,
+            ],
+        ),
+        (
+            attr::ARTIFACT_ROLE,
+            artifact_role::ALL,
+            &[
+                artifact_role::WEIGHTS,
+                artifact_role::TOKENIZER,
+                artifact_role::CONFIG,
+                artifact_role::CARD,
+                artifact_role::ADAPTER,
+                artifact_role::VOCAB,
+                artifact_role::TEMPLATE,
+                artifact_role::SPLIT,
+                artifact_role::MANIFEST,
+                artifact_role::EMBEDDINGS,
+            ],
+        ),
+        (
+            attr::ARTIFACT_LICENSE_SOURCE,
+            license_source::ALL,
+            &[
+                license_source::CARD,
+                license_source::GGUF_METADATA,
+                license_source::SAFETENSORS_METADATA,
+                license_source::ONNX_METADATA,
+                license_source::LICENSE_FILE,
+            ],
+        ),
+        (
+            attr::ARTIFACT_SHA256_SOURCE,
+            hash_source::ALL,
+            &[hash_source::COMPUTED, hash_source::HF_BLOB_NAME],
+        ),
+    ];
+    for (attr, all, constants) in modules {
+        for c in *constants {
+            assert!(all.contains(c), "{attr}: `{c}` is not in its module's ALL");
+        }
+        let def = attribute(attr).unwrap_or_else(|| panic!("{attr} is not in the registry"));
+        assert_eq!(def.ty, AttrType::Enum, "{attr}");
+        assert_eq!(def.values, *all, "{attr}");
+    }
+}
+
+#[test]
+fn span_names() {
+    pin! {
+        span::WORKLOAD => "aibom.workload",
+        span::PROCESS => "aibom.process",
+    }
+}
+
+#[test]
+fn metric_names_and_instruments() {
+    pin! {
+        metric::EVENTS_SEEN => "aibom.tracer.events.seen",
+        metric::EVENTS_FILTERED => "aibom.tracer.events.filtered",
+        metric::EVENTS_DROPPED => "aibom.tracer.events.dropped",
+        metric::EVENTS_RECEIVED => "aibom.pipeline.events.received",
+        metric::EVENTS_NORMALIZED => "aibom.pipeline.events.normalized",
+        metric::RECORDS_EXPORTED => "aibom.export.records",
+        metric::EXPORT_FAILURES => "aibom.export.failures",
+        metric::EXPORT_DROPPED => "aibom.export.dropped",
+        metric::QUEUE_DEPTH => "aibom.pipeline.queue.depth",
+        metric::SPOOL_REQUESTS => "aibom.export.spool.requests",
+        metric::HASH_CACHE_HITS => "aibom.hash.cache.hits",
+        metric::ARTIFACTS_KNOWN => "aibom.artifacts.known",
+    }
+    let gauges = [
+        metric::QUEUE_DEPTH,
+        metric::SPOOL_REQUESTS,
+        metric::ARTIFACTS_KNOWN,
+    ];
+    assert_eq!(METRICS.len(), 12);
+    for m in METRICS {
+        let want = if gauges.contains(m) {
+            Instrument::Gauge
+        } else {
+            Instrument::Counter
+        };
+        assert_eq!(metric_def(m).map(|d| d.instrument), Some(want), "{m}");
+    }
+}
+
+#[test]
+fn record_keys() {
+    pin! {
+        record::TIMESTAMP => "timestamp",
+        record::EVENT_NAME => "event.name",
+    }
+    assert!(!ALL_ATTRIBUTES.contains(&record::TIMESTAMP));
+    assert!(!ALL_ATTRIBUTES.contains(&record::EVENT_NAME));
+}
+
+#[test]
+fn events_spans_and_attributes_are_listed() {
+    assert_eq!(
+        EVENTS,
+        &[event::ARTIFACT_ACCESS, event::ARTIFACT_IDENTIFIED]
+    );
+    assert_eq!(SPANS, &[span::WORKLOAD, span::PROCESS]);
+    assert!(event_def(event::ARTIFACT_ACCESS).is_some());
+    assert!(span_def(span::PROCESS).is_some());
+    for a in [
+        attr::FILE_PATH,
+        attr::PROCESS_COMMAND_ARGS,
+        attr::ACCESS_MODE,
+        attr::ARTIFACT_SHA256,
+    ] {
+        assert!(ALL_ATTRIBUTES.contains(&a), "{a}");
+    }
+    assert_eq!(
+        attribute(attr::FILE_PATH).map(|a| a.origin),
+        Some(Origin::Otel)
+    );
+    assert_eq!(
+        attribute(attr::ACCESS_PATH).map(|a| a.origin),
+        Some(Origin::Aibom)
+    );
+}
