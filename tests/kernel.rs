@@ -577,7 +577,7 @@ open('hub/models--o--m/snapshots/' + 'a' * 40 + '/model.safetensors', 'rb').read
         .iter()
         .find(|e| {
             e[record::EVENT_NAME] == aibom_semconv::event::ARTIFACT_IDENTIFIED
-                && e[attr::ACCESS_ABSOLUTE_PATH]
+                && e[attr::ACCESS_PATH]
                     .as_str()
                     .is_some_and(|p| p.ends_with("/model.safetensors"))
         })

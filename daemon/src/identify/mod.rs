@@ -94,7 +94,7 @@ impl Identifier {
                 .unwrap_or(format::Format::Unknown);
             format::Sniffed::new(claimed)
         } else {
-            format::sniff_as(&rec.file_path, &rec.absolute_path)
+            format::sniff_as(&rec.file_path, claimed_name(rec))
         };
         let origin = provider::origin(&rec.file_path, &rec.absolute_path, &sniffed.fields, &env);
         let kind = classify::classify(&rec.absolute_path, sniffed.format, &sniffed.fields);
@@ -192,6 +192,20 @@ impl Identifier {
     pub fn forget_process(&mut self, pid: u32) {
         self.envs.remove(&pid);
     }
+}
+
+/// The path whose extension says what the file claims to be: the path the program used
+/// (a snapshot link, not its blob). When only the kernel's resolved path is known (the
+/// process was gone before its relative path could be joined), the raw path still names it.
+fn claimed_name(rec: &AccessRecord) -> &Path {
+    use std::os::unix::ffi::OsStrExt;
+    if rec.absolute_path == rec.file_path {
+        let raw = Path::new(std::ffi::OsStr::from_bytes(&rec.access_path));
+        if raw.file_name().is_some() {
+            return raw;
+        }
+    }
+    &rec.absolute_path
 }
 
 fn file_name(p: &Path) -> String {
