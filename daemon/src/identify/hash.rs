@@ -56,7 +56,8 @@ pub fn sha256_file(path: &Path, version: Option<FileVersion>) -> Result<String, 
     }
     let mut f = File::open(path).map_err(|e| describe(&e))?;
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
+    // at most 1 MiB, and no bigger than the file: small files are the common case
+    let mut buf = vec![0u8; (meta.len() as usize).clamp(4096, 1 << 20)];
     loop {
         match f.read(&mut buf) {
             Ok(0) => break,

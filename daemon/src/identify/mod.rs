@@ -150,13 +150,8 @@ impl Identifier {
             Some(Err(e)) => a.sha256_error = Some(e),
             None => {}
         }
-        if a.sha256.is_some() || a.sha256_error.is_some() {
-            for known in self.known.values_mut().filter(|k| k.version == Some(v)) {
-                known.sha256.clone_from(&a.sha256);
-                known.sha256_source = a.sha256_source;
-                known.sha256_error.clone_from(&a.sha256_error);
-            }
-        }
+        // The cached artifacts are not updated here (that was a scan of all of them per
+        // hash): a cache hit in `identify` completes its copy from the pool the same way.
     }
 
     /// Versions whose hashing finished since the last call.
