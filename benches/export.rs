@@ -14,10 +14,12 @@
 //!    whole spool. Over gRPC and over HTTP/protobuf; the baseline is the same
 //!    records through the JSON Lines sink (`--events FILE`). A fourth row sends
 //!    to a closed port: only the producer side (batch, encode, spool to disk).
+//!    The CPU time of this process and of rotel is reported per record.
 //! 2. **Spool write and replay.** M requests of 512 log records (the request
 //!    aibomd itself builds, captured from its spool) pushed with
 //!    `Spool::push`, against a baseline of writing the same encoded bytes with
-//!    `fs::write`, one file each; then that full spool replayed: an `OtelSink`
+//!    `fs::write`, one file each (plus `Request::encode` and `Spool::read`
+//!    alone); then that full spool replayed: an `OtelSink`
 //!    started on it delivers it to rotel (gRPC, HTTP), timed until
 //!    `OtelHandle::shutdown` returns with nothing left.
 //! 3. **Added latency when the collector is down.** A Python app times 2,000

@@ -18,10 +18,13 @@
 //!    - *cache miss*: [`DEFAULT_MISS_FILES`] distinct files (100 per
 //!      directory) accessed once each: every access sniffs a header, resolves
 //!      provider, class and license, and queues a hash. Reported for `handle`
-//!      alone and for `handle` + `finish` (every hash done and every
-//!      `identified` record out).
+//!      alone, for `handle` + `finish` (every hash done and every
+//!      `identified` record out), and for the first quarter of the files
+//!      alone (does the cost per miss grow with the artifacts known?).
 //!
-//!    The baseline is `normalize()` alone on the cache-hit accesses.
+//!    The baseline is `normalize()` alone on the cache-hit accesses. CPU time
+//!    of all threads is reported next to wall time, and a second table times
+//!    each stage of a cache-miss identification alone.
 //! 2. **sha256 throughput.** A 1 GiB file of pseudo-random bytes, hashed by
 //!    aibomd's `sha256_file` (in this process), by `sha256sum` and by
 //!    `openssl dgst -sha256` (when installed), with the file in the page cache
