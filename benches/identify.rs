@@ -47,6 +47,10 @@
 //! Needs about 5 GiB free in the temporary directory. Started without
 //! `--bench` (e.g. by `cargo test --all-targets`) it does nothing.
 
+#[path = "report.rs"]
+mod report;
+use report::{group, median, parse_count, print_table, ratio};
+
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::hint::black_box;
@@ -1202,24 +1206,6 @@ impl XorShift {
 // Report helpers.
 // ---------------------------------------------------------------------------
 
-/// Parses a count such as `10000` or `10_000`.
-fn parse_count(s: &str) -> Result<u64> {
-    s.replace('_', "")
-        .parse()
-        .with_context(|| format!("not a count: {s:?}"))
-}
-
-/// Median of the samples (mean of the middle two for an even count).
-fn median(samples: &[f64]) -> f64 {
-    let mut v = samples.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
 /// `median (min–max)` of the samples times `scale`, with `prec` decimals.
 fn range_prec(samples: &[f64], scale: f64, prec: usize) -> String {
     let min = samples.iter().copied().fold(f64::INFINITY, f64::min);
@@ -1232,63 +1218,6 @@ fn range_prec(samples: &[f64], scale: f64, prec: usize) -> String {
     )
 }
 
-fn ratio(value: f64, base: f64) -> String {
-    format!("{:.2}×", value / base)
-}
-
-/// `1234567` → `1,234,567`.
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let groups: Vec<&str> = digits
-        .as_bytes()
-        .rchunks(3)
-        .rev()
-        .map(|g| std::str::from_utf8(g).expect("ASCII digits"))
-        .collect();
-    groups.join(",")
-}
-
 fn progress(what: std::fmt::Arguments) {
     eprintln!("[identify] {what}");
-}
-
-/// Prints a Markdown table: first column left-aligned, the rest right-aligned.
-fn print_table(headers: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let cells: Vec<String> = cells
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, &w))| {
-                if i == 0 {
-                    format!("{c:<w$}")
-                } else {
-                    format!("{c:>w$}")
-                }
-            })
-            .collect();
-        println!("| {} |", cells.join(" | "));
-    };
-    line(&mut headers.iter().copied());
-    let rule: Vec<String> = widths
-        .iter()
-        .enumerate()
-        .map(|(i, &w)| {
-            let dashes = "-".repeat(w.max(3) - 1);
-            if i == 0 {
-                format!(":{dashes}")
-            } else {
-                format!("{dashes}:")
-            }
-        })
-        .collect();
-    println!("| {} |", rule.join(" | "));
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
-    }
 }

@@ -44,6 +44,10 @@
 //! number, including the baseline; the header lists any it finds. Started
 //! without `--bench` (e.g. by `cargo test --all-targets`) it does nothing.
 
+#[path = "report.rs"]
+mod report;
+use report::{group, median, parse_count, print_table, ratio};
+
 use std::ffi::{CStr, CString};
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -729,24 +733,6 @@ fn kv<'a>(text: &'a str, key: &str) -> Option<&'a str> {
         .find_map(|(k, v)| (k == key).then_some(v))
 }
 
-/// Parses a count such as `1000000` or `1_000_000`.
-fn parse_count(s: &str) -> Result<u64> {
-    s.replace('_', "")
-        .parse()
-        .with_context(|| format!("not a count: {s:?}"))
-}
-
-/// Median of the samples (mean of the middle two for an even count).
-fn median(samples: &[f64]) -> f64 {
-    let mut v = samples.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
 /// `median (min–max)` of the samples times `scale`, without decimals.
 fn median_range(samples: &[f64], scale: f64) -> String {
     let min = samples.iter().copied().fold(f64::INFINITY, f64::min);
@@ -759,10 +745,6 @@ fn median_range(samples: &[f64], scale: f64) -> String {
     )
 }
 
-fn ratio(value: f64, base: f64) -> String {
-    format!("{:.2}×", value / base)
-}
-
 fn pct(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
@@ -771,61 +753,8 @@ fn pct(part: u64, whole: u64) -> f64 {
     }
 }
 
-/// `1234567` → `1,234,567`.
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let groups: Vec<&str> = digits
-        .as_bytes()
-        .rchunks(3)
-        .rev()
-        .map(|g| std::str::from_utf8(g).expect("ASCII digits"))
-        .collect();
-    groups.join(",")
-}
-
 fn progress(what: std::fmt::Arguments) {
     eprintln!("[open_storm] {what}");
-}
-
-/// Prints a Markdown table: first column left-aligned, the rest right-aligned.
-fn print_table(headers: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let cells: Vec<String> = cells
-            .zip(&widths)
-            .enumerate()
-            .map(|(i, (c, &w))| {
-                if i == 0 {
-                    format!("{c:<w$}")
-                } else {
-                    format!("{c:>w$}")
-                }
-            })
-            .collect();
-        println!("| {} |", cells.join(" | "));
-    };
-    line(&mut headers.iter().copied());
-    let rule: Vec<String> = widths
-        .iter()
-        .enumerate()
-        .map(|(i, &w)| {
-            let dashes = "-".repeat(w.max(3) - 1);
-            if i == 0 {
-                format!(":{dashes}")
-            } else {
-                format!("{dashes}:")
-            }
-        })
-        .collect();
-    println!("| {} |", rule.join(" | "));
-    for row in rows {
-        line(&mut row.iter().map(String::as_str));
-    }
 }
 
 /// bpftrace wants a large RLIMIT_MEMLOCK on older kernels; try to lift it
