@@ -582,9 +582,9 @@ impl Bench {
         self.rt.block_on(handle.shutdown());
         drop(sink);
         let mut spool = Spool::open(&dir, u64::MAX)?;
-        while let Some((e, r)) = spool.front() {
+        while let Some(e) = spool.front_run(1, u64::MAX).pop() {
             if e.signal == Signal::Logs && e.items == REQUEST_RECORDS {
-                let r = r?;
+                let r = Spool::read(&e)?;
                 drop(spool);
                 fs::remove_dir_all(&dir)?;
                 return Ok(r);

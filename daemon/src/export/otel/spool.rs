@@ -119,15 +119,6 @@ impl Spool {
         Ok(())
     }
 
-    /// The oldest request, read from disk.
-    pub fn front(&self) -> Option<(Entry, Result<Request>)> {
-        let e = self.entries.front()?.clone();
-        let r = std::fs::read(&e.path)
-            .context("reading spooled request")
-            .and_then(|b| Request::decode(e.signal, &b).context("decoding spooled request"));
-        Some((e, r))
-    }
-
     /// Up to `max` oldest requests of the same signal, in order, while they add up to at
     /// most `max_bytes` (at least one): one send after an outage instead of many.
     pub fn front_run(&self, max: usize, max_bytes: u64) -> Vec<Entry> {
@@ -217,7 +208,8 @@ mod tests {
         }
         let mut s = Spool::open(d.path(), 1 << 20).unwrap();
         assert_eq!(s.len(), 2);
-        let (e, r) = s.front().unwrap();
+        let e = s.front_run(1, u64::MAX).remove(0);
+        let r = Spool::read(&e);
         assert_eq!((e.items, r.unwrap().items()), (1, 1));
         s.remove(e.seq);
         s.push(&req(3)).unwrap();
