@@ -9,6 +9,8 @@ pub mod event {
     pub const ARTIFACT_ACCESS: &str = "aibom.artifact.access";
     /// An artifact fully identified (hash computed), once per file version per run.
     pub const ARTIFACT_IDENTIFIED: &str = "aibom.artifact.identified";
+    /// A scan ended; its counts.
+    pub const SCAN_SUMMARY: &str = "aibom.scan.summary";
 }
 
 /// Attribute names: ours (`aibom.*`) and the OpenTelemetry ones aibomd reuses.
@@ -33,6 +35,10 @@ pub mod attr {
     ///
     /// Values: [`crate::access_mode`].
     pub const ACCESS_MODE: &str = "aibom.access.mode";
+    /// How aibomd learned of the access.
+    ///
+    /// Values: [`crate::access_origin`].
+    pub const ACCESS_ORIGIN: &str = "aibom.access.origin";
     /// The path exactly as the program passed it to the kernel.
     ///
     /// May be relative. Bytes that are not UTF-8 are escaped as `\xNN`.
@@ -141,10 +147,56 @@ pub mod attr {
     ///
     /// Type `string`.
     pub const PROJECT_ID: &str = "aibom.project.id";
+    /// How the project of the access was decided.
+    ///
+    /// Values: [`crate::project_source`].
+    pub const PROJECT_SOURCE: &str = "aibom.project.source";
+    /// Distinct files (by path) the scan found.
+    ///
+    /// Type `int`.
+    pub const SCAN_ARTIFACTS: &str = "aibom.scan.artifacts";
+    /// The requested length of the scan's live window, in seconds.
+    ///
+    /// Type `int`.
+    pub const SCAN_DURATION: &str = "aibom.scan.duration";
+    /// The scan a record was collected for.
+    ///
+    /// Chosen by the caller of the control API (the sidecar passes its own id), else generated.
+    ///
+    /// Type `string`.
+    pub const SCAN_ID: &str = "aibom.scan.id";
+    /// Of `aibom.scan.records`, those found by the inventory.
+    ///
+    /// Type `int`.
+    pub const SCAN_INVENTORY_RECORDS: &str = "aibom.scan.inventory_records";
+    /// Distinct processes the scan's records came from.
+    ///
+    /// Type `int`.
+    pub const SCAN_PROCESSES: &str = "aibom.scan.processes";
+    /// Access records tagged with the scan (inventory and live).
+    ///
+    /// Type `int`.
+    pub const SCAN_RECORDS: &str = "aibom.scan.records";
+    /// Where the scan is in its life.
+    ///
+    /// Values: [`crate::scan_state`].
+    pub const SCAN_STATE: &str = "aibom.scan.state";
     /// The tracer backend that saw the access.
     ///
     /// Values: [`crate::tracer`].
     pub const TRACER: &str = "aibom.tracer";
+    /// Container ID.
+    ///
+    /// The 64-hex-digit id from the cgroup path (docker, containerd/CRI, cri-o, podman).
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const CONTAINER_ID: &str = "container.id";
+    /// The container runtime managing this container.
+    ///
+    /// aibomd sets `docker`, `containerd`, `cri-o` or `podman`, from the cgroup path shape.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const CONTAINER_RUNTIME_NAME: &str = "container.runtime.name";
     /// Inode representing the file in the filesystem.
     ///
     /// OpenTelemetry types this attribute as a string (the decimal inode number). aibomd currently
@@ -189,6 +241,18 @@ pub mod attr {
     ///
     /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
     pub const HOST_NAME: &str = "host.name";
+    /// The name of the namespace that the pod is running in.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const K8S_NAMESPACE_NAME: &str = "k8s.namespace.name";
+    /// The name of the Pod.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const K8S_POD_NAME: &str = "k8s.pod.name";
+    /// The UID of the Pod.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const K8S_POD_UID: &str = "k8s.pod.uid";
     /// The operating system type.
     ///
     /// An open enum in OpenTelemetry; aibomd runs on Linux only.
@@ -210,6 +274,21 @@ pub mod attr {
     ///
     /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string[]`.
     pub const PROCESS_COMMAND_ARGS: &str = "process.command_args";
+    /// The full command used to launch the process as a single string representing the full
+    /// command.
+    ///
+    /// aibomd reads `/proc/PID/cmdline`, joins the arguments with spaces, redacts secrets
+    /// (`--token=…`, `*_KEY=…`, configurable under `[attribute]`) and truncates it to a
+    /// configured length.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const PROCESS_COMMAND_LINE: &str = "process.command_line";
+    /// The date and time the process was created, in ISO 8601 format.
+    ///
+    /// From the start time in `/proc/PID/stat` and the boot time.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const PROCESS_CREATION_TIME: &str = "process.creation.time";
     /// The name of the process executable.
     ///
     /// OpenTelemetry asks for the base name of the target of `/proc/[pid]/exe`; aibomd sets the
@@ -238,6 +317,16 @@ pub mod attr {
     ///
     /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `int`.
     pub const PROCESS_PID: &str = "process.pid";
+    /// The working directory of the process.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const PROCESS_WORKING_DIRECTORY: &str = "process.working_directory";
+    /// The string ID of the service instance.
+    ///
+    /// aibomd sets a random UUID per start unless `OTEL_RESOURCE_ATTRIBUTES` names one.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const SERVICE_INSTANCE_ID: &str = "service.instance.id";
     /// Logical name of the service.
     ///
     /// `aibomd` unless `OTEL_SERVICE_NAME` or `OTEL_RESOURCE_ATTRIBUTES` name it.
@@ -280,6 +369,17 @@ pub mod access_mode {
     pub const MMAP: &str = "mmap";
     /// Every value the registry lists for `aibom.access.mode`, in registry order.
     pub const ALL: &[&str] = &[READ, WRITE, EXEC, MMAP];
+}
+
+/// Values of [`attr::ACCESS_ORIGIN`] (`aibom.access.origin`).
+pub mod access_origin {
+    /// A tracer saw the open, exec or mapping as it happened.
+    pub const TRACE: &str = "trace";
+    /// Found by a scan's inventory in the process's open files or memory mappings: the access
+    /// happened before the scan began.
+    pub const INVENTORY: &str = "inventory";
+    /// Every value the registry lists for `aibom.access.origin`, in registry order.
+    pub const ALL: &[&str] = &[TRACE, INVENTORY];
 }
 
 /// Values of [`attr::ACCESS_RESOLUTION`] (`aibom.access.resolution`).
@@ -394,6 +494,32 @@ pub mod artifact_type {
     pub const ALL: &[&str] = &[MODEL, DATASET, PROMPT, TOOL, CONFIG];
 }
 
+/// Values of [`attr::PROJECT_SOURCE`] (`aibom.project.source`).
+pub mod project_source {
+    /// `aibomd run --project`.
+    pub const CLI: &str = "cli";
+    /// `AIBOM_PROJECT` in the process's (or an ancestor's) environment.
+    pub const ENVIRONMENT: &str = "environment";
+    /// A project rule of the configuration matched.
+    pub const RULE: &str = "rule";
+    /// Nothing matched; the configured default project.
+    pub const DEFAULT: &str = "default";
+    /// Every value the registry lists for `aibom.project.source`, in registry order.
+    pub const ALL: &[&str] = &[CLI, ENVIRONMENT, RULE, DEFAULT];
+}
+
+/// Values of [`attr::SCAN_STATE`] (`aibom.scan.state`).
+pub mod scan_state {
+    /// Inventory done or under way; live events are being tagged.
+    pub const RUNNING: &str = "running";
+    /// The duration ran out.
+    pub const COMPLETED: &str = "completed";
+    /// Stopped early through the control API, or by daemon shutdown.
+    pub const STOPPED: &str = "stopped";
+    /// Every value the registry lists for `aibom.scan.state`, in registry order.
+    pub const ALL: &[&str] = &[RUNNING, COMPLETED, STOPPED];
+}
+
 /// Values of [`attr::TRACER`] (`aibom.tracer`).
 pub mod tracer {
     /// eBPF programs on syscall tracepoints, filtering in the kernel.
@@ -416,6 +542,10 @@ pub mod span {
     ///
     /// Span kind `internal`.
     pub const PROCESS: &str = "aibom.process";
+    /// One scan: from the control call that started it to its end.
+    ///
+    /// Span kind `internal`.
+    pub const SCAN: &str = "aibom.scan";
 }
 
 /// Metric names of aibomd's own telemetry.
@@ -468,6 +598,26 @@ pub mod metric {
     ///
     /// Gauge, unit `{artifact}`.
     pub const ARTIFACTS_KNOWN: &str = "aibom.artifacts.known";
+    /// Processes in the attribution cache.
+    ///
+    /// Gauge, unit `{process}`.
+    pub const ATTRIBUTE_PROCESSES: &str = "aibom.attribute.processes";
+    /// Processes dropped from the full attribution cache before they exited.
+    ///
+    /// Counter, unit `{process}`.
+    pub const ATTRIBUTE_EVICTIONS: &str = "aibom.attribute.evictions";
+    /// Access records not exported because of a project's sampling rate.
+    ///
+    /// Counter, unit `{record}`.
+    pub const PROJECT_SAMPLED_OUT: &str = "aibom.project.sampled_out";
+    /// Access records not exported because a project exceeded its rate limit.
+    ///
+    /// Counter, unit `{record}`.
+    pub const PROJECT_RATE_LIMITED: &str = "aibom.project.rate_limited";
+    /// Scans currently running.
+    ///
+    /// Gauge, unit `{scan}`.
+    pub const SCANS_ACTIVE: &str = "aibom.scans.active";
 }
 
 /// Keys of a JSON Lines event record that are not attributes.
@@ -484,6 +634,7 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::ACCESS_COUNT,
     attr::ACCESS_FLAGS,
     attr::ACCESS_MODE,
+    attr::ACCESS_ORIGIN,
     attr::ACCESS_PATH,
     attr::ACCESS_RESOLUTION,
     attr::ACCESS_SYSCALL,
@@ -505,7 +656,17 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::PROCESS_CGROUP_ID,
     attr::PROCESS_UID,
     attr::PROJECT_ID,
+    attr::PROJECT_SOURCE,
+    attr::SCAN_ARTIFACTS,
+    attr::SCAN_DURATION,
+    attr::SCAN_ID,
+    attr::SCAN_INVENTORY_RECORDS,
+    attr::SCAN_PROCESSES,
+    attr::SCAN_RECORDS,
+    attr::SCAN_STATE,
     attr::TRACER,
+    attr::CONTAINER_ID,
+    attr::CONTAINER_RUNTIME_NAME,
     attr::FILE_INODE,
     attr::FILE_MODIFIED,
     attr::FILE_PATH,
@@ -513,14 +674,21 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::HOST_ARCH,
     attr::HOST_ID,
     attr::HOST_NAME,
+    attr::K8S_NAMESPACE_NAME,
+    attr::K8S_POD_NAME,
+    attr::K8S_POD_UID,
     attr::OS_TYPE,
     attr::OS_VERSION,
     attr::PROCESS_COMMAND_ARGS,
+    attr::PROCESS_COMMAND_LINE,
+    attr::PROCESS_CREATION_TIME,
     attr::PROCESS_EXECUTABLE_NAME,
     attr::PROCESS_EXECUTABLE_PATH,
     attr::PROCESS_OWNER,
     attr::PROCESS_PARENT_PID,
     attr::PROCESS_PID,
+    attr::PROCESS_WORKING_DIRECTORY,
+    attr::SERVICE_INSTANCE_ID,
     attr::SERVICE_NAME,
     attr::SERVICE_VERSION,
     attr::TELEMETRY_SDK_LANGUAGE,
@@ -529,10 +697,14 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
 ];
 
 /// Every event name, in registry order.
-pub const EVENTS: &[&str] = &[event::ARTIFACT_ACCESS, event::ARTIFACT_IDENTIFIED];
+pub const EVENTS: &[&str] = &[
+    event::ARTIFACT_ACCESS,
+    event::ARTIFACT_IDENTIFIED,
+    event::SCAN_SUMMARY,
+];
 
 /// Every span name, in registry order.
-pub const SPANS: &[&str] = &[span::WORKLOAD, span::PROCESS];
+pub const SPANS: &[&str] = &[span::WORKLOAD, span::PROCESS, span::SCAN];
 
 /// Every metric name, in registry order.
 pub const METRICS: &[&str] = &[
@@ -548,6 +720,11 @@ pub const METRICS: &[&str] = &[
     metric::SPOOL_REQUESTS,
     metric::HASH_CACHE_HITS,
     metric::ARTIFACTS_KNOWN,
+    metric::ATTRIBUTE_PROCESSES,
+    metric::ATTRIBUTE_EVICTIONS,
+    metric::PROJECT_SAMPLED_OUT,
+    metric::PROJECT_RATE_LIMITED,
+    metric::SCANS_ACTIVE,
 ];
 
 /// Every attribute's definition, sorted by name (as [`ALL_ATTRIBUTES`]).
@@ -583,6 +760,14 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         stability: Stability::Development,
         brief: "How the path was accessed.",
         values: access_mode::ALL,
+    },
+    AttributeDef {
+        name: attr::ACCESS_ORIGIN,
+        ty: AttrType::Enum,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "How aibomd learned of the access.",
+        values: access_origin::ALL,
     },
     AttributeDef {
         name: attr::ACCESS_PATH,
@@ -753,12 +938,92 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         values: &[],
     },
     AttributeDef {
+        name: attr::PROJECT_SOURCE,
+        ty: AttrType::Enum,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "How the project of the access was decided.",
+        values: project_source::ALL,
+    },
+    AttributeDef {
+        name: attr::SCAN_ARTIFACTS,
+        ty: AttrType::Int,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Distinct files (by path) the scan found.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::SCAN_DURATION,
+        ty: AttrType::Int,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "The requested length of the scan's live window, in seconds.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::SCAN_ID,
+        ty: AttrType::String,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "The scan a record was collected for.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::SCAN_INVENTORY_RECORDS,
+        ty: AttrType::Int,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Of `aibom.scan.records`, those found by the inventory.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::SCAN_PROCESSES,
+        ty: AttrType::Int,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Distinct processes the scan's records came from.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::SCAN_RECORDS,
+        ty: AttrType::Int,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Access records tagged with the scan (inventory and live).",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::SCAN_STATE,
+        ty: AttrType::Enum,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Where the scan is in its life.",
+        values: scan_state::ALL,
+    },
+    AttributeDef {
         name: attr::TRACER,
         ty: AttrType::Enum,
         origin: Origin::Aibom,
         stability: Stability::Development,
         brief: "The tracer backend that saw the access.",
         values: tracer::ALL,
+    },
+    AttributeDef {
+        name: attr::CONTAINER_ID,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "Container ID.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::CONTAINER_RUNTIME_NAME,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "The container runtime managing this container.",
+        values: &[],
     },
     AttributeDef {
         name: attr::FILE_INODE,
@@ -817,6 +1082,30 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         values: &[],
     },
     AttributeDef {
+        name: attr::K8S_NAMESPACE_NAME,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "The name of the namespace that the pod is running in.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::K8S_POD_NAME,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "The name of the Pod.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::K8S_POD_UID,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "The UID of the Pod.",
+        values: &[],
+    },
+    AttributeDef {
         name: attr::OS_TYPE,
         ty: AttrType::String,
         origin: Origin::Otel,
@@ -838,6 +1127,22 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         origin: Origin::Otel,
         stability: Stability::ReleaseCandidate,
         brief: "All the command arguments (including the command/executable itself) as received by the process.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::PROCESS_COMMAND_LINE,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "The full command used to launch the process as a single string representing the full command.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::PROCESS_CREATION_TIME,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "The date and time the process was created, in ISO 8601 format.",
         values: &[],
     },
     AttributeDef {
@@ -878,6 +1183,22 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         origin: Origin::Otel,
         stability: Stability::ReleaseCandidate,
         brief: "Process identifier (PID).",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::PROCESS_WORKING_DIRECTORY,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "The working directory of the process.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::SERVICE_INSTANCE_ID,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "The string ID of the service instance.",
         values: &[],
     },
     AttributeDef {
@@ -946,8 +1267,19 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::PROCESS_OWNER,
             attr::PROCESS_UID,
             attr::PROCESS_CGROUP_ID,
+            attr::PROCESS_COMMAND_LINE,
+            attr::PROCESS_CREATION_TIME,
+            attr::PROCESS_WORKING_DIRECTORY,
+            attr::CONTAINER_ID,
+            attr::CONTAINER_RUNTIME_NAME,
+            attr::K8S_POD_UID,
+            attr::K8S_POD_NAME,
+            attr::K8S_NAMESPACE_NAME,
             attr::TRACER,
+            attr::ACCESS_ORIGIN,
             attr::PROJECT_ID,
+            attr::PROJECT_SOURCE,
+            attr::SCAN_ID,
             attr::ARTIFACT_TYPE,
             attr::ARTIFACT_ROLE,
             attr::ARTIFACT_FORMAT,
@@ -973,7 +1305,9 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ACCESS_COUNT,
             attr::PROCESS_PID,
             attr::TRACER,
+            attr::ACCESS_ORIGIN,
             attr::PROJECT_ID,
+            attr::PROJECT_SOURCE,
         ],
     },
     EventDef {
@@ -998,8 +1332,19 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::PROCESS_OWNER,
             attr::PROCESS_UID,
             attr::PROCESS_CGROUP_ID,
+            attr::PROCESS_COMMAND_LINE,
+            attr::PROCESS_CREATION_TIME,
+            attr::PROCESS_WORKING_DIRECTORY,
+            attr::CONTAINER_ID,
+            attr::CONTAINER_RUNTIME_NAME,
+            attr::K8S_POD_UID,
+            attr::K8S_POD_NAME,
+            attr::K8S_NAMESPACE_NAME,
             attr::TRACER,
+            attr::ACCESS_ORIGIN,
             attr::PROJECT_ID,
+            attr::PROJECT_SOURCE,
+            attr::SCAN_ID,
             attr::ARTIFACT_TYPE,
             attr::ARTIFACT_ROLE,
             attr::ARTIFACT_FORMAT,
@@ -1025,10 +1370,36 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ACCESS_COUNT,
             attr::PROCESS_PID,
             attr::TRACER,
+            attr::ACCESS_ORIGIN,
             attr::PROJECT_ID,
+            attr::PROJECT_SOURCE,
             attr::ARTIFACT_TYPE,
             attr::ARTIFACT_FORMAT,
             attr::ARTIFACT_PROVIDER,
+        ],
+    },
+    EventDef {
+        name: event::SCAN_SUMMARY,
+        brief: "A scan ended; its counts.",
+        attributes: &[
+            attr::SCAN_ID,
+            attr::PROJECT_ID,
+            attr::SCAN_STATE,
+            attr::SCAN_DURATION,
+            attr::SCAN_RECORDS,
+            attr::SCAN_INVENTORY_RECORDS,
+            attr::SCAN_ARTIFACTS,
+            attr::SCAN_PROCESSES,
+        ],
+        required: &[
+            attr::SCAN_ID,
+            attr::PROJECT_ID,
+            attr::SCAN_STATE,
+            attr::SCAN_DURATION,
+            attr::SCAN_RECORDS,
+            attr::SCAN_INVENTORY_RECORDS,
+            attr::SCAN_ARTIFACTS,
+            attr::SCAN_PROCESSES,
         ],
     },
 ];
@@ -1055,6 +1426,27 @@ pub const SPAN_DEFS: &[SpanDef] = &[
             attr::PROCESS_OWNER,
         ],
         required: &[attr::PROCESS_PID, attr::PROJECT_ID],
+    },
+    SpanDef {
+        name: span::SCAN,
+        kind: SpanKind::Internal,
+        brief: "One scan: from the control call that started it to its end.",
+        attributes: &[
+            attr::SCAN_ID,
+            attr::PROJECT_ID,
+            attr::SCAN_DURATION,
+            attr::SCAN_STATE,
+            attr::SCAN_RECORDS,
+            attr::SCAN_ARTIFACTS,
+        ],
+        required: &[
+            attr::SCAN_ID,
+            attr::PROJECT_ID,
+            attr::SCAN_DURATION,
+            attr::SCAN_STATE,
+            attr::SCAN_RECORDS,
+            attr::SCAN_ARTIFACTS,
+        ],
     },
 ];
 
@@ -1131,5 +1523,35 @@ pub const METRIC_DEFS: &[MetricDef] = &[
         instrument: Instrument::Gauge,
         unit: "{artifact}",
         brief: "Distinct artifact versions known.",
+    },
+    MetricDef {
+        name: metric::ATTRIBUTE_PROCESSES,
+        instrument: Instrument::Gauge,
+        unit: "{process}",
+        brief: "Processes in the attribution cache.",
+    },
+    MetricDef {
+        name: metric::ATTRIBUTE_EVICTIONS,
+        instrument: Instrument::Counter,
+        unit: "{process}",
+        brief: "Processes dropped from the full attribution cache before they exited.",
+    },
+    MetricDef {
+        name: metric::PROJECT_SAMPLED_OUT,
+        instrument: Instrument::Counter,
+        unit: "{record}",
+        brief: "Access records not exported because of a project's sampling rate.",
+    },
+    MetricDef {
+        name: metric::PROJECT_RATE_LIMITED,
+        instrument: Instrument::Counter,
+        unit: "{record}",
+        brief: "Access records not exported because a project exceeded its rate limit.",
+    },
+    MetricDef {
+        name: metric::SCANS_ACTIVE,
+        instrument: Instrument::Gauge,
+        unit: "{scan}",
+        brief: "Scans currently running.",
     },
 ];

@@ -205,6 +205,7 @@ fn span_names() {
     pin! {
         span::WORKLOAD => "aibom.workload",
         span::PROCESS => "aibom.process",
+        span::SCAN => "aibom.scan",
     }
 }
 
@@ -223,13 +224,20 @@ fn metric_names_and_instruments() {
         metric::SPOOL_REQUESTS => "aibom.export.spool.requests",
         metric::HASH_CACHE_HITS => "aibom.hash.cache.hits",
         metric::ARTIFACTS_KNOWN => "aibom.artifacts.known",
+        metric::ATTRIBUTE_PROCESSES => "aibom.attribute.processes",
+        metric::ATTRIBUTE_EVICTIONS => "aibom.attribute.evictions",
+        metric::PROJECT_SAMPLED_OUT => "aibom.project.sampled_out",
+        metric::PROJECT_RATE_LIMITED => "aibom.project.rate_limited",
+        metric::SCANS_ACTIVE => "aibom.scans.active",
     }
     let gauges = [
         metric::QUEUE_DEPTH,
         metric::SPOOL_REQUESTS,
         metric::ARTIFACTS_KNOWN,
+        metric::ATTRIBUTE_PROCESSES,
+        metric::SCANS_ACTIVE,
     ];
-    assert_eq!(METRICS.len(), 12);
+    assert_eq!(METRICS.len(), 17);
     for m in METRICS {
         let want = if gauges.contains(m) {
             Instrument::Gauge
@@ -254,9 +262,13 @@ fn record_keys() {
 fn events_spans_and_attributes_are_listed() {
     assert_eq!(
         EVENTS,
-        &[event::ARTIFACT_ACCESS, event::ARTIFACT_IDENTIFIED]
+        &[
+            event::ARTIFACT_ACCESS,
+            event::ARTIFACT_IDENTIFIED,
+            event::SCAN_SUMMARY
+        ]
     );
-    assert_eq!(SPANS, &[span::WORKLOAD, span::PROCESS]);
+    assert_eq!(SPANS, &[span::WORKLOAD, span::PROCESS, span::SCAN]);
     assert!(event_def(event::ARTIFACT_ACCESS).is_some());
     assert!(span_def(span::PROCESS).is_some());
     for a in [
