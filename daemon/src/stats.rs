@@ -28,6 +28,16 @@ pub struct Stats {
     pub hash_cache_hits: AtomicU64,
     /// Distinct artifact versions identified (gauge).
     pub artifacts_known: AtomicU64,
+    /// Processes in the attribution cache (gauge).
+    pub attribute_processes: AtomicU64,
+    /// Processes evicted from the full attribution cache before they exited.
+    pub attribute_evictions: AtomicU64,
+    /// Records not exported because of a project's sampling rate.
+    pub project_sampled_out: AtomicU64,
+    /// Records not exported because a project exceeded its rate limit.
+    pub project_rate_limited: AtomicU64,
+    /// Scans running (gauge).
+    pub scans_active: AtomicU64,
 }
 
 impl Stats {
@@ -44,5 +54,43 @@ impl Stats {
     /// Reads a counter.
     pub fn get(c: &AtomicU64) -> u64 {
         c.load(Relaxed)
+    }
+
+    /// The counter behind the semconv metric `name` (`aibom_semconv::metric::*`).
+    pub fn metric(&self, name: &str) -> Option<&AtomicU64> {
+        use aibom_semconv::metric as m;
+        Some(match name {
+            m::EVENTS_SEEN => &self.kernel_seen,
+            m::EVENTS_FILTERED => &self.kernel_filtered,
+            m::EVENTS_DROPPED => &self.kernel_dropped,
+            m::EVENTS_RECEIVED => &self.events_received,
+            m::EVENTS_NORMALIZED => &self.normalized,
+            m::RECORDS_EXPORTED => &self.exported,
+            m::EXPORT_FAILURES => &self.export_failures,
+            m::EXPORT_DROPPED => &self.export_dropped,
+            m::QUEUE_DEPTH => &self.queue_depth,
+            m::SPOOL_REQUESTS => &self.spool_requests,
+            m::HASH_CACHE_HITS => &self.hash_cache_hits,
+            m::ARTIFACTS_KNOWN => &self.artifacts_known,
+            m::ATTRIBUTE_PROCESSES => &self.attribute_processes,
+            m::ATTRIBUTE_EVICTIONS => &self.attribute_evictions,
+            m::PROJECT_SAMPLED_OUT => &self.project_sampled_out,
+            m::PROJECT_RATE_LIMITED => &self.project_rate_limited,
+            m::SCANS_ACTIVE => &self.scans_active,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_semconv_metric_has_a_counter() {
+        let s = Stats::default();
+        for m in aibom_semconv::METRICS {
+            assert!(s.metric(m).is_some(), "{m} has no counter in Stats");
+        }
     }
 }

@@ -312,84 +312,37 @@ impl Sink for OtelSink {
     }
 }
 
+/// Registers every semconv metric as an observable instrument reading its [`Stats`]
+/// counter; kind, unit and description come from the registry.
 fn register_metrics(mp: &SdkMeterProvider, stats: Arc<Stats>) {
-    use aibom_semconv::metric as m;
     let meter = mp.meter("aibomd");
-    type Pick = fn(&Stats) -> &std::sync::atomic::AtomicU64;
-    let counters: [(&'static str, &'static str, Pick); 9] = [
-        (
-            m::EVENTS_SEEN,
-            "Opens of traced processes seen by the tracer",
-            |s| &s.kernel_seen,
-        ),
-        (
-            m::EVENTS_FILTERED,
-            "Opens dropped by the in-kernel path filter",
-            |s| &s.kernel_filtered,
-        ),
-        (
-            m::EVENTS_DROPPED,
-            "Events lost because the ring buffer was full",
-            |s| &s.kernel_dropped,
-        ),
-        (
-            m::EVENTS_RECEIVED,
-            "Access events received by the pipeline",
-            |s| &s.events_received,
-        ),
-        (m::EVENTS_NORMALIZED, "Accesses normalized", |s| {
-            &s.normalized
-        }),
-        (m::RECORDS_EXPORTED, "Records handed to the sinks", |s| {
-            &s.exported
-        }),
-        (
-            m::EXPORT_FAILURES,
-            "Sink write errors and failed OTLP attempts",
-            |s| &s.export_failures,
-        ),
-        (
-            m::EXPORT_DROPPED,
-            "Items dropped from a full spool or rejected",
-            |s| &s.export_dropped,
-        ),
-        (
-            m::HASH_CACHE_HITS,
-            "Hash lookups served from the cache",
-            |s| &s.hash_cache_hits,
-        ),
-    ];
-    for (name, desc, pick) in counters {
+    for def in aibom_semconv::METRICS
+        .iter()
+        .filter_map(|m| aibom_semconv::metric_def(m))
+    {
+        let name = def.name;
+        if stats.metric(name).is_none() {
+            continue; // no counter behind it (a test pins that there always is)
+        }
         let st = stats.clone();
-        meter
-            .u64_observable_counter(name)
-            .with_description(desc)
-            .with_callback(move |o| o.observe(Stats::get(pick(&st)), &[]))
-            .build();
-    }
-    let gauges: [(&'static str, &'static str, Pick); 3] = [
-        (
-            m::QUEUE_DEPTH,
-            "Batches queued between tracer and pipeline",
-            |s| &s.queue_depth,
-        ),
-        (
-            m::SPOOL_REQUESTS,
-            "OTLP requests waiting in the spool",
-            |s| &s.spool_requests,
-        ),
-        (
-            m::ARTIFACTS_KNOWN,
-            "Distinct artifact versions known",
-            |s| &s.artifacts_known,
-        ),
-    ];
-    for (name, desc, pick) in gauges {
-        let st = stats.clone();
-        meter
-            .u64_observable_gauge(name)
-            .with_description(desc)
-            .with_callback(move |o| o.observe(Stats::get(pick(&st)), &[]))
-            .build();
+        let read = move || Stats::get(st.metric(name).expect("checked above"));
+        match def.instrument {
+            aibom_semconv::Instrument::Gauge | aibom_semconv::Instrument::UpDownCounter => {
+                meter
+                    .u64_observable_gauge(name)
+                    .with_description(def.brief)
+                    .with_unit(def.unit)
+                    .with_callback(move |o| o.observe(read(), &[]))
+                    .build();
+            }
+            _ => {
+                meter
+                    .u64_observable_counter(name)
+                    .with_description(def.brief)
+                    .with_unit(def.unit)
+                    .with_callback(move |o| o.observe(read(), &[]))
+                    .build();
+            }
+        }
     }
 }
