@@ -6,7 +6,6 @@ pub mod cli;
 pub mod db;
 pub mod error;
 pub mod metrics;
-pub mod names;
 pub mod params;
 pub mod routes;
 pub mod schema;

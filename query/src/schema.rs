@@ -7,8 +7,8 @@
 //! constant breaks the build's tests rather than the view.
 //!
 //! `{{t:NAME}}` is the collector's table `<prefix>_NAME` (rotel's `--clickhouse-exporter-table-prefix`).
+//! `{{sql:NAME}}` inlines the rendered `schema/NAME.sql` fragment (see [`FRAGMENTS`]).
 use crate::db::Db;
-use crate::names;
 use aibom_semconv::{attr, event, record};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -40,7 +40,26 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0005_runtime_events_mv.sql",
         include_str!("../schema/0005_runtime_events_mv.sql"),
     ),
+    (
+        6,
+        "0006_runtime_events_v2.sql",
+        include_str!("../schema/0006_runtime_events_v2.sql"),
+    ),
+    (
+        7,
+        "0007_runtime_artifacts.sql",
+        include_str!("../schema/0007_runtime_artifacts.sql"),
+    ),
 ];
+
+/// SQL fragments templates inline with `{{sql:NAME}}` (not migrations themselves).
+pub const FRAGMENTS: &[(&str, &str)] = &[(
+    "runtime_artifacts.select",
+    include_str!("../schema/runtime_artifacts.select.sql"),
+)];
+
+/// The per-(project, path, day) aggregate the summary reads (migration 0007).
+pub const ARTIFACTS_TABLE: &str = "runtime_artifacts";
 
 /// The typed table the HTTP API reads.
 pub const EVENTS_TABLE: &str = "runtime_events";
@@ -80,12 +99,22 @@ const NAMES: &[(&str, &str)] = &[
     ("event.ARTIFACT_ACCESS", event::ARTIFACT_ACCESS),
     ("event.ARTIFACT_IDENTIFIED", event::ARTIFACT_IDENTIFIED),
     ("record.EVENT_NAME", record::EVENT_NAME),
-    ("names.CONTAINER_ID", names::CONTAINER_ID),
-    ("names.K8S_POD_NAME", names::K8S_POD_NAME),
-    ("names.K8S_NAMESPACE_NAME", names::K8S_NAMESPACE_NAME),
-    ("names.HOST_NAME", names::HOST_NAME),
-    ("names.SERVICE_INSTANCE_ID", names::SERVICE_INSTANCE_ID),
-    ("names.SCAN_ID", names::SCAN_ID),
+    ("attr.CONTAINER_ID", attr::CONTAINER_ID),
+    ("attr.CONTAINER_RUNTIME_NAME", attr::CONTAINER_RUNTIME_NAME),
+    ("attr.K8S_POD_NAME", attr::K8S_POD_NAME),
+    ("attr.K8S_POD_UID", attr::K8S_POD_UID),
+    ("attr.K8S_NAMESPACE_NAME", attr::K8S_NAMESPACE_NAME),
+    ("attr.HOST_NAME", attr::HOST_NAME),
+    ("attr.SERVICE_INSTANCE_ID", attr::SERVICE_INSTANCE_ID),
+    ("attr.SCAN_ID", attr::SCAN_ID),
+    // Placeholders of migration 0005 (deployed, so unchanged), written before semconv had
+    // these names: the same semconv constants.
+    ("names.CONTAINER_ID", attr::CONTAINER_ID),
+    ("names.K8S_POD_NAME", attr::K8S_POD_NAME),
+    ("names.K8S_NAMESPACE_NAME", attr::K8S_NAMESPACE_NAME),
+    ("names.HOST_NAME", attr::HOST_NAME),
+    ("names.SERVICE_INSTANCE_ID", attr::SERVICE_INSTANCE_ID),
+    ("names.SCAN_ID", attr::SCAN_ID),
 ];
 
 /// The collector's tables (suffixes of `<prefix>_`) and the time column their TTL uses.
@@ -171,6 +200,7 @@ pub fn render(template: &str, target: &Target) -> Result<String> {
                 quote_ident(&target.table(name))
             }
             k if k.starts_with("either:") => either_expr(name_value(&k["either:".len()..])?),
+            k if k.starts_with("sql:") => fragment(&k["sql:".len()..], target)?,
             k => name_value(k)?.to_string(),
         };
         out.push_str(&value);
@@ -178,6 +208,19 @@ pub fn render(template: &str, target: &Target) -> Result<String> {
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The rendered fragment `name` without its `--` comment lines.
+pub fn fragment(name: &str, target: &Target) -> Result<String> {
+    let (_, tpl) = FRAGMENTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .with_context(|| format!("unknown SQL fragment {{{{sql:{name}}}}}"))?;
+    let body: Vec<&str> = tpl
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect();
+    render(body.join("\n").trim_end(), target)
 }
 
 /// Splits a rendered file into statements: `;` ends a statement at the end of a line;
@@ -277,10 +320,16 @@ pub async fn migrate(db: &Db, ttl_days: u32, raw_ttl_days: u32) -> Result<Migrat
         tracing::info!(migration = name, "applied");
         report.applied.push(name.to_string());
     }
-    let mut ttls = vec![(
-        EVENTS_TABLE.to_string(),
-        format!("toDateTime(time) + toIntervalDay({ttl_days})"),
-    )];
+    let mut ttls = vec![
+        (
+            EVENTS_TABLE.to_string(),
+            format!("toDateTime(time) + toIntervalDay({ttl_days})"),
+        ),
+        (
+            ARTIFACTS_TABLE.to_string(),
+            format!("day + toIntervalDay({})", ttl_days.saturating_add(1)),
+        ),
+    ];
     for (name, col) in COLLECTOR_TABLES {
         ttls.push((
             t.table(name),
@@ -320,13 +369,72 @@ mod tests {
         for (_, name, tpl) in MIGRATIONS {
             let sql = render(tpl, &target()).unwrap();
             assert!(!sql.contains("{{") && !sql.contains("}}"), "{name}");
-            for stmt in statements(&sql) {
-                assert!(
-                    stmt.contains("IF NOT EXISTS"),
-                    "{name}: not idempotent: {stmt}"
-                );
+            let stmts = statements(&sql);
+            for (i, stmt) in stmts.iter().enumerate() {
+                // CREATE/ALTER ... IF NOT EXISTS, DROP/TRUNCATE ... IF EXISTS, or an INSERT
+                // into a table this file truncated just before (a rebuild).
+                let ok = if let Some(rest) = stmt.strip_prefix("INSERT INTO ") {
+                    let table = rest.split_whitespace().next().unwrap();
+                    i > 0 && stmts[i - 1] == format!("TRUNCATE TABLE IF EXISTS {table}")
+                } else if stmt.starts_with("DROP ") || stmt.starts_with("TRUNCATE ") {
+                    stmt.contains(" IF EXISTS ")
+                } else {
+                    stmt.contains("IF NOT EXISTS")
+                };
+                assert!(ok, "{name}: not idempotent: {stmt}");
             }
         }
+    }
+
+    /// Deployed databases recorded these checksums: a migration, once released, never changes.
+    #[test]
+    fn released_migrations_render_as_deployed() {
+        let pinned = [
+            (
+                1,
+                "375db8c11cd247cd3d1bf6cf34c94bf891c044355474680369654b277aaee8cf",
+            ),
+            (
+                2,
+                "ca90f2c7a0d326d5b7bf8df1866fe006d01ef465658c1000ee677a6ca165700a",
+            ),
+            (
+                3,
+                "b2a181da41749f31d0a120d650b759a14ea15b740627a072dfed3e3206d5984b",
+            ),
+            (
+                4,
+                "f771bf5c5239250b6fb612ced0d42f9aabe891c89c75f5ab9bca786ce9f28b2c",
+            ),
+            (
+                5,
+                "252a4a239b07fc724209b9dd610813f41e874f1907c465b0dc7e898a16d2b786",
+            ),
+        ];
+        for (v, sum) in pinned {
+            let (_, name, tpl) = MIGRATIONS.iter().find(|m| m.0 == v).unwrap();
+            let sql = render(tpl, &target()).unwrap();
+            assert_eq!(hex::encode(Sha256::digest(sql.as_bytes())), sum, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_new_view_fills_the_container_and_pod_columns() {
+        let sql = render(MIGRATIONS[5].2, &target()).unwrap();
+        for (name, col) in [
+            (attr::CONTAINER_RUNTIME_NAME, "container_runtime_name"),
+            (attr::K8S_POD_UID, "k8s_pod_uid"),
+            (attr::SCAN_ID, "scan_id"),
+        ] {
+            assert!(
+                sql.contains(&format!("{} AS {col}", either_expr(name))),
+                "{col}"
+            );
+        }
+        let agg = render(MIGRATIONS[6].2, &target()).unwrap();
+        assert!(agg.contains(&format!("event_name = '{}'", event::ARTIFACT_ACCESS)));
+        let select = fragment("runtime_artifacts.select", &target()).unwrap();
+        assert!(agg.contains(&select) && !select.contains("--"));
     }
 
     #[test]

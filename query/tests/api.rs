@@ -3,7 +3,6 @@
 //! delete, scans, authentication, hostile input, and ClickHouse going away and coming back.
 mod common;
 
-use aibom_query::names;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -75,7 +74,7 @@ fn fixture(ch: &ClickHouse, base: i64) {
         if let Some(s) = sha {
             a.push((attr::ARTIFACT_SHA256, s));
         }
-        log_row(base + t, &a, &[(names::HOST_NAME, "node-1")])
+        log_row(base + t, &a, &[(attr::HOST_NAME, "node-1")])
     };
     // As rotel writes them: no event name. The access (hash pending) and its identified twin.
     let d1 = log_row(
@@ -89,11 +88,13 @@ fn fixture(ch: &ClickHouse, base: i64) {
             (attr::ARTIFACT_TYPE, "dataset"),
             (attr::ARTIFACT_PROVIDER, "local"),
             (attr::ARTIFACT_SHA256, SHA_D1),
-            (names::K8S_POD_NAME, "pod-1"),
+            (attr::K8S_POD_NAME, "pod-1"),
+            (attr::K8S_POD_UID, "0c5f6a51-uid"),
         ],
         &[
-            (names::HOST_NAME, "node-1"),
-            (names::CONTAINER_ID, "c0ffee"),
+            (attr::HOST_NAME, "node-1"),
+            (attr::CONTAINER_ID, "c0ffee"),
+            (attr::CONTAINER_RUNTIME_NAME, "containerd"),
         ],
     );
     let mut prompts = Vec::new();
@@ -235,7 +236,7 @@ fn runtime_api_end_to_end() {
             ""
         )
         .trim(),
-        "5,5"
+        format!("{0},{0}", aibom_query::schema::MIGRATIONS.len())
     );
     assert!(ch
         .sql("SHOW CREATE TABLE runtime_events", "")
@@ -291,9 +292,11 @@ fn runtime_api_end_to_end() {
     assert_eq!(d[attr::ARTIFACT_SHA256], SHA_D1);
     assert_eq!(d[attr::PROCESS_PID], 100);
     assert_eq!(d[attr::FILE_PATH], "/data/d1.parquet");
-    assert_eq!(d[names::CONTAINER_ID], "c0ffee");
-    assert_eq!(d[names::K8S_POD_NAME], "pod-1");
-    assert_eq!(d[names::HOST_NAME], "node-1");
+    assert_eq!(d[attr::CONTAINER_ID], "c0ffee");
+    assert_eq!(d[attr::K8S_POD_NAME], "pod-1");
+    assert_eq!(d[attr::K8S_POD_UID], "0c5f6a51-uid");
+    assert_eq!(d[attr::CONTAINER_RUNTIME_NAME], "containerd");
+    assert_eq!(d[attr::HOST_NAME], "node-1");
     assert_eq!(d[record::TIMESTAMP], ts(base + 20 * S));
     assert!(
         d.get(attr::ARTIFACT_LICENSE).is_none(),
@@ -511,7 +514,7 @@ fn runtime_api_end_to_end() {
             &[
                 (attr::PROJECT_ID, "proj-a"),
                 (attr::FILE_PATH, "/s"),
-                (names::SCAN_ID, &id),
+                (attr::SCAN_ID, &id),
             ],
             &[],
         )],

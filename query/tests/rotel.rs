@@ -78,7 +78,7 @@ fn rotel_writes_what_the_api_serves() {
     );
     let base = format!("http://127.0.0.1:{http}");
     let now = chrono::Utc::now().timestamp_nanos_opt().unwrap();
-    let resource = json!({"attributes": [kv("service.name", json!({"stringValue": "aibomd"})), kv(aibom_query::names::HOST_NAME, json!({"stringValue": "node-9"}))]});
+    let resource = json!({"attributes": [kv(attr::SERVICE_NAME, json!({"stringValue": "aibomd"})), kv(attr::HOST_NAME, json!({"stringValue": "node-9"}))]});
     let log = json!({"resourceLogs": [{"resource": resource, "scopeLogs": [{"scope": {"name": "aibomd"}, "logRecords": [{
     "timeUnixNano": now.to_string(), "eventName": event::ARTIFACT_ACCESS, "severityNumber": 9, "severityText": "INFO",
     "body": {"stringValue": "/models/r.safetensors"},
@@ -126,7 +126,7 @@ fn rotel_writes_what_the_api_serves() {
     assert_eq!(ev[attr::PROCESS_PID], 4242);
     assert_eq!(ev[attr::ACCESS_COUNT], 3);
     assert_eq!(ev[attr::FILE_SIZE], 1024);
-    assert_eq!(ev[aibom_query::names::HOST_NAME], "node-9");
+    assert_eq!(ev[attr::HOST_NAME], "node-9");
     assert_eq!(
         ev[record::TIMESTAMP],
         chrono::DateTime::<chrono::Utc>::from_timestamp_nanos(now)

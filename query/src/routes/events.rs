@@ -1,9 +1,8 @@
 //! `GET` and `DELETE /projects/{id}/runtime/events`.
 use super::{put_num, put_str, Shared};
 use crate::error::ApiError;
-use crate::names;
 use crate::params::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
-use crate::schema::{either_expr, EVENTS_TABLE};
+use crate::schema::{either_expr, fragment, ARTIFACTS_TABLE, EVENTS_TABLE};
 use aibom_semconv::{attr, record};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -200,7 +199,9 @@ struct EventRow {
     process_executable_path: String,
     process_owner: String,
     container_id: String,
+    container_runtime_name: String,
     k8s_pod_name: String,
+    k8s_pod_uid: String,
     k8s_namespace_name: String,
     tracer: String,
     scan_id: String,
@@ -213,7 +214,7 @@ const SELECT: &str = "toUnixTimestamp64Nano(time) AS time_ns, event_id, event_na
     artifact_format_mismatch, artifact_provider, artifact_license, artifact_revision, \
     artifact_sha256, file_path, file_size, access_mode, access_count, process_pid, \
     process_parent_pid, process_executable_name, process_executable_path, process_owner, \
-    container_id, k8s_pod_name, k8s_namespace_name, tracer, scan_id, host_name, service_instance_id";
+    container_id, container_runtime_name, k8s_pod_name, k8s_pod_uid, k8s_namespace_name, tracer, scan_id, host_name, service_instance_id";
 
 impl EventRow {
     /// The event as JSON, keyed by semantic-convention names.
@@ -265,12 +266,18 @@ impl EventRow {
         put_str(&mut m, attr::ARTIFACT_REVISION, self.artifact_revision);
         put_str(&mut m, attr::ARTIFACT_LICENSE, self.artifact_license);
         put_str(&mut m, attr::ARTIFACT_SHA256, self.artifact_sha256);
-        put_str(&mut m, names::CONTAINER_ID, self.container_id);
-        put_str(&mut m, names::K8S_POD_NAME, self.k8s_pod_name);
-        put_str(&mut m, names::K8S_NAMESPACE_NAME, self.k8s_namespace_name);
-        put_str(&mut m, names::SCAN_ID, self.scan_id);
-        put_str(&mut m, names::HOST_NAME, self.host_name);
-        put_str(&mut m, names::SERVICE_INSTANCE_ID, self.service_instance_id);
+        put_str(&mut m, attr::CONTAINER_ID, self.container_id);
+        put_str(
+            &mut m,
+            attr::CONTAINER_RUNTIME_NAME,
+            self.container_runtime_name,
+        );
+        put_str(&mut m, attr::K8S_POD_NAME, self.k8s_pod_name);
+        put_str(&mut m, attr::K8S_POD_UID, self.k8s_pod_uid);
+        put_str(&mut m, attr::K8S_NAMESPACE_NAME, self.k8s_namespace_name);
+        put_str(&mut m, attr::SCAN_ID, self.scan_id);
+        put_str(&mut m, attr::HOST_NAME, self.host_name);
+        put_str(&mut m, attr::SERVICE_INSTANCE_ID, self.service_instance_id);
         m
     }
 }
@@ -321,7 +328,8 @@ pub async fn list(
 }
 
 /// Deletes a project's runtime events (all, or those before `before`), and the raw log rows
-/// they came from. The summary reflects it at once.
+/// they came from. The summary reflects it at once: the project's summary aggregates for the
+/// affected days are rebuilt from the events that remain.
 #[utoipa::path(delete, path = "/projects/{id}/runtime/events",
     params(("id" = String, Path, description = "Project id"), DeleteQuery),
     responses(
@@ -360,6 +368,7 @@ pub async fn delete(
             .bind(st.db.client().query_raw(&sql))
             .with_setting("lightweight_deletes_sync", "2");
         st.db.run(del.execute()).await?;
+        rebuild_artifacts(&st, project, before).await?;
     }
     // The raw rows too: deleting a project's data must not leave it in the collector's table.
     let t = st.db.target();
@@ -376,6 +385,44 @@ pub async fn delete(
         .with_setting("lightweight_deletes_sync", "2");
     st.db.run(raw.execute()).await?;
     Ok(Json(Deleted { deleted: n }))
+}
+
+/// Recomputes `runtime_artifacts` rows of `project` (the days up to `before`'s, or all) from
+/// `runtime_events`, after events were deleted. Rows of that project ingested during the
+/// rebuild (between its two statements) may be counted twice in the summary until the next
+/// rebuild; the event list is exact regardless.
+async fn rebuild_artifacts(
+    st: &Shared,
+    project: &str,
+    before: Option<i64>,
+) -> Result<(), ApiError> {
+    let t = st.db.target();
+    let select = fragment("runtime_artifacts.select", &t)
+        .map_err(|e| ApiError::Internal(format!("{e:#}")))?;
+    let mut w = Where::project(project);
+    let mut days = Where::project(project);
+    if let Some(ns) = before {
+        w.add(
+            "toDate(time) <= toDate(fromUnixTimestamp64Nano({before:Int64}, 'UTC'))",
+            vec![("before", P::I(ns))],
+        );
+        days.add(
+            "day <= toDate(fromUnixTimestamp64Nano({before:Int64}, 'UTC'))",
+            vec![("before", P::I(ns))],
+        );
+    }
+    let clear = format!("DELETE FROM {ARTIFACTS_TABLE} WHERE {}", days.sql());
+    let clear = days
+        .bind(st.db.client().query_raw(&clear))
+        .with_setting("lightweight_deletes_sync", "2");
+    st.db.run(clear.execute()).await?;
+    let fill = format!(
+        "INSERT INTO {ARTIFACTS_TABLE} {select} WHERE {} GROUP BY project_id, file_path, day",
+        w.sql()
+    );
+    st.db
+        .run(w.bind(st.db.client().query_raw(&fill)).execute())
+        .await
 }
 
 #[cfg(test)]

@@ -3,20 +3,25 @@
 //! An artifact is keyed by `aibom.artifact.id`, else the file's `aibom.artifact.sha256`, else
 //! `file.path`. Access counts sum `aibom.access.count` of access events only. An
 //! `identified` event repeats its access event (same time, pid and path): when the exporter
-//! lost event names (rotel alpha10 does), such twins are folded by (time, pid, path) so
-//! accesses are not counted twice.
-use super::events::Where;
+//! lost event names (old exporters with old daemons), such twins are folded by (time, pid,
+//! count) per path so accesses are not counted twice.
+//!
+//! Reads only the `runtime_artifacts` aggregate (migration 0007, one row per project, path and
+//! day, kept up to date by a materialized view and rebuilt on DELETE): two small queries, the
+//! artifact list and the project totals; counts are derived from the list here.
 use super::{put_num, put_str, Shared};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::params;
-use crate::schema::EVENTS_TABLE;
-use aibom_semconv::{attr, event};
+use crate::schema::ARTIFACTS_TABLE;
+use aibom_semconv::attr;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 /// Artifacts listed when `limit` is absent.
@@ -78,98 +83,113 @@ pub struct Summary {
     pub truncated: bool,
 }
 
-/// Per-artifact aggregation (see the module doc). Parameters: `project`, `identified`.
+/// Per-artifact rows of a project from the `runtime_artifacts` aggregate: first folded per
+/// file path (latest non-empty attribute of each), then grouped by key. Parameter: `project`.
 fn artifacts_sql() -> String {
-    let a = |col: &str, alias: &str| format!("toString(anyIf({col}, {col} != '')) AS {alias}");
-    let b = |col: &str, alias: &str| format!("argMaxIf({col}, a_time, {col} != '') AS {alias}");
-    let c = |col: &str, alias: &str| format!("anyIf({col}, {col} != '') AS {alias}");
-    let cols = [
-        ("artifact_id", "a_id", "b_id", "id"),
-        ("artifact_name", "a_name", "b_name", "name"),
-        ("artifact_type", "a_type", "b_type", "atype"),
-        ("artifact_provider", "a_provider", "b_provider", "provider"),
-        ("artifact_license", "a_license", "b_license", "license"),
-        ("artifact_format", "a_format", "b_format", "format"),
-        (
-            "artifact_format_mismatch",
-            "a_mismatch",
-            "b_mismatch",
-            "mismatch",
-        ),
+    let attrs = [
+        ("artifact_id", "b_id", "id"),
+        ("artifact_name", "b_name", "name"),
+        ("artifact_type", "b_type", "atype"),
+        ("artifact_provider", "b_provider", "provider"),
+        ("artifact_license", "b_license", "license"),
+        ("artifact_format", "b_format", "format"),
+        ("artifact_format_mismatch", "b_mismatch", "mismatch"),
+        ("artifact_sha256", "b_sha", "sha"),
     ];
     let join = |v: Vec<String>| v.join(",\n        ");
-    let level_a = join(cols.iter().map(|x| a(x.0, x.1)).collect());
-    let level_b = join(cols.iter().map(|x| b(x.1, x.2)).collect());
-    let level_c = join(cols.iter().map(|x| c(x.2, x.3)).collect());
+    let by_path = join(
+        attrs
+            .iter()
+            .map(|(col, b, _)| format!("argMaxIfMerge({col}) AS {b}"))
+            .collect(),
+    );
+    let by_key = join(
+        attrs[..7]
+            .iter()
+            .map(|(_, b, c)| format!("anyIf({b}, {b} != '') AS {c}"))
+            .collect(),
+    );
     format!(
         "SELECT
-        if(b_id != '', b_id, if(b_sha != '', b_sha, b_path)) AS key,
-        {level_c},
+        if(b_id != '', b_id, if(b_sha != '', b_sha, file_path)) AS key,
+        {by_key},
         groupUniqArrayIf({LIST_CAP})(b_sha, b_sha != '') AS sha256,
-        groupUniqArray({LIST_CAP})(b_path) AS paths,
+        groupUniqArray({LIST_CAP})(file_path) AS paths,
         toUnixTimestamp64Nano(min(b_first)) AS first_ns,
         toUnixTimestamp64Nano(max(b_last)) AS last_ns,
         sum(b_n) AS accesses,
         arraySlice(arrayDistinct(arrayFlatten(groupArray(b_procs))), 1, {LIST_CAP}) AS processes
     FROM (
         SELECT
-        a_path AS b_path,
-        {level_b},
-        argMaxIf(a_sha, a_time, a_sha != '') AS b_sha,
-        min(a_time) AS b_first,
-        max(a_time) AS b_last,
-        sum(a_n) AS b_n,
-        groupUniqArray({LIST_CAP})(tuple(a_exe, a_pid)) AS b_procs
-        FROM (
-            SELECT
-            file_path AS a_path,
-            time AS a_time,
-            process_pid AS a_pid,
-            maxIf(access_count, event_name != {{identified:String}}) AS a_n,
-            {level_a},
-            anyIf(artifact_sha256, artifact_sha256 != '') AS a_sha,
-            toString(any(process_executable_name)) AS a_exe
-            FROM {EVENTS_TABLE}
-            WHERE project_id = {{project:String}}
-            GROUP BY file_path, time, process_pid
-        )
-        GROUP BY a_path
+        file_path,
+        {by_path},
+        min(first_seen) AS b_first,
+        max(last_seen) AS b_last,
+        sum(accesses) + arraySum(x -> tupleElement(x, 3), groupUniqArrayIfMerge(legacy)) AS b_n,
+        groupUniqArrayMerge({LIST_CAP})(processes) AS b_procs
+        FROM {ARTIFACTS_TABLE}
+        WHERE project_id = {{project:String}}
+        GROUP BY file_path
     )
-    GROUP BY key"
+    GROUP BY key
+    ORDER BY last_ns DESC, key"
     )
 }
 
-#[derive(Debug, Row, Deserialize)]
-struct ArtifactRow {
-    key: String,
-    id: String,
-    name: String,
-    atype: String,
-    provider: String,
-    license: String,
-    format: String,
-    mismatch: String,
-    sha256: Vec<String>,
-    paths: Vec<String>,
-    first_ns: i64,
-    last_ns: i64,
-    accesses: u64,
-    processes: Vec<(String, u32)>,
+/// One artifact of a project's runtime AI-BOM, as the summary lists it.
+#[derive(Debug, Clone, Row, Deserialize)]
+pub struct Artifact {
+    /// `aibom.artifact.id`, else the file's sha256, else its path.
+    pub key: String,
+    /// `aibom.artifact.id` (`''` when absent, as every string field here).
+    pub id: String,
+    /// `aibom.artifact.name`.
+    pub name: String,
+    /// `aibom.artifact.type`.
+    pub atype: String,
+    /// `aibom.artifact.provider`.
+    pub provider: String,
+    /// `aibom.artifact.license`.
+    pub license: String,
+    /// `aibom.artifact.format`.
+    pub format: String,
+    /// `aibom.artifact.format_mismatch`: the format the header shows when it contradicts the
+    /// extension.
+    pub mismatch: String,
+    /// Hashes seen (at most 100).
+    pub sha256: Vec<String>,
+    /// File paths seen (at most 100).
+    pub paths: Vec<String>,
+    /// First and last event, ns since the epoch.
+    pub first_ns: i64,
+    pub last_ns: i64,
+    /// Sum of `aibom.access.count` over access events.
+    pub accesses: u64,
+    /// (executable name, pid) pairs that opened it (at most 100).
+    pub processes: Vec<(String, u32)>,
 }
 
-impl ArtifactRow {
-    fn into_json(self) -> Map<String, Value> {
+impl Artifact {
+    /// The artifact as the summary's JSON: semantic-convention keys, absent values left out.
+    pub fn to_json(&self) -> Map<String, Value> {
         let mut m = Map::new();
-        m.insert("key".into(), Value::String(self.key));
-        put_str(&mut m, attr::ARTIFACT_ID, self.id);
-        put_str(&mut m, attr::ARTIFACT_NAME, self.name);
-        put_str(&mut m, attr::ARTIFACT_TYPE, self.atype);
-        put_str(&mut m, attr::ARTIFACT_PROVIDER, self.provider);
-        put_str(&mut m, attr::ARTIFACT_LICENSE, self.license);
-        put_str(&mut m, attr::ARTIFACT_FORMAT, self.format);
-        put_str(&mut m, attr::ARTIFACT_FORMAT_MISMATCH, self.mismatch);
-        m.insert(attr::ARTIFACT_SHA256.into(), Value::from(self.sha256));
-        m.insert(attr::FILE_PATH.into(), Value::from(self.paths));
+        m.insert("key".into(), Value::String(self.key.clone()));
+        put_str(&mut m, attr::ARTIFACT_ID, self.id.clone());
+        put_str(&mut m, attr::ARTIFACT_NAME, self.name.clone());
+        put_str(&mut m, attr::ARTIFACT_TYPE, self.atype.clone());
+        put_str(&mut m, attr::ARTIFACT_PROVIDER, self.provider.clone());
+        put_str(&mut m, attr::ARTIFACT_LICENSE, self.license.clone());
+        put_str(&mut m, attr::ARTIFACT_FORMAT, self.format.clone());
+        put_str(
+            &mut m,
+            attr::ARTIFACT_FORMAT_MISMATCH,
+            self.mismatch.clone(),
+        );
+        m.insert(
+            attr::ARTIFACT_SHA256.into(),
+            Value::from(self.sha256.clone()),
+        );
+        m.insert(attr::FILE_PATH.into(), Value::from(self.paths.clone()));
         m.insert(
             "first_seen".into(),
             Value::String(params::rfc3339(self.first_ns)),
@@ -181,14 +201,14 @@ impl ArtifactRow {
         put_num(&mut m, attr::ACCESS_COUNT, Some(self.accesses));
         let procs = self
             .processes
-            .into_iter()
+            .iter()
             .map(|(exe, pid)| {
                 let mut p = Map::new();
-                put_str(&mut p, attr::PROCESS_EXECUTABLE_NAME, exe);
+                put_str(&mut p, attr::PROCESS_EXECUTABLE_NAME, exe.clone());
                 put_num(
                     &mut p,
                     attr::PROCESS_PID,
-                    Some(pid.into()).filter(|p| *p != 0),
+                    Some(u64::from(*pid)).filter(|p| *p != 0),
                 );
                 Value::Object(p)
             })
@@ -198,28 +218,51 @@ impl ArtifactRow {
     }
 }
 
-#[derive(Debug, Row, Deserialize)]
-struct CountRow {
-    dim: String,
-    value: String,
-    artifacts: u64,
-    accesses: u64,
+/// Every artifact of `project` (already validated with [`params::project_id`]), most recently
+/// seen first: one query over the `runtime_artifacts` aggregate, so its cost follows the
+/// number of artifacts, not of events. Used by the summary; other routes (e.g. the runtime
+/// AI-BOM) may build on it.
+pub async fn artifacts(db: &Db, project: &str) -> Result<Vec<Artifact>, ApiError> {
+    db.run(
+        db.client()
+            .query_raw(&artifacts_sql())
+            .param("project", project)
+            .fetch_all::<Artifact>(),
+    )
+    .await
 }
 
 #[derive(Debug, Row, Deserialize)]
-struct ArtifactTotals {
-    artifacts: u64,
-    accesses: u64,
-    unknown_license: u64,
-    format_mismatch: u64,
-}
-
-#[derive(Debug, Row, Deserialize)]
-struct EventTotals {
+struct ProjectTotals {
     events: u64,
     processes: u64,
     first_ns: i64,
     last_ns: i64,
+}
+
+/// Counts by type, provider and license, largest first, then by value (`None` last).
+fn counts(arts: &[Artifact], dim: impl Fn(&Artifact) -> &str) -> Vec<Count> {
+    let mut by: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for a in arts {
+        let e = by.entry(dim(a)).or_default();
+        e.0 += 1;
+        e.1 += a.accesses;
+    }
+    let mut v: Vec<Count> = by
+        .into_iter()
+        .map(|(value, (artifacts, accesses))| Count {
+            value: Some(value.to_string()).filter(|v| !v.is_empty()),
+            artifacts,
+            accesses,
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        b.artifacts
+            .cmp(&a.artifacts)
+            .then_with(|| a.value.is_none().cmp(&b.value.is_none()))
+            .then_with(|| a.value.cmp(&b.value))
+    });
+    v
 }
 
 /// Summarizes a project's runtime events.
@@ -240,76 +283,49 @@ pub async fn get(
     let Query(q) = q?;
     let project = params::project_id(&id)?;
     let limit = params::limit(q.limit, DEFAULT_ARTIFACTS, MAX_ARTIFACTS)?;
-    let per_artifact = artifacts_sql();
-    let c = st.db.client();
-    let bind = |sql: &str| {
-        c.query_raw(sql)
-            .param("project", project)
-            .param("identified", event::ARTIFACT_IDENTIFIED)
-    };
-    let list_sql = format!("{per_artifact}\n    ORDER BY last_ns DESC, key LIMIT {{lim:UInt32}}");
-    let counts_sql = format!(
-        "SELECT tupleElement(d, 1) AS dim, tupleElement(d, 2) AS value, count() AS artifacts, \
-         sum(accesses) AS accesses FROM ({per_artifact}) \
-         ARRAY JOIN [('type', atype), ('provider', provider), ('license', license)] AS d \
-         GROUP BY dim, value ORDER BY dim, artifacts DESC, value"
-    );
+    let arts = artifacts(&st.db, project).await?;
     let totals_sql = format!(
-        "SELECT count() AS artifacts, sum(accesses) AS accesses, \
-         countIf(license = '') AS unknown_license, countIf(mismatch != '') AS format_mismatch \
-         FROM ({per_artifact})"
+        "SELECT sum(events) AS events, uniqExactMerge(process_set) AS processes, \
+         toUnixTimestamp64Nano(min(first_seen)) AS first_ns, \
+         toUnixTimestamp64Nano(max(last_seen)) AS last_ns \
+         FROM {ARTIFACTS_TABLE} WHERE project_id = {{project:String}}"
     );
-    let events_sql = format!(
-        "SELECT count() AS events, uniqExact(process_executable_name, process_pid) AS processes, \
-         toUnixTimestamp64Nano(min(time)) AS first_ns, toUnixTimestamp64Nano(max(time)) AS last_ns \
-         FROM {EVENTS_TABLE} WHERE {}",
-        Where::project(project).sql()
-    );
-    let (mut rows, counts, at, et) = tokio::try_join!(
-        st.db.run(
-            bind(&list_sql)
-                .param("lim", limit + 1)
-                .fetch_all::<ArtifactRow>()
-        ),
-        st.db.run(bind(&counts_sql).fetch_all::<CountRow>()),
-        st.db.run(bind(&totals_sql).fetch_one::<ArtifactTotals>()),
-        st.db.run(
-            c.query_raw(&events_sql)
+    let pt: ProjectTotals = st
+        .db
+        .run(
+            st.db
+                .client()
+                .query_raw(&totals_sql)
                 .param("project", project)
-                .fetch_one::<EventTotals>()
-        ),
-    )?;
-    let truncated = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let by = |dim: &str| -> Vec<Count> {
-        counts
-            .iter()
-            .filter(|r| r.dim == dim)
-            .map(|r| Count {
-                value: Some(r.value.clone()).filter(|v| !v.is_empty()),
-                artifacts: r.artifacts,
-                accesses: r.accesses,
-            })
-            .collect()
+                .fetch_one(),
+        )
+        .await?;
+    let by_type = counts(&arts, |a| &a.atype);
+    let by_provider = counts(&arts, |a| &a.provider);
+    let by_license = counts(&arts, |a| &a.license);
+    let seen = |ns: i64| (pt.events > 0).then(|| params::rfc3339(ns));
+    let truncated = arts.len() > limit as usize;
+    let totals = Totals {
+        events: pt.events,
+        artifacts: arts.len() as u64,
+        accesses: arts.iter().map(|a| a.accesses).sum(),
+        processes: pt.processes,
+        unknown_license: arts.iter().filter(|a| a.license.is_empty()).count() as u64,
+        format_mismatch: arts.iter().filter(|a| !a.mismatch.is_empty()).count() as u64,
+        first_seen: seen(pt.first_ns),
+        last_seen: seen(pt.last_ns),
     };
-    let (by_type, by_provider, by_license) = (by("type"), by("provider"), by("license"));
-    let seen = |ns: i64| (et.events > 0).then(|| params::rfc3339(ns));
     Ok(Json(Summary {
         project: project.to_string(),
-        totals: Totals {
-            events: et.events,
-            artifacts: at.artifacts,
-            accesses: at.accesses,
-            processes: et.processes,
-            unknown_license: at.unknown_license,
-            format_mismatch: at.format_mismatch,
-            first_seen: seen(et.first_ns),
-            last_seen: seen(et.last_ns),
-        },
+        totals,
         by_type,
         by_provider,
         by_license,
-        artifacts: rows.into_iter().map(ArtifactRow::into_json).collect(),
+        artifacts: arts
+            .iter()
+            .take(limit as usize)
+            .map(Artifact::to_json)
+            .collect(),
         truncated,
     }))
 }
