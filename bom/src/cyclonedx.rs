@@ -1,0 +1,460 @@
+//! CycloneDX 1.6 JSON.
+//!
+//! Own serde structs rather than the `cyclonedx-bom` crate: its newest release (0.8.1)
+//! models spec 1.3-1.5 only, and 1.6 changed what an AI-BOM needs (`evidence.identity` is
+//! an array, identity methods, the 1.6 `modelCard`/`data` shapes). Only what aibomd writes
+//! is modelled; documents are checked against the official 1.6 JSON schema by the tests.
+use serde::{Deserialize, Serialize};
+
+use crate::license::License;
+use crate::model::{Component, Evidence, Kind};
+use crate::prop;
+use aibom_semconv::attr;
+
+/// `bom-ref` of the workload (`metadata.component`).
+pub const WORKLOAD_REF: &str = "workload";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bom {
+    pub bom_format: String,
+    pub spec_version: String,
+    pub serial_number: String,
+    pub version: u32,
+    pub metadata: Metadata,
+    pub components: Vec<Cdx>,
+    pub dependencies: Vec<Dependency>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Metadata {
+    pub timestamp: String,
+    pub tools: Tools,
+    pub component: Cdx,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub properties: Vec<Property>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tools {
+    pub components: Vec<Cdx>,
+}
+
+/// A component.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Cdx {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(rename = "bom-ref", skip_serializing_if = "Option::is_none")]
+    pub bom_ref: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub hashes: Vec<Hash>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub licenses: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
+    #[serde(
+        rename = "externalReferences",
+        skip_serializing_if = "Vec::is_empty",
+        default
+    )]
+    pub external_references: Vec<ExternalReference>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub components: Vec<Cdx>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<ComponentEvidence>,
+    #[serde(rename = "modelCard", skip_serializing_if = "Option::is_none")]
+    pub model_card: Option<ModelCard>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub data: Vec<Data>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub properties: Vec<Property>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hash {
+    pub alg: String,
+    pub content: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExternalReference {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Property {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ComponentEvidence {
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub identity: Vec<IdentityEvidence>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub occurrences: Vec<Occurrence>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityEvidence {
+    pub field: String,
+    pub confidence: f64,
+    pub concluded_value: String,
+    pub methods: Vec<IdentityMethod>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdentityMethod {
+    pub technique: String,
+    pub confidence: f64,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Occurrence {
+    pub location: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub additional_context: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelCard {
+    pub model_parameters: ModelParameters,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelParameters {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub architecture_family: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_architecture: Option<String>,
+}
+
+/// A `data` entry: `dataset`, `configuration`, `definition` or `other`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Data {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contents: Option<DataContents>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DataContents {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dependency {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub depends_on: Vec<String>,
+}
+
+fn p(name: String, value: impl Into<String>) -> Property {
+    Property {
+        name,
+        value: value.into(),
+    }
+}
+
+/// A CycloneDX `licenses` entry for `l`.
+pub fn license_choice(l: &License) -> serde_json::Value {
+    match l {
+        License::Id(id) => serde_json::json!({"license": {"id": id}}),
+        License::Expression(e) => serde_json::json!({"expression": e}),
+        License::Name(n) => serde_json::json!({"license": {"name": n}}),
+    }
+}
+
+/// `file://` URL of an absolute path (for `data.contents.url`), percent-encoding what an
+/// IRI reference may not hold.
+fn file_url(path: &str) -> String {
+    let mut out = String::from("file://");
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn sha_hash(sha: &Option<String>) -> Vec<Hash> {
+    sha.iter()
+        .map(|s| Hash {
+            alg: "SHA-256".into(),
+            content: s.clone(),
+        })
+        .collect()
+}
+
+/// The CycloneDX component of `c`.
+pub fn component(c: &Component) -> Cdx {
+    let kind = match c.kind {
+        Kind::Model => "machine-learning-model",
+        Kind::Tool => "application",
+        Kind::Dataset | Kind::Prompt | Kind::Config => "data",
+    };
+    let mut props = Vec::new();
+    if let Some(v) = &c.provider {
+        props.push(p(prop::provider(), v));
+    }
+    props.push(p(prop::name(attr::ARTIFACT_TYPE), c.kind.as_str()));
+    if let Some(v) = &c.role {
+        props.push(p(prop::role(), v));
+    }
+    if let Some(v) = &c.format {
+        props.push(p(prop::name(attr::ARTIFACT_FORMAT), v));
+    }
+    if let Some(v) = &c.license_source {
+        props.push(p(prop::name(attr::ARTIFACT_LICENSE_SOURCE), v));
+    }
+    if let Some(v) = c.size {
+        props.push(p(prop::name(attr::FILE_SIZE), v.to_string()));
+    }
+    for x in &c.processes {
+        props.push(p(prop::process(), x.to_string()));
+    }
+    for t in &c.tracers {
+        props.push(p(prop::tracer(), t));
+    }
+    for pr in &c.projects {
+        props.push(p(prop::project(), pr));
+    }
+    let data = match c.kind {
+        Kind::Dataset | Kind::Prompt | Kind::Config => {
+            let dtype = match c.kind {
+                Kind::Dataset => "dataset",
+                Kind::Config => "configuration",
+                _ => "other",
+            };
+            c.files
+                .iter()
+                .map(|f| Data {
+                    kind: dtype.into(),
+                    name: f.display_name(),
+                    contents: Some(DataContents {
+                        url: file_url(f.via.first().unwrap_or(&f.path)),
+                    }),
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let model_card = c
+        .card
+        .as_ref()
+        .filter(|_| c.kind == Kind::Model)
+        .map(|m| ModelCard {
+            model_parameters: ModelParameters {
+                task: m.task.clone(),
+                architecture_family: m.architecture_family.clone(),
+                model_architecture: m.architecture.clone(),
+            },
+        });
+    // the other files of a multi-file artifact (tokenizer, config, card of a repository)
+    let parts = c
+        .files
+        .iter()
+        .skip(1)
+        .filter(|_| c.kind == Kind::Model)
+        .map(|f| {
+            let mut props = Vec::new();
+            if let Some(r) = &f.role {
+                props.push(p(prop::role(), r));
+            }
+            if let Some(fm) = &f.format {
+                props.push(p(prop::name(attr::ARTIFACT_FORMAT), fm));
+            }
+            Cdx {
+                kind: "file".into(),
+                bom_ref: Some(format!("{}#{}", c.key, f.path)),
+                name: f.display_name(),
+                hashes: sha_hash(&f.sha256),
+                evidence: Some(ComponentEvidence {
+                    identity: Vec::new(),
+                    occurrences: f
+                        .via
+                        .iter()
+                        .chain(std::iter::once(&f.path))
+                        .map(|l| Occurrence {
+                            location: l.clone(),
+                            additional_context: None,
+                        })
+                        .collect(),
+                }),
+                properties: props,
+                ..Default::default()
+            }
+        })
+        .collect();
+    let context = if c.processes.is_empty() {
+        "loaded at run time".to_string()
+    } else {
+        let ps: Vec<_> = c.processes.iter().map(|p| p.to_string()).collect();
+        format!("loaded at run time by {}", ps.join(", "))
+    };
+    Cdx {
+        kind: kind.into(),
+        bom_ref: Some(c.key.clone()),
+        group: None,
+        name: c.name.clone(),
+        version: c.revision.clone(),
+        description: None,
+        hashes: sha_hash(&c.sha256),
+        licenses: c.license.iter().map(license_choice).collect(),
+        purl: c.purl.clone(),
+        external_references: c
+            .source_url
+            .iter()
+            .map(|u| ExternalReference {
+                kind: "distribution".into(),
+                url: u.clone(),
+            })
+            .collect(),
+        components: parts,
+        evidence: Some(ComponentEvidence {
+            identity: c
+                .identity
+                .iter()
+                .map(|i| IdentityEvidence {
+                    field: i.field.into(),
+                    confidence: i.methods.iter().map(|m| m.confidence).fold(0.0, f64::max),
+                    concluded_value: i.value.clone(),
+                    methods: i
+                        .methods
+                        .iter()
+                        .map(|m| IdentityMethod {
+                            technique: m.technique.into(),
+                            confidence: m.confidence,
+                            value: m.value.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            occurrences: c
+                .paths
+                .iter()
+                .map(|l| Occurrence {
+                    location: l.clone(),
+                    additional_context: Some(context.clone()),
+                })
+                .collect(),
+        }),
+        model_card,
+        data,
+        properties: props,
+    }
+}
+
+/// The CycloneDX 1.6 BOM of `ev`.
+pub fn from_evidence(ev: &Evidence) -> Bom {
+    let w = &ev.workload;
+    let mut wprops = vec![p(prop::project(), &w.project)];
+    if !w.command.is_empty() {
+        wprops.push(p(
+            prop::name(attr::PROCESS_COMMAND_LINE),
+            w.command.join(" "),
+        ));
+    }
+    let components: Vec<Cdx> = ev.components.iter().map(component).collect();
+    let refs: Vec<String> = ev.components.iter().map(|c| c.key.clone()).collect();
+    let mut dependencies = vec![Dependency {
+        reference: WORKLOAD_REF.into(),
+        depends_on: refs.clone(),
+    }];
+    dependencies.extend(refs.into_iter().map(|r| Dependency {
+        reference: r,
+        depends_on: Vec::new(),
+    }));
+    Bom {
+        bom_format: "CycloneDX".into(),
+        spec_version: "1.6".into(),
+        serial_number: format!("urn:uuid:{}", ev.serial),
+        version: 1,
+        metadata: Metadata {
+            timestamp: ev
+                .timestamp
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            tools: Tools {
+                components: vec![Cdx {
+                    kind: "application".into(),
+                    name: "aibomd".into(),
+                    version: Some(ev.tool_version.clone()),
+                    description: Some(
+                        "Runtime AI-BOM exporter: traces which AI artifacts processes load".into(),
+                    ),
+                    ..Default::default()
+                }],
+            },
+            component: Cdx {
+                kind: "application".into(),
+                bom_ref: Some(WORKLOAD_REF.into()),
+                name: w.name.clone(),
+                properties: wprops,
+                ..Default::default()
+            },
+            properties: Vec::new(),
+        },
+        components,
+        dependencies,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests::example;
+
+    #[test]
+    fn models_data_and_prompts_map_to_their_cyclonedx_types() {
+        let bom = from_evidence(&example());
+        let v = serde_json::to_value(&bom).unwrap();
+        assert_eq!(v["specVersion"], "1.6");
+        assert!(v["serialNumber"].as_str().unwrap().starts_with("urn:uuid:"));
+        let c = &v["components"];
+        assert_eq!(c[0]["type"], "machine-learning-model");
+        assert_eq!(c[0]["purl"], bom.components[0].purl.clone().unwrap());
+        assert_eq!(c[0]["hashes"][0]["alg"], "SHA-256");
+        assert_eq!(c[0]["licenses"][0]["license"]["id"], "Apache-2.0");
+        assert_eq!(c[0]["components"].as_array().unwrap().len(), 2);
+        assert_eq!(c[0]["components"][0]["type"], "file");
+        assert_eq!(c[0]["evidence"]["identity"][0]["field"], "name");
+        assert_eq!(c[2]["type"], "data");
+        assert_eq!(c[2]["data"][0]["type"], "dataset");
+        assert_eq!(
+            c[2]["data"][0]["contents"]["url"],
+            "file:///w/data/train.parquet"
+        );
+        assert_eq!(c[3]["licenses"][0]["license"]["name"], "my own terms");
+        let deps = &v["dependencies"][0];
+        assert_eq!(deps["ref"], WORKLOAD_REF);
+        assert_eq!(deps["dependsOn"].as_array().unwrap().len(), 4);
+        assert_eq!(v["metadata"]["component"]["bom-ref"], WORKLOAD_REF);
+    }
+
+    #[test]
+    fn file_urls_are_percent_encoded() {
+        assert_eq!(file_url("/a b/é.json"), "file:///a%20b/%C3%A9.json");
+    }
+}

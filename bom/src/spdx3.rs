@@ -1,0 +1,271 @@
+//! SPDX 3.0.1 JSON-LD with the AI and Dataset profiles.
+//!
+//! Models are `ai_AIPackage`, datasets `dataset_DatasetPackage`, prompts, tools and configs
+//! `software_Package` (purpose `data`, `application`, `configuration`); each file is a
+//! `software_File` its package `contains`. The workload is the root `software_Package` of a
+//! `software_Sbom` (type `runtime`) and `dependsOn` everything it loaded. Licenses are
+//! `simplelicensing_LicenseExpression`s linked by `hasConcludedLicense`; names that are no
+//! SPDX id become `LicenseRef-` ids.
+use serde_json::{json, Value};
+
+use crate::model::{Component, Evidence, Kind};
+
+const CONTEXT: &str = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld";
+const CREATION_INFO: &str = "_:creationinfo";
+
+struct Doc {
+    base: String,
+    n: usize,
+    graph: Vec<Value>,
+}
+
+impl Doc {
+    fn id(&mut self, what: &str) -> String {
+        self.n += 1;
+        format!("{}#{what}-{}", self.base, self.n)
+    }
+
+    fn add(&mut self, mut v: Value) -> String {
+        let id = v["spdxId"].as_str().expect("element has an id").to_string();
+        v["creationInfo"] = json!(CREATION_INFO);
+        self.graph.push(v);
+        id
+    }
+
+    fn relationship(&mut self, from: &str, rel: &str, to: Vec<String>) {
+        if to.is_empty() {
+            return;
+        }
+        let id = self.id("Relationship");
+        self.add(json!({
+            "type": "Relationship",
+            "spdxId": id,
+            "from": from,
+            "relationshipType": rel,
+            "to": to,
+        }));
+    }
+
+    fn hashes(sha: &Option<String>) -> Value {
+        Value::Array(
+            sha.iter()
+                .map(|s| json!({"type": "Hash", "algorithm": "sha256", "hashValue": s}))
+                .collect(),
+        )
+    }
+
+    fn package(&mut self, c: &Component) -> String {
+        let (ty, purpose) = match c.kind {
+            Kind::Model => ("ai_AIPackage", "model"),
+            Kind::Dataset => ("dataset_DatasetPackage", "data"),
+            Kind::Prompt => ("software_Package", "data"),
+            Kind::Tool => ("software_Package", "application"),
+            Kind::Config => ("software_Package", "configuration"),
+        };
+        let id = self.id(ty);
+        let mut v = json!({
+            "type": ty,
+            "spdxId": id,
+            "name": c.name,
+            "software_primaryPurpose": purpose,
+        });
+        if let Some(r) = &c.revision {
+            v["software_packageVersion"] = json!(r);
+        }
+        if let Some(p) = &c.purl {
+            v["software_packageUrl"] = json!(p);
+        }
+        if let Some(u) = &c.source_url {
+            v["software_downloadLocation"] = json!(u);
+        }
+        if c.sha256.is_some() {
+            v["verifiedUsing"] = Self::hashes(&c.sha256);
+        }
+        let mut comment = format!("Loaded at run time from {}", c.paths.join(", "));
+        if !c.processes.is_empty() {
+            let ps: Vec<_> = c.processes.iter().map(|p| p.to_string()).collect();
+            comment.push_str(&format!(" by {}", ps.join(", ")));
+        }
+        v["comment"] = json!(comment);
+        match c.kind {
+            Kind::Model => {
+                if let Some(card) = &c.card {
+                    if let Some(t) = &card.task {
+                        v["ai_domain"] = json!([t]);
+                    }
+                    let arch: Vec<_> = [&card.architecture_family, &card.architecture]
+                        .into_iter()
+                        .flatten()
+                        .cloned()
+                        .collect();
+                    if !arch.is_empty() {
+                        v["ai_typeOfModel"] = json!(arch);
+                    }
+                }
+            }
+            Kind::Dataset => {
+                v["dataset_datasetType"] = json!([dataset_type(c.format.as_deref())]);
+            }
+            _ => {}
+        }
+        let pkg = self.add(v);
+        let files: Vec<String> = c
+            .files
+            .iter()
+            .map(|f| {
+                let id = self.id("software_File");
+                let mut v = json!({
+                    "type": "software_File",
+                    "spdxId": id,
+                    "name": f.via.first().unwrap_or(&f.path),
+                });
+                if f.sha256.is_some() {
+                    v["verifiedUsing"] = Self::hashes(&f.sha256);
+                }
+                self.add(v)
+            })
+            .collect();
+        self.relationship(&pkg, "contains", files);
+        if let Some(l) = &c.license {
+            let lid = self.id("LicenseExpression");
+            let lic = self.add(json!({
+                "type": "simplelicensing_LicenseExpression",
+                "spdxId": lid,
+                "simplelicensing_licenseExpression": l.spdx_expression(),
+            }));
+            self.relationship(&pkg, "hasConcludedLicense", vec![lic]);
+        }
+        pkg
+    }
+}
+
+/// The dataset type a file format suggests.
+fn dataset_type(format: Option<&str>) -> &'static str {
+    match format {
+        Some("parquet" | "arrow" | "csv" | "tsv") => "structured",
+        Some("jsonl" | "json" | "txt") => "text",
+        Some("npy" | "npz" | "hdf5") => "numeric",
+        _ => "noAssertion",
+    }
+}
+
+/// The SPDX 3.0.1 JSON-LD document of `ev`.
+pub fn from_evidence(ev: &Evidence) -> Value {
+    let mut d = Doc {
+        base: format!("urn:uuid:{}", ev.serial),
+        n: 0,
+        graph: Vec::new(),
+    };
+    let agent = d.id("SoftwareAgent");
+    let agent = d.add(json!({"type": "SoftwareAgent", "spdxId": agent, "name": "aibomd"}));
+    let tool = d.id("Tool");
+    let tool = d.add(
+        json!({"type": "Tool", "spdxId": tool, "name": format!("aibomd {}", ev.tool_version)}),
+    );
+    let w = &ev.workload;
+    let wid = d.id("software_Package");
+    let mut wv = json!({
+        "type": "software_Package",
+        "spdxId": wid,
+        "name": w.name,
+        "software_primaryPurpose": "application",
+        "comment": format!("The traced workload of project {}", w.project),
+    });
+    if !w.command.is_empty() {
+        wv["comment"] = json!(format!(
+            "The traced workload of project {}: {}",
+            w.project,
+            w.command.join(" ")
+        ));
+    }
+    let workload = d.add(wv);
+    let pkgs: Vec<String> = ev.components.iter().map(|c| d.package(c)).collect();
+    d.relationship(&workload, "dependsOn", pkgs);
+    let sbom = d.id("software_Sbom");
+    let mut elements: Vec<Value> = d.graph.iter().map(|v| v["spdxId"].clone()).collect();
+    let sbom = d.add(json!({
+        "type": "software_Sbom",
+        "spdxId": sbom,
+        "software_sbomType": ["runtime"],
+        "rootElement": [workload],
+        "element": elements.clone(),
+    }));
+    elements.push(json!(sbom));
+    let doc = d.id("SpdxDocument");
+    d.add(json!({
+        "type": "SpdxDocument",
+        "spdxId": doc,
+        "name": format!("AI-BOM of {} (runtime)", w.name),
+        "profileConformance": ["core", "software", "ai", "dataset", "simpleLicensing"],
+        "rootElement": [sbom],
+        "element": elements,
+    }));
+    let mut graph = vec![json!({
+        "type": "CreationInfo",
+        "@id": CREATION_INFO,
+        "specVersion": "3.0.1",
+        "created": ev.timestamp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "createdBy": [agent],
+        "createdUsing": [tool],
+    })];
+    graph.extend(d.graph);
+    json!({"@context": CONTEXT, "@graph": graph})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests::example;
+
+    fn of_type<'a>(v: &'a Value, t: &str) -> Vec<&'a Value> {
+        v["@graph"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == t)
+            .collect()
+    }
+
+    #[test]
+    fn ai_and_dataset_packages_with_hashes_licenses_and_relationships() {
+        let v = from_evidence(&example());
+        assert_eq!(v["@context"], CONTEXT);
+        let ai = of_type(&v, "ai_AIPackage");
+        assert_eq!(ai.len(), 2);
+        assert_eq!(ai[0]["name"], "aibom-demo/tiny-bert");
+        assert_eq!(ai[0]["verifiedUsing"][0]["hashValue"], "1b".repeat(32));
+        let ds = of_type(&v, "dataset_DatasetPackage");
+        assert_eq!(ds[0]["dataset_datasetType"][0], "structured");
+        let exprs: Vec<_> = of_type(&v, "simplelicensing_LicenseExpression")
+            .iter()
+            .map(|e| {
+                e["simplelicensing_licenseExpression"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(exprs, ["Apache-2.0", "MIT", "LicenseRef-my-own-terms"]);
+        let rels = of_type(&v, "Relationship");
+        let dep = rels
+            .iter()
+            .find(|r| r["relationshipType"] == "dependsOn")
+            .unwrap();
+        assert_eq!(dep["to"].as_array().unwrap().len(), 4);
+        // every element id is listed by the document, and every reference resolves
+        let doc = of_type(&v, "SpdxDocument")[0];
+        let listed: Vec<_> = doc["element"].as_array().unwrap().iter().collect();
+        let ids: Vec<_> = v["@graph"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e.get("spdxId"))
+            .collect();
+        assert_eq!(listed.len() + 1, ids.len(), "all but the document itself");
+        for r in rels {
+            for t in r["to"].as_array().unwrap() {
+                assert!(ids.contains(&t), "{t} dangles");
+            }
+        }
+    }
+}
