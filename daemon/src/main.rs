@@ -14,6 +14,10 @@ use clap::{Args, Parser, Subcommand};
 /// Examples:
 ///   aibomd run -- python app.py                 trace one command, print what it loaded
 ///   aibomd run --events - -- python app.py      ...and every access as JSON Lines on stdout
+///   aibomd run --bom bom.cdx.json -- python app.py
+///                                               ...and a CycloneDX 1.6 AI-BOM of what it loaded
+///   aibomd bom merge declared.cdx.json bom.cdx.json -o merged.cdx.json
+///                                               mark which declared models were really loaded
 ///   aibomd daemon --config /etc/aibomd.toml     trace the whole host until SIGTERM
 ///   aibomd config                               print the effective configuration
 ///   OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 aibomd run -- python app.py
@@ -47,6 +51,40 @@ enum Command {
     Daemon(CommonArgs),
     /// Print the effective configuration (defaults + file + env) as TOML.
     Config,
+    /// Work with AI-BOM documents (write one with `aibomd run --bom FILE`).
+    #[command(subcommand)]
+    Bom(BomCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum BomCommand {
+    /// Merge a statically declared CycloneDX BOM with a runtime one from `aibomd run --bom`.
+    ///
+    /// Every model and data component of STATIC gets the property aibom:runtime:loaded
+    /// (true when RUNTIME has it: same SHA-256 hash, else same purl, else same name);
+    /// components loaded at run time that STATIC does not declare are added with
+    /// aibom:runtime:undeclared=true. Counts go to stderr.
+    ///
+    /// Example:
+    ///   aibomd run --bom runtime.cdx.json -- python app.py
+    ///   aibomd bom merge declared.cdx.json runtime.cdx.json -o merged.cdx.json
+    #[command(verbatim_doc_comment)]
+    Merge {
+        /// The declared BOM (CycloneDX JSON, e.g. from a build or a scanner).
+        #[arg(value_name = "STATIC")]
+        static_bom: PathBuf,
+        /// The runtime BOM (CycloneDX JSON from `aibomd run --bom`).
+        #[arg(value_name = "RUNTIME")]
+        runtime: PathBuf,
+        /// Write the merged BOM here (default: stdout).
+        #[arg(long, short = 'o', value_name = "OUT")]
+        output: Option<PathBuf>,
+    },
+}
+
+fn parse_bom_format(s: &str) -> Result<aibom_bom::Format, String> {
+    aibom_bom::Format::parse(s)
+        .ok_or_else(|| format!("expected one of {}", aibom_bom::Format::NAMES.join(", ")))
 }
 
 #[derive(Args, Debug)]
@@ -82,6 +120,15 @@ struct RunArgs {
     /// Do not print the artifact table at the end.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// When CMD ends, write an AI-BOM of the AI artifacts it loaded to FILE (`-` for
+    /// stdout): models with hash, license, purl and model card facts, datasets, prompts,
+    /// tools; where each was loaded from, how it was identified, and by which process.
+    #[arg(long, value_name = "FILE")]
+    bom: Option<PathBuf>,
+    /// Format of --bom: cyclonedx-json (CycloneDX 1.6) or spdx3-json (SPDX 3.0.1 JSON-LD,
+    /// AI and Dataset profiles).
+    #[arg(long, value_name = "FORMAT", default_value = "cyclonedx-json", value_parser = parse_bom_format)]
+    bom_format: aibom_bom::Format,
     /// The command to run, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<String>,
@@ -155,6 +202,7 @@ fn real_main(cli: Cli) -> Result<i32> {
             let opts = RunOptions {
                 command: a.command,
                 summary: !a.quiet,
+                bom: a.bom.map(|f| (f, a.bom_format)),
             };
             rt.block_on(app::run::run(&cfg, opts))
         }
@@ -165,6 +213,21 @@ fn real_main(cli: Cli) -> Result<i32> {
         }
         Command::Config => {
             print!("{}", cfg.to_toml());
+            Ok(0)
+        }
+        Command::Bom(BomCommand::Merge {
+            static_bom,
+            runtime,
+            output,
+        }) => {
+            let r = aibomd::export::bom::merge_files(&static_bom, &runtime, output.as_deref())?;
+            eprintln!(
+                "aibomd: {} declared AI component(s), {} loaded at run time, {} not loaded; {} loaded but undeclared",
+                r.declared,
+                r.loaded,
+                r.declared - r.loaded,
+                r.undeclared
+            );
             Ok(0)
         }
     }

@@ -19,6 +19,8 @@ pub struct RunOptions {
     pub command: Vec<String>,
     /// Print the artifact table to stderr at the end.
     pub summary: bool,
+    /// Write an AI-BOM of what was loaded to this file (`-`: stdout) in this format.
+    pub bom: Option<(std::path::PathBuf, aibom_bom::Format)>,
 }
 
 /// Runs the command under the tracer; returns the exit code to exit with (the command's,
@@ -48,7 +50,16 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
         command: opts.command.clone(),
         project: cfg.project.clone(),
     };
-    let built = crate::app::build_pipeline(cfg, Some(workload), vec![Box::new(sum_sink)])?;
+    let mut extra: Vec<Box<dyn crate::export::Sink>> = vec![Box::new(sum_sink)];
+    if let Some((path, format)) = &opts.bom {
+        let w = crate::export::bom::run_workload(&opts.command, &cfg.project);
+        extra.push(Box::new(crate::export::bom::BomSink::new(
+            path.clone(),
+            *format,
+            w,
+        )));
+    }
+    let built = crate::app::build_pipeline(cfg, Some(workload), extra)?;
     tracer.attach_stats(built.stats.clone());
     let pipe = built.pipeline;
     let (tx, rx) = mpsc::channel(cfg.pipeline.queue_batches);

@@ -1,6 +1,7 @@
 //! The `export` stage: sinks that records leave through.
 //!
 //! Every sink sees the same flat attribute list ([`attributes`]), named by `semconv`.
+pub mod bom;
 pub mod console;
 pub mod jsonl;
 pub mod otel;

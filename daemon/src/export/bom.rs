@@ -1,0 +1,216 @@
+//! BOM sink: collects what the traced workload loaded and writes one AI-BOM document
+//! (CycloneDX 1.6 JSON or SPDX 3.0.1 JSON-LD, see the `aibom-bom` crate) at `close()`.
+//!
+//! Only files the workload read, mapped or executed are listed: files it only wrote are
+//! its outputs, not its materials. The file is written atomically (a temporary file in the
+//! same directory, fsynced, renamed over FILE), so a reader never sees half a document.
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use aibom_bom::{Evidence, FileObservation, Format, Process, Workload};
+use anyhow::{Context, Result};
+
+use super::{path_string, Sink};
+use crate::event::{AccessMode, AccessRecord};
+
+/// What is remembered of one accessed file.
+#[derive(Default)]
+struct Seen {
+    loaded: bool,
+    via: BTreeSet<PathBuf>,
+    processes: BTreeSet<Process>,
+    tracers: BTreeSet<&'static str>,
+    project: String,
+    artifact: Option<crate::identify::Artifact>,
+}
+
+/// Writes an AI-BOM of everything loaded to a file when closed.
+pub struct BomSink {
+    path: PathBuf,
+    format: Format,
+    workload: Workload,
+    files: BTreeMap<PathBuf, Seen>,
+}
+
+impl BomSink {
+    /// A sink writing `format` to `path` (`-`: stdout) for `workload`.
+    pub fn new(path: PathBuf, format: Format, workload: Workload) -> Self {
+        Self {
+            path,
+            format,
+            workload,
+            files: BTreeMap::new(),
+        }
+    }
+
+    /// The evidence collected so far.
+    pub fn evidence(&self) -> Evidence {
+        let files = self
+            .files
+            .iter()
+            .filter(|(_, s)| s.loaded)
+            .map(|(path, s)| observation(path, s))
+            .collect();
+        let mut ev = Evidence::build(self.workload.clone(), files, env!("CARGO_PKG_VERSION"));
+        for c in ev
+            .components
+            .iter_mut()
+            .filter(|c| c.kind == aibom_bom::Kind::Model)
+        {
+            aibom_bom::card::fill_from_disk(c);
+        }
+        ev
+    }
+}
+
+fn ps(p: &Path) -> String {
+    path_string(p.as_os_str().as_bytes())
+}
+
+fn observation(path: &Path, s: &Seen) -> FileObservation {
+    let a = s.artifact.clone().unwrap_or_default();
+    let opt = |v: &str| Some(v.to_string()).filter(|v| !v.is_empty());
+    FileObservation {
+        path: ps(path),
+        via: s.via.iter().map(|v| ps(v)).collect(),
+        artifact_type: a.artifact_type.to_string(),
+        role: a.role.map(str::to_string),
+        format: opt(a.format),
+        format_mismatch: a.format_mismatch.map(str::to_string),
+        provider: opt(a.provider),
+        id: a.id,
+        name: a.name,
+        revision: a.revision,
+        source_url: a.source_url,
+        license: a.license,
+        license_source: a.license_source.map(str::to_string),
+        sha256: a.sha256,
+        sha256_source: a.sha256_source.map(str::to_string),
+        size: a.version.map(|v| v.size),
+        processes: s.processes.iter().cloned().collect(),
+        tracers: s.tracers.iter().map(|t| t.to_string()).collect(),
+        project: s.project.clone(),
+    }
+}
+
+impl Sink for BomSink {
+    fn name(&self) -> &'static str {
+        "bom"
+    }
+
+    fn emit(&mut self, r: &AccessRecord) -> Result<()> {
+        let s = self.files.entry(r.file_path.clone()).or_default();
+        // what was read describes the artifact better than what was being written; an
+        // `identified` record completes it with the hash
+        if r.artifact.is_some() && (s.artifact.is_none() || r.mode != AccessMode::Write) {
+            s.artifact.clone_from(&r.artifact);
+        }
+        s.loaded |= r.mode != AccessMode::Write;
+        if r.absolute_path != r.file_path {
+            s.via.insert(r.absolute_path.clone());
+        }
+        s.processes.insert(Process {
+            exe: r.exe_name.clone().unwrap_or_else(|| "?".into()),
+            pid: Some(r.pid),
+        });
+        s.tracers.insert(r.tracer);
+        if s.project.is_empty() {
+            s.project.clone_from(&r.project);
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        let doc = aibom_bom::render(&self.evidence(), self.format);
+        if self.path.as_os_str() == "-" {
+            std::io::stdout().write_all(doc.as_bytes())?;
+            return Ok(());
+        }
+        write_atomically(&self.path, doc.as_bytes())
+            .with_context(|| format!("cannot write the BOM to {}", self.path.display()))
+    }
+}
+
+/// The workload of `aibomd run -- CMD`: named after the program.
+pub fn run_workload(command: &[String], project: &str) -> Workload {
+    let name = command
+        .first()
+        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+        .unwrap_or_default();
+    Workload {
+        name,
+        command: command.to_vec(),
+        project: project.to_string(),
+    }
+}
+
+/// `aibomd bom merge`: reads two CycloneDX JSON files, writes the merge to `out` (`None`
+/// or `-`: stdout) and returns what it found.
+pub fn merge_files(
+    static_bom: &Path,
+    runtime: &Path,
+    out: Option<&Path>,
+) -> Result<aibom_bom::merge::MergeReport> {
+    let read = |p: &Path| -> Result<serde_json::Value> {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", p.display()))
+    };
+    let (merged, report) = aibom_bom::merge::merge(&read(static_bom)?, &read(runtime)?)?;
+    let mut doc = serde_json::to_string_pretty(&merged)?;
+    doc.push('\n');
+    match out {
+        Some(p) if p.as_os_str() != "-" => write_atomically(p, doc.as_bytes())
+            .with_context(|| format!("cannot write {}", p.display()))?,
+        _ => std::io::stdout().write_all(doc.as_bytes())?,
+    }
+    Ok(report)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().context("the BOM path names no file")?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let res = (|| -> Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_the_file_and_leaves_no_temporary() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("bom.json");
+        std::fs::write(&p, "old").unwrap();
+        write_atomically(&p, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+        assert!(write_atomically(&d.path().join("no/such/dir/bom.json"), b"x").is_err());
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+}
