@@ -1,4 +1,5 @@
 //! The HTTP API: routes, shared state, the OpenAPI document.
+pub mod aibom;
 pub mod events;
 pub mod scans;
 pub mod summary;
@@ -65,6 +66,7 @@ pub fn app(state: Shared, auth: Auth) -> Router {
     let protected = OpenApiRouter::new()
         .routes(routes!(events::list, events::delete))
         .routes(routes!(summary::get))
+        .routes(routes!(aibom::get))
         .routes(routes!(scans::start))
         .routes(routes!(scans::status))
         .route_layer(middleware::from_fn_with_state(auth, auth::require));

@@ -1,0 +1,181 @@
+//! `GET /projects/{id}/runtime/aibom`: the project's runtime AI-BOM as a standard document,
+//! CycloneDX 1.6 JSON (default) or SPDX 3.0.1 JSON-LD (`?format=spdx3-json`), built by the
+//! `aibom-bom` crate from what the project's processes really loaded.
+//!
+//! One row per accessed file (`file.path`) that was read, mapped or executed at least once
+//! (files only written are outputs, not materials); the crate groups files into components
+//! (by `aibom.artifact.id`, else `aibom.artifact.sha256`, else path). For each attribute the
+//! latest non-empty value wins. At most [`MAX_FILES`] files, most recently seen first.
+use super::Shared;
+use crate::error::ApiError;
+use crate::params;
+use crate::schema::EVENTS_TABLE;
+use aibom_bom::{Evidence, FileObservation, Format, Process, Workload};
+use aibom_semconv::access_mode;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use clickhouse::Row;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// Most files a document is built from.
+pub const MAX_FILES: u32 = 10_000;
+/// Most processes and tracers listed per file.
+const LIST_CAP: u32 = 100;
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AibomQuery {
+    /// `cyclonedx-json` (CycloneDX 1.6, the default) or `spdx3-json` (SPDX 3.0.1 JSON-LD with
+    /// the AI and Dataset profiles).
+    pub format: Option<String>,
+}
+
+/// Per-file rows. Parameters: `project`, `write`, `lim`.
+fn files_sql() -> String {
+    let latest =
+        |col: &str, alias: &str| format!("toString(argMaxIf({col}, time, {col} != '')) AS {alias}");
+    let cols = [
+        ("artifact_type", "atype"),
+        ("artifact_role", "role"),
+        ("artifact_format", "format"),
+        ("artifact_format_mismatch", "mismatch"),
+        ("artifact_provider", "provider"),
+        ("artifact_id", "id"),
+        ("artifact_name", "name"),
+        ("artifact_revision", "revision"),
+        ("artifact_license", "license"),
+        ("artifact_sha256", "sha256"),
+    ]
+    .iter()
+    .map(|(c, a)| latest(c, a))
+    .collect::<Vec<_>>()
+    .join(",\n        ");
+    format!(
+        "SELECT
+        file_path AS path,
+        {cols},
+        max(file_size) AS size,
+        groupUniqArray({LIST_CAP})(tuple(toString(process_executable_name), process_pid)) AS processes,
+        groupUniqArray({LIST_CAP})(toString(tracer)) AS tracers
+    FROM {EVENTS_TABLE}
+    WHERE project_id = {{project:String}}
+    GROUP BY file_path
+    HAVING countIf(access_mode != {{write:String}}) > 0
+    ORDER BY max(time) DESC, path
+    LIMIT {{lim:UInt32}}"
+    )
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct FileRow {
+    path: String,
+    atype: String,
+    role: String,
+    format: String,
+    mismatch: String,
+    provider: String,
+    id: String,
+    name: String,
+    revision: String,
+    license: String,
+    sha256: String,
+    size: Option<u64>,
+    processes: Vec<(String, u32)>,
+    tracers: Vec<String>,
+}
+
+fn non_empty(s: String) -> Option<String> {
+    Some(s).filter(|s| !s.is_empty())
+}
+
+impl FileRow {
+    fn observation(self, project: &str) -> FileObservation {
+        FileObservation {
+            path: self.path,
+            via: Vec::new(),
+            artifact_type: self.atype,
+            role: non_empty(self.role),
+            format: non_empty(self.format),
+            format_mismatch: non_empty(self.mismatch),
+            provider: non_empty(self.provider),
+            id: non_empty(self.id),
+            name: non_empty(self.name),
+            revision: non_empty(self.revision),
+            source_url: None,
+            license: non_empty(self.license),
+            license_source: None,
+            sha256: non_empty(self.sha256),
+            sha256_source: None,
+            size: self.size,
+            processes: self
+                .processes
+                .into_iter()
+                .map(|(exe, pid)| Process {
+                    exe: if exe.is_empty() { "?".into() } else { exe },
+                    pid: Some(pid).filter(|p| *p != 0),
+                })
+                .collect(),
+            tracers: self.tracers.into_iter().filter(|t| !t.is_empty()).collect(),
+            project: project.to_string(),
+        }
+    }
+}
+
+/// The project's runtime AI-BOM.
+#[utoipa::path(get, path = "/projects/{id}/runtime/aibom",
+    params(("id" = String, Path, description = "Project id"), AibomQuery),
+    responses(
+        (status = 200, description = "CycloneDX 1.6 JSON (`application/vnd.cyclonedx+json`) or SPDX 3.0.1 JSON-LD \
+            (`application/spdx+json`): one component per AI artifact the project's processes loaded, \
+            with hash, license, purl, the paths it was loaded from and the processes that loaded it; \
+            the project is the root component. A project with no events gets a document with no components.",
+            content_type = "application/vnd.cyclonedx+json", body = Object),
+        (status = 400, description = "Invalid id or format", body = crate::error::ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = crate::error::ErrorBody),
+        (status = 503, description = "ClickHouse unavailable", body = crate::error::ErrorBody),
+    ))]
+pub async fn get(
+    State(st): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    q: Result<Query<AibomQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Path(id) = id?;
+    let Query(q) = q?;
+    let project = params::project_id(&id)?;
+    let format = match q.format.as_deref() {
+        None | Some("") => Format::default(),
+        Some(f) => Format::parse(f).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "format: expected one of {}",
+                Format::NAMES.join(", ")
+            ))
+        })?,
+    };
+    let rows = st
+        .db
+        .run(
+            st.db
+                .client()
+                .query_raw(&files_sql())
+                .param("project", project)
+                .param("write", access_mode::WRITE)
+                .param("lim", MAX_FILES)
+                .fetch_all::<FileRow>(),
+        )
+        .await?;
+    let workload = Workload {
+        name: project.to_string(),
+        command: Vec::new(),
+        project: project.to_string(),
+    };
+    let files = rows.into_iter().map(|r| r.observation(project)).collect();
+    let ev = Evidence::build(workload, files, env!("CARGO_PKG_VERSION"));
+    Ok((
+        [(header::CONTENT_TYPE, format.media_type())],
+        aibom_bom::render(&ev, format),
+    )
+        .into_response())
+}
