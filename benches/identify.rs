@@ -66,13 +66,14 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use aibom_semconv::event as event_name;
+use aibomd::attribute::Attributor;
 use aibomd::config::PipelineConfig;
 use aibomd::event::{AccessMode, AccessRecord, RawAccess, TraceEvent};
 use aibomd::export::Sink;
 use aibomd::identify::hash::{sha256_file, FileVersion};
 use aibomd::identify::provider::{self, HubEnv};
 use aibomd::identify::{classify, format, license};
-use aibomd::normalize::{normalize, ProcessTable};
+use aibomd::normalize::normalize;
 use aibomd::pipeline::Pipeline;
 use aibomd::stats::Stats;
 use aibomd::tracer::Batch;
@@ -751,11 +752,11 @@ fn batches(raws: &[RawAccess], rounds: usize) -> Vec<Batch> {
 
 /// The baseline: `normalize()` alone.
 fn run_normalize_only(raws: &[RawAccess], rounds: usize) -> Timed {
-    let mut procs = ProcessTable::default();
+    let mut procs = Attributor::new(&Default::default(), "bench", None).expect("defaults");
     let clock = Clock::start();
     for _ in 0..rounds {
         for raw in raws {
-            black_box(normalize(black_box(raw), 1, &mut procs, "bench"));
+            black_box(normalize(black_box(raw), 1, &mut procs));
         }
     }
     clock.stop()
@@ -764,7 +765,7 @@ fn run_normalize_only(raws: &[RawAccess], rounds: usize) -> Timed {
 /// Each stage of a cache-miss identification alone over every file of `raws`, in
 /// order: seconds per stage (whole pass).
 fn miss_stages(raws: &[RawAccess]) -> Result<Vec<(&'static str, f64)>> {
-    let mut procs = ProcessTable::default();
+    let mut procs = Attributor::new(&Default::default(), "bench", None).expect("defaults");
     let paths: Vec<&Path> = raws
         .iter()
         .map(|r| Path::new(std::ffi::OsStr::from_bytes(&r.path)))
@@ -777,7 +778,7 @@ fn miss_stages(raws: &[RawAccess]) -> Result<Vec<(&'static str, f64)>> {
     };
     time("`normalize()` (resolve, stat, process facts)", &mut || {
         for raw in raws {
-            black_box(normalize(raw, 1, &mut procs, "bench"));
+            black_box(normalize(raw, 1, &mut procs));
         }
     });
     time("`FileVersion::of` (stat)", &mut || {

@@ -26,6 +26,8 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// Where events go.
     pub export: ExportConfig,
+    /// Who an access is attributed to: process, container, pod, project (`[attribute]`).
+    pub attribute: crate::attribute::AttributeConfig,
 }
 
 impl Default for Config {
@@ -38,6 +40,7 @@ impl Default for Config {
             procfs: ProcfsConfig::default(),
             pipeline: PipelineConfig::default(),
             export: ExportConfig::default(),
+            attribute: Default::default(),
         }
     }
 }

@@ -135,4 +135,8 @@ pub struct AccessRecord {
     pub exe_path: Option<PathBuf>,
     pub tracer: &'static str,
     pub project: String,
+    /// `aibom.project.source`: how `project` was decided.
+    pub project_source: &'static str,
+    /// The process, container and pod behind the access (`None` in hand-made records).
+    pub attribution: Option<std::sync::Arc<crate::attribute::Attribution>>,
 }

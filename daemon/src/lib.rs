@@ -3,6 +3,7 @@
 //! Pipeline: [`tracer`] (ebpf | fanotify | procfs) → [`dedup`] → [`normalize`] → [`export`]
 //! (console, JSON Lines), wired by [`pipeline`].
 pub mod app;
+pub mod attribute;
 pub mod config;
 pub mod dedup;
 pub mod event;

@@ -199,6 +199,8 @@ fn real_main(cli: Cli) -> Result<i32> {
         Command::Run(a) => {
             // `run` prints a table at the end; per-access lines only when asked.
             a.common.apply(&mut cfg, false);
+            // `run --project` wins over the environment and the project rules.
+            cfg.attribute.cli_project = a.common.project.clone();
             let opts = RunOptions {
                 command: a.command,
                 summary: !a.quiet,

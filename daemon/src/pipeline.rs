@@ -7,13 +7,14 @@ use tokio::sync::mpsc;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
+use crate::attribute::Attributor;
 use crate::config::PipelineConfig;
 use crate::dedup::{key_of, Dedup};
 use crate::event::{AccessMode, AccessRecord, TraceEvent};
 use crate::export::Sink;
 use crate::identify::hash::FileVersion;
 use crate::identify::Identifier;
-use crate::normalize::{self, ProcessTable};
+use crate::normalize;
 use crate::tracer::Batch;
 
 /// Counters of the userspace pipeline.
@@ -45,14 +46,15 @@ pub struct Pipeline {
     /// always reach the sinks before its exit.
     exits: std::collections::VecDeque<(Instant, u32)>,
     shared: std::sync::Arc<crate::stats::Stats>,
-    procs: ProcessTable,
+    /// Who each access is attributed to (process, container, pod, project).
+    attributor: Attributor,
     sinks: Vec<Box<dyn Sink>>,
-    project: String,
     stats: PipelineStats,
 }
 
 impl Pipeline {
-    /// A pipeline attributing everything to `project` and writing to `sinks`.
+    /// A pipeline writing to `sinks`, attributing accesses with the default `[attribute]`
+    /// settings and `project` as the default project (see [`Pipeline::with_attributor`]).
     pub fn new(
         project: String,
         cfg: &PipelineConfig,
@@ -69,9 +71,9 @@ impl Pipeline {
             dedup_window,
             exits: Default::default(),
             shared,
-            procs: ProcessTable::default(),
+            attributor: Attributor::new(&Default::default(), &project, None)
+                .expect("the default [attribute] settings are valid"),
             sinks,
-            project,
             stats: PipelineStats::default(),
         }
     }
@@ -89,7 +91,7 @@ impl Pipeline {
                         self.stats.folded += 1;
                         continue;
                     }
-                    let mut rec = normalize::normalize(&raw, 1, &mut self.procs, &self.project);
+                    let mut rec = normalize::normalize(&raw, 1, &mut self.attributor);
                     crate::stats::Stats::add(&self.shared.normalized, 1);
                     if !normalize::is_artifact(&rec) {
                         self.stats.irrelevant += 1;
@@ -101,18 +103,27 @@ impl Pipeline {
                     }
                 }
                 TraceEvent::Exec(e) => {
-                    self.procs.on_exec(&e);
+                    self.attributor.on_exec(&e);
                     for s in &mut self.sinks {
                         s.process_exec(&e);
                     }
                 }
                 TraceEvent::Exit { pid } => {
-                    self.procs.on_exit(pid);
+                    self.attributor.on_exit(pid);
                     self.identifier.forget_process(pid);
                     self.exits.push_back((now, pid));
                 }
             }
         }
+        let st = &self.shared;
+        crate::stats::Stats::set(&st.attribute_processes, self.attributor.len() as u64);
+        crate::stats::Stats::set(&st.attribute_evictions, self.attributor.evictions());
+    }
+
+    /// Attributes accesses with `attributor` (built from the `[attribute]` settings).
+    pub fn with_attributor(mut self, attributor: Attributor) -> Self {
+        self.attributor = attributor;
+        self
     }
 
     /// Exports records whose dedup window ended, then exits older than the window.

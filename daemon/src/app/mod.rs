@@ -54,7 +54,13 @@ pub fn build_pipeline(
     if cfg.export.console {
         sinks.push(Box::new(ConsoleSink));
     }
-    let pipeline = Pipeline::new(cfg.project.clone(), &cfg.pipeline, sinks, stats.clone());
+    let attributor = crate::attribute::Attributor::new(
+        &cfg.attribute,
+        &cfg.project,
+        cfg.attribute.cli_project.clone(),
+    )?;
+    let pipeline = Pipeline::new(cfg.project.clone(), &cfg.pipeline, sinks, stats.clone())
+        .with_attributor(attributor);
     Ok(Built {
         pipeline,
         otel,

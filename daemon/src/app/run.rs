@@ -34,7 +34,10 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     tracing::info!(tracer = tracer_name, "tracer attached");
 
     let mut cmd = std::process::Command::new(prog);
-    cmd.args(args).env("AIBOM_PROJECT", &cfg.project);
+    cmd.args(args);
+    if let Some(p) = &cfg.attribute.cli_project {
+        cmd.env(crate::attribute::process::PROJECT_ENV, p);
+    }
     if let Some(hook) = tracer.pre_exec_follow() {
         // SAFETY: the hook is async-signal-safe (one raw syscall), as the trait requires.
         unsafe { cmd.pre_exec(hook) };

@@ -63,6 +63,38 @@ pub fn rfc3339(t: SystemTime) -> String {
     chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
+/// The process, container and pod attributes of an attribution.
+fn attribution_attributes(
+    w: &crate::attribute::Attribution,
+    opt: &mut impl FnMut(&'static str, Option<Value>),
+) {
+    let s = |v: &Option<String>| v.clone().map(Value::Str);
+    opt(attr::PROCESS_COMMAND_LINE, s(&w.command_line));
+    opt(
+        attr::PROCESS_CREATION_TIME,
+        w.start_time.map(|t| Value::Str(rfc3339(t))),
+    );
+    opt(
+        attr::PROCESS_WORKING_DIRECTORY,
+        w.working_directory.as_deref().map(p),
+    );
+    if let Some(c) = &w.container {
+        opt(attr::CONTAINER_ID, Some(Value::Str(c.id.clone())));
+        opt(
+            attr::CONTAINER_RUNTIME_NAME,
+            c.runtime.map(|r| Value::Str(r.into())),
+        );
+    }
+    opt(attr::K8S_POD_UID, s(&w.pod_uid));
+    if let Some(pod) = &w.pod {
+        opt(attr::K8S_POD_NAME, Some(Value::Str(pod.name.clone())));
+        opt(
+            attr::K8S_NAMESPACE_NAME,
+            Some(Value::Str(pod.namespace.clone())),
+        );
+    }
+}
+
 /// The record's attributes, in a stable order, absent values left out.
 pub fn attributes(r: &AccessRecord) -> Vec<(&'static str, Value)> {
     let mut a = vec![
@@ -110,6 +142,13 @@ pub fn attributes(r: &AccessRecord) -> Vec<(&'static str, Value)> {
         attr::PROCESS_CGROUP_ID,
         r.cgroup_id.map(|v| Value::Int(v as i64)),
     );
+    opt(
+        attr::PROJECT_SOURCE,
+        Some(Value::Str(r.project_source.into())),
+    );
+    if let Some(w) = &r.attribution {
+        attribution_attributes(w, &mut opt);
+    }
     if let Some(x) = &r.artifact {
         let s = |v: &str| Some(Value::Str(v.to_string()));
         let os = |v: &Option<String>| v.clone().map(Value::Str);

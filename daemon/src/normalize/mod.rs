@@ -1,26 +1,37 @@
 //! The `normalize` stage: from a raw access to a record with an absolute, resolved path,
-//! size and mtime, and the process it belongs to.
+//! size and mtime, attributed (see [`crate::attribute`]) to its process, container and
+//! project.
+//!
+//! A process in another mount namespace (a container) reports paths relative to its own
+//! root: its files are looked at through `/proc/PID/root` (see [`path::resolve_in`]).
 //!
 //! Artifact identification (type, format, provider, hashes) is added by later stages.
 pub mod path;
-pub mod process;
 
 use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
 
+use crate::attribute::{Attributor, Hints};
 use crate::event::{AccessRecord, RawAccess};
-pub use path::{resolve, Resolved};
-pub use process::ProcessTable;
+pub use path::{resolve, resolve_in, Resolved};
 
-/// Normalizes one raw access. `count` is the number of folded repeats (see `dedup`).
-pub fn normalize(
-    raw: &RawAccess,
-    count: u64,
-    procs: &mut ProcessTable,
-    project: &str,
-) -> AccessRecord {
-    let r = resolve(raw);
-    let meta = std::fs::metadata(&r.file_path).ok();
-    let proc = procs.lookup(raw.pid, raw.comm.as_deref(), raw.uid);
+/// Normalizes and attributes one raw access. `count` is the number of folded repeats
+/// (see `dedup`).
+pub fn normalize(raw: &RawAccess, count: u64, attributor: &mut Attributor) -> AccessRecord {
+    let proc = attributor.lookup(
+        raw.pid,
+        Hints {
+            comm: raw.comm.as_deref(),
+            uid: raw.uid,
+            ppid: raw.ppid,
+            cgroup_id: raw.cgroup_id,
+        },
+    );
+    let root = proc
+        .foreign_root
+        .then(|| PathBuf::from(format!("/proc/{}/root", raw.pid)));
+    let r = resolve_in(raw, root.as_deref());
+    let meta = std::fs::metadata(path::in_root(root.as_deref(), &r.file_path)).ok();
     AccessRecord {
         event: aibom_semconv::event::ARTIFACT_ACCESS,
         artifact: None,
@@ -47,7 +58,9 @@ pub fn normalize(
         exe_name: raw.comm.clone().or(proc.comm.clone()),
         exe_path: proc.exe.clone(),
         tracer: raw.tracer,
-        project: project.to_string(),
+        project: proc.project.to_string(),
+        project_source: proc.project_source,
+        attribution: Some(proc),
     }
 }
 
@@ -71,7 +84,12 @@ const MODEL_MARKERS: &[&str] = &[
 /// False for records that passed the path filter but are not artifacts: directories,
 /// and READMEs outside model folders.
 pub fn is_artifact(rec: &AccessRecord) -> bool {
-    if rec.file_path.is_dir() {
+    let root = rec
+        .attribution
+        .as_ref()
+        .filter(|a| a.foreign_root)
+        .map(|a| PathBuf::from(format!("/proc/{}/root", a.pid)));
+    if path::in_root(root.as_deref(), &rec.file_path).is_dir() {
         return false;
     }
     let name = |p: &std::path::Path| {
@@ -89,7 +107,7 @@ pub fn is_artifact(rec: &AccessRecord) -> bool {
     let Some(dir) = rec.absolute_path.parent() else {
         return false;
     };
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(entries) = std::fs::read_dir(path::in_root(root.as_deref(), dir)) else {
         return false;
     };
     entries.flatten().take(4096).any(|e| {

@@ -30,6 +30,22 @@ pub struct Resolved {
 
 /// Resolves `raw.path` as described in the module docs.
 pub fn resolve(raw: &RawAccess) -> Resolved {
+    resolve_in(raw, None)
+}
+
+/// `p` (absolute, as a process sees it) as we reach it: below `root` when given.
+pub fn in_root(root: Option<&Path>, p: &Path) -> PathBuf {
+    match root {
+        Some(r) => r.join(p.strip_prefix("/").unwrap_or(p)),
+        None => p.to_path_buf(),
+    }
+}
+
+/// [`resolve`] for a process whose paths are relative to `root` (`/proc/PID/root` of a
+/// process in another mount namespace): files are checked below `root`, and symlinks
+/// are not followed (they would be followed in our namespace, not the process's), so
+/// `file_path` is the absolute path.
+pub fn resolve_in(raw: &RawAccess, root: Option<&Path>) -> Resolved {
     let path = Path::new(OsStr::from_bytes(&raw.path));
     let proc_dir = PathBuf::from(format!("/proc/{}", raw.pid));
     let mut candidates: Vec<(PathBuf, &'static str)> = Vec::with_capacity(2);
@@ -58,7 +74,7 @@ pub fn resolve(raw: &RawAccess) -> Resolved {
             }
         }
     }
-    let same_file = |p: &Path| match (raw.file_id, std::fs::metadata(p)) {
+    let same_file = |p: &Path| match (raw.file_id, std::fs::metadata(in_root(root, p))) {
         (Some((dev, ino)), Ok(m)) => m.dev() == dev && m.ino() == ino,
         (None, Ok(_)) => true,
         (_, Err(_)) => false,
@@ -80,8 +96,12 @@ pub fn resolve(raw: &RawAccess) -> Resolved {
     match chosen {
         Some((p, kind)) => {
             let absolute_path = lexical_normalize(&p);
-            let file_path =
-                std::fs::canonicalize(&absolute_path).unwrap_or_else(|_| absolute_path.clone());
+            let file_path = match root {
+                Some(_) => absolute_path.clone(),
+                None => {
+                    std::fs::canonicalize(&absolute_path).unwrap_or_else(|_| absolute_path.clone())
+                }
+            };
             Resolved {
                 absolute_path,
                 file_path,

@@ -1,0 +1,344 @@
+//! The `attribute` stage: who accessed a file — process, container, Kubernetes pod and
+//! project.
+//!
+//! An [`Attributor`] keeps one [`Attribution`] per live process, built from `/proc/PID`
+//! when the process execs or is first seen, and dropped when it exits. A lookup on a
+//! cached process only clones an `Arc`. The cache has a hard cap
+//! ([`AttributeConfig::cache_capacity`]): beyond it the least recently used process is
+//! evicted (counted, see [`Attributor::evictions`]).
+//!
+//! The project of a process is, in order:
+//! 1. `aibomd run --project` (source `cli`);
+//! 2. `AIBOM_PROJECT` from `/proc/PID/environ`, read once per exec; a process whose
+//!    environment lacks it (or cannot be read) takes its parent's when the parent had it
+//!    from its environment (source `environment`);
+//! 3. the first matching `[[attribute.rules]]` entry (source `rule`);
+//! 4. the top-level `project` setting (source `default`).
+//!
+//! When a process is gone before its first lookup, what the tracer saw is used: `comm`,
+//! uid, parent, and the cgroup path found by the tracer's cgroup id (see [`cgroups`]).
+pub mod cgroups;
+pub mod config;
+pub mod container;
+pub mod kube;
+pub mod process;
+pub mod project;
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use aibom_semconv::project_source;
+use anyhow::Result;
+use lru::LruCache;
+
+pub use config::{AttributeConfig, KubeletConfig, ProjectRule};
+pub use container::Container;
+pub use kube::PodName;
+use process::{Host, Redactor};
+use project::{Rules, Subject};
+
+/// How many ancestors are searched for an inherited `AIBOM_PROJECT` when they are not
+/// cached.
+const ANCESTOR_DEPTH: usize = 8;
+
+/// Everything known about the process behind an access.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribution {
+    pub pid: u32,
+    pub ppid: Option<u32>,
+    pub uid: Option<u32>,
+    /// User name of `uid` (the number when it has no name).
+    pub owner: Option<String>,
+    /// Kernel `comm`.
+    pub comm: Option<String>,
+    /// Target of `/proc/PID/exe`.
+    pub exe: Option<PathBuf>,
+    /// `process.command_line`: joined, redacted, bounded.
+    pub command_line: Option<String>,
+    /// `process.creation.time`.
+    pub start_time: Option<SystemTime>,
+    /// `process.working_directory` (as the process sees it).
+    pub working_directory: Option<PathBuf>,
+    /// cgroup v2 path.
+    pub cgroup: Option<String>,
+    pub container: Option<Container>,
+    /// `k8s.pod.uid`, from a kubepods cgroup.
+    pub pod_uid: Option<String>,
+    /// Pod name and namespace, from the kubelet.
+    pub pod: Option<PodName>,
+    pub project: Arc<str>,
+    /// An `aibom.project.source` value.
+    pub project_source: &'static str,
+    /// The process sees another root or mount namespace: its paths are relative to
+    /// `/proc/PID/root`.
+    pub foreign_root: bool,
+    /// False when the process was gone: only the tracer's facts are known.
+    pub from_proc: bool,
+}
+
+/// What the tracer saw with an access, used when `/proc/PID` is gone.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Hints<'a> {
+    pub comm: Option<&'a str>,
+    pub uid: Option<u32>,
+    pub ppid: Option<u32>,
+    pub cgroup_id: Option<u64>,
+}
+
+struct Entry {
+    attr: Arc<Attribution>,
+    /// `AIBOM_PROJECT` of the process or inherited from an ancestor's environment.
+    env_project: Option<Arc<str>>,
+}
+
+/// The attribution cache (see the module docs).
+pub struct Attributor {
+    cache: LruCache<u32, Entry>,
+    users: HashMap<u32, Option<String>>,
+    host: Host,
+    redactor: Redactor,
+    cmdline_max: usize,
+    rules: Rules,
+    default_project: Arc<str>,
+    cli_project: Option<Arc<str>>,
+    cgroups: cgroups::CgroupIds,
+    pods: Option<kube::Pods>,
+    evictions: u64,
+}
+
+impl Attributor {
+    /// An attributor with `cfg`, falling back to `default_project`; `cli_project`
+    /// (`aibomd run --project`) overrides everything. Starts the kubelet poller when
+    /// enabled. Errors on invalid patterns or rules.
+    pub fn new(
+        cfg: &AttributeConfig,
+        default_project: &str,
+        cli_project: Option<String>,
+    ) -> Result<Self> {
+        let pods = if cfg.kubelet.enabled {
+            Some(kube::Pods::start(&cfg.kubelet)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            cache: LruCache::new(NonZeroUsize::new(cfg.cache_capacity.max(1)).expect("≥ 1")),
+            users: HashMap::new(),
+            host: Host::new(),
+            redactor: Redactor::new(
+                &cfg.redact_patterns,
+                &cfg.redaction,
+                cfg.command_line_max_bytes,
+            )?,
+            cmdline_max: cfg.command_line_max_bytes,
+            rules: Rules::new(&cfg.rules)?,
+            default_project: default_project.into(),
+            cli_project: cli_project.map(Into::into),
+            cgroups: cgroups::CgroupIds::new(
+                cgroups::v2_mount().unwrap_or_else(|| "/sys/fs/cgroup".into()),
+                cfg.cgroup_walk_max,
+            ),
+            pods,
+            evictions: 0,
+        })
+    }
+
+    /// A process started a new program: its facts are read again (command line,
+    /// executable, environment), keeping an `AIBOM_PROJECT` it had before.
+    pub fn on_exec(&mut self, e: &crate::event::ExecInfo) {
+        let old = self.cache.pop(&e.pid);
+        let hints = Hints {
+            comm: e.comm.as_deref(),
+            ppid: e.ppid,
+            ..Default::default()
+        };
+        let mut entry = self.build(e.pid, hints, old.and_then(|o| o.env_project));
+        if entry.attr.exe.is_none() && e.path.is_absolute() {
+            Arc::make_mut(&mut entry.attr).exe = Some(e.path.clone());
+        }
+        self.insert(e.pid, entry);
+    }
+
+    /// Forgets an exited process.
+    pub fn on_exit(&mut self, pid: u32) {
+        self.cache.pop(&pid);
+    }
+
+    /// The attribution of `pid`: cached, or built now from `/proc` (or from `hints` when
+    /// the process is gone) and cached.
+    pub fn lookup(&mut self, pid: u32, hints: Hints) -> Arc<Attribution> {
+        if let Some(e) = self.cache.get(&pid) {
+            let a = e.attr.clone();
+            if a.pod.is_none() && a.pod_uid.is_some() && self.pods.is_some() {
+                return self.refresh_pod(pid, a);
+            }
+            return a;
+        }
+        let entry = self.build(pid, hints, None);
+        let a = entry.attr.clone();
+        self.insert(pid, entry);
+        a
+    }
+
+    /// Processes cached.
+    pub fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.cache.is_empty()
+    }
+
+    /// Live processes dropped from the full cache so far.
+    pub fn evictions(&self) -> u64 {
+        self.evictions
+    }
+
+    fn insert(&mut self, pid: u32, entry: Entry) {
+        if let Some((old, _)) = self.cache.push(pid, entry) {
+            if old != pid {
+                self.evictions += 1;
+            }
+        }
+    }
+
+    /// The pod name arrived from the kubelet after the process was cached.
+    fn refresh_pod(&mut self, pid: u32, a: Arc<Attribution>) -> Arc<Attribution> {
+        let pods = self.pods.as_ref().expect("checked");
+        let Some(pod) = a.pod_uid.as_deref().and_then(|u| pods.get(u)) else {
+            return a;
+        };
+        let mut new = (*a).clone();
+        new.pod = Some(pod);
+        if new.project_source == project_source::RULE
+            || new.project_source == project_source::DEFAULT
+        {
+            (new.project, new.project_source) = self.by_rules(&new);
+        }
+        let new = Arc::new(new);
+        if let Some(e) = self.cache.get_mut(&pid) {
+            e.attr = new.clone();
+        }
+        new
+    }
+
+    fn build(&mut self, pid: u32, hints: Hints, prev_env: Option<Arc<str>>) -> Entry {
+        let f = process::read(pid, self.cmdline_max, &self.host, hints.uid.is_none());
+        let from_proc = f.comm.is_some();
+        let cgroup = f
+            .cgroup
+            .or_else(|| hints.cgroup_id.and_then(|id| self.cgroups.path(id)));
+        let facts = cgroup.as_deref().map(container::parse).unwrap_or_default();
+        let uid = hints.uid.or(f.uid);
+        let ppid = f.ppid.or(hints.ppid);
+        let own_env = match f.env_project {
+            Some(Some(p)) => Some(Arc::from(p)),
+            _ => None,
+        };
+        let env_project = own_env
+            .or(prev_env)
+            .or_else(|| ppid.and_then(|p| self.inherited(p)));
+        let pod = match (&self.pods, &facts.pod_uid) {
+            (Some(pods), Some(uid)) => pods.get(uid),
+            _ => None,
+        };
+        let mut a = Attribution {
+            pid,
+            ppid,
+            uid,
+            owner: uid.and_then(|u| self.user_name(u)),
+            comm: hints.comm.map(str::to_string).or(f.comm),
+            exe: f.exe,
+            command_line: f.cmdline.and_then(|c| self.redactor.command_line(&c)),
+            start_time: f.start_time,
+            working_directory: f.cwd,
+            cgroup,
+            container: facts.container,
+            pod_uid: facts.pod_uid,
+            pod,
+            project: self.default_project.clone(),
+            project_source: project_source::DEFAULT,
+            foreign_root: f.foreign_root,
+            from_proc,
+        };
+        (a.project, a.project_source) = if let Some(p) = &self.cli_project {
+            (p.clone(), project_source::CLI)
+        } else if let Some(p) = &env_project {
+            (p.clone(), project_source::ENVIRONMENT)
+        } else {
+            self.by_rules(&a)
+        };
+        Entry {
+            attr: Arc::new(a),
+            env_project,
+        }
+    }
+
+    fn by_rules(&self, a: &Attribution) -> (Arc<str>, &'static str) {
+        if self.rules.is_empty() {
+            return (self.default_project.clone(), project_source::DEFAULT);
+        }
+        let exe = a.exe.as_ref().map(|p| p.to_string_lossy());
+        let cwd = a.working_directory.as_ref().map(|p| p.to_string_lossy());
+        let s = Subject {
+            container_id: a.container.as_ref().map(|c| c.id.as_str()),
+            container_runtime: a.container.as_ref().and_then(|c| c.runtime),
+            pod_name: a.pod.as_ref().map(|p| p.name.as_str()),
+            namespace: a.pod.as_ref().map(|p| p.namespace.as_str()),
+            pod_uid: a.pod_uid.as_deref(),
+            cgroup: a.cgroup.as_deref(),
+            executable: exe.as_deref(),
+            working_directory: cwd.as_deref(),
+        };
+        match self.rules.decide(&s) {
+            Some(p) => (p.clone(), project_source::RULE),
+            None => (self.default_project.clone(), project_source::DEFAULT),
+        }
+    }
+
+    /// `AIBOM_PROJECT` an ancestor of a process got from its environment: the cached
+    /// one's, else read from the ancestors' `/proc/PID/environ` (a few levels up).
+    fn inherited(&mut self, mut ppid: u32) -> Option<Arc<str>> {
+        for _ in 0..ANCESTOR_DEPTH {
+            if ppid == 0 {
+                return None;
+            }
+            if let Some(e) = self.cache.peek(&ppid) {
+                return e.env_project.clone();
+            }
+            let dir = format!("/proc/{ppid}");
+            let env = std::fs::read(format!("{dir}/environ")).ok();
+            if let Some(p) = env.as_deref().and_then(process::env_value) {
+                return Some(p.into());
+            }
+            let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
+            ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+        }
+        None
+    }
+
+    fn user_name(&mut self, uid: u32) -> Option<String> {
+        self.users
+            .entry(uid)
+            .or_insert_with(|| {
+                nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                    .ok()
+                    .flatten()
+                    .map(|u| u.name)
+            })
+            .clone()
+            .or_else(|| Some(uid.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests;
