@@ -9,11 +9,20 @@
 //!
 //! Rows are generated server-side (`INSERT INTO runtime_events SELECT ... FROM numbers(N)`):
 //! 5 projects, 2,000 artifacts (400 per project), realistic types/providers/licenses, pids,
-//! times spread over the last 30 days. Note chdb-http runs one statement at a time, so the
-//! summary's four concurrent queries are serialized there (a real server runs them in parallel).
+//! times spread over the last 30 days; 99 % of rows named `aibom.artifact.access` as aibomd
+//! sends them, 1 % unnamed (old exporters: the twin-folding path). Inserting into
+//! `runtime_events` also fills the `runtime_artifacts` aggregate through its view, as in
+//! production. Note chdb-http runs one statement at a time.
+//!
+//! Also measured: the old summary (its four statements over `runtime_events`, before the
+//! aggregate; `AIBOM_BENCH_OLD_REPS` runs, default 3, 0 to skip), and ingest through the real
+//! collector: OTLP/HTTP log records shaped like aibomd's into rotel-agent -> ClickHouse
+//! (`AIBOM_BENCH_ROTEL_ROWS`, default 200000, 0 to skip), timed until the rows are in
+//! `runtime_events`.
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use aibom_semconv::{attr, event};
 use common::{ClickHouse, DB, TOKEN};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -39,6 +48,8 @@ fn main() {
         })
         .collect();
     let requests: usize = env_num("AIBOM_BENCH_REQUESTS", 50);
+    let old_reps: usize = env_num("AIBOM_BENCH_OLD_REPS", 3);
+    let rotel_rows: usize = env_num("AIBOM_BENCH_ROTEL_ROWS", 200_000);
     let budget = Duration::from_secs(env_num("AIBOM_BENCH_BUDGET_S", 240) as u64);
 
     let Some(ch) = ClickHouse::start() else {
@@ -120,23 +131,33 @@ fn main() {
             );
             results.push((loaded, name, s, parts.trim().to_string()));
         }
-        // The summary's dominant inner aggregation, run directly (one statement).
-        let t = Instant::now();
-        let groups = ch.sql(
-            &format!(
-                "SELECT count() FROM (SELECT file_path, time, process_pid, count() \
-                 FROM runtime_events WHERE project_id = '{project}' \
-                 GROUP BY file_path, time, process_pid)"
-            ),
+        let agg_rows = ch.sql(
+            &format!("SELECT count() FROM runtime_artifacts WHERE project_id = '{project}'"),
             "",
         );
-        results.push((
-            loaded,
-            "direct SQL: GROUP BY file_path, time, process_pid (1 project)",
-            Stats::single(t.elapsed(), groups.trim()),
-            parts.trim().to_string(),
-        ));
+        eprintln!(
+            "{loaded} rows: runtime_artifacts rows of {project}: {}",
+            agg_rows.trim()
+        );
+        if old_reps > 0 {
+            let s = old_summary(&ch, project, old_reps);
+            eprintln!(
+                "{loaded} rows, old summary: p50 {:.1} ms, max {:.1} ms",
+                s.p50, s.max
+            );
+            results.push((
+                loaded,
+                "old summary (4 statements, before 0007)",
+                s,
+                parts.trim().to_string(),
+            ));
+        }
     }
+    let rotel = if rotel_rows > 0 {
+        rotel_ingest(&ch, rotel_rows)
+    } else {
+        None
+    };
 
     println!("## Ingest (`INSERT INTO runtime_events SELECT ... FROM numbers(N)`, server-side)\n");
     println!("| rows before | rows inserted | seconds | rows/s |");
@@ -147,6 +168,14 @@ fn main() {
             *n as f64 / secs.max(1e-9)
         );
     }
+    if let Some((n, secs, batch)) = rotel {
+        println!(
+            "\nThrough the collector (OTLP/HTTP JSON, {batch} records per request, 4 in flight \
+             -> rotel-agent --disable-batching -> chdb-http -> otel_logs -> views): {n} rows in \
+             {secs:.1} s = {:.0} rows/s",
+            n as f64 / secs.max(1e-9)
+        );
+    }
     println!("\n## Latency (ms; project `proj-0` = 1/5 of the rows)\n");
     println!("| rows | endpoint | n | p50 | p99 | min | max | status | active parts |");
     println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |");
@@ -155,6 +184,16 @@ fn main() {
             "| {rows} | {name} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {parts} |",
             s.n, s.p50, s.p99, s.min, s.max, s.status
         );
+    }
+    for (rows, _, s, _) in results.iter().filter(|r| r.1.starts_with("old summary")) {
+        if let Some((_, _, new, _)) = results.iter().find(|r| r.0 == *rows && r.1 == "summary") {
+            println!(
+                "\nsummary at {rows} rows: old p50 {:.0} ms -> new p50 {:.1} ms ({:.0}x faster)",
+                s.p50,
+                new.p50,
+                s.p50 / new.p50.max(1e-9)
+            );
+        }
     }
     let target = results
         .iter()
@@ -188,6 +227,7 @@ fn env_num(name: &str, default: usize) -> usize {
 /// `n` rows numbered from `from`: row k belongs to artifact `a = hash(k) % 2000`, and artifact a
 /// to project `a % 5`, so each project has 400 artifacts with stable attributes.
 fn insert_sql(from: u64, n: u64, now_ns: u64) -> String {
+    let access = event::ARTIFACT_ACCESS;
     format!(
         "INSERT INTO runtime_events
         (project_id, time, event_id, event_name, artifact_id, artifact_name, artifact_type,
@@ -200,7 +240,7 @@ fn insert_sql(from: u64, n: u64, now_ns: u64) -> String {
             concat('proj-', toString(a % {PROJECTS})) AS project_id,
             fromUnixTimestamp64Nano(toInt64({now_ns} - cityHash64(number, 1) % {THIRTY_DAYS_NS}), 'UTC'),
             sipHash64(number),
-            '',
+            if(number % 100 = 0, '', '{access}'),
             if(prov = 'local', '', concat('pkg:', prov, '/org', toString(a % 37), '/', atype, '-', toString(a))),
             concat('org', toString(a % 37), '/', atype, '-', toString(a)),
             atype,
@@ -243,20 +283,6 @@ struct Stats {
     min: f64,
     max: f64,
     status: String,
-}
-
-impl Stats {
-    fn single(d: Duration, note: &str) -> Self {
-        let ms = d.as_secs_f64() * 1e3;
-        Stats {
-            n: 1,
-            p50: ms,
-            p99: ms,
-            min: ms,
-            max: ms,
-            status: format!("{note} groups"),
-        }
-    }
 }
 
 fn measure(client: &reqwest::Client, url: &str, n: usize, budget: Duration) -> Stats {
@@ -347,4 +373,224 @@ impl Drop for Sidecar {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The old summary endpoint's statements, run one after another as chdb-http serialized them:
+/// the artifact list, the counts and the totals (each embedding the per-row aggregation), and
+/// the event totals. Trusted constants only are formatted in (no user input in a bench).
+fn old_summary(ch: &ClickHouse, project: &str, reps: usize) -> Stats {
+    let per = old_artifacts_sql()
+        .replace("{project:String}", &format!("'{project}'"))
+        .replace(
+            "{identified:String}",
+            &format!("'{}'", event::ARTIFACT_IDENTIFIED),
+        );
+    let stmts = [
+        format!("{per}\n    ORDER BY last_ns DESC, key LIMIT 1001 FORMAT Null"),
+        format!(
+            "SELECT tupleElement(d, 1) AS dim, tupleElement(d, 2) AS value, count() AS artifacts, \
+             sum(accesses) AS accesses FROM ({per}) \
+             ARRAY JOIN [('type', atype), ('provider', provider), ('license', license)] AS d \
+             GROUP BY dim, value ORDER BY dim, artifacts DESC, value FORMAT Null"
+        ),
+        format!(
+            "SELECT count() AS artifacts, sum(accesses) AS accesses, \
+             countIf(license = '') AS unknown_license, countIf(mismatch != '') AS format_mismatch \
+             FROM ({per}) FORMAT Null"
+        ),
+        format!(
+            "SELECT count(), uniqExact(process_executable_name, process_pid), min(time), max(time) \
+             FROM runtime_events WHERE project_id = '{project}' FORMAT Null"
+        ),
+    ];
+    let mut ms = Vec::new();
+    for _ in 0..reps {
+        let t = Instant::now();
+        for q in &stmts {
+            ch.sql(q, "");
+        }
+        ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    Stats {
+        n: ms.len(),
+        p50: ms[(ms.len() - 1) / 2],
+        p99: ms[ms.len() - 1],
+        min: ms[0],
+        max: ms[ms.len() - 1],
+        status: "direct SQL".into(),
+    }
+}
+
+/// Sends `n` aibomd-shaped log records (project `ingest`) to a real rotel-agent writing into
+/// `ch`, and times them until all are rows of `runtime_events`: (rows, seconds, batch size).
+fn rotel_ingest(ch: &ClickHouse, n: usize) -> Option<(usize, f64, usize)> {
+    const BATCH: usize = 1000;
+    let Some(agent) = common::rotel_agent() else {
+        eprintln!("rotel-agent is not in .venv: ingest through the collector not measured");
+        return None;
+    };
+    let (http, grpc) = (common::free_port(), common::free_port());
+    let _rotel = common::Killed(
+        common::rotel_command(&agent, ch, http, grpc)
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{http}/v1/logs");
+    common::wait_for_port(http, Duration::from_secs(30));
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap();
+    let kv = |k: &str, v: String| serde_json::json!({"key": k, "value": {"stringValue": v}});
+    let body = |b: usize| {
+        let records: Vec<_> = (0..BATCH)
+            .map(|i| {
+                let k = b * BATCH + i;
+                serde_json::json!({
+                    "timeUnixNano": (now - (k as i64) * 1000).to_string(),
+                    "eventName": event::ARTIFACT_ACCESS,
+                    "body": {"stringValue": format!("/models/m{}/model.safetensors", k % 50)},
+                    "attributes": [
+                        kv(aibom_semconv::record::EVENT_NAME, event::ARTIFACT_ACCESS.into()),
+                        kv(attr::FILE_PATH, format!("/models/m{}/model.safetensors", k % 50)),
+                        kv(attr::ACCESS_MODE, "read".into()),
+                        kv(attr::ACCESS_COUNT, "1".into()),
+                        kv(attr::PROCESS_PID, (1000 + k % 7).to_string()),
+                        kv(attr::PROCESS_EXECUTABLE_NAME, "python3".into()),
+                        kv(attr::TRACER, "ebpf".into()),
+                        kv(attr::ARTIFACT_TYPE, "model".into()),
+                        kv(attr::ARTIFACT_FORMAT, "safetensors".into()),
+                        kv(attr::ARTIFACT_PROVIDER, "huggingface".into()),
+                        kv(attr::ARTIFACT_ID, format!("pkg:huggingface/org/m{}", k % 50)),
+                        kv(attr::ARTIFACT_LICENSE, "apache-2.0".into()),
+                        kv(attr::ARTIFACT_SHA256, format!("{:064x}", k % 50)),
+                    ],
+                })
+            })
+            .collect();
+        serde_json::json!({"resourceLogs": [{
+            "resource": {"attributes": [
+                kv(attr::SERVICE_NAME, "aibomd".into()),
+                kv(attr::PROJECT_ID, "ingest".into()),
+                kv(attr::HOST_NAME, "bench".into()),
+            ]},
+            "scopeLogs": [{"scope": {"name": "aibomd"}, "logRecords": records}],
+        }]})
+    };
+    let batches = n.div_ceil(BATCH);
+    let bodies: Vec<String> = (0..batches).map(|b| body(b).to_string()).collect();
+    let client = reqwest::Client::new();
+    let count = || -> usize {
+        ch.sql(
+            "SELECT count() FROM runtime_events WHERE project_id = 'ingest'",
+            "",
+        )
+        .trim()
+        .parse()
+        .unwrap()
+    };
+    let t = Instant::now();
+    common::block(async {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let next = std::sync::Arc::new(AtomicUsize::new(0));
+        let bodies = std::sync::Arc::new(bodies);
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let (next, bodies, client, url) =
+                    (next.clone(), bodies.clone(), client.clone(), url.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(b) = bodies.get(i) else { break };
+                        let r = client
+                            .post(&url)
+                            .header("content-type", "application/json")
+                            .body(b.clone())
+                            .send()
+                            .await
+                            .unwrap();
+                        assert!(r.status().is_success(), "rotel: {}", r.status());
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let sent = t.elapsed();
+    let total = batches * BATCH;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while count() < total {
+        assert!(Instant::now() < deadline, "rotel: rows never all arrived");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "rotel ingest: {total} rows sent in {:.1} s, all in runtime_events after {secs:.1} s",
+        sent.as_secs_f64()
+    );
+    Some((total, secs, BATCH))
+}
+
+/// The summary's per-artifact query before `runtime_artifacts` existed (commit ce6cf16),
+/// kept to measure the old endpoint against the new one in the same run.
+fn old_artifacts_sql() -> String {
+    const LIST_CAP: u32 = 100;
+    const EVENTS_TABLE: &str = "runtime_events";
+    let a = |col: &str, alias: &str| format!("toString(anyIf({col}, {col} != '')) AS {alias}");
+    let b = |col: &str, alias: &str| format!("argMaxIf({col}, a_time, {col} != '') AS {alias}");
+    let c = |col: &str, alias: &str| format!("anyIf({col}, {col} != '') AS {alias}");
+    let cols = [
+        ("artifact_id", "a_id", "b_id", "id"),
+        ("artifact_name", "a_name", "b_name", "name"),
+        ("artifact_type", "a_type", "b_type", "atype"),
+        ("artifact_provider", "a_provider", "b_provider", "provider"),
+        ("artifact_license", "a_license", "b_license", "license"),
+        ("artifact_format", "a_format", "b_format", "format"),
+        (
+            "artifact_format_mismatch",
+            "a_mismatch",
+            "b_mismatch",
+            "mismatch",
+        ),
+    ];
+    let join = |v: Vec<String>| v.join(",\n        ");
+    let level_a = join(cols.iter().map(|x| a(x.0, x.1)).collect());
+    let level_b = join(cols.iter().map(|x| b(x.1, x.2)).collect());
+    let level_c = join(cols.iter().map(|x| c(x.2, x.3)).collect());
+    format!(
+        "SELECT
+        if(b_id != '', b_id, if(b_sha != '', b_sha, b_path)) AS key,
+        {level_c},
+        groupUniqArrayIf({LIST_CAP})(b_sha, b_sha != '') AS sha256,
+        groupUniqArray({LIST_CAP})(b_path) AS paths,
+        toUnixTimestamp64Nano(min(b_first)) AS first_ns,
+        toUnixTimestamp64Nano(max(b_last)) AS last_ns,
+        sum(b_n) AS accesses,
+        arraySlice(arrayDistinct(arrayFlatten(groupArray(b_procs))), 1, {LIST_CAP}) AS processes
+    FROM (
+        SELECT
+        a_path AS b_path,
+        {level_b},
+        argMaxIf(a_sha, a_time, a_sha != '') AS b_sha,
+        min(a_time) AS b_first,
+        max(a_time) AS b_last,
+        sum(a_n) AS b_n,
+        groupUniqArray({LIST_CAP})(tuple(a_exe, a_pid)) AS b_procs
+        FROM (
+            SELECT
+            file_path AS a_path,
+            time AS a_time,
+            process_pid AS a_pid,
+            maxIf(access_count, event_name != {{identified:String}}) AS a_n,
+            {level_a},
+            anyIf(artifact_sha256, artifact_sha256 != '') AS a_sha,
+            toString(any(process_executable_name)) AS a_exe
+            FROM {EVENTS_TABLE}
+            WHERE project_id = {{project:String}}
+            GROUP BY file_path, time, process_pid
+        )
+        GROUP BY a_path
+    )
+    GROUP BY key"
+    )
 }

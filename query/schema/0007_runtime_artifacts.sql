@@ -1,8 +1,11 @@
--- Per (project, file path, day) aggregates of runtime_events: what GET .../summary reads, so
--- its cost follows the number of artifacts, not of events. Filled by runtime_artifacts_mv
+-- Per (project, file path, month) aggregates of runtime_events: what GET .../summary reads,
+-- so its cost follows the number of artifacts, not of events. Filled by runtime_artifacts_mv
 -- from every insert into runtime_events; DELETE .../events rebuilds the affected project's
--- days from runtime_events (query/src/routes/events.rs). Retention: --ttl-days (+1 day, so a
--- day's row outlives its last event). The SELECT both use is runtime_artifacts.select.sql.
+-- months from runtime_events (query/src/routes/events.rs). Retention: a month's row goes
+-- --ttl-days after the month ends, with its last events; so the summary may still count
+-- events up to a month past their own expiry. Months, not days: a row per day multiplied the
+-- per-row process sets the summary merges by 30 (2.4 s instead of 0.2 s at 10 M rows).
+-- The SELECT the view, the backfill and the rebuild share is runtime_artifacts.select.sql.
 --
 -- accesses: sum of aibom.access.count over events named aibom.artifact.access. legacy: for
 -- events without a name (old exporters), the set of (time, pid, count): an access and its
@@ -11,7 +14,7 @@ CREATE TABLE IF NOT EXISTS {{db}}.runtime_artifacts
 (
     project_id LowCardinality(String),
     file_path String,
-    day Date,
+    month Date,
     events SimpleAggregateFunction(sum, UInt64),
     accesses SimpleAggregateFunction(sum, UInt64),
     legacy AggregateFunction(groupUniqArrayIf, Tuple(DateTime64(9, 'UTC'), UInt32, UInt64), UInt8),
@@ -29,16 +32,16 @@ CREATE TABLE IF NOT EXISTS {{db}}.runtime_artifacts
     process_set AggregateFunction(uniqExact, String, UInt32)
 )
 ENGINE = AggregatingMergeTree
-PARTITION BY toYYYYMM(day)
-ORDER BY (project_id, file_path, day);
+PARTITION BY toYYYYMM(month)
+ORDER BY (project_id, file_path, month);
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.runtime_artifacts_mv TO {{db}}.runtime_artifacts AS
 {{sql:runtime_artifacts.select}}
-GROUP BY project_id, file_path, day;
+GROUP BY project_id, file_path, month;
 
 -- Backfill from the events already stored (idempotent: empty first, then rebuild all).
 TRUNCATE TABLE IF EXISTS {{db}}.runtime_artifacts;
 
 INSERT INTO {{db}}.runtime_artifacts
 {{sql:runtime_artifacts.select}}
-GROUP BY project_id, file_path, day;
+GROUP BY project_id, file_path, month;

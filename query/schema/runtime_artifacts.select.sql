@@ -1,10 +1,10 @@
 -- Not a migration: the aggregation of runtime_events into runtime_artifacts, shared by the
 -- view and backfill of 0007 and by the rebuild after a DELETE. Callers append WHERE (optional)
--- and GROUP BY project_id, file_path, day. Columns in runtime_artifacts order.
+-- and GROUP BY project_id, file_path, month. Columns in runtime_artifacts order.
 SELECT
     project_id,
     file_path,
-    toDate(time) AS day,
+    toStartOfMonth(time) AS month,
     count() AS events,
     sumIf(access_count, event_name = '{{event.ARTIFACT_ACCESS}}') AS accesses,
     groupUniqArrayStateIf((time, process_pid, access_count), event_name = '') AS legacy,

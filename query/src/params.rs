@@ -1,7 +1,5 @@
 //! Validation of request values and the opaque pagination cursor. No ClickHouse needed.
 use crate::error::ApiError;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 /// Events per page when `limit` is absent.
@@ -10,6 +8,14 @@ pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;
 /// Longest filter value accepted, in bytes.
 pub const MAX_FILTER_LEN: usize = 1024;
+
+/// [`project_id`]'s rule as one regular expression (ECMA 262, no lookahead), for the OpenAPI
+/// document: 1-128 of `A-Za-z0-9._-`, not `.` or `..`.
+pub const PROJECT_ID_PATTERN: &str = r"^([A-Za-z0-9_-][A-Za-z0-9._-]{0,127}|\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,126}|\.\.[A-Za-z0-9._-]{1,126})$";
+
+/// The scan ids the API hands out (`uuid` v4, hyphenated, as `Uuid::to_string` writes them).
+pub const SCAN_ID_PATTERN: &str =
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 
 /// A project id: `^[A-Za-z0-9._-]{1,128}$`, and not `.` or `..`.
 pub fn project_id(id: &str) -> Result<&str, ApiError> {
@@ -39,11 +45,20 @@ pub fn limit(v: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
     }
 }
 
-/// An RFC 3339 time as nanoseconds since the epoch.
+/// An RFC 3339 time as nanoseconds since the epoch. Times outside what nanoseconds in an i64
+/// hold (before 1677 or after 2262) are clamped to the nearest end: no event is that old or new.
 pub fn time_ns(name: &str, v: &str) -> Result<i64, ApiError> {
     DateTime::parse_from_rfc3339(v)
         .ok()
-        .and_then(|t| t.with_timezone(&Utc).timestamp_nanos_opt())
+        .map(|t| {
+            t.with_timezone(&Utc)
+                .timestamp_nanos_opt()
+                .unwrap_or(if t.timestamp() < 0 {
+                    i64::MIN
+                } else {
+                    i64::MAX
+                })
+        })
         .ok_or_else(|| {
             ApiError::BadRequest(format!(
                 "{name}: expected an RFC 3339 time such as 2026-01-31T12:00:00Z"
@@ -67,6 +82,19 @@ pub fn filter<'a>(name: &str, v: &'a Option<String>) -> Result<Option<&'a str>, 
     }
 }
 
+/// A time filter: absent, or an RFC 3339 time as nanoseconds ([`time_ns`]). Unlike the
+/// equality filters, an empty value is not "no filter" but an error (the OpenAPI document
+/// declares these `date-time`, which `""` is not).
+pub fn time_filter(name: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
+    match v.as_deref() {
+        None => Ok(None),
+        Some(s) if s.len() > MAX_FILTER_LEN => Err(ApiError::BadRequest(format!(
+            "{name}: longer than {MAX_FILTER_LEN} bytes"
+        ))),
+        Some(s) => time_ns(name, s).map(Some),
+    }
+}
+
 /// Where a page ends: the (time, event id) of its last event. Encoded opaque.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cursor {
@@ -74,27 +102,27 @@ pub struct Cursor {
     pub event_id: u64,
 }
 
+/// The cursor's form: 32 lowercase hex digits (time ns as two's-complement u64, then the
+/// event id). Every string of that form is a valid cursor; nothing else is.
+pub const CURSOR_PATTERN: &str = "^[0-9a-f]{32}$";
+
 impl Cursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("v1:{}:{}", self.time_ns, self.event_id))
+        format!("{:016x}{:016x}", self.time_ns as u64, self.event_id)
     }
 
     pub fn decode(s: &str) -> Result<Self, ApiError> {
         let bad =
             || ApiError::BadRequest("invalid cursor: pass `next` from the previous page".into());
-        if s.len() > 128 {
+        if s.len() != 32 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             return Err(bad());
         }
-        let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
-        let text = String::from_utf8(raw).map_err(|_| bad())?;
-        let mut it = text.split(':');
-        match (it.next(), it.next(), it.next(), it.next()) {
-            (Some("v1"), Some(t), Some(id), None) => Ok(Cursor {
-                time_ns: t.parse().map_err(|_| bad())?,
-                event_id: id.parse().map_err(|_| bad())?,
-            }),
-            _ => Err(bad()),
-        }
+        let time = u64::from_str_radix(&s[..16], 16).map_err(|_| bad())?;
+        let id = u64::from_str_radix(&s[16..], 16).map_err(|_| bad())?;
+        Ok(Cursor {
+            time_ns: time as i64,
+            event_id: id,
+        })
     }
 }
 
@@ -123,6 +151,51 @@ mod tests {
         ] {
             assert!(project_id(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_documented_pattern_is_the_rule() {
+        // A tiny matcher for PROJECT_ID_PATTERN's three alternatives, checked against
+        // project_id() on edge cases (no regex engine in the build).
+        let by_pattern = |s: &str| {
+            let ok = |c: u8| c.is_ascii_alphanumeric() || b"._-".contains(&c);
+            let b = s.as_bytes();
+            let all = b.iter().all(|&c| ok(c));
+            let n = b.len();
+            all && match b {
+                [b'.', b'.', ..] => (3..=128).contains(&n),
+                [b'.', ..] => (2..=128).contains(&n),
+                [_, ..] => (1..=128).contains(&n),
+                [] => false,
+            }
+        };
+        assert!(PROJECT_ID_PATTERN.contains(r"\.\.[A-Za-z0-9._-]{1,126}"));
+        for s in [
+            "",
+            ".",
+            "..",
+            "...",
+            ".a",
+            "..a",
+            "a",
+            "a.",
+            "-",
+            "_",
+            "a/b",
+            "é",
+            &"a".repeat(128),
+            &"a".repeat(129),
+            &format!("..{}", "a".repeat(126)),
+            &format!("..{}", "a".repeat(127)),
+        ] {
+            assert_eq!(by_pattern(s), project_id(s).is_ok(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn far_times_are_clamped() {
+        assert_eq!(time_ns("since", "9999-12-31T23:59:59Z").unwrap(), i64::MAX);
+        assert_eq!(time_ns("since", "0001-01-01T00:00:00Z").unwrap(), i64::MIN);
     }
 
     #[test]
@@ -161,10 +234,11 @@ mod tests {
             "x",
             "djE6",
             &"A".repeat(500),
+            &"A".repeat(32),
+            &"0".repeat(31),
+            &"0".repeat(33),
+            &format!("{}+", "0".repeat(31)),
             "v1:1:2",
-            &URL_SAFE_NO_PAD.encode("v2:1:2"),
-            &URL_SAFE_NO_PAD.encode("v1:1:2:3"),
-            &URL_SAFE_NO_PAD.encode("v1:a:2"),
         ] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");
         }

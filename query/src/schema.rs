@@ -6,7 +6,8 @@
 //! attribute NAME, else the resource attribute NAME", and `{{db}}` for the quoted database. An unknown placeholder is an error, so a renamed
 //! constant breaks the build's tests rather than the view.
 //!
-//! `{{t:NAME}}` is the collector's table `<prefix>_NAME` (rotel's `--clickhouse-exporter-table-prefix`).
+//! `{{t:NAME}}` is the collector's table `<prefix>_NAME` (rotel's `--clickhouse-exporter-table-prefix`),
+//! `{{t:NAME_mv}}` the view that fills it.
 //! `{{sql:NAME}}` inlines the rendered `schema/NAME.sql` fragment (see [`FRAGMENTS`]).
 use crate::db::Db;
 use aibom_semconv::{attr, event, record};
@@ -50,6 +51,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0007_runtime_artifacts.sql",
         include_str!("../schema/0007_runtime_artifacts.sql"),
     ),
+    (
+        8,
+        "0008_otel_traces_trace_id.sql",
+        include_str!("../schema/0008_otel_traces_trace_id.sql"),
+    ),
 ];
 
 /// SQL fragments templates inline with `{{sql:NAME}}` (not migrations themselves).
@@ -58,7 +64,7 @@ pub const FRAGMENTS: &[(&str, &str)] = &[(
     include_str!("../schema/runtime_artifacts.select.sql"),
 )];
 
-/// The per-(project, path, day) aggregate the summary reads (migration 0007).
+/// The per-(project, path, month) aggregate the summary reads (migration 0007).
 pub const ARTIFACTS_TABLE: &str = "runtime_artifacts";
 
 /// The typed table the HTTP API reads.
@@ -121,6 +127,7 @@ const NAMES: &[(&str, &str)] = &[
 pub const COLLECTOR_TABLES: &[(&str, &str)] = &[
     ("logs", "TimestampTime"),
     ("traces", "toDateTime(Timestamp)"),
+    ("traces_trace_id_ts", "Start"),
     ("metrics_sum", "toDateTime(TimeUnix)"),
     ("metrics_gauge", "toDateTime(TimeUnix)"),
     ("metrics_histogram", "toDateTime(TimeUnix)"),
@@ -194,7 +201,9 @@ pub fn render(template: &str, target: &Target) -> Result<String> {
             "db" => quote_ident(&target.database),
             k if k.starts_with("t:") => {
                 let name = &k["t:".len()..];
-                if !COLLECTOR_TABLES.iter().any(|(t, _)| *t == name) {
+                // A collector table, or the view `<table>_mv` that fills one.
+                let table = name.strip_suffix("_mv").unwrap_or(name);
+                if !COLLECTOR_TABLES.iter().any(|(t, _)| *t == table) {
                     bail!("unknown collector table {{{{{k}}}}}");
                 }
                 quote_ident(&target.table(name))
@@ -327,7 +336,7 @@ pub async fn migrate(db: &Db, ttl_days: u32, raw_ttl_days: u32) -> Result<Migrat
         ),
         (
             ARTIFACTS_TABLE.to_string(),
-            format!("day + toIntervalDay({})", ttl_days.saturating_add(1)),
+            format!("month + toIntervalMonth(1) + toIntervalDay({ttl_days})"),
         ),
     ];
     for (name, col) in COLLECTOR_TABLES {

@@ -4,26 +4,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn rotel_agent() -> Option<PathBuf> {
-    let lib = repo_root().join(".venv/lib");
-    std::fs::read_dir(lib)
-        .ok()?
-        .flatten()
-        .map(|d| d.path().join("site-packages/rotel/rotel-agent"))
-        .find(|p| p.exists())
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn kv(k: &str, v: Value) -> Value {
     json!({"key": k, "value": v})
@@ -53,29 +34,7 @@ fn rotel_writes_what_the_api_serves() {
     assert!(migrate(&ch).status.success());
     let sc = Sidecar::start(&ch, &[]);
     let (http, grpc) = (free_port(), free_port());
-    let _rotel = Killed(
-        Command::new(agent)
-            .args([
-                "start",
-                "--otlp-http-endpoint",
-                &format!("127.0.0.1:{http}"),
-                "--otlp-grpc-endpoint",
-                &format!("127.0.0.1:{grpc}"),
-            ])
-            .args([
-                "--exporter",
-                "clickhouse",
-                "--clickhouse-exporter-endpoint",
-                &ch.url(),
-                "--clickhouse-exporter-database",
-                DB,
-            ])
-            .arg("--disable-batching")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _rotel = Killed(rotel_command(&agent, &ch, http, grpc).spawn().unwrap());
     let base = format!("http://127.0.0.1:{http}");
     let now = chrono::Utc::now().timestamp_nanos_opt().unwrap();
     let resource = json!({"attributes": [kv(attr::SERVICE_NAME, json!({"stringValue": "aibomd"})), kv(attr::HOST_NAME, json!({"stringValue": "node-9"}))]});

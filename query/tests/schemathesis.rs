@@ -1,13 +1,16 @@
 //! Property-based API testing: schemathesis (tests/requirements.txt) generates requests from
 //! `GET /openapi.json` against the real sidecar over a real ClickHouse engine (chDB behind
-//! `scripts/chdb-http`) holding a few rows, and checks that no answer is a server error (5xx
-//! other than the documented 503; with ClickHouse up even that is reported).
+//! `scripts/chdb-http`) holding a few rows, with every check (`-c all`): no server error,
+//! every status and body as documented, schema-valid requests accepted and schema-violating
+//! ones rejected (so the document states every constraint the handlers enforce).
 //!
 //! schemathesis is found next to `$AIBOM_TEST_PYTHON` (default `<workspace>/.venv/bin/python`):
 //! its `st` or `schemathesis` script. Missing: skip, or fail under `CI=true`.
 //! `AIBOM_SCHEMATHESIS_EXAMPLES` (default 25 per operation) and `AIBOM_SCHEMATHESIS_SEED`
-//! (default 1, reproducible) tune the run; `AIBOM_SCHEMATHESIS_CHECKS` (default
-//! `not_a_server_error`) takes schemathesis' `-c` list (e.g. `all`, to explore).
+//! (default 1, reproducible) tune the run; `AIBOM_SCHEMATHESIS_CHECKS` (default `all`) takes
+//! schemathesis' `-c` list. Operations matching `AIBOM_SCHEMATHESIS_LENIENT` (a path regex,
+//! default `/runtime/aibom$`: its `format` parameter is not yet an enum in the document) are
+//! checked in a second run for server errors only.
 mod common;
 
 use common::*;
@@ -81,35 +84,48 @@ fn openapi_fuzz_has_no_server_errors() {
     assert_eq!(r.json["events"].as_array().unwrap().len(), 3, "{}", r.text);
 
     let examples = std::env::var("AIBOM_SCHEMATHESIS_EXAMPLES").unwrap_or_else(|_| "25".into());
-    let checks =
-        std::env::var("AIBOM_SCHEMATHESIS_CHECKS").unwrap_or_else(|_| "not_a_server_error".into());
+    let checks = std::env::var("AIBOM_SCHEMATHESIS_CHECKS").unwrap_or_else(|_| "all".into());
+    let lenient =
+        std::env::var("AIBOM_SCHEMATHESIS_LENIENT").unwrap_or_else(|_| "/runtime/aibom$".into());
     let seed = std::env::var("AIBOM_SCHEMATHESIS_SEED").unwrap_or_else(|_| "1".into());
     let work = tempfile::tempdir().unwrap();
-    let out = Command::new(&st)
-        .current_dir(work.path())
-        .args(["--no-color", "run"])
-        .arg(format!("{}/openapi.json", sidecar.base))
-        .args(["-H", &format!("Authorization: Bearer {TOKEN}")])
-        .args(["-c", &checks])
-        .args(["--phases", "examples,coverage,fuzzing"])
-        .args(["-n", &examples, "--seed", &seed])
-        .args(["--workers", "1", "--request-timeout", "30"])
-        .args(["--generation-database", "none", "--max-failures", "20"])
-        .output()
-        .expect("run schemathesis");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    eprintln!("{stdout}");
-    assert!(
-        out.status.success(),
-        "schemathesis found problems (exit {}):\n{stdout}\n{stderr}",
-        out.status
-    );
+    let run = |checks: &str, filter: &[&str]| {
+        let out = Command::new(&st)
+            .current_dir(work.path())
+            .args(["--no-color", "run"])
+            .arg(format!("{}/openapi.json", sidecar.base))
+            .args(["-H", &format!("Authorization: Bearer {TOKEN}")])
+            .args(["-c", checks])
+            .args(filter)
+            .args(["--phases", "examples,coverage,fuzzing"])
+            .args(["-n", &examples, "--seed", &seed])
+            .args(["--workers", "1", "--request-timeout", "30"])
+            .args(["--generation-database", "none", "--max-failures", "20"])
+            .output()
+            .expect("run schemathesis");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        eprintln!("{stdout}");
+        assert!(
+            out.status.success(),
+            "schemathesis -c {checks} found problems (exit {}):\n{stdout}\n{stderr}",
+            out.status
+        );
+        stdout
+    };
+    let filter = ["--exclude-path-regex", lenient.as_str()];
+    let strict = run(&checks, if lenient.is_empty() { &[] } else { &filter });
     // The run really tested the operations (not, e.g., an empty schema).
     assert!(
-        stdout.contains("/runtime/summary") || stdout.contains("operations"),
-        "unexpected schemathesis output:\n{stdout}"
+        strict.contains("Tested: 7") || !lenient.is_empty() && strict.contains("Tested: 6"),
+        "unexpected schemathesis output:\n{strict}"
     );
+    if !lenient.is_empty() {
+        run(
+            "not_a_server_error",
+            &["--include-path-regex", lenient.as_str()],
+        );
+    }
 
     // The sidecar survived and still answers.
     let r = call(

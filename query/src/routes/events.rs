@@ -12,30 +12,40 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
-/// Filters and paging of the event list. Empty values mean "no filter".
+/// Filters and paging of the event list. Empty values of the equality filters mean "no filter";
+/// `since` and `until` must be RFC 3339 times when given.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// `aibom.artifact.type` equals (model, dataset, prompt, tool, config).
     #[serde(rename = "type")]
     #[param(rename = "type")]
+    #[param(max_length = 1024)]
     pub kind: Option<String>,
     /// `aibom.artifact.provider` equals (huggingface, openai, local, ...).
+    #[param(max_length = 1024)]
     pub provider: Option<String>,
     /// `aibom.artifact.license` equals (an SPDX id).
+    #[param(max_length = 1024)]
     pub license: Option<String>,
     /// `aibom.artifact.id` or `aibom.artifact.name` equals.
+    #[param(max_length = 1024)]
     pub artifact: Option<String>,
     /// `process.executable.name` equals, or `process.pid` when a number.
+    #[param(max_length = 1024)]
     pub process: Option<String>,
     /// Events at or after this RFC 3339 time.
+    #[param(format = DateTime)]
     pub since: Option<String>,
     /// Events before this RFC 3339 time.
+    #[param(format = DateTime)]
     pub until: Option<String>,
     /// Events per page: 1..=1000, default 100; more is a 400.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `next` of the previous page (also accepted as `next`).
     #[serde(alias = "next")]
+    #[param(pattern = "^[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
 
@@ -55,6 +65,7 @@ pub struct EventsPage {
 #[into_params(parameter_in = Query)]
 pub struct DeleteQuery {
     /// Delete only events before this RFC 3339 time (default: all).
+    #[param(format = DateTime)]
     pub before: Option<String>,
 }
 
@@ -147,21 +158,19 @@ fn build_where(project: &str, q: &EventsQuery) -> Result<Where, ApiError> {
             ),
         }
     }
-    if let Some(v) = params::filter("since", &q.since)? {
-        let ns = params::time_ns("since", v)?;
+    if let Some(ns) = params::time_filter("since", &q.since)? {
         w.add(
             "time >= fromUnixTimestamp64Nano({since:Int64}, 'UTC')",
             vec![("since", P::I(ns))],
         );
     }
-    if let Some(v) = params::filter("until", &q.until)? {
-        let ns = params::time_ns("until", v)?;
+    if let Some(ns) = params::time_filter("until", &q.until)? {
         w.add(
             "time < fromUnixTimestamp64Nano({until:Int64}, 'UTC')",
             vec![("until", P::I(ns))],
         );
     }
-    if let Some(v) = params::filter("cursor", &q.cursor)? {
+    if let Some(v) = q.cursor.as_deref() {
         let c = Cursor::decode(v)?;
         w.add(
             "time <= fromUnixTimestamp64Nano({c_time:Int64}, 'UTC') \
@@ -329,7 +338,7 @@ pub async fn list(
 
 /// Deletes a project's runtime events (all, or those before `before`), and the raw log rows
 /// they came from. The summary reflects it at once: the project's summary aggregates for the
-/// affected days are rebuilt from the events that remain.
+/// affected months are rebuilt from the events that remain.
 #[utoipa::path(delete, path = "/projects/{id}/runtime/events",
     params(("id" = String, Path, description = "Project id"), DeleteQuery),
     responses(
@@ -346,10 +355,7 @@ pub async fn delete(
     let Path(id) = id?;
     let Query(q) = q?;
     let project = params::project_id(&id)?;
-    let before = match params::filter("before", &q.before)? {
-        Some(v) => Some(params::time_ns("before", v)?),
-        None => None,
-    };
+    let before = params::time_filter("before", &q.before)?;
     let mut w = Where::project(project);
     if let Some(ns) = before {
         w.add(
@@ -387,7 +393,7 @@ pub async fn delete(
     Ok(Json(Deleted { deleted: n }))
 }
 
-/// Recomputes `runtime_artifacts` rows of `project` (the days up to `before`'s, or all) from
+/// Recomputes `runtime_artifacts` rows of `project` (the months up to `before`'s, or all) from
 /// `runtime_events`, after events were deleted. Rows of that project ingested during the
 /// rebuild (between its two statements) may be counted twice in the summary until the next
 /// rebuild; the event list is exact regardless.
@@ -400,24 +406,24 @@ async fn rebuild_artifacts(
     let select = fragment("runtime_artifacts.select", &t)
         .map_err(|e| ApiError::Internal(format!("{e:#}")))?;
     let mut w = Where::project(project);
-    let mut days = Where::project(project);
+    let mut months = Where::project(project);
     if let Some(ns) = before {
         w.add(
-            "toDate(time) <= toDate(fromUnixTimestamp64Nano({before:Int64}, 'UTC'))",
+            "toStartOfMonth(time) <= toStartOfMonth(fromUnixTimestamp64Nano({before:Int64}, 'UTC'))",
             vec![("before", P::I(ns))],
         );
-        days.add(
-            "day <= toDate(fromUnixTimestamp64Nano({before:Int64}, 'UTC'))",
+        months.add(
+            "month <= toStartOfMonth(fromUnixTimestamp64Nano({before:Int64}, 'UTC'))",
             vec![("before", P::I(ns))],
         );
     }
-    let clear = format!("DELETE FROM {ARTIFACTS_TABLE} WHERE {}", days.sql());
-    let clear = days
+    let clear = format!("DELETE FROM {ARTIFACTS_TABLE} WHERE {}", months.sql());
+    let clear = months
         .bind(st.db.client().query_raw(&clear))
         .with_setting("lightweight_deletes_sync", "2");
     st.db.run(clear.execute()).await?;
     let fill = format!(
-        "INSERT INTO {ARTIFACTS_TABLE} {select} WHERE {} GROUP BY project_id, file_path, day",
+        "INSERT INTO {ARTIFACTS_TABLE} {select} WHERE {} GROUP BY project_id, file_path, month",
         w.sql()
     );
     st.db

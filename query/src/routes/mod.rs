@@ -8,6 +8,7 @@ use crate::auth::{self, Auth};
 use crate::db::Db;
 use crate::error::{ApiError, ErrorBody};
 use crate::metrics;
+use crate::params;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,10 @@ use axum::{middleware, Json, Router};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::sync::Arc;
+use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::RefOr;
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -60,9 +64,66 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Builds the application: API routes behind the bearer token; `/healthz`, `/metrics` and
-/// `/openapi.json` open (they carry no project data).
-pub fn app(state: Shared, auth: Auth) -> Router {
+/// Documents what the handlers enforce on ids, in one place for every route (also those
+/// added later): `{id}` under `/projects/` is a project id ([`params::PROJECT_ID_PATTERN`],
+/// 1-128 characters), under `/scans/` a scan id (UUID); so is the `project` of a scan request.
+struct IdPatterns;
+
+fn project_id_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(params::PROJECT_ID_PATTERN))
+        .min_length(Some(1))
+        .max_length(Some(128))
+        .build()
+}
+
+impl Modify for IdPatterns {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in api.paths.paths.iter_mut() {
+            let schema = if path.starts_with("/projects/{id}") {
+                project_id_schema()
+            } else if path.starts_with("/scans/{id}") {
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::Custom("uuid".into())))
+                    .pattern(Some(params::SCAN_ID_PATTERN))
+                    .build()
+            } else {
+                continue;
+            };
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+                &mut item.head,
+            ];
+            for op in ops.into_iter().flatten() {
+                for p in op.parameters.iter_mut().flatten() {
+                    if p.name == "id" && p.parameter_in == ParameterIn::Path {
+                        p.schema = Some(RefOr::T(Schema::Object(schema.clone())));
+                    }
+                }
+            }
+        }
+        let scan = api
+            .components
+            .as_mut()
+            .and_then(|c| c.schemas.get_mut("ScanRequest"));
+        if let Some(RefOr::T(Schema::Object(o))) = scan {
+            o.properties.insert(
+                "project".into(),
+                RefOr::T(Schema::Object(project_id_schema())),
+            );
+        }
+    }
+}
+
+/// The routes and their OpenAPI document (with [`IdPatterns`] applied): API routes behind the
+/// bearer token; `/healthz` and `/metrics` open.
+fn api_routes(auth: Auth) -> (Router<Shared>, utoipa::openapi::OpenApi) {
     let protected = OpenApiRouter::new()
         .routes(routes!(events::list, events::delete))
         .routes(routes!(summary::get))
@@ -73,10 +134,19 @@ pub fn app(state: Shared, auth: Auth) -> Router {
     let open = OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(metrics_text));
-    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(protected)
         .merge(open)
         .split_for_parts();
+    // After the merge: the paths exist only now.
+    IdPatterns.modify(&mut api);
+    (router, api)
+}
+
+/// Builds the application: API routes behind the bearer token; `/healthz`, `/metrics` and
+/// `/openapi.json` open (they carry no project data).
+pub fn app(state: Shared, auth: Auth) -> Router {
+    let (router, api) = api_routes(auth);
     let api = Arc::new(api);
     router
         .route(
@@ -144,5 +214,60 @@ pub(crate) fn put_str(m: &mut Map<String, Value>, key: &str, v: String) {
 pub(crate) fn put_num(m: &mut Map<String, Value>, key: &str, v: Option<u64>) {
     if let Some(v) = v {
         m.insert(key.to_string(), Value::from(v));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The document states what the handlers enforce, from the same constants.
+    #[test]
+    fn the_openapi_document_states_the_limits() {
+        let (_, api) = api_routes(Auth(None));
+        let doc = serde_json::to_value(&api).unwrap();
+        let param = |path: &str, method: &str, name: &str| -> Value {
+            doc["paths"][path][method]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap_or_else(|| panic!("{method} {path}: no {name}"))["schema"]
+                .clone()
+        };
+        for (path, method) in [
+            ("/projects/{id}/runtime/events", "get"),
+            ("/projects/{id}/runtime/events", "delete"),
+            ("/projects/{id}/runtime/summary", "get"),
+        ] {
+            let id = param(path, method, "id");
+            assert_eq!(id["pattern"], params::PROJECT_ID_PATTERN, "{path}");
+            assert_eq!(
+                (&id["minLength"], &id["maxLength"]),
+                (&json!(1), &json!(128))
+            );
+        }
+        let events = "/projects/{id}/runtime/events";
+        assert_eq!(
+            param(events, "get", "limit")["maximum"],
+            json!(params::MAX_LIMIT)
+        );
+        assert_eq!(
+            param("/projects/{id}/runtime/summary", "get", "limit")["maximum"],
+            json!(summary::MAX_ARTIFACTS)
+        );
+        assert_eq!(
+            param(events, "get", "cursor")["pattern"],
+            params::CURSOR_PATTERN
+        );
+        assert_eq!(
+            param("/scans/{id}", "get", "id")["pattern"],
+            params::SCAN_ID_PATTERN
+        );
+        let scan = &doc["components"]["schemas"]["ScanRequest"]["properties"];
+        assert_eq!(scan["project"]["pattern"], params::PROJECT_ID_PATTERN);
+        assert_eq!(scan["duration"]["maximum"], json!(scans::MAX_DURATION));
+        assert!(doc["paths"]["/scan/runtime"]["post"]["responses"]["415"].is_object());
     }
 }

@@ -139,10 +139,27 @@ pub struct DaemonResult {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScanRequest {
-    /// Project to scan.
+    /// Project to scan (`pattern`: see the project id path parameter).
+    #[schema(min_length = 1, max_length = 128)]
     pub project: String,
     /// Seconds to trace: 1..=86400.
+    #[schema(minimum = 1, maximum = 86400)]
+    #[serde(deserialize_with = "whole_number")]
     pub duration: u64,
+}
+
+/// A JSON integer: `30`, or `30.0` (JSON Schema's `integer` counts a number with no fraction).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = serde_json::Number::deserialize(d)?;
+    if let Some(n) = v.as_u64() {
+        return Ok(n);
+    }
+    match v.as_f64() {
+        Some(f) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => Ok(f as u64),
+        _ => Err(serde::de::Error::custom(format!(
+            "expected a whole number of seconds, got {v}"
+        ))),
+    }
 }
 
 /// `POST /scan/runtime` answer.
@@ -259,6 +276,7 @@ async fn dispatch(st: Shared, call: DaemonCall) {
     (status = 400, description = "Invalid project, duration or body", body = crate::error::ErrorBody),
     (status = 401, description = "Missing or invalid token", body = crate::error::ErrorBody),
     (status = 413, description = "Body over 64 KiB", body = crate::error::ErrorBody),
+    (status = 415, description = "Content-Type is not application/json", body = crate::error::ErrorBody),
 ))]
 pub async fn start(
     State(st): State<Shared>,

@@ -7,7 +7,7 @@
 //! count) per path so accesses are not counted twice.
 //!
 //! Reads only the `runtime_artifacts` aggregate (migration 0007, one row per project, path and
-//! day, kept up to date by a materialized view and rebuilt on DELETE): two small queries, the
+//! month, kept up to date by a materialized view and rebuilt on DELETE): two small queries, the
 //! artifact list and the project totals; counts are derived from the list here.
 use super::{put_num, put_str, Shared};
 use crate::db::Db;
@@ -36,6 +36,7 @@ const LIST_CAP: u32 = 100;
 pub struct SummaryQuery {
     /// Artifacts listed, most recently seen first: 1..=10000, default 1000. Counts and totals
     /// always cover every artifact.
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<u32>,
 }
 

@@ -347,3 +347,55 @@ impl Drop for Sidecar {
         let _ = self.child.wait();
     }
 }
+
+/// rotel-agent from the project's venv (`pip install rotel`, tests/requirements.txt).
+pub fn rotel_agent() -> Option<PathBuf> {
+    let lib = repo_root().join(".venv/lib");
+    std::fs::read_dir(lib)
+        .ok()?
+        .flatten()
+        .map(|d| d.path().join("site-packages/rotel/rotel-agent"))
+        .find(|p| p.exists())
+}
+
+/// rotel-agent receiving OTLP on loopback `http`/`grpc` ports and writing into `ch`'s
+/// database with its ClickHouse exporter (unbatched: see the otel-clickhouse notes).
+pub fn rotel_command(agent: &Path, ch: &ClickHouse, http: u16, grpc: u16) -> Command {
+    let mut c = Command::new(agent);
+    c.args([
+        "start",
+        "--otlp-http-endpoint",
+        &format!("127.0.0.1:{http}"),
+        "--otlp-grpc-endpoint",
+        &format!("127.0.0.1:{grpc}"),
+    ])
+    .args([
+        "--exporter",
+        "clickhouse",
+        "--clickhouse-exporter-endpoint",
+        &ch.url(),
+        "--clickhouse-exporter-database",
+        DB,
+    ])
+    .arg("--disable-batching")
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    c
+}
+
+/// A child process killed (and reaped) when dropped.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until something listens on loopback `port`.
+pub fn wait_for_port(port: u16, timeout: Duration) {
+    wait_until(&format!("a listener on port {port}"), timeout, || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+}
