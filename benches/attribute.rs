@@ -134,9 +134,12 @@ impl Sleepers {
     fn start(n: usize) -> Result<Self> {
         let mut children = Vec::with_capacity(n);
         for i in 0..n {
-            let mut c = Command::new("sleep");
+            // `sleep` rejects extra arguments: a shell carries them as positional ones
+            let mut c = Command::new("/bin/sh");
             c.args([
-                "600",
+                "-c",
+                "sleep 600; exit 0",
+                "sh",
                 "--model=/srv/models/llama-3-8b-instruct.Q4_K_M.gguf",
                 "--token=hf_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
                 "OPENAI_API_KEY=sk-bbbbbbbbbbbbbbbbbbbbbbbb",
@@ -149,9 +152,7 @@ impl Sleepers {
         let pids: Vec<u32> = children.iter().map(Child::id).collect();
         // wait until every one has exec'd
         for &p in &pids {
-            while std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default()
-                != "sleep\n"
-            {
+            while std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default() != "sh\n" {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
         }
@@ -276,7 +277,7 @@ fn memory_per_process(pids: &[u32]) -> Result<()> {
 
 /// One wave: spawn `WAVE` `cat`s, feed exec + lookup, let them exit, feed exits (all but
 /// those `lose` says).
-fn wave(a: &mut Attributor, n: usize, lose: &mut impl FnMut() -> bool) -> Result<()> {
+fn wave(a: &mut Attributor, n: usize, lose: &mut impl FnMut() -> bool) -> Result<usize> {
     let mut kids = Vec::with_capacity(n);
     for _ in 0..n {
         let c = Command::new("cat")
@@ -295,6 +296,7 @@ fn wave(a: &mut Attributor, n: usize, lose: &mut impl FnMut() -> bool) -> Result
         black_box(a.lookup(pid, Hints::default()));
         kids.push(c);
     }
+    let alive = a.len();
     for mut c in kids {
         drop(c.stdin.take());
         c.wait()?;
@@ -302,7 +304,7 @@ fn wave(a: &mut Attributor, n: usize, lose: &mut impl FnMut() -> bool) -> Result
             a.on_exit(c.id());
         }
     }
-    Ok(())
+    Ok(alive)
 }
 
 fn short_lived_processes(total: u64) -> Result<()> {
@@ -325,9 +327,8 @@ fn short_lived_processes(total: u64) -> Result<()> {
         let t = Instant::now();
         while n < total {
             let w = WAVE.min((total - n) as usize);
-            wave(&mut a, w, &mut lose)?;
+            max_len = max_len.max(wave(&mut a, w, &mut lose)?);
             n += w as u64;
-            max_len = max_len.max(a.len());
         }
         let secs = t.elapsed().as_secs_f64();
         let heap = LIVE.load(Relaxed) - heap_before;

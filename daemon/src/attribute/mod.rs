@@ -40,8 +40,8 @@ pub use kube::PodName;
 use process::{Host, Redactor};
 use project::{Rules, Subject};
 
-/// How many ancestors are searched for an inherited `AIBOM_PROJECT` when they are not
-/// cached.
+/// How many uncached ancestors are built (and cached) to find an inherited
+/// `AIBOM_PROJECT`.
 const ANCESTOR_DEPTH: usize = 8;
 
 /// Everything known about the process behind an access.
@@ -154,7 +154,7 @@ impl Attributor {
             ppid: e.ppid,
             ..Default::default()
         };
-        let mut entry = self.build(e.pid, hints, old.and_then(|o| o.env_project));
+        let mut entry = self.build(e.pid, hints, old.and_then(|o| o.env_project), 0);
         if entry.attr.exe.is_none() && e.path.is_absolute() {
             Arc::make_mut(&mut entry.attr).exe = Some(e.path.clone());
         }
@@ -176,7 +176,7 @@ impl Attributor {
             }
             return a;
         }
-        let entry = self.build(pid, hints, None);
+        let entry = self.build(pid, hints, None, 0);
         let a = entry.attr.clone();
         self.insert(pid, entry);
         a
@@ -225,7 +225,9 @@ impl Attributor {
         new
     }
 
-    fn build(&mut self, pid: u32, hints: Hints, prev_env: Option<Arc<str>>) -> Entry {
+    /// Builds the entry of `pid`; `depth` counts the ancestors built on the way to an
+    /// inherited `AIBOM_PROJECT`.
+    fn build(&mut self, pid: u32, hints: Hints, prev_env: Option<Arc<str>>, depth: usize) -> Entry {
         let f = process::read(pid, self.cmdline_max, &self.host, hints.uid.is_none());
         let from_proc = f.comm.is_some();
         let cgroup = f
@@ -240,7 +242,7 @@ impl Attributor {
         };
         let env_project = own_env
             .or(prev_env)
-            .or_else(|| ppid.and_then(|p| self.inherited(p)));
+            .or_else(|| ppid.and_then(|p| self.inherited(p, depth + 1)));
         let pod = match (&self.pods, &facts.pod_uid) {
             (Some(pods), Some(uid)) => pods.get(uid),
             _ => None,
@@ -299,31 +301,22 @@ impl Attributor {
         }
     }
 
-    /// `AIBOM_PROJECT` an ancestor of a process got from its environment: the cached
-    /// one's, else read from the ancestors' `/proc/PID/environ` (a few levels up).
-    fn inherited(&mut self, mut ppid: u32) -> Option<Arc<str>> {
-        for _ in 0..ANCESTOR_DEPTH {
-            if ppid == 0 {
-                return None;
-            }
-            if let Some(e) = self.cache.peek(&ppid) {
-                return e.env_project.clone();
-            }
-            let dir = format!("/proc/{ppid}");
-            let env = std::fs::read(format!("{dir}/environ")).ok();
-            if let Some(p) = env.as_deref().and_then(process::env_value) {
-                return Some(p.into());
-            }
-            let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
-            ppid = stat
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
+    /// `AIBOM_PROJECT` the parent `ppid` has from its environment (its own or
+    /// inherited): from its cache entry, or from an entry built (and cached) now, a few
+    /// ancestors up at most.
+    fn inherited(&mut self, ppid: u32, depth: usize) -> Option<Arc<str>> {
+        if ppid == 0 || depth > ANCESTOR_DEPTH {
+            return None;
         }
-        None
+        if let Some(e) = self.cache.peek(&ppid) {
+            return e.env_project.clone();
+        }
+        let entry = self.build(ppid, Hints::default(), None, depth);
+        let env = entry.env_project.clone();
+        if entry.attr.from_proc {
+            self.insert(ppid, entry);
+        }
+        env
     }
 
     fn user_name(&mut self, uid: u32) -> Option<String> {
