@@ -248,13 +248,15 @@ fn dashboards_have_what_grafana_needs() {
                 used.insert(r);
             }
             // $__conditionalAll only on multi-value variables with "All"
-            let re = regex::Regex::new(r"\$__conditionalAll\([^$]*?,\s*\$(\w+)\)").unwrap();
-            for c in re.captures_iter(sql) {
-                let v = vars.iter().find(|v| v["name"] == c[1]);
+            let cond_vars = grafana::conditional_all_vars(sql).unwrap_or_else(|e| {
+                problems.push(format!("{f} {what}: {e}"));
+                Vec::new()
+            });
+            for name in cond_vars {
+                let v = vars.iter().find(|v| v["name"] == name.as_str());
                 if !v.is_some_and(|v| v["includeAll"] == true && v["multi"] == true) {
                     problems.push(format!(
-                        "{f} {what}: $__conditionalAll on ${} which has no multi/All",
-                        &c[1]
+                        "{f} {what}: $__conditionalAll on ${name} which has no multi/All"
                     ));
                 }
             }
@@ -705,7 +707,7 @@ fn every_panel_and_variable_returns_rows_from_an_end_to_end_run() {
             let total: f64 = none
                 .values()
                 .flatten()
-                .filter_map(|r| r.values().last().map(num))
+                .filter_map(|r| r.values().next_back().map(num))
                 .filter(|v| v.is_finite())
                 .sum();
             assert_eq!(

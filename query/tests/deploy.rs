@@ -216,10 +216,10 @@ fn compose_services_are_pinned_mounted_and_wired() {
             }
         }
     }
+    let from = regex::Regex::new(r"(?mi)^FROM\s+(\S+)").unwrap();
     for f in ["deploy/Dockerfile"] {
-        let re = regex::Regex::new(r"(?mi)^FROM\s+(\S+)").unwrap();
         let stages = dockerfile_stages(f);
-        for cap in re.captures_iter(&read(f)) {
+        for cap in from.captures_iter(&read(f)) {
             let img = &cap[1];
             assert!(
                 stages.contains(img) || pinned(img),
@@ -430,9 +430,9 @@ fn daemon_settings_are_accepted_by_aibomd() {
     let env = env_map(&c["services"]["aibomd"]["environment"]);
     let mut cmd = Command::new(&aibomd);
     cmd.arg("config").env_clear().env("PATH", "/usr/bin:/bin");
+    // ${VAR:-default} as compose fills it when VAR is unset
+    let re = regex::Regex::new(r"\$\{\w+:-([^}]*)\}").unwrap();
     for (k, v) in &env {
-        // ${VAR:-default} as compose fills it when VAR is unset
-        let re = regex::Regex::new(r"\$\{\w+:-([^}]*)\}").unwrap();
         cmd.env(k, re.replace_all(v, "$1").as_ref());
     }
     let out = cmd.output().unwrap();

@@ -136,6 +136,21 @@ pub fn conditional_all(sql: &str, vars: &Vars) -> Result<String, String> {
     Ok(s)
 }
 
+/// The variables the `$__conditionalAll(COND, $var)` calls of `sql` test.
+pub fn conditional_all_vars(sql: &str) -> Result<Vec<String>, String> {
+    const M: &str = "$__conditionalAll(";
+    let mut out = Vec::new();
+    for (at, _) in sql.match_indices(M) {
+        let (args, _) = call_args(sql, at + M.len() - 1)?;
+        let var = args.get(1).and_then(|a| var_name(a));
+        out.push(
+            var.ok_or_else(|| format!("bad $__conditionalAll args {args:?}"))?
+                .to_string(),
+        );
+    }
+    Ok(out)
+}
+
 /// Grafana's `singlequote` format of one value.
 fn singlequote(v: &str) -> String {
     format!("'{}'", v.replace('\'', "\\'"))

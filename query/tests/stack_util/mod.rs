@@ -186,8 +186,8 @@ pub fn column_of(attribute: &str) -> String {
 
 /// Problems with the names a dashboard query uses: a dotted string literal must be a semconv
 /// attribute, metric or event; a snake_case identifier must be a column of a schema table (or
-/// an alias the query defines); a literal compared with an enum column must be one of the
-/// enum's values.
+/// an alias the query defines); a literal compared with an enum column (or its per-artifact
+/// alias without `artifact_`) must be one of the enum's values.
 pub fn name_problems(sql: &str, columns: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
     let mut problems = Vec::new();
     let known: BTreeSet<&str> = aibom_semconv::ALL_ATTRIBUTES
@@ -232,9 +232,12 @@ pub fn name_problems(sql: &str, columns: &BTreeMap<String, BTreeSet<String>>) ->
     let cmp = regex::Regex::new(r"\b([a-z][a-z0-9_]*)\s*(?:=|!=)\s*'([^']*)'").unwrap();
     for c in cmp.captures_iter(sql) {
         let (col, val) = (&c[1], &c[2]);
-        let def = aibom_semconv::ATTRIBUTE_DEFS
-            .iter()
-            .find(|d| column_of(d.name) == col);
+        // a typed column, or the per-artifact alias dashboards give it (`type` for
+        // `artifact_type`)
+        let def = aibom_semconv::ATTRIBUTE_DEFS.iter().find(|d| {
+            let c = column_of(d.name);
+            c == col || c == format!("artifact_{col}")
+        });
         if let Some(d) = def.filter(|d| !d.values.is_empty()) {
             if !val.is_empty() && !d.values.contains(&val) {
                 problems.push(format!(
