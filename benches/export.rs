@@ -898,6 +898,8 @@ fn record_pool() -> Vec<AccessRecord> {
                 exe_path: Some("/usr/bin/python3.11".into()),
                 tracer: "ebpf",
                 project: "bench".into(),
+                origin: aibom_semconv::access_origin::TRACE,
+                scan_id: None,
                 project_source: aibom_semconv::project_source::DEFAULT,
                 attribution: None,
             }

@@ -28,6 +28,10 @@ pub struct Config {
     pub export: ExportConfig,
     /// Who an access is attributed to: process, container, pod, project (`[attribute]`).
     pub attribute: crate::attribute::AttributeConfig,
+    /// The control API (scans) of `aibomd daemon`.
+    pub control: crate::control::ControlConfig,
+    /// Per-project sampling and rate limits between scans (`[projects.<id>]`).
+    pub projects: std::collections::HashMap<String, crate::scan::limits::ProjectLimits>,
 }
 
 impl Default for Config {
@@ -41,6 +45,8 @@ impl Default for Config {
             pipeline: PipelineConfig::default(),
             export: ExportConfig::default(),
             attribute: Default::default(),
+            control: Default::default(),
+            projects: Default::default(),
         }
     }
 }
@@ -169,6 +175,9 @@ impl Config {
             .context("invalid configuration")?;
         let mut cfg = cfg;
         cfg.filter.validate()?;
+        for (p, l) in &cfg.projects {
+            l.validate(p)?;
+        }
         cfg.export.otlp.apply_env(|k| std::env::var(k).ok())?;
         Ok(cfg)
     }

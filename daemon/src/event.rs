@@ -135,6 +135,10 @@ pub struct AccessRecord {
     pub exe_path: Option<PathBuf>,
     pub tracer: &'static str,
     pub project: String,
+    /// `aibom.access.origin`: seen by a tracer, or found by a scan's inventory.
+    pub origin: &'static str,
+    /// The scan the record was collected for (`aibom.scan.id`).
+    pub scan_id: Option<String>,
     /// `aibom.project.source`: how `project` was decided.
     pub project_source: &'static str,
     /// The process, container and pod behind the access (`None` in hand-made records).

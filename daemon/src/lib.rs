@@ -5,6 +5,7 @@
 pub mod app;
 pub mod attribute;
 pub mod config;
+pub mod control;
 pub mod dedup;
 pub mod event;
 pub mod export;
@@ -12,5 +13,6 @@ pub mod filter;
 pub mod identify;
 pub mod normalize;
 pub mod pipeline;
+pub mod scan;
 pub mod stats;
 pub mod tracer;

@@ -48,7 +48,13 @@ enum Command {
     /// on to CMD; everything traced is drained before aibomd exits.
     Run(RunArgs),
     /// Trace every process on this host until SIGINT/SIGTERM; then drain and flush.
-    Daemon(CommonArgs),
+    ///
+    /// Serves the control API (scans) on a Unix socket, default /run/aibomd/control.sock:
+    ///   curl --unix-socket /run/aibomd/control.sock -H 'Content-Type: application/json' \
+    ///        -d '{"project":"demo","duration":10}' http://aibomd/v1/scans
+    ///   curl --unix-socket /run/aibomd/control.sock http://aibomd/v1/scans/SCAN_ID
+    #[command(verbatim_doc_comment)]
+    Daemon(DaemonArgs),
     /// Print the effective configuration (defaults + file + env) as TOML.
     Config,
     /// Work with AI-BOM documents (write one with `aibomd run --bom FILE`).
@@ -111,6 +117,19 @@ struct CommonArgs {
     /// Do not print one line per access on stderr.
     #[arg(long)]
     no_console: bool,
+}
+
+#[derive(Args, Debug)]
+struct DaemonArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Serve the control API on this Unix socket (mode 0600); "" turns the socket off.
+    #[arg(long, value_name = "PATH")]
+    control_socket: Option<PathBuf>,
+    /// Also serve the control API over HTTP on this loopback address (needs a token:
+    /// AIBOM_DAEMON_TOKEN or control.token_file).
+    #[arg(long, value_name = "ADDR")]
+    control_listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Args, Debug)]
@@ -209,7 +228,13 @@ fn real_main(cli: Cli) -> Result<i32> {
             rt.block_on(app::run::run(&cfg, opts))
         }
         Command::Daemon(a) => {
-            a.apply(&mut cfg, true);
+            a.common.apply(&mut cfg, true);
+            if let Some(s) = a.control_socket {
+                cfg.control.socket = Some(s);
+            }
+            if let Some(l) = a.control_listen {
+                cfg.control.listen = Some(l);
+            }
             rt.block_on(app::daemon::daemon(&cfg))?;
             Ok(0)
         }

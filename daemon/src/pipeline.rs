@@ -10,11 +10,14 @@ use std::path::PathBuf;
 use crate::attribute::Attributor;
 use crate::config::PipelineConfig;
 use crate::dedup::{key_of, Dedup};
-use crate::event::{AccessMode, AccessRecord, TraceEvent};
+use crate::event::{AccessMode, AccessRecord, RawAccess, TraceEvent};
 use crate::export::Sink;
 use crate::identify::hash::FileVersion;
 use crate::identify::Identifier;
 use crate::normalize;
+use crate::scan::limits::{Limiter, ProjectLimits, Verdict};
+use crate::scan::{ScanRequest, Scans};
+use crate::tracer::procfs::Inventory;
 use crate::tracer::Batch;
 
 /// Counters of the userspace pipeline.
@@ -50,6 +53,17 @@ pub struct Pipeline {
     attributor: Attributor,
     sinks: Vec<Box<dyn Sink>>,
     stats: PipelineStats,
+    /// Scans, when the control API is on (`aibomd daemon`).
+    scans: Option<ScanState>,
+    /// Per-project sampling and rate limits.
+    limiter: Limiter,
+}
+
+/// What the pipeline keeps for scans.
+struct ScanState {
+    book: Scans,
+    requests: Option<mpsc::UnboundedReceiver<ScanRequest>>,
+    inventory: Inventory,
 }
 
 impl Pipeline {
@@ -75,6 +89,8 @@ impl Pipeline {
                 .expect("the default [attribute] settings are valid"),
             sinks,
             stats: PipelineStats::default(),
+            scans: None,
+            limiter: Limiter::default(),
         }
     }
 
@@ -91,13 +107,9 @@ impl Pipeline {
                         self.stats.folded += 1;
                         continue;
                     }
-                    let mut rec = normalize::normalize(&raw, 1, &mut self.attributor);
-                    crate::stats::Stats::add(&self.shared.normalized, 1);
-                    if !normalize::is_artifact(&rec) {
-                        self.stats.irrelevant += 1;
+                    let Some(rec) = self.record_of(&raw) else {
                         continue;
-                    }
-                    rec.artifact = Some(self.identifier.identify(&rec));
+                    };
                     if let Some(rec) = self.dedup.hold(key, rec, now) {
                         self.export(&rec);
                     }
@@ -126,6 +138,105 @@ impl Pipeline {
         self
     }
 
+    /// Normalizes, attributes and identifies one access; `None` when it is not an artifact.
+    fn record_of(&mut self, raw: &RawAccess) -> Option<AccessRecord> {
+        let mut rec = normalize::normalize(raw, 1, &mut self.attributor);
+        crate::stats::Stats::add(&self.shared.normalized, 1);
+        if !normalize::is_artifact(&rec) {
+            self.stats.irrelevant += 1;
+            return None;
+        }
+        rec.artifact = Some(self.identifier.identify(&rec));
+        Some(rec)
+    }
+
+    /// Applies per-project sampling and rate limits to access records outside scans.
+    pub fn with_limits(mut self, projects: &HashMap<String, ProjectLimits>) -> Self {
+        self.limiter = Limiter::new(projects);
+        self
+    }
+
+    /// Turns on scans: the pipeline serves `requests` (inventories) and tags records of
+    /// running scans; `filter` is the path filter the inventory applies.
+    pub fn with_scans(
+        mut self,
+        scans: Scans,
+        requests: mpsc::UnboundedReceiver<ScanRequest>,
+        filter: crate::filter::PathFilter,
+    ) -> Self {
+        self.scans = Some(ScanState {
+            book: scans,
+            requests: Some(requests),
+            inventory: Inventory::new(filter),
+        });
+        self
+    }
+
+    /// Serves one request of the control API.
+    pub fn serve(&mut self, req: ScanRequest) {
+        match req {
+            ScanRequest::Inventory { scan_id } => self.take_inventory(&scan_id),
+        }
+    }
+
+    /// Announces scan `id` to the sinks and exports what the scan's project already holds.
+    fn take_inventory(&mut self, id: &str) {
+        let Some(st) = self.scans.as_mut() else {
+            return;
+        };
+        let Some(report) = st.book.get(id) else {
+            return;
+        };
+        let project = report.project.clone();
+        for s in &mut self.sinks {
+            s.scan_started(&report);
+        }
+        let me = std::process::id();
+        let mut found = Vec::new();
+        for pid in Inventory::pids() {
+            if pid != me {
+                found.extend(st.inventory.process(pid));
+            }
+        }
+        let started = Instant::now();
+        let mut n = 0usize;
+        for raw in found {
+            let Some(mut rec) = self.record_of(&raw) else {
+                continue;
+            };
+            if rec.project != project {
+                continue;
+            }
+            rec.origin = aibom_semconv::access_origin::INVENTORY;
+            rec.scan_id = Some(id.to_string());
+            self.export(&rec);
+            n += 1;
+        }
+        if let Some(st) = &self.scans {
+            st.book.inventory_done(id);
+        }
+        tracing::info!(scan = id, %project, records = n, took_ms = started.elapsed().as_millis() as u64, "scan inventory taken");
+    }
+
+    /// Ends the scans whose window is over (after the dedup window, so held records are
+    /// tagged first).
+    fn finish_scans(&mut self, closing: bool) {
+        let Some(st) = &self.scans else { return };
+        let done = if closing {
+            st.book.close()
+        } else {
+            let grace = self.dedup_window + Duration::from_millis(500);
+            st.book.finish_due(std::time::SystemTime::now(), grace)
+        };
+        crate::stats::Stats::set(&self.shared.scans_active, st.book.running() as u64);
+        for r in done {
+            tracing::info!(scan = %r.scan_id, state = r.state, records = r.records, "scan ended");
+            for s in &mut self.sinks {
+                s.scan_ended(&r);
+            }
+        }
+    }
+
     /// Exports records whose dedup window ended, then exits older than the window.
     pub fn tick(&mut self) {
         let done = self.identifier.finished();
@@ -143,6 +254,7 @@ impl Pipeline {
                 s.process_exit(pid);
             }
         }
+        self.finish_scans(false);
         self.flush_sinks();
     }
 
@@ -170,6 +282,7 @@ impl Pipeline {
                 self.export_identified(rec);
             }
         }
+        self.finish_scans(true);
         for (_, pid) in std::mem::take(&mut self.exits) {
             for s in &mut self.sinks {
                 s.process_exit(pid);
@@ -224,7 +337,44 @@ impl Pipeline {
         self.export_one(&rec);
     }
 
+    /// Sends a record to the sinks: tagged once per running scan it belongs to, else
+    /// subject to its project's sampling and rate limit.
     fn export_one(&mut self, rec: &AccessRecord) {
+        let access = rec.event == aibom_semconv::event::ARTIFACT_ACCESS;
+        if let Some(book) = self.scans.as_ref().map(|s| s.book.clone()) {
+            let inventory = rec.origin == aibom_semconv::access_origin::INVENTORY;
+            if let Some(id) = &rec.scan_id {
+                book.count(id, &rec.file_path, rec.pid, access, inventory);
+                return self.deliver(rec);
+            }
+            let ids = book.matching(&rec.project, rec.time);
+            if !ids.is_empty() {
+                for id in ids {
+                    book.count(&id, &rec.file_path, rec.pid, access, inventory);
+                    let mut r = rec.clone();
+                    r.scan_id = Some(id);
+                    self.deliver(&r);
+                }
+                return;
+            }
+        }
+        if access {
+            match self.limiter.check(&rec.project, Instant::now()) {
+                Verdict::Keep => {}
+                Verdict::SampledOut => {
+                    crate::stats::Stats::add(&self.shared.project_sampled_out, 1);
+                    return;
+                }
+                Verdict::RateLimited => {
+                    crate::stats::Stats::add(&self.shared.project_rate_limited, 1);
+                    return;
+                }
+            }
+        }
+        self.deliver(rec)
+    }
+
+    fn deliver(&mut self, rec: &AccessRecord) {
         self.stats.exported += 1;
         crate::stats::Stats::add(&self.shared.exported, 1);
         for s in &mut self.sinks {
@@ -250,8 +400,16 @@ impl Pipeline {
 pub async fn run(mut rx: mpsc::Receiver<Batch>, mut pipeline: Pipeline) -> Result<PipelineStats> {
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut requests = pipeline.scans.as_mut().and_then(|s| s.requests.take());
     loop {
+        let next_request = async {
+            match requests.as_mut() {
+                Some(r) => r.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
+            Some(req) = next_request => tokio::task::block_in_place(|| pipeline.serve(req)),
             b = rx.recv() => match b {
                 Some(b) => {
                     crate::stats::Stats::set(&pipeline.shared.queue_depth, rx.len() as u64);

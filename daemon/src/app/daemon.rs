@@ -5,7 +5,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::control::Control;
 use crate::pipeline;
+use crate::scan::Scans;
 use crate::tracer::{self, Scope};
 
 /// Runs until a termination signal; everything traced before it is exported.
@@ -14,14 +16,21 @@ pub async fn daemon(cfg: &Config) -> Result<()> {
     let name = tracer.name();
     let built = crate::app::build_pipeline(cfg, None, Vec::new())?;
     tracer.attach_stats(built.stats.clone());
-    let pipe = built.pipeline;
+    let (scans, requests) = Scans::new(cfg.control.limits());
+    let control = Control::start(&cfg.control, scans.clone()).await?;
+    let pipe = built
+        .pipeline
+        .with_scans(scans, requests, cfg.filter.matcher());
     let (tx, rx) = mpsc::channel(cfg.pipeline.queue_batches);
     let stop = CancellationToken::new();
     let tracer_task = tracer.spawn(tx, stop.clone());
     let pipe_task = tokio::spawn(pipeline::run(rx, pipe));
     tracing::info!(tracer = name, project = %cfg.project, "aibomd daemon tracing the host; SIGINT/SIGTERM to stop");
     // Tells scripts and tests that tracing is live.
-    eprintln!("aibomd: ready (tracer={name})");
+    match control.socket() {
+        Some(s) => eprintln!("aibomd: ready (tracer={name}, control={})", s.display()),
+        None => eprintln!("aibomd: ready (tracer={name})"),
+    }
 
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;
@@ -29,6 +38,7 @@ pub async fn daemon(cfg: &Config) -> Result<()> {
         _ = int.recv() => tracing::info!("SIGINT: draining"),
         _ = term.recv() => tracing::info!("SIGTERM: draining"),
     }
+    control.shutdown().await;
     stop.cancel();
     let tstats = tracer_task.await.context("tracer task panicked")??;
     let pstats = pipe_task.await.context("pipeline task panicked")??;

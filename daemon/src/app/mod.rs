@@ -60,6 +60,7 @@ pub fn build_pipeline(
         cfg.attribute.cli_project.clone(),
     )?;
     let pipeline = Pipeline::new(cfg.project.clone(), &cfg.pipeline, sinks, stats.clone())
+        .with_limits(&cfg.projects)
         .with_attributor(attributor);
     Ok(Built {
         pipeline,

@@ -51,4 +51,18 @@ impl Sink for ConsoleSink {
     fn flush(&mut self) -> Result<()> {
         Ok(std::io::stderr().flush()?)
     }
+
+    fn scan_started(&mut self, s: &crate::scan::ScanReport) {
+        eprintln!(
+            "scan {} started: project {} for {}s",
+            s.scan_id, s.project, s.duration
+        );
+    }
+
+    fn scan_ended(&mut self, s: &crate::scan::ScanReport) {
+        eprintln!(
+            "scan {} {}: {} records ({} from the inventory), {} files, {} processes",
+            s.scan_id, s.state, s.records, s.inventory_records, s.artifacts, s.processes
+        );
+    }
 }

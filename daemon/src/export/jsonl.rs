@@ -35,10 +35,18 @@ impl JsonlSink {
 
 /// The JSON object of one record.
 pub fn to_json(r: &AccessRecord) -> Map<String, Json> {
+    object(r.time, r.event, attributes(r))
+}
+
+fn object(
+    time: std::time::SystemTime,
+    event: &str,
+    attrs: Vec<(&'static str, Value)>,
+) -> Map<String, Json> {
     let mut m = Map::new();
-    m.insert(record::TIMESTAMP.into(), Json::String(rfc3339(r.time)));
-    m.insert(record::EVENT_NAME.into(), Json::String(r.event.into()));
-    for (k, v) in attributes(r) {
+    m.insert(record::TIMESTAMP.into(), Json::String(rfc3339(time)));
+    m.insert(record::EVENT_NAME.into(), Json::String(event.into()));
+    for (k, v) in attrs {
         let v = match v {
             Value::Str(s) => Json::String(s),
             Value::Int(i) => Json::from(i),
@@ -61,5 +69,19 @@ impl Sink for JsonlSink {
 
     fn flush(&mut self) -> Result<()> {
         self.out.flush().context("flushing events file")
+    }
+
+    fn scan_ended(&mut self, s: &crate::scan::ScanReport) {
+        let m = object(
+            std::time::SystemTime::now(),
+            aibom_semconv::event::SCAN_SUMMARY,
+            super::scan_attributes(s),
+        );
+        let r = serde_json::to_writer(&mut self.out, &m)
+            .map_err(std::io::Error::from)
+            .and_then(|_| self.out.write_all(b"\n"));
+        if let Err(e) = r {
+            tracing::error!(error = %e, "writing scan summary");
+        }
     }
 }

@@ -35,6 +35,10 @@ pub trait Sink: Send {
     fn process_exec(&mut self, _e: &crate::event::ExecInfo) {}
     /// A traced process exited.
     fn process_exit(&mut self, _pid: u32) {}
+    /// A scan started (its records follow, tagged with its id).
+    fn scan_started(&mut self, _scan: &crate::scan::ScanReport) {}
+    /// A scan ended; `scan` has its final counts.
+    fn scan_ended(&mut self, _scan: &crate::scan::ScanReport) {}
     /// Last call: flush and release everything.
     fn close(&mut self) -> Result<()> {
         self.flush()
@@ -107,12 +111,14 @@ pub fn attributes(r: &AccessRecord) -> Vec<(&'static str, Value)> {
         (attr::PROCESS_PID, Value::Int(r.pid.into())),
         (attr::TRACER, Value::Str(r.tracer.into())),
         (attr::PROJECT_ID, Value::Str(r.project.clone())),
+        (attr::ACCESS_ORIGIN, Value::Str(r.origin.into())),
     ];
     let mut opt = |k: &'static str, v: Option<Value>| {
         if let Some(v) = v {
             a.push((k, v));
         }
     };
+    opt(attr::SCAN_ID, r.scan_id.clone().map(Value::Str));
     opt(attr::FILE_SIZE, r.size.map(|s| Value::Int(s as i64)));
     opt(
         attr::FILE_MODIFIED,
@@ -172,6 +178,23 @@ pub fn attributes(r: &AccessRecord) -> Vec<(&'static str, Value)> {
         opt(attr::ARTIFACT_SHA256_ERROR, os(&x.sha256_error));
     }
     a
+}
+
+/// The attributes of a scan's `aibom.scan.summary` event (and of its span at the end).
+pub fn scan_attributes(s: &crate::scan::ScanReport) -> Vec<(&'static str, Value)> {
+    vec![
+        (attr::SCAN_ID, Value::Str(s.scan_id.clone())),
+        (attr::PROJECT_ID, Value::Str(s.project.clone())),
+        (attr::SCAN_STATE, Value::Str(s.state.into())),
+        (attr::SCAN_DURATION, Value::Int(s.duration as i64)),
+        (attr::SCAN_RECORDS, Value::Int(s.records as i64)),
+        (
+            attr::SCAN_INVENTORY_RECORDS,
+            Value::Int(s.inventory_records as i64),
+        ),
+        (attr::SCAN_ARTIFACTS, Value::Int(s.artifacts as i64)),
+        (attr::SCAN_PROCESSES, Value::Int(s.processes as i64)),
+    ]
 }
 
 #[cfg(test)]

@@ -59,6 +59,8 @@ pub fn normalize(raw: &RawAccess, count: u64, attributor: &mut Attributor) -> Ac
         exe_path: proc.exe.clone(),
         tracer: raw.tracer,
         project: proc.project.to_string(),
+        origin: aibom_semconv::access_origin::TRACE,
+        scan_id: None,
         project_source: proc.project_source,
         attribution: Some(proc),
     }

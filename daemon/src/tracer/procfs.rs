@@ -261,6 +261,52 @@ impl Poller {
     }
 }
 
+/// What processes hold right now: their open files and file mappings that pass the path
+/// filter, read from `/proc` with the same code as the procfs tracer (a scan's inventory).
+pub struct Inventory {
+    poller: Poller,
+}
+
+impl Inventory {
+    /// An inventory reader applying `filter`.
+    pub fn new(filter: PathFilter) -> Self {
+        Self {
+            poller: Poller {
+                lineage: Lineage::new(Scope::Host),
+                filter,
+                procs: HashMap::new(),
+                stats: TracerStats::default(),
+            },
+        }
+    }
+
+    /// The pids under `/proc` now.
+    pub fn pids() -> Vec<u32> {
+        fs::read_dir("/proc")
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The files `pid` holds open or mapped (once per file and kind).
+    pub fn process(&mut self, pid: u32) -> Vec<RawAccess> {
+        let mut st = ProcState::default();
+        let mut batch = Vec::new();
+        self.poller.scan_fds(pid, &mut st, &mut batch);
+        self.poller.scan_maps(pid, &mut st, &mut batch);
+        batch
+            .into_iter()
+            .filter_map(|e| match e {
+                TraceEvent::Access(a) => Some(a),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 fn access(
     pid: u32,
     path: Vec<u8>,

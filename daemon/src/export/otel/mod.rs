@@ -73,6 +73,8 @@ pub struct OtelSink {
     meter_provider: SdkMeterProvider,
     workload: Option<opentelemetry_sdk::trace::Span>,
     processes: HashMap<u32, opentelemetry_sdk::trace::Span>,
+    /// Open `aibom.scan` spans by scan id.
+    scans: HashMap<String, opentelemetry_sdk::trace::Span>,
     exec_times: HashMap<u32, (SystemTime, ExecInfo)>,
     project: String,
     last_seal: std::time::Instant,
@@ -151,6 +153,7 @@ impl OtelSink {
             meter_provider,
             workload,
             processes: HashMap::new(),
+            scans: HashMap::new(),
             exec_times: HashMap::new(),
             project: project.to_string(),
             last_seal: std::time::Instant::now(),
@@ -225,6 +228,13 @@ impl OtelSink {
     }
 }
 
+fn to_kv((k, v): (&'static str, Value)) -> KeyValue {
+    match v {
+        Value::Str(s) => KeyValue::new(k, s),
+        Value::Int(i) => KeyValue::new(k, i),
+    }
+}
+
 fn to_any(v: Value) -> AnyValue {
     match v {
         Value::Str(s) => AnyValue::from(s),
@@ -292,6 +302,50 @@ impl Sink for OtelSink {
     fn process_exit(&mut self, pid: u32) {
         self.exec_times.remove(&pid);
         self.end_process(pid);
+    }
+
+    fn scan_started(&mut self, s: &crate::scan::ScanReport) {
+        let span = self
+            .tracer
+            .span_builder(span_name::SCAN)
+            .with_kind(opentelemetry::trace::SpanKind::Internal)
+            .with_attributes(super::scan_attributes(s).into_iter().map(to_kv))
+            .start(&self.tracer);
+        self.scans.insert(s.scan_id.clone(), span);
+    }
+
+    fn scan_ended(&mut self, s: &crate::scan::ScanReport) {
+        let attrs = super::scan_attributes(s);
+        let mut span = self.scans.remove(&s.scan_id);
+        let mut r = self.logger.create_log_record();
+        r.set_event_name(aibom_semconv::event::SCAN_SUMMARY);
+        r.set_severity_number(Severity::Info);
+        r.set_severity_text("INFO");
+        let now = SystemTime::now();
+        r.set_timestamp(now);
+        r.set_observed_timestamp(now);
+        r.add_attribute(
+            aibom_semconv::record::EVENT_NAME,
+            aibom_semconv::event::SCAN_SUMMARY,
+        );
+        for (k, v) in attrs.iter().cloned() {
+            r.add_attribute(k, to_any(v));
+        }
+        if let Some(sp) = &span {
+            let cx = sp.span_context();
+            r.set_trace_context(cx.trace_id(), cx.span_id(), Some(cx.trace_flags()));
+        }
+        self.logger.emit(r);
+        if let Some(sp) = span.as_mut() {
+            sp.set_attributes(attrs.iter().cloned().map(to_kv));
+            sp.add_event(
+                aibom_semconv::event::SCAN_SUMMARY,
+                attrs.into_iter().map(to_kv).collect(),
+            );
+            sp.end();
+        }
+        let _ = self.logger_provider.force_flush();
+        let _ = self.tracer_provider.force_flush();
     }
 
     fn close(&mut self) -> Result<()> {

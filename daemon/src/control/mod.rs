@@ -1,0 +1,304 @@
+//! The daemon's control API: start, stop, list and read scans.
+//!
+//! Served on a Unix socket (default `/run/aibomd/control.sock`, mode 0600: the file
+//! permissions are the access control) and optionally on a loopback HTTP port, which
+//! requires a bearer token. When a token is configured (`AIBOM_DAEMON_TOKEN` or
+//! `control.token_file`) every request on either listener must carry it — the query
+//! sidecar sends `Authorization: Bearer $AIBOM_DAEMON_TOKEN`.
+//!
+//! ```text
+//! POST /v1/scans            {"project": "demo", "duration": 10, "scan_id": "optional"}
+//!                           -> 202 {scan}       400 bad body / 409 exists / 429 too many
+//! GET  /v1/scans            -> 200 {"scans": [{scan}, ...]}
+//! GET  /v1/scans/{id}       -> 200 {scan}  404
+//! POST /v1/scans/{id}/stop  -> 200 {scan}  404 / 409 already ended
+//! GET  /v1/healthz          -> 200 {"status": "ok", "scans_running": N}
+//! ```
+//! `{scan}` is [`ScanReport`]. Errors are `{"error": "..."}`; bodies over 64 KiB get 413.
+pub mod config;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path as UrlPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use self::config::ControlConfig;
+use crate::scan::{ScanError, ScanReport, Scans};
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// A JSON error response.
+struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<ScanError> for ApiError {
+    fn from(e: ScanError) -> Self {
+        let status = match &e {
+            ScanError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            ScanError::Exists(_) | ScanError::Ended(_) => StatusCode::CONFLICT,
+            ScanError::NotFound(_) => StatusCode::NOT_FOUND,
+            ScanError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            ScanError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+/// `POST /v1/scans` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartScan {
+    project: String,
+    duration: u64,
+    #[serde(default)]
+    scan_id: Option<String>,
+}
+
+async fn start_scan(
+    State(scans): State<Scans>,
+    body: Result<Json<StartScan>, JsonRejection>,
+) -> Result<(StatusCode, Json<ScanReport>), ApiError> {
+    let Json(b) = body.map_err(|r| ApiError(r.status(), r.body_text()))?;
+    let r = scans.start(&b.project, b.duration, b.scan_id)?;
+    tracing::info!(scan = %r.scan_id, project = %r.project, duration = r.duration, "scan started");
+    Ok((StatusCode::ACCEPTED, Json(r)))
+}
+
+async fn list_scans(State(scans): State<Scans>) -> Json<serde_json::Value> {
+    Json(json!({ "scans": scans.list() }))
+}
+
+async fn get_scan(
+    State(scans): State<Scans>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<ScanReport>, ApiError> {
+    scans
+        .get(&id)
+        .map(Json)
+        .ok_or_else(|| ScanError::NotFound(id).into())
+}
+
+async fn stop_scan(
+    State(scans): State<Scans>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<ScanReport>, ApiError> {
+    let r = scans.stop(&id)?;
+    tracing::info!(scan = %id, "scan stopped early");
+    Ok(Json(r))
+}
+
+async fn healthz(State(scans): State<Scans>) -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok", "scans_running": scans.running() }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError(
+        StatusCode::NOT_FOUND,
+        "no such endpoint: see /v1/scans, /v1/healthz".into(),
+    )
+}
+
+/// Rejects requests without the bearer token (when one is configured).
+async fn require_token(State(token): State<Option<String>>, req: Request, next: Next) -> Response {
+    if let Some(want) = &token {
+        let got = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !got.is_some_and(|g| constant_time_eq(g.as_bytes(), want.as_bytes())) {
+            return ApiError(
+                StatusCode::UNAUTHORIZED,
+                "missing or invalid bearer token".into(),
+            )
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Compares without an early exit, so response time does not leak the token's prefix.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The API's routes.
+pub fn router(scans: Scans, token: Option<String>) -> Router {
+    Router::new()
+        .route("/v1/scans", post(start_scan).get(list_scans))
+        .route("/v1/scans/{id}", get(get_scan))
+        .route("/v1/scans/{id}/stop", post(stop_scan))
+        .route("/v1/healthz", get(healthz))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(scans)
+        .layer(middleware::from_fn_with_state(token, require_token))
+}
+
+/// The running control API.
+pub struct Control {
+    tasks: Vec<JoinHandle<()>>,
+    socket: Option<PathBuf>,
+    stop: CancellationToken,
+}
+
+impl Control {
+    /// Binds the configured listeners and serves until [`Control::shutdown`].
+    pub async fn start(cfg: &ControlConfig, scans: Scans) -> Result<Self> {
+        let token = cfg.token()?;
+        let app = router(scans, token.clone());
+        let stop = CancellationToken::new();
+        let mut tasks = Vec::new();
+        let mut socket = None;
+        if let Some(path) = cfg.socket() {
+            match bind_unix(&path) {
+                Ok(l) => {
+                    let s = stop.clone();
+                    let app = app.clone();
+                    tasks.push(tokio::spawn(async move {
+                        let r = axum::serve(l, app)
+                            .with_graceful_shutdown(s.cancelled_owned())
+                            .await;
+                        if let Err(e) = r {
+                            tracing::error!(error = %e, "control socket server failed");
+                        }
+                    }));
+                    tracing::info!(socket = %path.display(), "control API listening");
+                    socket = Some(path);
+                }
+                Err(e) if !cfg.socket_explicit() => {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "control API off: the default socket is not usable; set --control-socket"
+                    );
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some(addr) = cfg.listen {
+            check_loopback(addr)?;
+            if token.is_none() {
+                bail!(
+                    "control.listen = {addr} needs a token: set AIBOM_DAEMON_TOKEN or control.token_file"
+                );
+            }
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding control API to {addr}"))?;
+            let s = stop.clone();
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(l, app)
+                    .with_graceful_shutdown(s.cancelled_owned())
+                    .await
+                {
+                    tracing::error!(error = %e, "control HTTP server failed");
+                }
+            }));
+            tracing::info!(%addr, "control API listening (HTTP)");
+        }
+        Ok(Self {
+            tasks,
+            socket,
+            stop,
+        })
+    }
+
+    /// The Unix socket served, if any.
+    pub fn socket(&self) -> Option<&Path> {
+        self.socket.as_deref()
+    }
+
+    /// Stops serving and removes the socket file.
+    pub async fn shutdown(self) {
+        self.stop.cancel();
+        for t in self.tasks {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), t).await;
+        }
+        if let Some(p) = self.socket {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn check_loopback(addr: SocketAddr) -> Result<()> {
+    if !addr.ip().is_loopback() {
+        bail!(
+            "control.listen = {addr}: only loopback addresses are allowed (the API starts scans)"
+        );
+    }
+    Ok(())
+}
+
+/// Binds `path`, replacing a stale socket file but never a live one or another file.
+fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    if let Ok(md) = std::fs::symlink_metadata(path) {
+        if !md.file_type().is_socket() {
+            bail!(
+                "{}: exists and is not a socket; refusing to replace it",
+                path.display()
+            );
+        }
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!(
+                "{}: another aibomd is listening there; use --control-socket PATH",
+                path.display()
+            );
+        }
+        std::fs::remove_file(path).with_context(|| format!("removing stale {}", path.display()))?;
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let l = tokio::net::UnixListener::bind(path)
+        .with_context(|| format!("binding control socket {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("chmod 0600 {}", path.display()))?;
+    Ok(l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_comparison() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn only_loopback_http() {
+        assert!(check_loopback("127.0.0.1:7070".parse().unwrap()).is_ok());
+        assert!(check_loopback("[::1]:7070".parse().unwrap()).is_ok());
+        assert!(check_loopback("0.0.0.0:7070".parse().unwrap()).is_err());
+    }
+
+    #[test]
+    fn a_regular_file_is_never_replaced_by_the_socket() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("x.sock");
+        std::fs::write(&f, "keep").unwrap();
+        let e = bind_unix(&f).unwrap_err().to_string();
+        assert!(e.contains("not a socket"), "{e}");
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "keep");
+    }
+}
