@@ -111,6 +111,23 @@ fn grafana_emulation_expands_as_the_plugin_does() {
     assert!(grafana::interpolate("$nosuchvar", &vars, &r).is_err());
 }
 
+/// The JSON files are what `dashboards/generate.py` (where the shared SQL is spelled once)
+/// writes: an edit of the JSON alone would be lost at the next generation.
+#[test]
+fn dashboard_json_is_what_generate_py_writes() {
+    let py = python().unwrap_or_else(|| "python3".into());
+    let out = Command::new(&py)
+        .arg(root().join("dashboards/generate.py"))
+        .arg("--check")
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", py.display()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn dashboards_have_what_grafana_needs() {
     let (ds_uid, ds_type) = provisioned_datasource();

@@ -122,13 +122,15 @@ pub fn dashboards() -> Vec<Dashboard> {
         .collect()
 }
 
-/// Columns of every table `query/schema/*.sql` creates, by table name (`{{t:logs}}` and
+/// Columns of every table `query/schema/*.sql` creates or adds columns to, by table name (`{{t:logs}}` and
 /// friends are the collector's tables: `otel_logs`, ...).
 pub fn schema_columns() -> BTreeMap<String, BTreeSet<String>> {
     let table =
         regex::Regex::new(r"(?i)CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+\{\{db\}\}\.(\S+)").unwrap();
     let column = regex::Regex::new(r"^\s{4}([A-Za-z_][A-Za-z0-9_]*)\s+[A-Z]").unwrap();
     let nested = regex::Regex::new(r"^\s{8}([A-Za-z_][A-Za-z0-9_]*)\s+[A-Z]").unwrap();
+    let alter = regex::Regex::new(r"(?i)ALTER\s+TABLE\s+\{\{db\}\}\.(\w+)").unwrap();
+    let add = regex::Regex::new(r"(?i)ADD\s+COLUMN\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)").unwrap();
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("query/schema"))
         .unwrap()
@@ -139,6 +141,13 @@ pub fn schema_columns() -> BTreeMap<String, BTreeSet<String>> {
     files.sort();
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
+        // ALTER TABLE {{db}}.t ADD COLUMN [IF NOT EXISTS] c ...
+        for stmt in text.split(';') {
+            if let Some(c) = alter.captures(stmt) {
+                let cols = out.entry(c[1].to_string()).or_default();
+                cols.extend(add.captures_iter(stmt).map(|a| a[1].to_string()));
+            }
+        }
         let mut current: Option<String> = None;
         let mut parent = String::new();
         for line in text.lines() {
