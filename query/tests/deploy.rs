@@ -256,6 +256,15 @@ fn compose_services_are_pinned_mounted_and_wired() {
         (host_of(&q_ch).as_deref(), port_of(&q_ch)),
         (Some("clickhouse"), Some(ch_http))
     );
+    // every sidecar flag (compose and Kubernetes) is one aibom-query has
+    let help = sidecar_help();
+    for a in q_args.iter().chain(&k8s_sidecar_args()) {
+        let name = a.split('=').next().unwrap();
+        assert!(
+            !name.starts_with("--") || help.contains(&format!("{name} ")),
+            "aibom-query has no {name}"
+        );
+    }
     let ch_env = env_map(&s["clickhouse"]["environment"]);
     assert_eq!(
         flag(&q_args, "database").as_deref(),
@@ -418,6 +427,22 @@ fn compose_services_are_pinned_mounted_and_wired() {
     assert_eq!(g_env["CLICKHOUSE_HOST"], "clickhouse");
 }
 
+fn sidecar_help() -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_aibom-query"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn k8s_sidecar_args() -> Vec<String> {
+    k8s_objects()
+        .iter()
+        .filter(|o| o["kind"] == "Deployment")
+        .flat_map(|o| strings(&o["spec"]["template"]["spec"]["containers"][0]["args"]))
+        .collect()
+}
+
 /// The daemon settings compose and Kubernetes give aibomd, read by the real `aibomd config`
 /// (which refuses unknown keys).
 #[test]
@@ -434,6 +459,27 @@ fn daemon_settings_are_accepted_by_aibomd() {
     let re = regex::Regex::new(r"\$\{\w+:-([^}]*)\}").unwrap();
     for (k, v) in &env {
         cmd.env(k, re.replace_all(v, "$1").as_ref());
+    }
+    // the daemon's arguments, compose and DaemonSet: `daemon --help` lists each flag
+    let dhelp = Command::new(&aibomd)
+        .args(["daemon", "--help"])
+        .output()
+        .unwrap();
+    let dhelp = String::from_utf8_lossy(&dhelp.stdout).into_owned();
+    let ds_args: Vec<String> = k8s_objects()
+        .iter()
+        .filter(|o| o["kind"] == "DaemonSet")
+        .flat_map(|o| strings(&o["spec"]["template"]["spec"]["containers"][0]["args"]))
+        .collect();
+    let compose_args = strings(&c["services"]["aibomd"]["command"]);
+    for args in [&compose_args, &ds_args] {
+        assert_eq!(args.first().map(String::as_str), Some("daemon"), "{args:?}");
+        for a in &args[1..] {
+            assert!(
+                dhelp.contains(&format!("{a} ")) || dhelp.contains(&format!("{a}\n")),
+                "aibomd daemon has no {a}"
+            );
+        }
     }
     let out = cmd.output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -715,11 +761,7 @@ fn kubernetes_manifests_are_wired() {
         );
     }
     // every AIBOM_* variable given to the sidecar is one aibom-query reads
-    let help = Command::new(env!("CARGO_BIN_EXE_aibom-query"))
-        .arg("--help")
-        .output()
-        .unwrap();
-    let help = String::from_utf8_lossy(&help.stdout);
+    let help = sidecar_help();
     let qcm = find(
         "ConfigMap",
         ctr["envFrom"][0]["configMapRef"]["name"].as_str().unwrap(),
