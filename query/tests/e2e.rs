@@ -1,0 +1,533 @@
+//! End to end, no mocks: `scripts/stack up` (ClickHouse via chdb-http, rotel-agent,
+//! aibom-query, `aibomd daemon`) in a temporary `AIBOM_STACK_DIR` on free ports; the real
+//! `aibomd run --project demo` traces the example app (examples/ml-app, real ML libraries)
+//! and exports OTLP to the stack's rotel; then the API, over HTTP with the token, must show
+//! the example's artifacts with their licenses, and events, filters, pagination and delete
+//! must work on that real data. `scripts/stack down` must leave none of its processes alive.
+//!
+//! Needs root (eBPF), the release `aibomd` next to this test's profile dir (`cargo test
+//! --workspace --release` builds it; or `cargo build --release -p aibomd` with the same
+//! target dir), the venv's Python with the example's libraries, chDB and rotel. Under
+//! `CI=true` any of them missing fails the test; otherwise it skips with the reason.
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// `demo`, made unique: the stack's `aibomd daemon` traces the whole machine, and other
+/// tests here run the same example as project `demo`.
+fn project() -> String {
+    format!("demo-e2e-{}", std::process::id())
+}
+
+/// The `aibomd` binary: `<target>/<profile>/aibomd` next to this test's `deps/`, else the
+/// release build of the same target dir.
+fn aibomd_binary() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let profile = exe.parent()?.parent()?;
+    [
+        profile.join("aibomd"),
+        profile.parent()?.join("release/aibomd"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+}
+
+/// The example's Python: `AIBOM_TEST_PYTHON`, else the repo's venv; it must import the
+/// libraries the example uses.
+fn example_python() -> Option<String> {
+    let py = std::env::var("AIBOM_TEST_PYTHON").unwrap_or_else(|_| {
+        repo_root()
+            .join(".venv/bin/python")
+            .to_string_lossy()
+            .into_owned()
+    });
+    let ok = Command::new(&py)
+        .args([
+            "-c",
+            "import safetensors, tokenizers, pyarrow, onnx, gguf, jinja2",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(py)
+}
+
+/// Effective uid 0 (from /proc/self/status: `Uid: real effective saved fs`).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1).map(|u| u == "0"))
+        .unwrap_or(false)
+}
+
+/// The stack in a temporary dir; `down` runs on drop too (a failing test leaves nothing).
+struct Stack {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    down_done: bool,
+    api: String,
+    grpc: u16,
+}
+
+impl Stack {
+    fn script(&self, arg: &str) -> std::process::Output {
+        let mut c = Command::new(repo_root().join("scripts/stack"));
+        c.arg(arg).current_dir(repo_root());
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
+        c.output().expect("running scripts/stack")
+    }
+
+    fn up(aibomd: &Path) -> Stack {
+        let dir = tempfile::tempdir().unwrap();
+        let (ch, grpc, http, api) = (free_port(), free_port(), free_port(), free_port());
+        let env: Vec<(String, String)> = [
+            ("AIBOM_STACK_DIR", dir.path().to_string_lossy().into_owned()),
+            ("AIBOM_CH_HTTP_PORT", ch.to_string()),
+            ("AIBOM_OTLP_GRPC_PORT", grpc.to_string()),
+            ("AIBOM_OTLP_HTTP_PORT", http.to_string()),
+            ("AIBOM_QUERY_PORT", api.to_string()),
+            ("AIBOM_QUERY_TOKEN", TOKEN.to_string()),
+            ("AIBOM_STACK_CLICKHOUSE", "chdb".to_string()),
+            (
+                "AIBOM_STACK_QUERY",
+                env!("CARGO_BIN_EXE_aibom-query").to_string(),
+            ),
+            ("AIBOM_STACK_AIBOMD", aibomd.to_string_lossy().into_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let mut st = Stack {
+            dir,
+            env,
+            down_done: false,
+            api: format!("http://127.0.0.1:{api}"),
+            grpc,
+        };
+        let out = st.script("up");
+        if !out.status.success() {
+            let logs = st.script("logs");
+            panic!(
+                "scripts/stack up failed:\n{}{}\nlogs:\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&logs.stdout)
+            );
+        }
+        st.down_done = false;
+        st
+    }
+
+    /// PIDs recorded by `up`, by component.
+    fn pids(&self) -> Vec<(String, u32)> {
+        let mut v = Vec::new();
+        for e in std::fs::read_dir(self.dir.path().join("pids")).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let pid = std::fs::read_to_string(&p).unwrap().trim().parse().unwrap();
+            v.push((name, pid));
+        }
+        v.sort();
+        v
+    }
+
+    fn down(&mut self) -> std::process::Output {
+        self.down_done = true;
+        self.script("down")
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if !self.down_done {
+            let _ = self.down();
+        }
+    }
+}
+
+fn get(st: &Stack, path: &str) -> Value {
+    let r = call("GET", &format!("{}{path}", st.api), Some(TOKEN), None);
+    assert_eq!(r.status, 200, "GET {path}: {}", r.text);
+    r.json
+}
+
+fn events(st: &Stack, query: &str) -> Vec<Value> {
+    get(
+        st,
+        &format!("/projects/{}/runtime/events?{query}", project()),
+    )["events"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The summary's artifact whose key starts with `key`, or whose paths include one ending in it.
+fn artifact<'a>(summary: &'a Value, key_or_suffix: &str) -> Option<&'a Value> {
+    summary["artifacts"].as_array()?.iter().find(|a| {
+        a["key"]
+            .as_str()
+            .is_some_and(|k| k.starts_with(key_or_suffix))
+            || a[attr::FILE_PATH].as_array().is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| p.as_str().is_some_and(|p| p.ends_with(key_or_suffix)))
+            })
+    })
+}
+
+/// The example's Hugging Face repo: one artifact (its files are content-addressed blobs).
+const HF_KEY: &str = "pkg:huggingface/aibom-demo/tiny-bert@";
+
+const EXPECTED: &[&str] = &[
+    HF_KEY,
+    "/models/tiny.gguf",
+    "/models/classifier.onnx",
+    "/data/train.parquet",
+    "/data/eval.jsonl",
+    "/prompts/chat.jinja",
+];
+
+fn pid_alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+#[test]
+fn example_app_through_the_stack() {
+    if !is_root() {
+        skip("the end-to-end test needs root (aibomd's eBPF tracer)");
+        return;
+    }
+    let Some(aibomd) = aibomd_binary() else {
+        skip(
+            "no aibomd binary next to this test (build it: cargo build --release -p aibomd, \
+             same CARGO_TARGET_DIR; cargo test --workspace --release builds it)",
+        );
+        return;
+    };
+    let Some(py) = example_python() else {
+        skip("no Python with the example's libraries (scripts/setup, or AIBOM_TEST_PYTHON)");
+        return;
+    };
+    if rotel_agent().is_none() {
+        skip("rotel-agent is not in .venv (scripts/setup installs tests/requirements.txt)");
+        return;
+    }
+    let mut st = Stack::up(&aibomd);
+    let components: BTreeSet<String> = st.pids().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        components,
+        BTreeSet::from(["aibom-query", "aibomd", "clickhouse", "rotel"].map(String::from)),
+        "stack up starts the four parts"
+    );
+
+    // The example app under the real aibomd, exporting OTLP to the stack's rotel.
+    let work = st.dir.path().join("work");
+    let out = Command::new(&aibomd)
+        .args(["run", "--project", &project(), "--"])
+        .arg(&py)
+        .arg(repo_root().join("examples/ml-app/app.py"))
+        .arg("--workdir")
+        .arg(&work)
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{}", st.grpc),
+        )
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .env(
+            "AIBOM_EXPORT__OTLP__SPOOL_DIR",
+            st.dir.path().join("run-spool"),
+        )
+        .env_remove("AIBOM_PROJECT")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "aibomd run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The records travel aibomd -> rotel -> ClickHouse -> views: wait for them.
+    let start = Instant::now();
+    let summary_path = format!("/projects/{}/runtime/summary", project());
+    let summary = loop {
+        let s = get(&st, &summary_path);
+        let missing: Vec<&&str> = EXPECTED
+            .iter()
+            .filter(|x| artifact(&s, x).is_none_or(|a| a[attr::ARTIFACT_TYPE].is_null()))
+            .collect();
+        if missing.is_empty() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "after 90 s the summary still lacks {missing:?}: {s:#}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    // Then until nothing more arrives (both aibomd run and the stack's daemon export it).
+    let mut summary = summary;
+    loop {
+        std::thread::sleep(Duration::from_secs(3));
+        let s = get(&st, &summary_path);
+        if s["totals"] == summary["totals"] {
+            break;
+        }
+        summary = s;
+        assert!(
+            start.elapsed() < Duration::from_secs(180),
+            "events keep coming"
+        );
+    }
+
+    // The summary: the example's artifacts, typed and with the licenses the files declare.
+    let st_model = artifact(&summary, HF_KEY).unwrap();
+    assert_eq!(st_model[attr::ARTIFACT_TYPE], "model");
+    assert_eq!(st_model[attr::ARTIFACT_PROVIDER], "huggingface");
+    assert_eq!(
+        st_model[attr::ARTIFACT_LICENSE],
+        "Apache-2.0",
+        "{st_model:#}"
+    );
+    // model.safetensors, tokenizer.json, config.json, README.md: four blobs, four hashes.
+    assert_eq!(
+        st_model[attr::ARTIFACT_SHA256].as_array().unwrap().len(),
+        4,
+        "{st_model:#}"
+    );
+    assert!(st_model[attr::ACCESS_COUNT].as_u64().unwrap() >= 4);
+    for (suffix, license) in [
+        ("/models/tiny.gguf", "MIT"),
+        ("/models/classifier.onnx", "MIT"),
+    ] {
+        let a = artifact(&summary, suffix).unwrap();
+        assert_eq!(a[attr::ARTIFACT_LICENSE], license, "{suffix}: {a:#}");
+        assert_eq!(a[attr::ARTIFACT_TYPE], "model", "{suffix}: {a:#}");
+    }
+    assert_eq!(
+        artifact(&summary, "/data/train.parquet").unwrap()[attr::ARTIFACT_TYPE],
+        "dataset"
+    );
+    assert_eq!(
+        artifact(&summary, "/prompts/chat.jinja").unwrap()[attr::ARTIFACT_TYPE],
+        "prompt"
+    );
+    let licenses: HashSet<&str> = summary["by_license"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["value"].as_str())
+        .collect();
+    assert!(
+        licenses.contains("Apache-2.0") && licenses.contains("MIT"),
+        "{licenses:?}"
+    );
+    let totals = &summary["totals"];
+    assert!(totals["processes"].as_u64().unwrap() >= 1);
+    let procs = st_model["processes"].as_array().unwrap();
+    assert!(!procs.is_empty(), "{st_model:#}");
+
+    // Events: everything, unpaged, newest first.
+    let all = events(&st, "limit=1000");
+    let total = totals["events"].as_u64().unwrap() as usize;
+    assert!(total >= EXPECTED.len() && total < 1000, "{total}");
+    assert_eq!(all.len(), total, "the event list and the summary agree");
+    let times: Vec<&str> = all
+        .iter()
+        .map(|e| e[record::TIMESTAMP].as_str().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {times:?}"
+    );
+    for e in &all {
+        assert_eq!(e[attr::PROJECT_ID], project().as_str());
+        assert!(e[attr::PROCESS_PID].as_u64().is_some(), "{e:#}");
+    }
+    // Per file, the events carry the format the file's content shows; the Hugging Face files
+    // are one artifact with the repo's id.
+    let hf_formats: BTreeSet<&str> = all
+        .iter()
+        .filter(|e| {
+            e[attr::ARTIFACT_ID]
+                .as_str()
+                .is_some_and(|i| i.starts_with(HF_KEY))
+        })
+        .filter_map(|e| e[attr::ARTIFACT_FORMAT].as_str())
+        .collect();
+    assert!(
+        hf_formats.contains("safetensors") && hf_formats.contains("tokenizer.json"),
+        "{hf_formats:?}"
+    );
+    let format_of = |suffix: &str| -> BTreeSet<&str> {
+        all.iter()
+            .filter(|e| {
+                e[attr::FILE_PATH]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with(suffix))
+            })
+            .filter_map(|e| e[attr::ARTIFACT_FORMAT].as_str())
+            .collect()
+    };
+    assert_eq!(format_of("/data/eval.jsonl"), BTreeSet::from(["jsonl"]));
+    assert_eq!(format_of("/models/tiny.gguf"), BTreeSet::from(["gguf"]));
+    assert_eq!(
+        format_of("/models/classifier.onnx"),
+        BTreeSet::from(["onnx"])
+    );
+
+    // Filters on the real data: each returns exactly the matching events.
+    let check = |query: &str, pred: &dyn Fn(&Value) -> bool| {
+        let got = events(&st, &format!("{query}&limit=1000"));
+        let want = all.iter().filter(|e| pred(e)).count();
+        assert!(want > 0, "{query}: the fixture has matching events");
+        assert_eq!(got.len(), want, "{query}");
+        assert!(got.iter().all(pred), "{query}: {got:#?}");
+    };
+    check("type=model", &|e| e[attr::ARTIFACT_TYPE] == "model");
+    check("type=dataset", &|e| e[attr::ARTIFACT_TYPE] == "dataset");
+    check("provider=huggingface", &|e| {
+        e[attr::ARTIFACT_PROVIDER] == "huggingface"
+    });
+    check("license=MIT", &|e| e[attr::ARTIFACT_LICENSE] == "MIT");
+    let model_id = st_model["key"].as_str().unwrap().to_string();
+    check(&format!("artifact={}", urlencode(&model_id)), &|e| {
+        e[attr::ARTIFACT_ID] == model_id.as_str()
+    });
+    let pid = all[0][attr::PROCESS_PID].as_u64().unwrap();
+    check(&format!("process={pid}"), &|e| {
+        e[attr::PROCESS_PID].as_u64() == Some(pid)
+    });
+    let mid = times[times.len() / 2];
+    check(&format!("since={}", urlencode(mid)), &|e| {
+        e[record::TIMESTAMP].as_str().unwrap() >= mid
+    });
+    check(&format!("until={}", urlencode(times[0])), &|e| {
+        e[record::TIMESTAMP].as_str().unwrap() < times[0]
+    });
+
+    // Pagination: pages of 3 cover the list exactly, in order, nothing repeated.
+    let mut paged = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let q = match &next {
+            Some(c) => format!("limit=3&cursor={c}"),
+            None => "limit=3".into(),
+        };
+        let page = get(&st, &format!("/projects/{}/runtime/events?{q}", project()));
+        let evs = page["events"].as_array().unwrap();
+        assert!(evs.len() <= 3);
+        paged.extend(evs.iter().cloned());
+        match page["next"].as_str() {
+            Some(c) => next = Some(c.to_string()),
+            None => break,
+        }
+        assert!(paged.len() <= total, "pagination does not end");
+    }
+    assert_eq!(paged, all, "pages of 3 = the whole list");
+
+    // Delete the older half: exactly those go, and the summary follows at once.
+    let cut = times[total / 2];
+    let older = all
+        .iter()
+        .filter(|e| e[record::TIMESTAMP].as_str().unwrap() < cut)
+        .count();
+    let r = call(
+        "DELETE",
+        &format!(
+            "{}/projects/{}/runtime/events?before={}",
+            st.api,
+            project(),
+            urlencode(cut)
+        ),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["deleted"].as_u64(), Some(older as u64));
+    let s = get(&st, &summary_path);
+    assert_eq!(
+        s["totals"]["events"].as_u64(),
+        Some((total - older) as u64),
+        "{s:#}"
+    );
+    assert_eq!(events(&st, "limit=1000").len(), total - older);
+    let r = call(
+        "DELETE",
+        &format!("{}/projects/{}/runtime/events", st.api, project()),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(r.json["deleted"].as_u64(), Some((total - older) as u64));
+    let s = get(&st, &summary_path);
+    assert_eq!(s["totals"]["events"], 0, "{s:#}");
+    assert_eq!(s["artifacts"].as_array().unwrap().len(), 0);
+
+    // A scan through the sidecar reaches the stack's daemon over its control socket, when
+    // this aibomd has one (the stack passes --control-socket only then).
+    let help = Command::new(&aibomd)
+        .args(["daemon", "--help"])
+        .output()
+        .unwrap();
+    if String::from_utf8_lossy(&help.stdout).contains("--control-socket") {
+        let r = call(
+            "POST",
+            &format!("{}/scan/runtime", st.api),
+            Some(TOKEN),
+            Some(format!(r#"{{"project": "{}", "duration": 1}}"#, project())),
+        );
+        assert_eq!(r.status, 202, "{}", r.text);
+        let id = r.json["scan_id"].as_str().unwrap().to_string();
+        let start = Instant::now();
+        let state = loop {
+            let s = get(&st, &format!("/scans/{id}"));
+            if s["state"] != "pending" {
+                break s;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "{s:#}");
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        assert!(
+            state["state"] == "running" || state["state"] == "completed",
+            "the daemon accepted the scan: {state:#}"
+        );
+    }
+
+    // Down: every process the stack started is gone.
+    let pids = st.pids();
+    let out = st.down();
+    assert!(
+        out.status.success(),
+        "stack down: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (name, pid) in &pids {
+        while pid_alive(*pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(!pid_alive(*pid), "{name} (pid {pid}) still runs after down");
+    }
+    assert!(st.pids().is_empty(), "pid files removed");
+}
+
+/// Percent-encodes a query value.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
