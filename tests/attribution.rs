@@ -92,10 +92,20 @@ fn read_events(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// The access events of files ending with `suffix`.
+/// The read accesses of files ending with `suffix` by the test's workloads. A daemon sees
+/// the whole host: files created by the test itself, and other aibomd instances of
+/// concurrently running tests hashing them, are left out.
 fn accesses<'a>(evs: &'a [Value], suffix: &str) -> Vec<&'a Value> {
     evs.iter()
         .filter(|e| e[record::EVENT_NAME] == event::ARTIFACT_ACCESS)
+        .filter(|e| e[attr::ACCESS_MODE] == aibom_semconv::access_mode::READ)
+        .filter(|e| {
+            let aibomd = |k: &str| e[k].as_str().is_some_and(|p| p.contains("aibomd "));
+            !e[attr::PROCESS_EXECUTABLE_PATH]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/aibomd"))
+                && !aibomd(attr::PROCESS_COMMAND_LINE)
+        })
         .filter(|e| {
             e[attr::FILE_PATH]
                 .as_str()

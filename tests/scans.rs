@@ -2,6 +2,8 @@
 //! root), real Python workloads holding a safetensors model mapped before the scan starts,
 //! and raw HTTP over the control socket (raw so that hostile clients can be played too).
 mod common;
+#[path = "common/otlp.rs"]
+mod otlp;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -109,7 +111,7 @@ struct Daemon {
 }
 
 impl Daemon {
-    fn start(dir: &Path, http_port: u16) -> Self {
+    fn start(dir: &Path, http_port: u16, otlp: Option<&str>) -> Self {
         let sock = dir.join("control.sock");
         let events = dir.join("events.jsonl");
         let mut child = aibomd()
@@ -120,6 +122,8 @@ impl Daemon {
             .args(["--control-listen", &format!("127.0.0.1:{http_port}")])
             .env("AIBOM_DAEMON_TOKEN", TOKEN)
             .env("AIBOM_PROJECT", "must-not-leak")
+            .envs(otlp.map(|e| ("OTEL_EXPORTER_OTLP_ENDPOINT", e.to_string())))
+            .env("AIBOM_EXPORT__OTLP__SPOOL_DIR", dir.join("spool"))
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -175,7 +179,7 @@ impl Daemon {
     }
 
     /// SIGTERM, then the JSON Lines written.
-    fn stop(mut self) -> Vec<Value> {
+    fn stop(&mut self) -> Vec<Value> {
         nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.child.id() as i32),
             nix::sys::signal::Signal::SIGTERM,
@@ -189,6 +193,21 @@ impl Daemon {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
+    }
+}
+
+impl Drop for Daemon {
+    /// A failed assertion must not leave a host-wide daemon running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -219,7 +238,8 @@ fn scans_find_held_models_and_live_accesses_per_project() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let d = Daemon::start(dir, free_port());
+    let rx = otlp::Receiver::fresh();
+    let mut d = Daemon::start(dir, free_port(), Some(&rx.endpoint()));
 
     // Models loaded before any scan exists.
     let demo = Worker::start(dir, "demo", "demo");
@@ -318,6 +338,38 @@ fn scans_find_held_models_and_live_accesses_per_project() {
         assert_eq!(summary[0][attr::SCAN_STATE], scan_state::COMPLETED);
         assert!(summary[0][attr::SCAN_INVENTORY_RECORDS].as_i64().unwrap() >= 1);
     }
+    // Over OTLP: one `aibom.scan` span per scan, and its summary log record in its trace.
+    let spans = rx.spans();
+    let logs = rx.log_records();
+    for scan in ["scan-a", "scan-b", c_id.as_str()] {
+        let span: Vec<_> = spans
+            .iter()
+            .filter(|s| s.name == aibom_semconv::span::SCAN)
+            .filter(|s| otlp::attr_str(&s.attributes, attr::SCAN_ID).as_deref() == Some(scan))
+            .collect();
+        assert_eq!(span.len(), 1, "one aibom.scan span for {scan}");
+        assert_eq!(
+            otlp::attr_str(&span[0].attributes, attr::SCAN_STATE).as_deref(),
+            Some(scan_state::COMPLETED)
+        );
+        let summary: Vec<_> = logs
+            .iter()
+            .filter(|l| l.event_name == event::SCAN_SUMMARY)
+            .filter(|l| otlp::attr_str(&l.attributes, attr::SCAN_ID).as_deref() == Some(scan))
+            .collect();
+        assert_eq!(summary.len(), 1, "one summary record for {scan}");
+        assert_eq!(
+            summary[0].trace_id, span[0].trace_id,
+            "summary in the scan's trace"
+        );
+        assert!(otlp::attr_int(&summary[0].attributes, attr::SCAN_RECORDS).unwrap() >= 1);
+    }
+    let tagged = logs
+        .iter()
+        .filter(|l| otlp::attr_str(&l.attributes, attr::SCAN_ID).as_deref() == Some("scan-a"))
+        .filter(|l| l.event_name == event::ARTIFACT_ACCESS)
+        .count();
+    assert!(tagged >= 2, "scan-a's records reach the collector tagged");
     let other_held = scan_records(&evs, &c_id, "/other.safetensors");
     assert!(
         !other_held.is_empty(),
@@ -351,7 +403,7 @@ fn control_api_refuses_bad_clients_and_keeps_running() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let port = free_port();
-    let d = Daemon::start(tmp.path(), port);
+    let mut d = Daemon::start(tmp.path(), port, None);
     let ok = |d: &Daemon| assert_eq!(d.call("GET", "/v1/healthz", None).0, 200);
 
     // No token, wrong token.

@@ -27,13 +27,14 @@ pub async fn daemon(cfg: &Config) -> Result<()> {
     let pipe_task = tokio::spawn(pipeline::run(rx, pipe));
     tracing::info!(tracer = name, project = %cfg.project, "aibomd daemon tracing the host; SIGINT/SIGTERM to stop");
     // Tells scripts and tests that tracing is live.
+    // Handlers first: a SIGTERM right after "ready" must drain, not kill.
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
     match control.socket() {
         Some(s) => eprintln!("aibomd: ready (tracer={name}, control={})", s.display()),
         None => eprintln!("aibomd: ready (tracer={name})"),
     }
 
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
     tokio::select! {
         _ = int.recv() => tracing::info!("SIGINT: draining"),
         _ = term.recv() => tracing::info!("SIGTERM: draining"),

@@ -309,7 +309,16 @@ impl Sink for OtelSink {
             .tracer
             .span_builder(span_name::SCAN)
             .with_kind(opentelemetry::trace::SpanKind::Internal)
-            .with_attributes(super::scan_attributes(s).into_iter().map(to_kv))
+            // State and counts are set once, at the end (span attributes are not
+            // deduplicated: setting them twice would export both values).
+            .with_attributes(
+                super::scan_attributes(s)
+                    .into_iter()
+                    .filter(|(k, _)| {
+                        [attr::SCAN_ID, attr::PROJECT_ID, attr::SCAN_DURATION].contains(k)
+                    })
+                    .map(to_kv),
+            )
             .start(&self.tracer);
         self.scans.insert(s.scan_id.clone(), span);
     }
@@ -337,7 +346,15 @@ impl Sink for OtelSink {
         }
         self.logger.emit(r);
         if let Some(sp) = span.as_mut() {
-            sp.set_attributes(attrs.iter().cloned().map(to_kv));
+            sp.set_attributes(
+                attrs
+                    .iter()
+                    .filter(|(k, _)| {
+                        ![attr::SCAN_ID, attr::PROJECT_ID, attr::SCAN_DURATION].contains(k)
+                    })
+                    .cloned()
+                    .map(to_kv),
+            );
             sp.add_event(
                 aibom_semconv::event::SCAN_SUMMARY,
                 attrs.into_iter().map(to_kv).collect(),
