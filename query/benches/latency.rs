@@ -139,6 +139,20 @@ fn main() {
             "{loaded} rows: runtime_artifacts rows of {project}: {}",
             agg_rows.trim()
         );
+        // Steady state: the aggregate's parts merged (right after a bulk load each path and
+        // month still has a row per inserted block; background merges fold them over time).
+        ch.sql("OPTIMIZE TABLE runtime_artifacts FINAL", "");
+        let s = measure(&client, &format!("{base}/summary"), requests, budget);
+        eprintln!(
+            "{loaded} rows, summary (aggregate merged): p50 {:.1} ms, p99 {:.1} ms",
+            s.p50, s.p99
+        );
+        results.push((
+            loaded,
+            "summary, runtime_artifacts merged",
+            s,
+            parts.trim().to_string(),
+        ));
         if old_reps > 0 {
             let s = old_summary(&ch, project, old_reps);
             eprintln!(
@@ -195,22 +209,24 @@ fn main() {
             );
         }
     }
-    let target = results
-        .iter()
-        .find(|(rows, name, _, _)| *rows >= 10_000_000 && *name == "summary");
-    if let Some((_, _, s, _)) = target {
-        println!(
-            "\nTarget (summary <= 150 ms at 10 M rows): p50 {:.0} ms, p99 {:.0} ms -> {}",
-            s.p50,
-            s.p99,
-            if s.p99 <= 150.0 {
-                "met"
-            } else if s.p50 <= 150.0 {
-                "met at p50 only"
-            } else {
-                "NOT met"
-            }
-        );
+    for label in ["summary", "summary, runtime_artifacts merged"] {
+        let target = results
+            .iter()
+            .find(|(rows, name, _, _)| *rows >= 10_000_000 && *name == label);
+        if let Some((_, _, s, _)) = target {
+            println!(
+                "\nTarget (summary <= 150 ms at 10 M rows), {label}: p50 {:.0} ms, p99 {:.0} ms -> {}",
+                s.p50,
+                s.p99,
+                if s.p99 <= 150.0 {
+                    "met"
+                } else if s.p50 <= 150.0 {
+                    "met at p50 only"
+                } else {
+                    "NOT met"
+                }
+            );
+        }
     }
     println!("\nwall time: {:.0} s", wall.elapsed().as_secs_f64());
     drop(sidecar);

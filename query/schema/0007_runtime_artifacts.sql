@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS {{db}}.runtime_artifacts
     artifact_format AggregateFunction(argMaxIf, String, DateTime64(9, 'UTC'), UInt8),
     artifact_format_mismatch AggregateFunction(argMaxIf, String, DateTime64(9, 'UTC'), UInt8),
     artifact_sha256 AggregateFunction(argMaxIf, String, DateTime64(9, 'UTC'), UInt8),
-    processes AggregateFunction(groupUniqArray(100), Tuple(String, UInt32)),
+    processes AggregateFunction(groupUniqArray(10), Tuple(String, UInt32)),
     process_set AggregateFunction(uniqExact, String, UInt32)
 )
 ENGINE = AggregatingMergeTree

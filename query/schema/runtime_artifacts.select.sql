@@ -18,6 +18,6 @@ SELECT
     argMaxIfState(toString(artifact_format), time, artifact_format != '') AS artifact_format,
     argMaxIfState(toString(artifact_format_mismatch), time, artifact_format_mismatch != '') AS artifact_format_mismatch,
     argMaxIfState(toString(artifact_sha256), time, artifact_sha256 != '') AS artifact_sha256,
-    groupUniqArrayState(100)((toString(process_executable_name), process_pid)) AS processes,
+    groupUniqArrayState(10)((toString(process_executable_name), process_pid)) AS processes,
     uniqExactState(toString(process_executable_name), process_pid) AS process_set
 FROM {{db}}.runtime_events

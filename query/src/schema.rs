@@ -443,6 +443,14 @@ mod tests {
         let agg = render(MIGRATIONS[6].2, &target()).unwrap();
         assert!(agg.contains(&format!("event_name = '{}'", event::ARTIFACT_ACCESS)));
         let select = fragment("runtime_artifacts.select", &target()).unwrap();
+        assert!(select.contains(&format!(
+            "groupUniqArrayState({})",
+            crate::routes::summary::PROCESS_CAP
+        )));
+        assert!(agg.contains(&format!(
+            "groupUniqArray({}), Tuple(String, UInt32)",
+            crate::routes::summary::PROCESS_CAP
+        )));
         assert!(agg.contains(&select) && !select.contains("--"));
     }
 

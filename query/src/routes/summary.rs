@@ -28,8 +28,12 @@ use utoipa::{IntoParams, ToSchema};
 pub const DEFAULT_ARTIFACTS: u32 = 1000;
 /// Most artifacts listed.
 pub const MAX_ARTIFACTS: u32 = 10_000;
-/// Most values of each list inside an artifact (hashes, paths, processes).
+/// Most values of each list inside an artifact (hashes, paths).
 const LIST_CAP: u32 = 100;
+/// Most (executable, pid) pairs listed per artifact: a sample (the aggregate keeps this many
+/// per path and month; merging larger sets was most of the summary's time). Every process of
+/// an artifact: `GET .../events?artifact=...`; the project's total: `totals.processes`.
+pub const PROCESS_CAP: u32 = 10;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -77,7 +81,7 @@ pub struct Summary {
     pub by_license: Vec<Count>,
     /// Artifacts, most recently seen first. Keys: `key`, semantic-convention names
     /// (`aibom.artifact.sha256` and `file.path` are lists), `first_seen`, `last_seen`,
-    /// `aibom.access.count`, `processes` (list of `process.executable.name`/`process.pid`).
+    /// `aibom.access.count`, `processes` (up to 10 `process.executable.name`/`process.pid` pairs).
     #[schema(value_type = Vec<Object>)]
     pub artifacts: Vec<Map<String, Value>>,
     /// True when more artifacts exist than `limit`.
@@ -111,7 +115,7 @@ fn paths_sql() -> String {
         toUnixTimestamp64Nano(min(first_seen)) AS first_ns,
         toUnixTimestamp64Nano(max(last_seen)) AS last_ns,
         sum(accesses) + arraySum(x -> tupleElement(x, 3), groupUniqArrayIfMerge(legacy)) AS accesses,
-        groupUniqArrayMerge({LIST_CAP})(processes) AS processes
+        groupUniqArrayMerge({PROCESS_CAP})(processes) AS processes
     FROM {ARTIFACTS_TABLE}
     WHERE project_id = {{project:String}}
     GROUP BY file_path"
@@ -138,7 +142,7 @@ struct PathRow {
 
 /// Groups path rows into artifacts keyed by id, else sha256, else path. An artifact's
 /// attributes come from its most recently seen path that has them; lists are distinct and
-/// capped at [`LIST_CAP`]. Most recently seen first, then by key.
+/// capped at [`LIST_CAP`] ([`PROCESS_CAP`] for processes). Most recently seen first, then by key.
 fn group_by_key(mut rows: Vec<PathRow>) -> Vec<Artifact> {
     let cap = LIST_CAP as usize;
     rows.sort_by(|a, b| {
@@ -197,7 +201,7 @@ fn group_by_key(mut rows: Vec<PathRow>) -> Vec<Artifact> {
         a.last_ns = a.last_ns.max(r.last_ns);
         a.accesses += r.accesses;
         for p in r.processes {
-            if a.processes.len() >= cap {
+            if a.processes.len() >= PROCESS_CAP as usize {
                 break;
             }
             if !a.processes.contains(&p) {
@@ -240,7 +244,7 @@ pub struct Artifact {
     pub last_ns: i64,
     /// Sum of `aibom.access.count` over access events.
     pub accesses: u64,
-    /// (executable name, pid) pairs that opened it (at most 100).
+    /// (executable name, pid) pairs that opened it: up to [`PROCESS_CAP`].
     pub processes: Vec<(String, u32)>,
 }
 
@@ -360,23 +364,23 @@ pub async fn get(
     let Query(q) = q?;
     let project = params::project_id(&id)?;
     let limit = params::limit(q.limit, DEFAULT_ARTIFACTS, MAX_ARTIFACTS)?;
-    let arts = artifacts(&st.db, project).await?;
     let totals_sql = format!(
         "SELECT sum(events) AS events, uniqExactMerge(process_set) AS processes, \
          toUnixTimestamp64Nano(min(first_seen)) AS first_ns, \
          toUnixTimestamp64Nano(max(last_seen)) AS last_ns \
          FROM {ARTIFACTS_TABLE} WHERE project_id = {{project:String}}"
     );
-    let pt: ProjectTotals = st
-        .db
-        .run(
+    // Two statements at once (a ClickHouse server runs them in parallel; chdb-http in turn).
+    let (arts, pt) = tokio::try_join!(
+        artifacts(&st.db, project),
+        st.db.run(
             st.db
                 .client()
                 .query_raw(&totals_sql)
                 .param("project", project)
-                .fetch_one(),
-        )
-        .await?;
+                .fetch_one::<ProjectTotals>(),
+        ),
+    )?;
     let by_type = counts(&arts, |a| &a.atype);
     let by_provider = counts(&arts, |a| &a.provider);
     let by_license = counts(&arts, |a| &a.license);
