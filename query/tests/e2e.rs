@@ -275,13 +275,17 @@ fn example_app_through_the_stack() {
         std::thread::sleep(Duration::from_millis(500));
     };
     // Then until nothing more arrives (both aibomd run and the stack's daemon export it).
+    // Stable = unchanged over two polls 3 s apart.
     let mut summary = summary;
-    loop {
+    let mut same = 0;
+    while same < 2 {
         std::thread::sleep(Duration::from_secs(3));
         let s = get(&st, &summary_path);
-        if s["totals"] == summary["totals"] {
-            break;
-        }
+        same = if s["totals"] == summary["totals"] {
+            same + 1
+        } else {
+            0
+        };
         summary = s;
         assert!(
             start.elapsed() < Duration::from_secs(180),
