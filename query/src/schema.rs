@@ -56,6 +56,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0008_otel_traces_trace_id.sql",
         include_str!("../schema/0008_otel_traces_trace_id.sql"),
     ),
+    (
+        9,
+        "0009_runtime_events_v3.sql",
+        include_str!("../schema/0009_runtime_events_v3.sql"),
+    ),
 ];
 
 /// SQL fragments templates inline with `{{sql:NAME}}` (not migrations themselves).
@@ -113,6 +118,9 @@ const NAMES: &[(&str, &str)] = &[
     ("attr.HOST_NAME", attr::HOST_NAME),
     ("attr.SERVICE_INSTANCE_ID", attr::SERVICE_INSTANCE_ID),
     ("attr.SCAN_ID", attr::SCAN_ID),
+    ("attr.ACCESS_ORIGIN", attr::ACCESS_ORIGIN),
+    ("attr.PROJECT_SOURCE", attr::PROJECT_SOURCE),
+    ("attr.PROCESS_COMMAND_LINE", attr::PROCESS_COMMAND_LINE),
     // Placeholders of migration 0005 (deployed, so unchanged), written before semconv had
     // these names: the same semconv constants.
     ("names.CONTAINER_ID", attr::CONTAINER_ID),

@@ -476,35 +476,164 @@ fn example_app_through_the_stack() {
     assert_eq!(s["totals"]["events"], 0, "{s:#}");
     assert_eq!(s["artifacts"].as_array().unwrap().len(), 0);
 
-    // A scan through the sidecar reaches the stack's daemon over its control socket, when
-    // this aibomd has one (the stack passes --control-socket only then).
-    let help = Command::new(&aibomd)
-        .args(["daemon", "--help"])
+    // A scan through the sidecar (issue 7's "done when"): the example app holds its model
+    // mapped (`--hold`) before the scan starts; a second run loads everything during the
+    // scan. The scan's status lists both: the held model found by the daemon's inventory,
+    // the rest seen live, each with its process and project.
+    let scan_project = format!("scan-e2e-{}", std::process::id());
+    let app = repo_root().join("examples/ml-app/app.py");
+    // Outside the stack dir: the stack's daemon does not trace its own data dir.
+    let scan_dir = tempfile::tempdir().unwrap();
+    let work = scan_dir.path().join("work");
+    let mut holder = Command::new(&py)
+        .arg(&app)
+        .arg("--workdir")
+        .arg(&work)
+        .args(["--phase", "all", "--hold", "60"])
+        .env("AIBOM_PROJECT", &scan_project)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let holder_pid = holder.id();
+    let mut out = std::io::BufReader::new(holder.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("holding") {
+        line.clear();
+        let n = std::io::BufRead::read_line(&mut out, &mut line).unwrap();
+        assert!(n > 0, "the example app exited before holding its model");
+    }
+    let r = call(
+        "POST",
+        &format!("{}/scan/runtime", st.api),
+        Some(TOKEN),
+        Some(format!(r#"{{"project": "{scan_project}", "duration": 8}}"#)),
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.json["scan_id"].as_str().unwrap().to_string();
+    let start = Instant::now();
+    loop {
+        let s = get(&st, &format!("/scans/{id}"));
+        if s["state"] == "running" {
+            break;
+        }
+        assert_ne!(s["state"], "failed", "{s:#}");
+        assert!(start.elapsed() < Duration::from_secs(30), "{s:#}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let live = Command::new(&py)
+        .arg(&app)
+        .arg("--workdir")
+        .arg(&work)
+        .args(["--phase", "load"])
+        .env("AIBOM_PROJECT", &scan_project)
         .output()
         .unwrap();
-    if String::from_utf8_lossy(&help.stdout).contains("--control-socket") {
-        let r = call(
-            "POST",
-            &format!("{}/scan/runtime", st.api),
-            Some(TOKEN),
-            Some(format!(r#"{{"project": "{}", "duration": 1}}"#, project())),
-        );
-        assert_eq!(r.status, 202, "{}", r.text);
-        let id = r.json["scan_id"].as_str().unwrap().to_string();
-        let start = Instant::now();
-        let state = loop {
-            let s = get(&st, &format!("/scans/{id}"));
-            if s["state"] != "pending" {
-                break s;
-            }
-            assert!(start.elapsed() < Duration::from_secs(30), "{s:#}");
-            std::thread::sleep(Duration::from_millis(200));
-        };
+    assert!(
+        live.status.success(),
+        "{}",
+        String::from_utf8_lossy(&live.stderr)
+    );
+    let start = Instant::now();
+    let scan = loop {
+        let s = get(&st, &format!("/scans/{id}"));
+        let n = s["artifacts"].as_array().map_or(0, |a| a.len());
+        let has_inventory = s["artifacts"].as_array().is_some_and(|a| {
+            a.iter().any(|f| {
+                f[attr::ACCESS_ORIGIN].as_array().is_some_and(|o| {
+                    o.iter()
+                        .any(|x| x == aibom_semconv::access_origin::INVENTORY)
+                })
+            })
+        });
+        if s["state"] == "completed" && has_inventory && n >= EXPECTED.len() {
+            break s;
+        }
         assert!(
-            state["state"] == "running" || state["state"] == "completed",
-            "the daemon accepted the scan: {state:#}"
+            start.elapsed() < Duration::from_secs(90),
+            "scan never complete: {s:#}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let files = scan["artifacts"].as_array().unwrap();
+    let file = |suffix: &str| {
+        files
+            .iter()
+            .find(|f| {
+                f[attr::FILE_PATH]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with(suffix))
+            })
+            .unwrap_or_else(|| panic!("scan lists no *{suffix}: {scan:#}"))
+    };
+    // The model loaded before the scan began: found by the inventory, identified, licensed,
+    // attributed to the holding process and the project from its environment.
+    let held = files
+        .iter()
+        .find(|f| {
+            f[attr::ARTIFACT_FORMAT] == "safetensors"
+                && f[attr::ACCESS_ORIGIN]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x == aibom_semconv::access_origin::INVENTORY)
+        })
+        .unwrap_or_else(|| panic!("the held model is not in the scan: {scan:#}"));
+    assert_eq!(held[attr::ARTIFACT_TYPE], "model", "{held:#}");
+    assert!(held[attr::ARTIFACT_LICENSE].is_string(), "{held:#}");
+    assert!(
+        held[attr::ARTIFACT_SHA256]
+            .as_str()
+            .is_some_and(|h| h.len() == 64),
+        "{held:#}"
+    );
+    assert!(
+        held["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p[attr::PROCESS_PID] == holder_pid),
+        "held by pid {holder_pid}: {held:#}"
+    );
+    // Loaded live during the scan by the second run.
+    for suffix in [
+        "/models/tiny.gguf",
+        "/models/classifier.onnx",
+        "/data/train.parquet",
+    ] {
+        let f = file(suffix);
+        assert!(
+            f[attr::ACCESS_ORIGIN]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == aibom_semconv::access_origin::TRACE),
+            "{f:#}"
+        );
+        assert!(
+            f[attr::ARTIFACT_LICENSE].is_string() || suffix.ends_with(".parquet"),
+            "{f:#}"
+        );
+        assert!(
+            f["processes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p[attr::PROCESS_COMMAND_LINE]
+                    .as_str()
+                    .is_some_and(|c| c.contains("app.py"))),
+            "{f:#}"
         );
     }
+    for f in files {
+        assert_eq!(
+            f[attr::PROJECT_ID].as_str(),
+            Some(scan_project.as_str()),
+            "{f:#}"
+        );
+    }
+    assert!(files.len() >= EXPECTED.len(), "{scan:#}");
+    let _ = holder.kill();
+    let _ = holder.wait();
 
     // Down: every process the stack started is gone.
     let pids = st.pids();

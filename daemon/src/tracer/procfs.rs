@@ -203,8 +203,13 @@ impl Poller {
             }
         }
         if !self.filter.matches(&path) {
-            self.stats.filtered += 1;
-            return None;
+            match hub_alias(&path).filter(|a| self.filter.matches(a)) {
+                Some(alias) => path = alias,
+                None => {
+                    self.stats.filtered += 1;
+                    return None;
+                }
+            }
         }
         let md = md.or_else(|| fs::metadata(link).ok())?;
         let id = (md.dev(), md.ino());
@@ -244,8 +249,13 @@ impl Poller {
             let mut path = path.to_vec();
             proc_util::strip_deleted(&mut path);
             if !self.filter.matches(&path) {
-                self.stats.filtered += 1;
-                continue;
+                match hub_alias(&path).filter(|a| self.filter.matches(a)) {
+                    Some(alias) => path = alias,
+                    None => {
+                        self.stats.filtered += 1;
+                        continue;
+                    }
+                }
             }
             if st.reported.insert((id.0, id.1, true)) {
                 batch.push(TraceEvent::Access(access(
@@ -334,6 +344,47 @@ fn access(
     }
 }
 
+/// Snapshot entries looked at per hub repo at most when looking for a blob's name.
+const HUB_ALIAS_SCAN: usize = 10_000;
+
+/// For a Hugging Face hub blob (`…/models--org--name/blobs/<hash>`), the snapshot path
+/// that links to it (`…/snapshots/<rev>/model.safetensors`). `/proc` shows a process's
+/// open files and mappings with symlinks resolved, so a held blob has lost the name (and
+/// extension) the path filter and identification need; the tracers see the name the
+/// program opened.
+fn hub_alias(path: &[u8]) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let p = Path::new(std::ffi::OsStr::from_bytes(path));
+    let blobs = p.parent()?;
+    if blobs.file_name()? != "blobs" {
+        return None;
+    }
+    let repo = blobs.parent()?;
+    let n = repo.file_name()?.to_str()?;
+    if !(n.starts_with("models--") || n.starts_with("datasets--") || n.starts_with("spaces--")) {
+        return None;
+    }
+    let mut stack = vec![(repo.join("snapshots"), 0u8)];
+    let mut seen = 0usize;
+    while let Some((dir, depth)) = stack.pop() {
+        for e in fs::read_dir(&dir).ok()?.flatten() {
+            seen += 1;
+            if seen > HUB_ALIAS_SCAN {
+                return None;
+            }
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() && depth < 8 {
+                stack.push((e.path(), depth + 1));
+            } else if ft.is_symlink()
+                && fs::canonicalize(e.path()).is_ok_and(|t| t.as_os_str().as_bytes() == path)
+            {
+                return Some(e.path().into_os_string().into_vec());
+            }
+        }
+    }
+    None
+}
+
 /// The file status flags of an open fd (`flags:` of `/proc/PID/fdinfo/FD`, octal).
 fn fdinfo_flags(pid: u32, fd: i32) -> Option<u64> {
     let text = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
@@ -370,6 +421,32 @@ mod tests {
     use std::os::unix::ffi::OsStrExt;
     use std::process::{Command, Stdio};
     use std::time::Instant;
+
+    #[test]
+    fn hub_blobs_are_named_by_their_snapshot_link() {
+        let d = tempfile::tempdir().unwrap();
+        let repo = d.path().join("hub/models--org--tiny");
+        std::fs::create_dir_all(repo.join("blobs")).unwrap();
+        std::fs::create_dir_all(repo.join("snapshots/abc/sub")).unwrap();
+        let blob = repo.join("blobs/0123abcd");
+        std::fs::write(&blob, b"x").unwrap();
+        std::os::unix::fs::symlink(
+            "../../../blobs/0123abcd",
+            repo.join("snapshots/abc/sub/model.safetensors"),
+        )
+        .unwrap();
+        let blob = std::fs::canonicalize(&blob).unwrap();
+        let alias = hub_alias(blob.as_os_str().as_bytes()).expect("alias found");
+        assert!(alias.ends_with(b"snapshots/abc/sub/model.safetensors"));
+        // not a hub blob: no alias
+        assert!(hub_alias(b"/tmp/blobs/0123abcd").is_none());
+        assert!(hub_alias(
+            repo.join("snapshots/abc/sub/model.safetensors")
+                .as_os_str()
+                .as_bytes()
+        )
+        .is_none());
+    }
 
     #[test]
     fn maps_lines_are_parsed() {

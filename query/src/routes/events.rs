@@ -214,6 +214,9 @@ struct EventRow {
     k8s_namespace_name: String,
     tracer: String,
     scan_id: String,
+    access_origin: String,
+    project_source: String,
+    process_command_line: String,
     host_name: String,
     service_instance_id: String,
 }
@@ -223,7 +226,8 @@ const SELECT: &str = "toUnixTimestamp64Nano(time) AS time_ns, event_id, event_na
     artifact_format_mismatch, artifact_provider, artifact_license, artifact_revision, \
     artifact_sha256, file_path, file_size, access_mode, access_count, process_pid, \
     process_parent_pid, process_executable_name, process_executable_path, process_owner, \
-    container_id, container_runtime_name, k8s_pod_name, k8s_pod_uid, k8s_namespace_name, tracer, scan_id, host_name, service_instance_id";
+    container_id, container_runtime_name, k8s_pod_name, k8s_pod_uid, k8s_namespace_name, tracer, scan_id, access_origin, project_source, process_command_line, \
+    host_name, service_instance_id";
 
 impl EventRow {
     /// The event as JSON, keyed by semantic-convention names.
@@ -285,6 +289,13 @@ impl EventRow {
         put_str(&mut m, attr::K8S_POD_UID, self.k8s_pod_uid);
         put_str(&mut m, attr::K8S_NAMESPACE_NAME, self.k8s_namespace_name);
         put_str(&mut m, attr::SCAN_ID, self.scan_id);
+        put_str(&mut m, attr::ACCESS_ORIGIN, self.access_origin);
+        put_str(&mut m, attr::PROJECT_SOURCE, self.project_source);
+        put_str(
+            &mut m,
+            attr::PROCESS_COMMAND_LINE,
+            self.process_command_line,
+        );
         put_str(&mut m, attr::HOST_NAME, self.host_name);
         put_str(&mut m, attr::SERVICE_INSTANCE_ID, self.service_instance_id);
         m

@@ -188,6 +188,13 @@ pub struct Scan {
     pub daemons: Vec<DaemonResult>,
     /// Events tagged with this scan so far (`null` when ClickHouse could not say).
     pub events: Option<u64>,
+    /// What the scan found, one entry per file (at most [`MAX_SCAN_ARTIFACTS`]), keyed by
+    /// semantic-convention names: `file.path`, `aibom.artifact.*`, `aibom.access.origin`
+    /// (every origin seen: `inventory` means the file was already held when the scan
+    /// began), `aibom.project.id`, `container.id`, `k8s.pod.uid`, and `processes` (pid,
+    /// executable name, command line of each process, at most 10).
+    #[schema(value_type = Vec<Object>)]
+    pub artifacts: Vec<serde_json::Map<String, serde_json::Value>>,
     #[serde(skip)]
     ends: Option<DateTime<Utc>>,
 }
@@ -300,6 +307,7 @@ pub async fn start(
         error: None,
         daemons: Vec::new(),
         events: None,
+        artifacts: Vec::new(),
         ends: None,
     });
     let call = DaemonCall {
@@ -349,7 +357,105 @@ pub async fn status(
         .param("project", &scan.project)
         .param("scan", &id);
     scan.events = st.db.run(q.fetch_one::<u64>()).await.ok();
+    if scan.events.is_some_and(|n| n > 0) {
+        scan.artifacts = scan_artifacts(&st, &scan.project, &id).await?;
+    }
     Ok(Json(scan))
+}
+
+/// Files listed in a scan's status at most.
+pub const MAX_SCAN_ARTIFACTS: usize = 10_000;
+
+/// One file of a scan, as [`scan_artifacts`] selects it.
+#[derive(Debug, clickhouse::Row, Deserialize)]
+struct ScanFileRow {
+    file_path: String,
+    artifact_id: String,
+    artifact_name: String,
+    artifact_type: String,
+    artifact_format: String,
+    artifact_provider: String,
+    artifact_license: String,
+    artifact_sha256: String,
+    origins: Vec<String>,
+    processes: Vec<(u32, String, String)>,
+    container_id: String,
+    k8s_pod_uid: String,
+    accesses: u64,
+}
+
+/// The files a scan found, with their identity, origins and processes.
+async fn scan_artifacts(
+    st: &Shared,
+    project: &str,
+    scan: &str,
+) -> Result<Vec<serde_json::Map<String, serde_json::Value>>, ApiError> {
+    let sql = format!(
+        "SELECT file_path, \
+           anyIf(artifact_id, artifact_id != '') AS artifact_id, \
+           anyIf(artifact_name, artifact_name != '') AS artifact_name, \
+           anyIf(artifact_type, artifact_type != '') AS artifact_type, \
+           anyIf(artifact_format, artifact_format != '') AS artifact_format, \
+           anyIf(artifact_provider, artifact_provider != '') AS artifact_provider, \
+           anyIf(artifact_license, artifact_license != '') AS artifact_license, \
+           anyIf(artifact_sha256, artifact_sha256 != '') AS artifact_sha256, \
+           arraySort(groupUniqArrayIf(toString(access_origin), access_origin != '')) AS origins, \
+           groupUniqArray(10)((process_pid, process_executable_name, process_command_line)) AS processes, \
+           anyIf(container_id, container_id != '') AS container_id, \
+           anyIf(k8s_pod_uid, k8s_pod_uid != '') AS k8s_pod_uid, \
+           countIf(event_name = {{access:String}}) AS accesses \
+         FROM {} WHERE project_id = {{project:String}} AND scan_id = {{scan:String}} \
+         GROUP BY file_path ORDER BY file_path LIMIT {}",
+        crate::schema::EVENTS_TABLE,
+        MAX_SCAN_ARTIFACTS
+    );
+    let q = st
+        .db
+        .client()
+        .query_raw(&sql)
+        .param("access", aibom_semconv::event::ARTIFACT_ACCESS)
+        .param("project", project)
+        .param("scan", scan);
+    let rows: Vec<ScanFileRow> = st.db.run(q.fetch_all()).await?;
+    use aibom_semconv::attr;
+    use serde_json::{json, Map, Value};
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mut m = Map::new();
+            let mut put = |k: &str, v: String| {
+                if !v.is_empty() {
+                    m.insert(k.into(), Value::String(v));
+                }
+            };
+            put(attr::FILE_PATH, r.file_path);
+            put(attr::PROJECT_ID, project.to_string());
+            put(attr::ARTIFACT_ID, r.artifact_id);
+            put(attr::ARTIFACT_NAME, r.artifact_name);
+            put(attr::ARTIFACT_TYPE, r.artifact_type);
+            put(attr::ARTIFACT_FORMAT, r.artifact_format);
+            put(attr::ARTIFACT_PROVIDER, r.artifact_provider);
+            put(attr::ARTIFACT_LICENSE, r.artifact_license);
+            put(attr::ARTIFACT_SHA256, r.artifact_sha256);
+            put(attr::CONTAINER_ID, r.container_id);
+            put(attr::K8S_POD_UID, r.k8s_pod_uid);
+            m.insert(attr::ACCESS_ORIGIN.into(), json!(r.origins));
+            m.insert(attr::ACCESS_COUNT.into(), json!(r.accesses));
+            let procs: Vec<Value> = r
+                .processes
+                .into_iter()
+                .map(|(pid, name, cmd)| {
+                    json!({
+                        attr::PROCESS_PID: pid,
+                        attr::PROCESS_EXECUTABLE_NAME: name,
+                        attr::PROCESS_COMMAND_LINE: cmd,
+                    })
+                })
+                .collect();
+            m.insert("processes".into(), Value::Array(procs));
+            m
+        })
+        .collect())
 }
 
 #[cfg(test)]
@@ -389,6 +495,7 @@ mod tests {
                 error: None,
                 daemons: vec![],
                 events: None,
+                artifacts: vec![],
                 ends: Some(Utc::now() - chrono::Duration::seconds(1)),
             });
         }
