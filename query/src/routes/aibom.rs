@@ -30,7 +30,16 @@ const LIST_CAP: u32 = 100;
 pub struct AibomQuery {
     /// `cyclonedx-json` (CycloneDX 1.6, the default) or `spdx3-json` (SPDX 3.0.1 JSON-LD with
     /// the AI and Dataset profiles).
-    pub format: Option<String>,
+    #[param(inline)]
+    pub format: Option<BomFormat>,
+}
+
+/// The document format of `GET /projects/{id}/runtime/aibom`.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum BomFormat {
+    CyclonedxJson,
+    Spdx3Json,
 }
 
 /// Per-file rows. Parameters: `project`, `write`, `lim`.
@@ -132,7 +141,10 @@ impl FileRow {
             (`application/spdx+json`): one component per AI artifact the project's processes loaded, \
             with hash, license, purl, the paths it was loaded from and the processes that loaded it; \
             the project is the root component. A project with no events gets a document with no components.",
-            content_type = "application/vnd.cyclonedx+json", body = Object),
+            content(
+                (Object = "application/vnd.cyclonedx+json"),
+                (Object = "application/spdx+json"),
+            )),
         (status = 400, description = "Invalid id or format", body = crate::error::ErrorBody),
         (status = 401, description = "Missing or invalid token", body = crate::error::ErrorBody),
         (status = 503, description = "ClickHouse unavailable", body = crate::error::ErrorBody),
@@ -145,14 +157,20 @@ pub async fn get(
     let Path(id) = id?;
     let Query(q) = q?;
     let project = params::project_id(&id)?;
-    let format = match q.format.as_deref() {
-        None | Some("") => Format::default(),
-        Some(f) => Format::parse(f).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "format: expected one of {}",
-                Format::NAMES.join(", ")
-            ))
-        })?,
+    let format = match q.format {
+        None => Format::default(),
+        Some(f) => {
+            let name = match f {
+                BomFormat::CyclonedxJson => "cyclonedx-json",
+                BomFormat::Spdx3Json => "spdx3-json",
+            };
+            Format::parse(name).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "format: expected one of {}",
+                    Format::NAMES.join(", ")
+                ))
+            })?
+        }
     };
     let rows = st
         .db
