@@ -10,7 +10,7 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aibom_semconv::{access_mode, event, project_source, tracer};
 use common::*;
@@ -383,20 +383,7 @@ fn start_daemon(config: &Path, events: &Path) -> std::process::Child {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut err = BufReader::new(d.stderr.take().unwrap());
-    let start = Instant::now();
-    let mut line = String::new();
-    while !line.contains("aibomd: ready") {
-        line.clear();
-        assert!(
-            err.read_line(&mut line).unwrap() > 0,
-            "daemon exited before ready"
-        );
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "daemon not ready in 60 s"
-        );
-    }
+    let (_, mut err) = common::wait_ready(&mut d);
     std::thread::spawn(move || {
         let mut rest = String::new();
         let _ = std::io::Read::read_to_string(&mut err, &mut rest);

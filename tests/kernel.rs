@@ -2,9 +2,8 @@
 //! files. They need root; under `CI=true` they fail instead of skipping.
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aibom_semconv::{access_mode, path_resolution, tracer};
 use common::*;
@@ -374,20 +373,7 @@ fn daemon_traces_the_host_and_flushes_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut err = BufReader::new(d.stderr.take().unwrap());
-    let start = Instant::now();
-    let mut line = String::new();
-    while !line.contains("aibomd: ready") {
-        line.clear();
-        assert!(
-            err.read_line(&mut line).unwrap() > 0,
-            "daemon exited before ready"
-        );
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "daemon not ready in 30 s"
-        );
-    }
+    let (_, mut err) = common::wait_ready(&mut d);
     let cat = Command::new("cat")
         .arg(dir.join("host.gguf"))
         .stdout(Stdio::null())

@@ -496,15 +496,7 @@ fn collector_down_mid_run_loses_nothing_and_keeps_order() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut err = BufReader::new(d.stderr.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("aibomd: ready") {
-        line.clear();
-        assert!(
-            err.read_line(&mut line).unwrap() > 0,
-            "daemon exited before ready"
-        );
-    }
+    let (_, mut err) = common::wait_ready(&mut d);
     let open = |i: usize| {
         std::fs::File::create(dir.join(format!("f{i:04}.gguf"))).unwrap();
     };

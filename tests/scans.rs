@@ -127,20 +127,7 @@ impl Daemon {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut err = BufReader::new(child.stderr.take().unwrap());
-        let start = Instant::now();
-        let mut line = String::new();
-        while !line.contains("aibomd: ready") {
-            line.clear();
-            assert!(
-                err.read_line(&mut line).unwrap() > 0,
-                "daemon exited before ready"
-            );
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "daemon not ready in 30 s"
-            );
-        }
+        let (line, mut err) = common::wait_ready(&mut child);
         assert!(
             line.contains(sock.to_str().unwrap()),
             "ready line names the socket: {line}"

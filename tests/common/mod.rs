@@ -2,8 +2,10 @@
 //! wrote.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, ChildStderr, Command, Output};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -15,6 +17,26 @@ pub fn aibomd() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_aibomd"));
     c.env_remove("AIBOM_PROJECT").env_remove("AIBOM_TRACER");
     c
+}
+
+/// Waits (at most 60 s) for the `aibomd: ready` line on the daemon's piped stderr; returns
+/// that line and the reader of the rest.
+pub fn wait_ready(daemon: &mut Child) -> (String, BufReader<ChildStderr>) {
+    let mut err = BufReader::new(daemon.stderr.take().expect("daemon stderr is piped"));
+    let start = Instant::now();
+    let mut line = String::new();
+    while !line.contains("aibomd: ready") {
+        line.clear();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "daemon exited before ready"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "daemon not ready in 60 s"
+        );
+    }
+    (line, err)
 }
 
 /// True when this test may use kernel features (root). Outside CI a test without them
