@@ -102,7 +102,9 @@ struct CommonArgs {
     /// configured with the standard OTEL_EXPORTER_OTLP_* variables.
     #[arg(long, value_name = "FILE")]
     otlp_file: Option<PathBuf>,
-    /// Project the accesses are attributed to.
+    /// Project of the accesses. `run`: every access of CMD's tree (beats AIBOM_PROJECT and
+    /// rules). `daemon`: the default, for processes without AIBOM_PROJECT in their environment
+    /// and not matched by an [[attribute.rules]] entry.
     #[arg(long, value_name = "ID")]
     project: Option<String>,
     /// Tracer backend: auto picks the best that works (ebpf, then fanotify, then procfs).
