@@ -56,15 +56,22 @@ fn object(
     m
 }
 
+impl JsonlSink {
+    /// Writes one object as a line.
+    fn write_line(&mut self, m: &Map<String, Json>) -> Result<()> {
+        serde_json::to_writer(&mut self.out, m)?;
+        self.out.write_all(b"\n")?;
+        Ok(())
+    }
+}
+
 impl Sink for JsonlSink {
     fn name(&self) -> &'static str {
         "jsonl"
     }
 
     fn emit(&mut self, rec: &AccessRecord) -> Result<()> {
-        serde_json::to_writer(&mut self.out, &to_json(rec))?;
-        self.out.write_all(b"\n")?;
-        Ok(())
+        self.write_line(&to_json(rec))
     }
 
     fn flush(&mut self) -> Result<()> {
@@ -77,10 +84,7 @@ impl Sink for JsonlSink {
             aibom_semconv::event::SCAN_SUMMARY,
             super::scan_attributes(s),
         );
-        let r = serde_json::to_writer(&mut self.out, &m)
-            .map_err(std::io::Error::from)
-            .and_then(|_| self.out.write_all(b"\n"));
-        if let Err(e) = r {
+        if let Err(e) = self.write_line(&m) {
             tracing::error!(error = %e, "writing scan summary");
         }
     }

@@ -202,15 +202,7 @@ impl Poller {
                 proc_util::strip_deleted(&mut path);
             }
         }
-        if !self.filter.matches(&path) {
-            match hub_alias(&path).filter(|a| self.filter.matches(a)) {
-                Some(alias) => path = alias,
-                None => {
-                    self.stats.filtered += 1;
-                    return None;
-                }
-            }
-        }
+        let path = self.admit(path)?;
         let md = md.or_else(|| fs::metadata(link).ok())?;
         let id = (md.dev(), md.ino());
         if !st.reported.insert((id.0, id.1, false)) {
@@ -225,6 +217,19 @@ impl Poller {
             flags.map_or(AccessMode::Read, AccessMode::from_open_flags),
             id,
         ))
+    }
+
+    /// The path to report when the filter keeps `path` (or its hub snapshot name, see
+    /// [`hub_alias`]); `None`, counted as filtered, otherwise.
+    fn admit(&mut self, path: Vec<u8>) -> Option<Vec<u8>> {
+        if self.filter.matches(&path) {
+            return Some(path);
+        }
+        let alias = hub_alias(&path).filter(|a| self.filter.matches(a));
+        if alias.is_none() {
+            self.stats.filtered += 1;
+        }
+        alias
     }
 
     fn scan_maps(&mut self, pid: u32, st: &mut ProcState, batch: &mut Batch) {
@@ -248,15 +253,9 @@ impl Poller {
             self.stats.seen += 1;
             let mut path = path.to_vec();
             proc_util::strip_deleted(&mut path);
-            if !self.filter.matches(&path) {
-                match hub_alias(&path).filter(|a| self.filter.matches(a)) {
-                    Some(alias) => path = alias,
-                    None => {
-                        self.stats.filtered += 1;
-                        continue;
-                    }
-                }
-            }
+            let Some(path) = self.admit(path) else {
+                continue;
+            };
             if st.reported.insert((id.0, id.1, true)) {
                 batch.push(TraceEvent::Access(access(
                     pid,

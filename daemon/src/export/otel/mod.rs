@@ -228,6 +228,10 @@ impl OtelSink {
     }
 }
 
+/// The `aibom.scan` span's attributes known at its start; state and counts are set once,
+/// at the end (span attributes are not deduplicated: setting one twice exports both).
+const SCAN_START_ATTRIBUTES: [&str; 3] = [attr::SCAN_ID, attr::PROJECT_ID, attr::SCAN_DURATION];
+
 fn to_kv((k, v): (&'static str, Value)) -> KeyValue {
     match v {
         Value::Str(s) => KeyValue::new(k, s),
@@ -309,14 +313,10 @@ impl Sink for OtelSink {
             .tracer
             .span_builder(span_name::SCAN)
             .with_kind(opentelemetry::trace::SpanKind::Internal)
-            // State and counts are set once, at the end (span attributes are not
-            // deduplicated: setting them twice would export both values).
             .with_attributes(
                 super::scan_attributes(s)
                     .into_iter()
-                    .filter(|(k, _)| {
-                        [attr::SCAN_ID, attr::PROJECT_ID, attr::SCAN_DURATION].contains(k)
-                    })
+                    .filter(|(k, _)| SCAN_START_ATTRIBUTES.contains(k))
                     .map(to_kv),
             )
             .start(&self.tracer);
@@ -349,9 +349,7 @@ impl Sink for OtelSink {
             sp.set_attributes(
                 attrs
                     .iter()
-                    .filter(|(k, _)| {
-                        ![attr::SCAN_ID, attr::PROJECT_ID, attr::SCAN_DURATION].contains(k)
-                    })
+                    .filter(|(k, _)| !SCAN_START_ATTRIBUTES.contains(k))
                     .cloned()
                     .map(to_kv),
             );
