@@ -42,7 +42,7 @@ use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::time::{Instant, SystemTime};
 
 use aibomd::attribute::{AttributeConfig, Attributor, Hints};
-use aibomd::event::ExecInfo;
+use aibomd::model::ExecInfo;
 use anyhow::{Context, Result};
 
 /// Long-lived processes looked up in sections 1 and 2.

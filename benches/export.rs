@@ -52,15 +52,14 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use aibom_semconv::{event as event_name, hash_source, path_resolution};
-use aibomd::event::{AccessMode, AccessRecord};
+use aibom_semconv::{hash_source, path_resolution};
 use aibomd::export::jsonl::JsonlSink;
 use aibomd::export::otel::config::{OtlpConfig, Protocol};
 use aibomd::export::otel::request::{Request, Signal};
 use aibomd::export::otel::spool::Spool;
 use aibomd::export::otel::OtelSink;
 use aibomd::export::Sink;
-use aibomd::identify::Artifact;
+use aibomd::model::{AccessMode, AccessRecord, Artifact, Attribution, RecordKind};
 use aibomd::stats::Stats;
 use anyhow::{bail, ensure, Context, Result};
 use tokio::runtime::Runtime;
@@ -843,6 +842,31 @@ fn otlp_config(url: &str, protocol: Protocol, spool: &Path, drain: Duration) -> 
 /// [`PIDS`] Python processes, one in ten an `identified` record.
 fn record_pool() -> Vec<AccessRecord> {
     let now = SystemTime::now();
+    let processes: Vec<Arc<Attribution>> = (0..PIDS)
+        .map(|i| {
+            let pid = 40_000 + i;
+            Arc::new(Attribution {
+                pid,
+                ppid: Some(pid - 1),
+                uid: Some(1000),
+                owner: Some("ml".into()),
+                comm: Some("python3".into()),
+                exe: Some("/usr/bin/python3.11".into()),
+                command_line: None,
+                start_time: None,
+                working_directory: None,
+                cgroup: None,
+                cgroup_id: Some(4242),
+                container: None,
+                pod_uid: None,
+                pod: None,
+                project: "bench".into(),
+                project_source: aibom_semconv::project_source::DEFAULT,
+                foreign_root: false,
+                from_proc: false,
+            })
+        })
+        .collect();
     (0..POOL)
         .map(|i| {
             let model = i % 50;
@@ -857,10 +881,10 @@ fn record_pool() -> Vec<AccessRecord> {
             ));
             let pid = 40_000 + (i as u32 % PIDS);
             AccessRecord {
-                event: if i % 10 == 0 {
-                    event_name::ARTIFACT_IDENTIFIED
+                kind: if i % 10 == 0 {
+                    RecordKind::Identified
                 } else {
-                    event_name::ARTIFACT_ACCESS
+                    RecordKind::Access
                 },
                 artifact: Some(Artifact {
                     artifact_type: "model",
@@ -889,19 +913,10 @@ fn record_pool() -> Vec<AccessRecord> {
                 syscall: Some("openat"),
                 flags: Some(0o2_000_000),
                 count: 1,
-                pid,
-                ppid: Some(pid - 1),
-                uid: Some(1000),
-                owner: Some("ml".into()),
-                cgroup_id: Some(4242),
-                exe_name: Some("python3".into()),
-                exe_path: Some("/usr/bin/python3.11".into()),
                 tracer: "ebpf",
-                project: "bench".into(),
                 origin: aibom_semconv::access_origin::TRACE,
                 scan_id: None,
-                project_source: aibom_semconv::project_source::DEFAULT,
-                attribution: None,
+                process: processes[(pid - 40_000) as usize].clone(),
             }
         })
         .collect()

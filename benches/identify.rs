@@ -65,14 +65,13 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use aibom_semconv::event as event_name;
 use aibomd::attribute::Attributor;
 use aibomd::config::PipelineConfig;
-use aibomd::event::{AccessMode, AccessRecord, RawAccess, TraceEvent};
 use aibomd::export::Sink;
-use aibomd::identify::hash::{sha256_file, FileVersion};
+use aibomd::identify::hash::sha256_file;
 use aibomd::identify::provider::{self, HubEnv};
 use aibomd::identify::{classify, format, license};
+use aibomd::model::{AccessMode, AccessRecord, FileVersion, RawAccess, RecordKind, TraceEvent};
 use aibomd::normalize::normalize;
 use aibomd::pipeline::Pipeline;
 use aibomd::stats::Stats;
@@ -679,7 +678,7 @@ impl Sink for CountSink {
     fn emit(&mut self, rec: &AccessRecord) -> Result<()> {
         let c = &self.0;
         let a = rec.artifact.as_ref();
-        if rec.event == event_name::ARTIFACT_IDENTIFIED {
+        if rec.kind == RecordKind::Identified {
             c.identified.fetch_add(1, Relaxed);
             if a.is_some_and(|a| a.sha256.is_some()) {
                 c.sha.fetch_add(1, Relaxed);

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use crate::event::{AccessMode, AccessRecord, RawAccess};
+use crate::model::{AccessMode, AccessRecord, RawAccess};
 
 /// What makes two accesses "the same".
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

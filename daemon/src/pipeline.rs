@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use crate::attribute::Attributor;
 use crate::config::PipelineConfig;
 use crate::dedup::{key_of, Dedup};
-use crate::event::{AccessMode, AccessRecord, RawAccess, TraceEvent};
 use crate::export::Sink;
-use crate::identify::hash::FileVersion;
 use crate::identify::Identifier;
+use crate::model::FileVersion;
+use crate::model::{AccessMode, AccessRecord, RawAccess, TraceEvent};
 use crate::normalize;
 use crate::scan::limits::{Limiter, ProjectLimits, Verdict};
 use crate::scan::{ScanRequest, Scans};
@@ -204,7 +204,7 @@ impl Pipeline {
             let Some(mut rec) = self.record_of(&raw) else {
                 continue;
             };
-            if rec.project != project {
+            if rec.project() != project {
                 continue;
             }
             rec.origin = aibom_semconv::access_origin::INVENTORY;
@@ -333,24 +333,24 @@ impl Pipeline {
     }
 
     fn export_identified(&mut self, mut rec: AccessRecord) {
-        rec.event = aibom_semconv::event::ARTIFACT_IDENTIFIED;
+        rec.kind = crate::model::RecordKind::Identified;
         self.export_one(&rec);
     }
 
     /// Sends a record to the sinks: tagged once per running scan it belongs to, else
     /// subject to its project's sampling and rate limit.
     fn export_one(&mut self, rec: &AccessRecord) {
-        let access = rec.event == aibom_semconv::event::ARTIFACT_ACCESS;
+        let access = rec.kind == crate::model::RecordKind::Access;
         if let Some(book) = self.scans.as_ref().map(|s| s.book.clone()) {
             let inventory = rec.origin == aibom_semconv::access_origin::INVENTORY;
             if let Some(id) = &rec.scan_id {
-                book.count(id, &rec.file_path, rec.pid, access, inventory);
+                book.count(id, &rec.file_path, rec.pid(), access, inventory);
                 return self.deliver(rec);
             }
-            let ids = book.matching(&rec.project, rec.time);
+            let ids = book.matching(rec.project(), rec.time);
             if !ids.is_empty() {
                 for id in ids {
-                    book.count(&id, &rec.file_path, rec.pid, access, inventory);
+                    book.count(&id, &rec.file_path, rec.pid(), access, inventory);
                     let mut r = rec.clone();
                     r.scan_id = Some(id);
                     self.deliver(&r);
@@ -359,7 +359,7 @@ impl Pipeline {
             }
         }
         if access {
-            match self.limiter.check(&rec.project, Instant::now()) {
+            match self.limiter.check(rec.project(), Instant::now()) {
                 Verdict::Keep => {}
                 Verdict::SampledOut => {
                     crate::stats::Stats::add(&self.shared.project_sampled_out, 1);

@@ -6,7 +6,7 @@ pub mod run;
 use anyhow::Result;
 
 use crate::config::Config;
-use crate::event::TracerStats;
+use crate::model::TracerStats;
 use std::sync::Arc;
 
 use crate::export::otel::{OtelHandle, OtelSink, Workload};

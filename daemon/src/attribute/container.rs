@@ -13,15 +13,7 @@
 //! `ID` is 64 hex digits. The monitor processes `crio-conmon-ID` and `libpod-conmon-ID`
 //! are not containers. A bare `ID` under kubepods gets no runtime: containerd and
 //! cri-dockerd both use that shape.
-/// The container a process runs in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Container {
-    /// 64 hex digits (`container.id`).
-    pub id: String,
-    /// `container.runtime.name`: `docker`, `containerd`, `cri-o` or `podman`, when the
-    /// path tells.
-    pub runtime: Option<&'static str>,
-}
+use crate::model::Container;
 
 /// What a cgroup path tells about containers and pods.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

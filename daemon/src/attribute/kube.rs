@@ -13,13 +13,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 
 use super::config::KubeletConfig;
-
-/// A pod's name and namespace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PodName {
-    pub name: String,
-    pub namespace: String,
-}
+use crate::model::PodName;
 
 type Map = HashMap<String, PodName>;
 

@@ -26,58 +26,20 @@ pub mod project;
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use aibom_semconv::project_source;
 use anyhow::Result;
 use lru::LruCache;
 
+use crate::model::{Attribution, ExecInfo};
 pub use config::{AttributeConfig, KubeletConfig, ProjectRule};
-pub use container::Container;
-pub use kube::PodName;
 use process::{Host, Redactor};
 use project::{Rules, Subject};
 
 /// How many uncached ancestors are built (and cached) to find an inherited
 /// `AIBOM_PROJECT`.
 const ANCESTOR_DEPTH: usize = 8;
-
-/// Everything known about the process behind an access.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Attribution {
-    pub pid: u32,
-    pub ppid: Option<u32>,
-    pub uid: Option<u32>,
-    /// User name of `uid` (the number when it has no name).
-    pub owner: Option<String>,
-    /// Kernel `comm`.
-    pub comm: Option<String>,
-    /// Target of `/proc/PID/exe`.
-    pub exe: Option<PathBuf>,
-    /// `process.command_line`: joined, redacted, bounded.
-    pub command_line: Option<String>,
-    /// `process.creation.time`.
-    pub start_time: Option<SystemTime>,
-    /// `process.working_directory` (as the process sees it).
-    pub working_directory: Option<PathBuf>,
-    /// cgroup v2 path.
-    pub cgroup: Option<String>,
-    pub container: Option<Container>,
-    /// `k8s.pod.uid`, from a kubepods cgroup.
-    pub pod_uid: Option<String>,
-    /// Pod name and namespace, from the kubelet.
-    pub pod: Option<PodName>,
-    pub project: Arc<str>,
-    /// An `aibom.project.source` value.
-    pub project_source: &'static str,
-    /// The process sees another root or mount namespace: its paths are relative to
-    /// `/proc/PID/root`.
-    pub foreign_root: bool,
-    /// False when the process was gone: only the tracer's facts are known.
-    pub from_proc: bool,
-}
 
 /// What the tracer saw with an access, used when `/proc/PID` is gone.
 #[derive(Debug, Default, Clone, Copy)]
@@ -147,7 +109,7 @@ impl Attributor {
 
     /// A process started a new program: its facts are read again (command line,
     /// executable, environment), keeping an `AIBOM_PROJECT` it had before.
-    pub fn on_exec(&mut self, e: &crate::event::ExecInfo) {
+    pub fn on_exec(&mut self, e: &ExecInfo) {
         let old = self.cache.pop(&e.pid);
         let hints = Hints {
             comm: e.comm.as_deref(),
@@ -258,6 +220,7 @@ impl Attributor {
             start_time: f.start_time,
             working_directory: f.cwd,
             cgroup,
+            cgroup_id: hints.cgroup_id,
             container: facts.container,
             pod_uid: facts.pod_uid,
             pod,

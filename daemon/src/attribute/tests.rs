@@ -1,6 +1,6 @@
 //! Attributor tests on real processes of this host.
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aibom_semconv::project_source as src;
 
@@ -180,7 +180,7 @@ fn exec_keeps_the_project_and_refreshes_the_command_line() {
     e.env_project = Some("kept-before-exec".into());
     a.cache.push(pid, e);
     std::fs::write(d.path().join("x"), b"").unwrap();
-    a.on_exec(&crate::event::ExecInfo {
+    a.on_exec(&crate::model::ExecInfo {
         time: SystemTime::now(),
         pid,
         ppid: None,

@@ -13,7 +13,7 @@ use aibom_bom::{Evidence, FileObservation, Format, Process, Workload};
 use anyhow::{Context, Result};
 
 use super::{path_string, Sink};
-use crate::event::{AccessMode, AccessRecord};
+use crate::model::{AccessMode, AccessRecord};
 
 /// What is remembered of one accessed file.
 #[derive(Default)]
@@ -23,7 +23,7 @@ struct Seen {
     processes: BTreeSet<Process>,
     tracers: BTreeSet<&'static str>,
     project: String,
-    artifact: Option<crate::identify::Artifact>,
+    artifact: Option<crate::model::Artifact>,
 }
 
 /// Writes an AI-BOM of everything loaded to a file when closed.
@@ -112,12 +112,12 @@ impl Sink for BomSink {
             s.via.insert(r.absolute_path.clone());
         }
         s.processes.insert(Process {
-            exe: r.exe_name.clone().unwrap_or_else(|| "?".into()),
-            pid: Some(r.pid),
+            exe: r.process.comm.clone().unwrap_or_else(|| "?".into()),
+            pid: Some(r.pid()),
         });
         s.tracers.insert(r.tracer);
         if s.project.is_empty() {
-            s.project.clone_from(&r.project);
+            s.project = r.project().to_string();
         }
         Ok(())
     }

@@ -4,7 +4,7 @@ use std::io::Write;
 use anyhow::Result;
 
 use super::{path_string, Sink};
-use crate::event::AccessRecord;
+use crate::model::AccessRecord;
 use std::os::unix::ffi::OsStrExt;
 
 /// Prints `time pid comm mode path (size)` lines.
@@ -38,11 +38,11 @@ impl Sink for ConsoleSink {
         } else {
             String::new()
         };
-        let comm = printable(r.exe_name.as_deref().unwrap_or("?"));
+        let comm = printable(r.process.comm.as_deref().unwrap_or("?"));
         writeln!(
             std::io::stderr(),
             "{t} {:>7} {comm:<15} {:<5} {path}{size}{count}",
-            r.pid,
+            r.pid(),
             r.mode.as_str()
         )?;
         Ok(())
@@ -52,14 +52,14 @@ impl Sink for ConsoleSink {
         Ok(std::io::stderr().flush()?)
     }
 
-    fn scan_started(&mut self, s: &crate::scan::ScanReport) {
+    fn scan_started(&mut self, s: &crate::model::ScanReport) {
         eprintln!(
             "scan {} started: project {} for {}s",
             s.scan_id, s.project, s.duration
         );
     }
 
-    fn scan_ended(&mut self, s: &crate::scan::ScanReport) {
+    fn scan_ended(&mut self, s: &crate::model::ScanReport) {
         eprintln!(
             "scan {} {}: {} records ({} from the inventory), {} files, {} processes",
             s.scan_id, s.state, s.records, s.inventory_records, s.artifacts, s.processes

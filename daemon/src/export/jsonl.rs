@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde_json::{Map, Value as Json};
 
 use super::{attributes, rfc3339, Sink, Value};
-use crate::event::AccessRecord;
+use crate::model::AccessRecord;
 
 /// Writes JSON Lines to a file or stdout.
 pub struct JsonlSink {
@@ -35,7 +35,7 @@ impl JsonlSink {
 
 /// The JSON object of one record.
 pub fn to_json(r: &AccessRecord) -> Map<String, Json> {
-    object(r.time, r.event, attributes(r))
+    object(r.time, r.event_name(), attributes(r))
 }
 
 fn object(
@@ -78,7 +78,7 @@ impl Sink for JsonlSink {
         self.out.flush().context("flushing events file")
     }
 
-    fn scan_ended(&mut self, s: &crate::scan::ScanReport) {
+    fn scan_ended(&mut self, s: &crate::model::ScanReport) {
         let m = object(
             std::time::SystemTime::now(),
             aibom_semconv::event::SCAN_SUMMARY,

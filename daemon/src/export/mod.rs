@@ -9,12 +9,12 @@ pub mod summary;
 
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::time::SystemTime;
 
 use aibom_semconv::attr;
 use anyhow::Result;
 
-use crate::event::AccessRecord;
+use crate::model::{AccessRecord, Attribution, ScanReport};
+pub use crate::text::{path_string, rfc3339};
 
 /// An attribute value.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,46 +32,25 @@ pub trait Sink: Send {
     /// Writes out anything buffered.
     fn flush(&mut self) -> Result<()>;
     /// A traced process started a program.
-    fn process_exec(&mut self, _e: &crate::event::ExecInfo) {}
+    fn process_exec(&mut self, _e: &crate::model::ExecInfo) {}
     /// A traced process exited.
     fn process_exit(&mut self, _pid: u32) {}
     /// A scan started (its records follow, tagged with its id).
-    fn scan_started(&mut self, _scan: &crate::scan::ScanReport) {}
+    fn scan_started(&mut self, _scan: &ScanReport) {}
     /// A scan ended; `scan` has its final counts.
-    fn scan_ended(&mut self, _scan: &crate::scan::ScanReport) {}
+    fn scan_ended(&mut self, _scan: &ScanReport) {}
     /// Last call: flush and release everything.
     fn close(&mut self) -> Result<()> {
         self.flush()
     }
 }
 
-/// Path bytes as a string: UTF-8 as is, other bytes escaped as `\xNN`, so that any path
-/// survives JSON and terminals without loss or panic.
-pub fn path_string(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
-}
-
 fn p(path: &Path) -> Value {
     Value::Str(path_string(path.as_os_str().as_bytes()))
 }
 
-/// RFC 3339 with nanoseconds, UTC.
-pub fn rfc3339(t: SystemTime) -> String {
-    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-}
-
 /// The process, container and pod attributes of an attribution.
-fn attribution_attributes(
-    w: &crate::attribute::Attribution,
-    opt: &mut impl FnMut(&'static str, Option<Value>),
-) {
+fn attribution_attributes(w: &Attribution, opt: &mut impl FnMut(&'static str, Option<Value>)) {
     let s = |v: &Option<String>| v.clone().map(Value::Str);
     opt(attr::PROCESS_COMMAND_LINE, s(&w.command_line));
     opt(
@@ -101,6 +80,7 @@ fn attribution_attributes(
 
 /// The record's attributes, in a stable order, absent values left out.
 pub fn attributes(r: &AccessRecord) -> Vec<(&'static str, Value)> {
+    let w = &*r.process;
     let mut a = vec![
         (attr::FILE_PATH, p(&r.file_path)),
         (attr::ACCESS_PATH, Value::Str(path_string(&r.access_path))),
@@ -108,9 +88,9 @@ pub fn attributes(r: &AccessRecord) -> Vec<(&'static str, Value)> {
         (attr::ACCESS_RESOLUTION, Value::Str(r.resolution.into())),
         (attr::ACCESS_MODE, Value::Str(r.mode.as_str().into())),
         (attr::ACCESS_COUNT, Value::Int(r.count as i64)),
-        (attr::PROCESS_PID, Value::Int(r.pid.into())),
+        (attr::PROCESS_PID, Value::Int(w.pid.into())),
         (attr::TRACER, Value::Str(r.tracer.into())),
-        (attr::PROJECT_ID, Value::Str(r.project.clone())),
+        (attr::PROJECT_ID, Value::Str(w.project.to_string())),
         (attr::ACCESS_ORIGIN, Value::Str(r.origin.into())),
     ];
     let mut opt = |k: &'static str, v: Option<Value>| {
@@ -135,26 +115,24 @@ pub fn attributes(r: &AccessRecord) -> Vec<(&'static str, Value)> {
     opt(attr::ACCESS_FLAGS, r.flags.map(|f| Value::Int(f as i64)));
     opt(
         attr::PROCESS_PARENT_PID,
-        r.ppid.map(|v| Value::Int(v.into())),
+        w.ppid.map(|v| Value::Int(v.into())),
     );
     opt(
         attr::PROCESS_EXECUTABLE_NAME,
-        r.exe_name.clone().map(Value::Str),
+        w.comm.clone().map(Value::Str),
     );
-    opt(attr::PROCESS_EXECUTABLE_PATH, r.exe_path.as_deref().map(p));
-    opt(attr::PROCESS_OWNER, r.owner.clone().map(Value::Str));
-    opt(attr::PROCESS_UID, r.uid.map(|v| Value::Int(v.into())));
+    opt(attr::PROCESS_EXECUTABLE_PATH, w.exe.as_deref().map(p));
+    opt(attr::PROCESS_OWNER, w.owner.clone().map(Value::Str));
+    opt(attr::PROCESS_UID, w.uid.map(|v| Value::Int(v.into())));
     opt(
         attr::PROCESS_CGROUP_ID,
-        r.cgroup_id.map(|v| Value::Int(v as i64)),
+        w.cgroup_id.map(|v| Value::Int(v as i64)),
     );
     opt(
         attr::PROJECT_SOURCE,
-        Some(Value::Str(r.project_source.into())),
+        Some(Value::Str(w.project_source.into())),
     );
-    if let Some(w) = &r.attribution {
-        attribution_attributes(w, &mut opt);
-    }
+    attribution_attributes(w, &mut opt);
     if let Some(x) = &r.artifact {
         let s = |v: &str| Some(Value::Str(v.to_string()));
         let os = |v: &Option<String>| v.clone().map(Value::Str);
@@ -181,7 +159,7 @@ pub fn attributes(r: &AccessRecord) -> Vec<(&'static str, Value)> {
 }
 
 /// The attributes of a scan's `aibom.scan.summary` event (and of its span at the end).
-pub fn scan_attributes(s: &crate::scan::ScanReport) -> Vec<(&'static str, Value)> {
+pub fn scan_attributes(s: &ScanReport) -> Vec<(&'static str, Value)> {
     vec![
         (attr::SCAN_ID, Value::Str(s.scan_id.clone())),
         (attr::PROJECT_ID, Value::Str(s.project.clone())),
@@ -195,15 +173,4 @@ pub fn scan_attributes(s: &crate::scan::ScanReport) -> Vec<(&'static str, Value)
         (attr::SCAN_ARTIFACTS, Value::Int(s.artifacts as i64)),
         (attr::SCAN_PROCESSES, Value::Int(s.processes as i64)),
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn invalid_utf8_and_newlines_survive() {
-        assert_eq!(path_string(b"/m/a\xffb.gguf"), "/m/a\\xffb.gguf");
-        assert_eq!(path_string("/m/é\n.bin".as_bytes()), "/m/é\n.bin");
-    }
 }

@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::console::printable;
 use super::{path_string, Sink};
-use crate::event::AccessRecord;
+use crate::model::AccessRecord;
 
 /// One row of the table.
 #[derive(Debug, Default, Clone)]
@@ -21,7 +21,7 @@ pub struct Row {
     /// Paths the program used, when different from the resolved one (symlinks).
     pub via: BTreeSet<PathBuf>,
     /// The latest identification seen.
-    pub artifact: Option<crate::identify::Artifact>,
+    pub artifact: Option<crate::model::Artifact>,
 }
 
 /// Shared table, readable after the pipeline stops.
@@ -49,11 +49,11 @@ impl Sink for SummarySink {
         let row = t.entry(r.file_path.clone()).or_default();
         // what was read describes the artifact better than what was being written
         if r.artifact.is_some()
-            && (row.artifact.is_none() || r.mode != crate::event::AccessMode::Write)
+            && (row.artifact.is_none() || r.mode != crate::model::AccessMode::Write)
         {
             row.artifact.clone_from(&r.artifact);
         }
-        if r.event != aibom_semconv::event::ARTIFACT_ACCESS {
+        if r.kind != crate::model::RecordKind::Access {
             return Ok(());
         }
         row.accesses += r.count;
@@ -61,8 +61,8 @@ impl Sink for SummarySink {
         row.modes.insert(r.mode.as_str());
         row.processes.insert(format!(
             "{}[{}]",
-            r.exe_name.as_deref().unwrap_or("?"),
-            r.pid
+            r.process.comm.as_deref().unwrap_or("?"),
+            r.pid()
         ));
         if r.absolute_path != r.file_path {
             row.via.insert(r.absolute_path.clone());

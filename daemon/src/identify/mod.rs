@@ -16,34 +16,9 @@ use std::path::{Path, PathBuf};
 
 use aibom_semconv::hash_source;
 
-use crate::event::{AccessMode, AccessRecord};
-use hash::{FileVersion, HashPool};
+use crate::model::{AccessMode, AccessRecord, Artifact, FileVersion};
+use hash::HashPool;
 use provider::HubEnv;
-
-/// What an accessed file is.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Artifact {
-    pub artifact_type: &'static str,
-    pub role: Option<&'static str>,
-    pub format: &'static str,
-    /// What the extension claims, when the header says otherwise.
-    pub format_mismatch: Option<&'static str>,
-    /// Why the header could not be read.
-    pub format_error: Option<String>,
-    pub provider: &'static str,
-    pub id: Option<String>,
-    pub name: Option<String>,
-    pub revision: Option<String>,
-    pub source_url: Option<String>,
-    pub license: Option<String>,
-    pub license_source: Option<&'static str>,
-    pub sha256: Option<String>,
-    pub sha256_source: Option<&'static str>,
-    /// Why no hash could be computed.
-    pub sha256_error: Option<String>,
-    /// The file version identified (absent when the file could not be stat'ed).
-    pub version: Option<FileVersion>,
-}
 
 /// Most artifacts and process environments remembered.
 const MAX_KNOWN: usize = 100_000;
@@ -86,8 +61,8 @@ impl Identifier {
         }
         let env = self
             .envs
-            .entry(rec.pid)
-            .or_insert_with(|| HubEnv::from_process(rec.pid))
+            .entry(rec.pid())
+            .or_insert_with(|| HubEnv::from_process(rec.pid()))
             .clone();
         let sniffed = if writing {
             let claimed = format::from_extension(&file_name(&rec.absolute_path))

@@ -12,7 +12,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use crate::attribute::{Attributor, Hints};
-use crate::event::{AccessRecord, RawAccess};
+use crate::model::{AccessRecord, RawAccess, RecordKind};
 pub use path::{resolve, resolve_in, Resolved};
 
 /// Normalizes and attributes one raw access. `count` is the number of folded repeats
@@ -33,7 +33,7 @@ pub fn normalize(raw: &RawAccess, count: u64, attributor: &mut Attributor) -> Ac
     let r = resolve_in(raw, root.as_deref());
     let meta = std::fs::metadata(path::in_root(root.as_deref(), &r.file_path)).ok();
     AccessRecord {
-        event: aibom_semconv::event::ARTIFACT_ACCESS,
+        kind: RecordKind::Access,
         artifact: None,
         time: raw.time,
         file_path: r.file_path,
@@ -50,19 +50,10 @@ pub fn normalize(raw: &RawAccess, count: u64, attributor: &mut Attributor) -> Ac
         syscall: raw.syscall,
         flags: raw.flags,
         count,
-        pid: raw.pid,
-        ppid: raw.ppid.or(proc.ppid),
-        uid: raw.uid.or(proc.uid),
-        owner: proc.owner.clone(),
-        cgroup_id: raw.cgroup_id,
-        exe_name: raw.comm.clone().or(proc.comm.clone()),
-        exe_path: proc.exe.clone(),
         tracer: raw.tracer,
-        project: proc.project.to_string(),
         origin: aibom_semconv::access_origin::TRACE,
         scan_id: None,
-        project_source: proc.project_source,
-        attribution: Some(proc),
+        process: proc,
     }
 }
 
@@ -87,10 +78,9 @@ const MODEL_MARKERS: &[&str] = &[
 /// and READMEs outside model folders.
 pub fn is_artifact(rec: &AccessRecord) -> bool {
     let root = rec
-        .attribution
-        .as_ref()
-        .filter(|a| a.foreign_root)
-        .map(|a| PathBuf::from(format!("/proc/{}/root", a.pid)));
+        .process
+        .foreign_root
+        .then(|| PathBuf::from(format!("/proc/{}/root", rec.process.pid)));
     if path::in_root(root.as_deref(), &rec.file_path).is_dir() {
         return false;
     }

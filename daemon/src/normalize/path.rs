@@ -12,7 +12,7 @@ use std::path::{Component, Path, PathBuf};
 
 use aibom_semconv::path_resolution as how;
 
-use crate::event::RawAccess;
+use crate::model::RawAccess;
 
 /// `AT_FDCWD`.
 const AT_FDCWD: i32 = -100;
@@ -134,7 +134,7 @@ pub fn lexical_normalize(p: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::AccessMode;
+    use crate::model::AccessMode;
     use std::time::SystemTime;
 
     fn raw(path: &[u8], dirfd: Option<i32>) -> RawAccess {

@@ -16,8 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use aibom_semconv::scan_state;
-use serde::Serialize;
 use tokio::sync::mpsc;
+
+pub use crate::model::ScanReport;
 
 /// Distinct paths and pids remembered per scan for its counts; beyond it counts stop
 /// growing (the records themselves are never dropped).
@@ -28,31 +29,6 @@ const MAX_DISTINCT: usize = 100_000;
 pub enum ScanRequest {
     /// Take the inventory of a scan that just started.
     Inventory { scan_id: String },
-}
-
-/// A scan's public state (the control API's JSON).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct ScanReport {
-    pub scan_id: String,
-    pub project: String,
-    /// `running`, `completed` or `stopped` (`aibom.scan.state` values).
-    pub state: &'static str,
-    /// Requested live window, seconds.
-    pub duration: u64,
-    /// RFC 3339.
-    pub started: String,
-    /// When live tagging ends (RFC 3339): start + duration, or the stop time.
-    pub ends: String,
-    /// True once the inventory of already-held files was taken.
-    pub inventory_done: bool,
-    /// Access records tagged with the scan.
-    pub records: u64,
-    /// Of `records`, found by the inventory.
-    pub inventory_records: u64,
-    /// Distinct files.
-    pub artifacts: u64,
-    /// Distinct processes.
-    pub processes: u64,
 }
 
 /// Why a control call was refused.
@@ -104,8 +80,8 @@ impl Scan {
             project: self.project.clone(),
             state: self.state(),
             duration: self.duration,
-            started: crate::export::rfc3339(self.started),
-            ends: crate::export::rfc3339(self.ends),
+            started: crate::text::rfc3339(self.started),
+            ends: crate::text::rfc3339(self.ends),
             inventory_done: self.inventory_done,
             records: self.records,
             inventory_records: self.inventory_records,

@@ -37,8 +37,8 @@ use tokio_util::sync::CancellationToken;
 use super::proc_util::{self, off_executor, send, Lineage, DELETED};
 use super::{Batch, Scope, Tracer};
 use crate::config::Config;
-use crate::event::{AccessMode, RawAccess, TraceEvent, TracerStats};
 use crate::filter::{FilterConfig, PathFilter, Rule};
+use crate::model::{AccessMode, RawAccess, TraceEvent, TracerStats};
 
 /// Filesystems that never hold artifact files; their mounts are not marked. `devtmpfs` is
 /// among them: the accelerator nodes the filter keeps (`/dev/nvidia*`) would be worth

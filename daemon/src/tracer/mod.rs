@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::event::{TraceEvent, TracerStats};
+use crate::model::{TraceEvent, TracerStats};
 
 pub mod ebpf;
 pub mod fanotify;

@@ -14,7 +14,7 @@ use procfs::FromRead;
 use tokio::sync::mpsc;
 
 use super::{Batch, Scope};
-use crate::event::TracerStats;
+use crate::model::TracerStats;
 
 /// How far up the ppid chain [`Lineage::contains`] looks before giving up.
 pub const MAX_DEPTH: usize = 64;

@@ -21,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 use super::proc_util::{self, off_executor, send, Lineage, DELETED};
 use super::{Batch, Scope, Tracer};
 use crate::config::Config;
-use crate::event::{AccessMode, RawAccess, TraceEvent, TracerStats};
 use crate::filter::PathFilter;
+use crate::model::{AccessMode, RawAccess, TraceEvent, TracerStats};
 
 /// A ready-to-spawn /proc poller.
 pub struct ProcfsTracer {

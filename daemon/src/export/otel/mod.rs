@@ -34,7 +34,7 @@ use self::config::OtlpConfig;
 use self::outbox::Outbox;
 use self::processor::{LogBatcher, MetricSink, SpanBatcher};
 use super::{attributes, path_string, Sink, Value};
-use crate::event::{AccessRecord, ExecInfo};
+use crate::model::{AccessRecord, ExecInfo};
 use crate::stats::Stats;
 
 /// What `aibomd run` traces, for the workload span.
@@ -169,7 +169,7 @@ impl OtelSink {
 
     /// The span context of `rec`'s process span, starting the span if needed.
     fn process_span(&mut self, rec: &AccessRecord) -> SpanContext {
-        if let Some(s) = self.processes.get(&rec.pid) {
+        if let Some(s) = self.processes.get(&rec.pid()) {
             return s.span_context().clone();
         }
         if self.processes.len() >= MAX_OPEN_SPANS {
@@ -187,27 +187,28 @@ impl OtelSink {
             Some(w) => Context::new().with_remote_span_context(w.span_context().clone()),
             None => Context::new(),
         };
-        let (start, exe) = match self.exec_times.get(&rec.pid) {
+        let (start, exe) = match self.exec_times.get(&rec.pid()) {
             Some((t, e)) => (*t, Some(e.path.clone())),
             None => (rec.time, None),
         };
         let mut attrs = vec![
-            KeyValue::new(attr::PROCESS_PID, rec.pid as i64),
+            KeyValue::new(attr::PROCESS_PID, rec.pid() as i64),
             KeyValue::new(attr::PROJECT_ID, self.project.clone()),
         ];
-        if let Some(p) = rec.ppid {
+        let w = &*rec.process;
+        if let Some(p) = w.ppid {
             attrs.push(KeyValue::new(attr::PROCESS_PARENT_PID, p as i64));
         }
-        if let Some(n) = &rec.exe_name {
+        if let Some(n) = &w.comm {
             attrs.push(KeyValue::new(attr::PROCESS_EXECUTABLE_NAME, n.clone()));
         }
-        if let Some(p) = rec.exe_path.clone().or(exe) {
+        if let Some(p) = w.exe.clone().or(exe) {
             attrs.push(KeyValue::new(
                 attr::PROCESS_EXECUTABLE_PATH,
                 path_string(p.as_os_str().as_encoded_bytes()),
             ));
         }
-        if let Some(o) = &rec.owner {
+        if let Some(o) = &w.owner {
             attrs.push(KeyValue::new(attr::PROCESS_OWNER, o.clone()));
         }
         let span = self
@@ -217,7 +218,7 @@ impl OtelSink {
             .with_attributes(attrs)
             .start_with_context(&self.tracer, &parent);
         let cx = span.span_context().clone();
-        self.processes.insert(rec.pid, span);
+        self.processes.insert(rec.pid(), span);
         cx
     }
 
@@ -253,10 +254,10 @@ impl Sink for OtelSink {
 
     fn emit(&mut self, rec: &AccessRecord) -> Result<()> {
         let cx = self.process_span(rec);
-        if let Some(s) = self.processes.get_mut(&rec.pid) {
+        if let Some(s) = self.processes.get_mut(&rec.pid()) {
             // the artifact as a span event too, so trace views show what the process loaded
             s.add_event(
-                rec.event,
+                rec.event_name(),
                 vec![
                     KeyValue::new(
                         attr::FILE_PATH,
@@ -267,7 +268,7 @@ impl Sink for OtelSink {
             );
         }
         let mut r = self.logger.create_log_record();
-        r.set_event_name(rec.event);
+        r.set_event_name(rec.event_name());
         r.set_severity_number(Severity::Info);
         r.set_severity_text("INFO");
         r.set_timestamp(rec.time);
@@ -276,7 +277,7 @@ impl Sink for OtelSink {
             rec.file_path.as_os_str().as_encoded_bytes(),
         )));
         // Also as an attribute: some collectors (rotel's ClickHouse exporter) drop EventName.
-        r.add_attribute(aibom_semconv::record::EVENT_NAME, rec.event);
+        r.add_attribute(aibom_semconv::record::EVENT_NAME, rec.event_name());
         for (k, v) in attributes(rec) {
             r.add_attribute(k, to_any(v));
         }
@@ -308,7 +309,7 @@ impl Sink for OtelSink {
         self.end_process(pid);
     }
 
-    fn scan_started(&mut self, s: &crate::scan::ScanReport) {
+    fn scan_started(&mut self, s: &crate::model::ScanReport) {
         let span = self
             .tracer
             .span_builder(span_name::SCAN)
@@ -323,7 +324,7 @@ impl Sink for OtelSink {
         self.scans.insert(s.scan_id.clone(), span);
     }
 
-    fn scan_ended(&mut self, s: &crate::scan::ScanReport) {
+    fn scan_ended(&mut self, s: &crate::model::ScanReport) {
         let attrs = super::scan_attributes(s);
         let mut span = self.scans.remove(&s.scan_id);
         let mut r = self.logger.create_log_record();

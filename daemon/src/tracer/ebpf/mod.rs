@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Batch, Scope, Tracer};
 use crate::config::{Config, EbpfConfig};
-use crate::event::{AccessMode, ExecInfo, RawAccess, TraceEvent, TracerStats};
 use crate::filter::{FilterConfig, Rule, PREFIX_MAX, SUFFIX_MAX};
+use crate::model::{AccessMode, ExecInfo, RawAccess, TraceEvent, TracerStats};
 
 pub mod wire;
 

@@ -1,4 +1,4 @@
-//! What flows between the pipeline stages.
+//! What tracers see: raw file accesses, execs and exits, and the tracer's counters.
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -100,47 +100,4 @@ pub struct TracerStats {
     pub emitted: u64,
     /// Events lost (ring buffer or queue full).
     pub dropped: u64,
-}
-
-/// A normalized access, ready for the sinks.
-#[derive(Debug, Clone)]
-pub struct AccessRecord {
-    /// Event name: `aibom.artifact.access`, or `aibom.artifact.identified` for the one
-    /// record per artifact version that completes its identity (hash).
-    pub event: &'static str,
-    /// What the file is, when identified.
-    pub artifact: Option<crate::identify::Artifact>,
-    pub time: SystemTime,
-    /// Absolute path with symlinks resolved (`file.path`).
-    pub file_path: PathBuf,
-    /// Absolute path before resolving symlinks (`aibom.access.absolute_path`).
-    pub absolute_path: PathBuf,
-    /// As passed by the program (`aibom.access.path`).
-    pub access_path: Vec<u8>,
-    /// `aibom.access.resolution` value.
-    pub resolution: &'static str,
-    pub size: Option<u64>,
-    pub modified: Option<SystemTime>,
-    pub inode: Option<u64>,
-    pub mode: AccessMode,
-    pub syscall: Option<&'static str>,
-    pub flags: Option<u64>,
-    pub count: u64,
-    pub pid: u32,
-    pub ppid: Option<u32>,
-    pub uid: Option<u32>,
-    pub owner: Option<String>,
-    pub cgroup_id: Option<u64>,
-    pub exe_name: Option<String>,
-    pub exe_path: Option<PathBuf>,
-    pub tracer: &'static str,
-    pub project: String,
-    /// `aibom.access.origin`: seen by a tracer, or found by a scan's inventory.
-    pub origin: &'static str,
-    /// The scan the record was collected for (`aibom.scan.id`).
-    pub scan_id: Option<String>,
-    /// `aibom.project.source`: how `project` was decided.
-    pub project_source: &'static str,
-    /// The process, container and pod behind the access (`None` in hand-made records).
-    pub attribution: Option<std::sync::Arc<crate::attribute::Attribution>>,
 }

@@ -1,0 +1,54 @@
+//! What an accessed file is.
+use std::path::Path;
+
+/// One version of one file: (device, inode, size, mtime in ns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FileVersion {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_ns: i128,
+}
+
+impl FileVersion {
+    /// The version of the file at `path` now.
+    pub fn of(path: &Path) -> std::io::Result<Self> {
+        Ok(Self::from_metadata(&std::fs::metadata(path)?))
+    }
+
+    /// The version `m` describes.
+    pub fn from_metadata(m: &std::fs::Metadata) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        Self {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.len(),
+            mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+        }
+    }
+}
+
+/// What an accessed file is: type, role, format, provenance, license and hash.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Artifact {
+    pub artifact_type: &'static str,
+    pub role: Option<&'static str>,
+    pub format: &'static str,
+    /// What the extension claims, when the header says otherwise.
+    pub format_mismatch: Option<&'static str>,
+    /// Why the header could not be read.
+    pub format_error: Option<String>,
+    pub provider: &'static str,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub revision: Option<String>,
+    pub source_url: Option<String>,
+    pub license: Option<String>,
+    pub license_source: Option<&'static str>,
+    pub sha256: Option<String>,
+    pub sha256_source: Option<&'static str>,
+    /// Why no hash could be computed.
+    pub sha256_error: Option<String>,
+    /// The file version identified (absent when the file could not be stat'ed).
+    pub version: Option<FileVersion>,
+}

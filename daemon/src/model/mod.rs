@@ -1,0 +1,18 @@
+//! The observation types every stage passes on: what a tracer saw ([`RawAccess`],
+//! [`ExecInfo`], [`TraceEvent`]), who did it ([`Attribution`]), what the file is
+//! ([`Artifact`]), the record the sinks take ([`AccessRecord`]) and a scan's state
+//! ([`ScanReport`]).
+//!
+//! This module is the leaf of the crate: it imports only `std`, `serde`, `libc` and
+//! `aibom_semconv`, never a stage, so stages depend on it and never on each other's types.
+mod access;
+mod artifact;
+mod process;
+mod record;
+mod scan;
+
+pub use access::{AccessMode, ExecInfo, RawAccess, TraceEvent, TracerStats};
+pub use artifact::{Artifact, FileVersion};
+pub use process::{Attribution, Container, PodName};
+pub use record::{AccessRecord, RecordKind};
+pub use scan::ScanReport;
