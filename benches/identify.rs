@@ -66,7 +66,6 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use aibomd::attribute::Attributor;
-use aibomd::config::PipelineConfig;
 use aibomd::export::Sink;
 use aibomd::identify::hash::sha256_file;
 use aibomd::identify::provider::{self, HubEnv};
@@ -74,6 +73,7 @@ use aibomd::identify::{classify, format, license};
 use aibomd::model::{AccessMode, AccessRecord, FileVersion, RawAccess, RecordKind, TraceEvent};
 use aibomd::normalize::normalize;
 use aibomd::pipeline::Pipeline;
+use aibomd::pipeline::PipelineConfig;
 use aibomd::stats::Stats;
 use aibomd::tracer::Batch;
 use anyhow::{bail, ensure, Context, Result};

@@ -1,12 +1,16 @@
 //! Daemon configuration: defaults, then a TOML file, then `AIBOM_*` environment overrides
 //! (`AIBOM_TRACER=procfs`, `AIBOM_EBPF__WAKEUP_BYTES=65536`, `AIBOM_FILTER__ALLOW_SUFFIXES=.gguf,.onnx`).
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::export::ExportConfig;
 use crate::filter::FilterConfig;
-use crate::tracer::TracerChoice;
+use crate::pipeline::PipelineConfig;
+use crate::tracer::ebpf::EbpfConfig;
+use crate::tracer::procfs::ProcfsConfig;
+use crate::tracer::{Settings, TracerChoice};
 
 /// Everything `aibomd` can be configured with. Every field has a default.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,103 +55,6 @@ impl Default for Config {
     }
 }
 
-/// eBPF tracer settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EbpfConfig {
-    /// Ring buffer size in bytes (power of two, multiple of the page size).
-    pub ring_buffer_bytes: u32,
-    /// The kernel wakes the reader only once this many bytes are pending.
-    pub wakeup_bytes: u64,
-    /// The reader drains the ring buffer at least this often (milliseconds).
-    pub drain_interval_ms: u64,
-    /// Report opens that failed (negative return) instead of dropping them in the kernel.
-    pub report_failed_opens: bool,
-}
-
-impl Default for EbpfConfig {
-    fn default() -> Self {
-        Self {
-            ring_buffer_bytes: 16 << 20,
-            wakeup_bytes: 1 << 20,
-            drain_interval_ms: 50,
-            report_failed_opens: false,
-        }
-    }
-}
-
-/// procfs polling tracer settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ProcfsConfig {
-    /// How often `/proc/*/fd` and `/proc/*/maps` are walked (milliseconds).
-    pub poll_interval_ms: u64,
-}
-
-impl Default for ProcfsConfig {
-    fn default() -> Self {
-        Self {
-            poll_interval_ms: 100,
-        }
-    }
-}
-
-/// Pipeline settings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PipelineConfig {
-    /// Repeated accesses of one file by one process within this window (milliseconds) are
-    /// folded into one event with `aibom.access.count`. 0 disables folding.
-    pub dedup_window_ms: u64,
-    /// Capacity (in batches) of the queue between tracer and pipeline.
-    pub queue_batches: usize,
-    /// Threads hashing artifacts (sha256), off the pipeline.
-    pub hash_workers: usize,
-    /// Files waiting to be hashed at most; beyond it a file is hashed on its next access.
-    pub hash_queue: usize,
-    /// At shutdown, how long to wait for hashes still running (ms). Accesses are never
-    /// held back by hashing; `aibom.artifact.identified` events follow when hashes finish.
-    pub hash_wait_ms: u64,
-}
-
-impl Default for PipelineConfig {
-    fn default() -> Self {
-        Self {
-            dedup_window_ms: 1000,
-            queue_batches: 1024,
-            hash_workers: 2,
-            hash_queue: 1024,
-            hash_wait_ms: 30_000,
-        }
-    }
-}
-
-/// Where events go. Several sinks can be on at once.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ExportConfig {
-    /// JSON Lines file, one flat object per event (`-` for stdout).
-    pub events_file: Option<PathBuf>,
-    /// Human-readable line per event on stderr (daemon mode).
-    pub console: bool,
-    /// OTLP export to a collector; `OTEL_EXPORTER_OTLP_*` env vars override it.
-    pub otlp: crate::export::otel::config::OtlpConfig,
-    /// OTLP JSON lines file (logs, traces, metrics requests, as the collector's file
-    /// exporter writes them).
-    pub otlp_file: Option<PathBuf>,
-}
-
-impl Default for ExportConfig {
-    fn default() -> Self {
-        Self {
-            events_file: None,
-            console: true,
-            otlp: Default::default(),
-            otlp_file: None,
-        }
-    }
-}
-
 impl Config {
     /// Loads defaults, then `file` (an error if given and missing), then `AIBOM_*` env.
     pub fn load(file: Option<&Path>) -> Result<Self> {
@@ -165,15 +72,15 @@ impl Config {
                 .with_list_parse_key("filter.keep_prefixes")
                 .try_parsing(true),
         );
-        let cfg = b
-            .build()
-            .with_context(|| match file {
-                Some(f) => format!("reading config file {}", f.display()),
-                None => "reading AIBOM_* environment".into(),
-            })?
-            .try_deserialize::<Config>()
-            .context("invalid configuration")?;
-        let mut cfg = cfg;
+        let built = b.build().with_context(|| match file {
+            Some(f) => format!("reading config file {}", f.display()),
+            None => "reading AIBOM_* environment".into(),
+        })?;
+        let mut unknown = Vec::new();
+        let mut cfg: Config =
+            serde_ignored::deserialize(built, |key| unknown.push(key.to_string()))
+                .context("invalid configuration")?;
+        reject_unknown(&unknown, file, |k| std::env::var_os(k).is_some())?;
         cfg.filter.validate()?;
         for (p, l) in &cfg.projects {
             l.validate(p)?;
@@ -182,8 +89,91 @@ impl Config {
         Ok(cfg)
     }
 
+    /// What the tracers take from it.
+    pub fn tracer_settings(&self) -> Settings<'_> {
+        Settings {
+            filter: &self.filter,
+            ebpf: &self.ebpf,
+            procfs: &self.procfs,
+        }
+    }
+
     /// The effective configuration as TOML (`aibomd config`).
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("config serializes")
+    }
+}
+
+/// The `AIBOM_*` variable that sets `key` (`ebpf.wakeup_bytes` → `AIBOM_EBPF__WAKEUP_BYTES`).
+fn env_name(key: &str) -> String {
+    format!("AIBOM_{}", key.replace('.', "__").to_ascii_uppercase())
+}
+
+/// Fails on the first key no setting has: a typo in the file (`wakeup_byte`) or a nested
+/// `AIBOM_A__B` variable. Top-level `AIBOM_*` variables that are not settings
+/// (`AIBOM_LOG`, `AIBOM_CONFIG`, `AIBOM_PROJECT` of a workload…) are not configuration.
+fn reject_unknown(
+    unknown: &[String],
+    file: Option<&Path>,
+    env_has: impl Fn(&str) -> bool,
+) -> Result<()> {
+    for key in unknown {
+        let var = env_name(key);
+        if env_has(&var) {
+            if key.contains('.') {
+                anyhow::bail!("unknown setting `{key}` in environment variable {var}; `aibomd config` lists every setting");
+            }
+            continue;
+        }
+        match file {
+            Some(f) => anyhow::bail!(
+                "unknown key `{key}` in config file {}; `aibomd config` lists every setting",
+                f.display()
+            ),
+            None => anyhow::bail!("unknown setting `{key}`; `aibomd config` lists every setting"),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_toml(text: &str) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("aibomd.toml");
+        std::fs::write(&f, text).unwrap();
+        Config::load(Some(&f))
+    }
+
+    #[test]
+    fn a_typo_in_the_file_names_the_key_and_the_file() {
+        let err = load_toml("[ebpf]\nwakeup_byte = 4096\n").unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("`ebpf.wakeup_byte`"), "{msg}");
+        assert!(msg.contains("aibomd.toml"), "{msg}");
+        let err = load_toml("tracr = \"procfs\"\n").unwrap_err();
+        assert!(format!("{err:#}").contains("`tracr`"), "{err:#}");
+        let err =
+            load_toml("[attribute]\n[[attribute.rules]]\nproject = \"x\"\nnamespce = \"a\"\n")
+                .unwrap_err();
+        assert!(format!("{err:#}").contains("namespce"), "{err:#}");
+    }
+
+    #[test]
+    fn known_keys_load() {
+        let cfg = load_toml("tracer = \"procfs\"\n[ebpf]\nwakeup_bytes = 4096\n[projects.demo]\nsample_rate = 0.5\n")
+            .unwrap();
+        assert_eq!(cfg.ebpf.wakeup_bytes, 4096);
+        assert_eq!(cfg.tracer, TracerChoice::Procfs);
+    }
+
+    #[test]
+    fn only_nested_environment_variables_must_be_settings() {
+        let env = |k: &str| k == "AIBOM_LOG" || k == "AIBOM_EBPF__WAKEUP_BYTE";
+        reject_unknown(&["log".into()], None, env).unwrap();
+        let err = reject_unknown(&["ebpf.wakeup_byte".into()], None, env).unwrap_err();
+        assert!(err.to_string().contains("AIBOM_EBPF__WAKEUP_BYTE"), "{err}");
     }
 }

@@ -8,7 +8,6 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::attribute::Attributor;
-use crate::config::PipelineConfig;
 use crate::dedup::{key_of, Dedup};
 use crate::export::Sink;
 use crate::identify::Identifier;
@@ -19,6 +18,37 @@ use crate::scan::limits::{Limiter, ProjectLimits, Verdict};
 use crate::scan::{ScanRequest, Scans};
 use crate::tracer::procfs::Inventory;
 use crate::tracer::Batch;
+use serde::{Deserialize, Serialize};
+
+/// Pipeline settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PipelineConfig {
+    /// Repeated accesses of one file by one process within this window (milliseconds) are
+    /// folded into one event with `aibom.access.count`. 0 disables folding.
+    pub dedup_window_ms: u64,
+    /// Capacity (in batches) of the queue between tracer and pipeline.
+    pub queue_batches: usize,
+    /// Threads hashing artifacts (sha256), off the pipeline.
+    pub hash_workers: usize,
+    /// Files waiting to be hashed at most; beyond it a file is hashed on its next access.
+    pub hash_queue: usize,
+    /// At shutdown, how long to wait for hashes still running (ms). Accesses are never
+    /// held back by hashing; `aibom.artifact.identified` events follow when hashes finish.
+    pub hash_wait_ms: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            dedup_window_ms: 1000,
+            queue_batches: 1024,
+            hash_workers: 2,
+            hash_queue: 1024,
+            hash_wait_ms: 30_000,
+        }
+    }
+}
 
 /// Counters of the userspace pipeline.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use crate::tracer::{self, Scope};
 
 /// Runs until a termination signal; everything traced before it is exported.
 pub async fn daemon(cfg: &Config) -> Result<()> {
-    let mut tracer = tracer::open(cfg.tracer, Scope::Host, cfg)?;
+    let mut tracer = tracer::open(cfg.tracer, Scope::Host, cfg.tracer_settings())?;
     let name = tracer.name();
     let built = crate::app::build_pipeline(cfg, None, Vec::new())?;
     tracer.attach_stats(built.stats.clone());

@@ -29,7 +29,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     let Some((prog, args)) = opts.command.split_first() else {
         bail!("no command given: use `aibomd run [OPTIONS] -- CMD [ARGS...]`");
     };
-    let mut tracer = tracer::open(cfg.tracer, Scope::Follow, cfg)?;
+    let mut tracer = tracer::open(cfg.tracer, Scope::Follow, cfg.tracer_settings())?;
     let tracer_name = tracer.name();
     tracing::info!(tracer = tracer_name, "tracer attached");
 

@@ -2,6 +2,7 @@
 //!
 //! Every sink sees the same flat attribute list ([`attributes`]), named by `semconv`.
 pub mod bom;
+mod config;
 pub mod console;
 pub mod jsonl;
 pub mod otel;
@@ -15,6 +16,7 @@ use anyhow::Result;
 
 use crate::model::{AccessRecord, Attribution, ScanReport};
 pub use crate::text::{path_string, rfc3339};
+pub use config::ExportConfig;
 
 /// An attribute value.
 #[derive(Debug, Clone, PartialEq)]

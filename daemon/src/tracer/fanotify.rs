@@ -36,7 +36,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::proc_util::{self, off_executor, send, Lineage, DELETED};
 use super::{Batch, Scope, Tracer};
-use crate::config::Config;
 use crate::filter::{FilterConfig, PathFilter, Rule};
 use crate::model::{AccessMode, RawAccess, TraceEvent, TracerStats};
 
@@ -82,7 +81,7 @@ pub struct FanotifyTracer {
 
 impl FanotifyTracer {
     /// Creates the fanotify group and marks every relevant mount. Needs root.
-    pub fn open(scope: Scope, cfg: &Config) -> Result<Self> {
+    pub fn open(scope: Scope, filter: &FilterConfig) -> Result<Self> {
         if !nix::unistd::geteuid().is_root() {
             bail!("not running as root (fanotify needs CAP_SYS_ADMIN); run with sudo or use --tracer procfs");
         }
@@ -97,7 +96,7 @@ impl FanotifyTracer {
             e => anyhow!("fanotify_init failed: {e}; use --tracer procfs"),
         })?;
         let mut marks = Marks {
-            filter: cfg.filter.clone(),
+            filter: filter.clone(),
             mask: MaskFlags::FAN_OPEN | MaskFlags::FAN_OPEN_EXEC,
             done: HashSet::new(),
             marked: 0,
@@ -113,7 +112,7 @@ impl FanotifyTracer {
                 marks,
                 lineage: Lineage::new(scope),
                 scope,
-                filter: cfg.filter.matcher(),
+                filter: filter.matcher(),
                 own: std::process::id(),
                 stats: TracerStats::default(),
             },
@@ -512,8 +511,8 @@ garbage\n";
             file("c.onnx"),
             file("d.safetensors"),
         );
-        let cfg = Config::default();
-        let mut tracer = Box::new(FanotifyTracer::open(Scope::Follow, &cfg).unwrap());
+        let mut tracer =
+            Box::new(FanotifyTracer::open(Scope::Follow, &FilterConfig::default()).unwrap());
         // Root: opens a, then forks a subshell that opens b and stays alive.
         let mut root = Command::new("sh")
             .args(["-c", r#"exec 3<"$0"; (exec 4<"$1"; sleep 2); :"#])

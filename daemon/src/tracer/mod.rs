@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::filter::FilterConfig;
 use crate::model::{TraceEvent, TracerStats};
 
 pub mod ebpf;
@@ -71,26 +71,37 @@ pub trait Tracer: Send {
     ) -> JoinHandle<Result<TracerStats>>;
 }
 
+/// What the tracers are configured with (`[filter]`, `[ebpf]`, `[procfs]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'a> {
+    pub filter: &'a FilterConfig,
+    pub ebpf: &'a ebpf::EbpfConfig,
+    pub procfs: &'a procfs::ProcfsConfig,
+}
+
 /// Opens the tracer `choice`; `auto` tries them best-first and logs why each was skipped.
-pub fn open(choice: TracerChoice, scope: Scope, cfg: &Config) -> Result<Box<dyn Tracer>> {
+pub fn open(choice: TracerChoice, scope: Scope, cfg: Settings) -> Result<Box<dyn Tracer>> {
+    let ebpf = || ebpf::EbpfTracer::open(scope, cfg.filter, cfg.ebpf);
+    let fanotify = || fanotify::FanotifyTracer::open(scope, cfg.filter);
+    let procfs = || procfs::ProcfsTracer::open(scope, cfg.filter, cfg.procfs);
     match choice {
-        TracerChoice::Ebpf => ebpf::EbpfTracer::open(scope, cfg).map(boxed),
-        TracerChoice::Fanotify => fanotify::FanotifyTracer::open(scope, cfg).map(boxed),
-        TracerChoice::Procfs => procfs::ProcfsTracer::open(scope, cfg).map(boxed),
+        TracerChoice::Ebpf => ebpf().map(boxed),
+        TracerChoice::Fanotify => fanotify().map(boxed),
+        TracerChoice::Procfs => procfs().map(boxed),
         TracerChoice::Auto => {
             let mut why = Vec::new();
-            match ebpf::EbpfTracer::open(scope, cfg) {
+            match ebpf() {
                 Ok(t) => return Ok(boxed(t)),
                 Err(e) => why.push(format!("ebpf: {e:#}")),
             }
-            match fanotify::FanotifyTracer::open(scope, cfg) {
+            match fanotify() {
                 Ok(t) => {
                     tracing::warn!(reasons = %why.join("; "), "eBPF unavailable, falling back to the fanotify tracer");
                     return Ok(boxed(t));
                 }
                 Err(e) => why.push(format!("fanotify: {e:#}")),
             }
-            match procfs::ProcfsTracer::open(scope, cfg) {
+            match procfs() {
                 Ok(t) => {
                     tracing::warn!(reasons = %why.join("; "), "eBPF and fanotify unavailable, falling back to /proc polling (short-lived opens may be missed)");
                     Ok(boxed(t))

@@ -14,15 +14,32 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::proc_util::{self, off_executor, send, Lineage, DELETED};
 use super::{Batch, Scope, Tracer};
-use crate::config::Config;
+use crate::filter::FilterConfig;
 use crate::filter::PathFilter;
 use crate::model::{AccessMode, RawAccess, TraceEvent, TracerStats};
+
+/// procfs polling tracer settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProcfsConfig {
+    /// How often `/proc/*/fd` and `/proc/*/maps` are walked (milliseconds).
+    pub poll_interval_ms: u64,
+}
+
+impl Default for ProcfsConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: 100,
+        }
+    }
+}
 
 /// A ready-to-spawn /proc poller.
 pub struct ProcfsTracer {
@@ -32,17 +49,17 @@ pub struct ProcfsTracer {
 
 impl ProcfsTracer {
     /// Checks that /proc can be listed and read.
-    pub fn open(scope: Scope, cfg: &Config) -> Result<Self> {
+    pub fn open(scope: Scope, filter: &FilterConfig, cfg: &ProcfsConfig) -> Result<Self> {
         fs::read_dir("/proc").context("cannot list /proc (is procfs mounted?)")?;
         fs::read("/proc/self/maps").context("cannot read /proc/self/maps")?;
         Ok(Self {
             poller: Poller {
                 lineage: Lineage::new(scope),
-                filter: cfg.filter.matcher(),
+                filter: filter.matcher(),
                 procs: HashMap::new(),
                 stats: TracerStats::default(),
             },
-            interval: Duration::from_millis(cfg.procfs.poll_interval_ms.max(1)),
+            interval: Duration::from_millis(cfg.poll_interval_ms.max(1)),
         })
     }
 }
@@ -466,9 +483,10 @@ mod tests {
     }
 
     fn tracer(scope: Scope) -> Box<ProcfsTracer> {
-        let mut cfg = Config::default();
-        cfg.procfs.poll_interval_ms = 20;
-        Box::new(ProcfsTracer::open(scope, &cfg).unwrap())
+        let cfg = ProcfsConfig {
+            poll_interval_ms: 20,
+        };
+        Box::new(ProcfsTracer::open(scope, &FilterConfig::default(), &cfg).unwrap())
     }
 
     /// Receives until `pred` matches an event (or 5 s pass).

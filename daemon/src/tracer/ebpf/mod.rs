@@ -18,11 +18,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{Batch, Scope, Tracer};
-use crate::config::{Config, EbpfConfig};
 use crate::filter::{FilterConfig, Rule, PREFIX_MAX, SUFFIX_MAX};
 use crate::model::{AccessMode, ExecInfo, RawAccess, TraceEvent, TracerStats};
 
+mod config;
 pub mod wire;
+
+pub use config::EbpfConfig;
 
 static BPF_OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/aibom.bpf.o"));
 
@@ -100,20 +102,20 @@ fn preflight() -> Result<()> {
 
 impl EbpfTracer {
     /// Loads the programs, fills the filter maps and attaches every tracepoint.
-    pub fn open(scope: Scope, cfg: &Config) -> Result<Self> {
+    pub fn open(scope: Scope, filter: &FilterConfig, cfg: &EbpfConfig) -> Result<Self> {
         preflight()?;
         let follow: u32 = (scope == Scope::Follow).into();
         let self_tgid: u32 = std::process::id();
-        let report_failed: u32 = cfg.ebpf.report_failed_opens.into();
+        let report_failed: u32 = cfg.report_failed_opens.into();
         let mut bpf = EbpfLoader::new()
             .override_global("follow_mode", &follow, true)
             .override_global("self_tgid", &self_tgid, true)
-            .override_global("wakeup_bytes", &cfg.ebpf.wakeup_bytes, true)
+            .override_global("wakeup_bytes", &cfg.wakeup_bytes, true)
             .override_global("report_failed", &report_failed, true)
-            .map_max_entries("EVENTS", cfg.ebpf.ring_buffer_bytes)
+            .map_max_entries("EVENTS", cfg.ring_buffer_bytes)
             .load(BPF_OBJECT)
             .context("loading the eBPF object (verifier or BTF relocation failed)")?;
-        load_filter(&mut bpf, &cfg.filter)?;
+        load_filter(&mut bpf, filter)?;
         for &(prog, category, name, required) in TRACEPOINTS {
             let tp: &mut TracePoint = bpf
                 .program_mut(prog)
@@ -145,7 +147,7 @@ impl EbpfTracer {
         Ok(Self {
             bpf,
             stats: None,
-            cfg: cfg.ebpf.clone(),
+            cfg: cfg.clone(),
             clock: BootClock::now(),
         })
     }

@@ -1,0 +1,30 @@
+//! `[export]`: which sinks records leave through.
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Where events go. Several sinks can be on at once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ExportConfig {
+    /// JSON Lines file, one flat object per event (`-` for stdout).
+    pub events_file: Option<PathBuf>,
+    /// Human-readable line per event on stderr (daemon mode).
+    pub console: bool,
+    /// OTLP export to a collector; `OTEL_EXPORTER_OTLP_*` env vars override it.
+    pub otlp: crate::export::otel::config::OtlpConfig,
+    /// OTLP JSON lines file (logs, traces, metrics requests, as the collector's file
+    /// exporter writes them).
+    pub otlp_file: Option<PathBuf>,
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        Self {
+            events_file: None,
+            console: true,
+            otlp: Default::default(),
+            otlp_file: None,
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! `[ebpf]`: the eBPF tracer's settings.
+use serde::{Deserialize, Serialize};
+
+/// eBPF tracer settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EbpfConfig {
+    /// Ring buffer size in bytes (power of two, multiple of the page size).
+    pub ring_buffer_bytes: u32,
+    /// The kernel wakes the reader only once this many bytes are pending.
+    pub wakeup_bytes: u64,
+    /// The reader drains the ring buffer at least this often (milliseconds).
+    pub drain_interval_ms: u64,
+    /// Report opens that failed (negative return) instead of dropping them in the kernel.
+    pub report_failed_opens: bool,
+}
+
+impl Default for EbpfConfig {
+    fn default() -> Self {
+        Self {
+            ring_buffer_bytes: 16 << 20,
+            wakeup_bytes: 1 << 20,
+            drain_interval_ms: 50,
+            report_failed_opens: false,
+        }
+    }
+}
