@@ -16,7 +16,8 @@
 //! `unknown` (and `none`, empty) declarations are skipped, as if absent. A bare `other` with
 //! no name is used only when nothing later says more: `LicenseRef-other`.
 //!
-//! Normalization: known SPDX ids and Hugging Face hub license identifiers map
+//! Normalization: ids of the SPDX license list (the `spdx` crate's; deprecated GNU ids as their
+//! `-only`/`-or-later` form) and Hugging Face hub license identifiers map
 //! case-insensitively to SPDX ids (`apache-2.0` → `Apache-2.0`, `cc-by-nc-4.0` →
 //! `CC-BY-NC-4.0`, `gpl-3.0` → `GPL-3.0-only`, `odc-by` → `ODC-By-1.0`); hub identifiers with
 //! no SPDX id become `LicenseRef-<hub id>` (`llama3.1` → `LicenseRef-llama3.1`, `gemma` →
@@ -355,87 +356,9 @@ fn card_license(text: &str) -> Option<CardLicense> {
 // ---------------------------------------------------------------------------------------
 // Normalization
 
-/// SPDX ids recognized case-insensitively (the ones models, datasets and their code use).
-const SPDX_IDS: &[&str] = &[
-    "0BSD",
-    "AFL-3.0",
-    "AGPL-3.0-only",
-    "AGPL-3.0-or-later",
-    "Apache-1.1",
-    "Apache-2.0",
-    "Artistic-2.0",
-    "BSD-2-Clause",
-    "BSD-3-Clause",
-    "BSD-3-Clause-Clear",
-    "BSD-4-Clause",
-    "BSL-1.0",
-    "BUSL-1.1",
-    "C-UDA-1.0",
-    "CC-BY-1.0",
-    "CC-BY-2.0",
-    "CC-BY-2.5",
-    "CC-BY-3.0",
-    "CC-BY-4.0",
-    "CC-BY-NC-2.0",
-    "CC-BY-NC-3.0",
-    "CC-BY-NC-4.0",
-    "CC-BY-NC-ND-2.0",
-    "CC-BY-NC-ND-3.0",
-    "CC-BY-NC-ND-4.0",
-    "CC-BY-NC-SA-2.0",
-    "CC-BY-NC-SA-3.0",
-    "CC-BY-NC-SA-4.0",
-    "CC-BY-ND-2.0",
-    "CC-BY-ND-3.0",
-    "CC-BY-ND-4.0",
-    "CC-BY-SA-2.0",
-    "CC-BY-SA-3.0",
-    "CC-BY-SA-4.0",
-    "CC0-1.0",
-    "CDLA-Permissive-1.0",
-    "CDLA-Permissive-2.0",
-    "CDLA-Sharing-1.0",
-    "ECL-2.0",
-    "EPL-1.0",
-    "EPL-2.0",
-    "etalab-2.0",
-    "EUPL-1.1",
-    "EUPL-1.2",
-    "GFDL-1.3-only",
-    "GFDL-1.3-or-later",
-    "GPL-2.0-only",
-    "GPL-2.0-or-later",
-    "GPL-3.0-only",
-    "GPL-3.0-or-later",
-    "ISC",
-    "LGPL-2.1-only",
-    "LGPL-2.1-or-later",
-    "LGPL-3.0-only",
-    "LGPL-3.0-or-later",
-    "LGPLLR",
-    "LPPL-1.3c",
-    "MIT",
-    "MIT-0",
-    "MPL-2.0",
-    "MS-PL",
-    "NCSA",
-    "ODbL-1.0",
-    "ODC-By-1.0",
-    "OFL-1.1",
-    "OSL-3.0",
-    "PDDL-1.0",
-    "PostgreSQL",
-    "Unlicense",
-    "UPL-1.0",
-    "WTFPL",
-    "Zlib",
-];
-
-/// Other spellings (hub identifiers, deprecated SPDX ids, common prose) → SPDX id. Keys are
-/// in [`key`] form.
+/// Other spellings (hub identifiers, common prose) → SPDX id. Keys are in [`key`] form.
+/// Deprecated GNU ids (`gpl-3.0`, `lgpl-2.1+`) are left to [`spdx_id`].
 const ALIASES: &[(&str, &str)] = &[
-    ("agpl-3.0", "AGPL-3.0-only"),
-    ("agpl-3.0+", "AGPL-3.0-or-later"),
     ("agplv3", "AGPL-3.0-only"),
     ("apache", "Apache-2.0"),
     ("apache-2", "Apache-2.0"),
@@ -454,24 +377,14 @@ const ALIASES: &[(&str, &str)] = &[
     ("cc-by-sa-4", "CC-BY-SA-4.0"),
     ("cc-by-nc-4", "CC-BY-NC-4.0"),
     ("cc-by-nc-sa-4", "CC-BY-NC-SA-4.0"),
-    ("gpl-2.0", "GPL-2.0-only"),
-    ("gpl-2.0+", "GPL-2.0-or-later"),
-    ("gpl-3.0", "GPL-3.0-only"),
-    ("gpl-3.0+", "GPL-3.0-or-later"),
     ("gplv2", "GPL-2.0-only"),
     ("gplv3", "GPL-3.0-only"),
     ("gpl-v3", "GPL-3.0-only"),
     ("gpl3", "GPL-3.0-only"),
-    ("lgpl-2.1", "LGPL-2.1-only"),
-    ("lgpl-2.1+", "LGPL-2.1-or-later"),
-    ("lgpl-3.0", "LGPL-3.0-only"),
-    ("lgpl-3.0+", "LGPL-3.0-or-later"),
     ("lgpl-lr", "LGPLLR"),
-    ("mit-0", "MIT-0"),
     ("odbl", "ODbL-1.0"),
     ("odc-by", "ODC-By-1.0"),
     ("pddl", "PDDL-1.0"),
-    ("gfdl-1.3", "GFDL-1.3-only"),
 ];
 
 /// Hugging Face hub license identifiers with no SPDX id (`LicenseRef-<suffix>`).
@@ -501,7 +414,6 @@ const HUB_ONLY: &[(&str, &str)] = &[
     ("llama3.2", "llama3.2"),
     ("llama3.3", "llama3.3"),
     ("llama4", "llama4"),
-    ("openmdw-1.0", "openmdw-1.0"),
     ("openrail", "openrail"),
     ("openrail++", "openrail-plusplus"),
 ];
@@ -522,8 +434,29 @@ fn key(s: &str) -> String {
     out
 }
 
+/// The id on the SPDX license list (the `spdx` crate's) that `k` spells, ignoring case: a
+/// current id as listed; a deprecated GNU id, with or without `+` (`GPL-3.0`, `LGPL-2.1+`),
+/// as its `-only` or `-or-later` form. Other deprecated ids are not matched.
+fn spdx_id(k: &str) -> Option<&'static str> {
+    let (base, or_later) = k.strip_suffix('+').map_or((k, false), |b| (b, true));
+    if base.ends_with('+') {
+        return None;
+    }
+    let id = spdx::identifiers::LICENSES
+        .iter()
+        .find(|l| l.name.eq_ignore_ascii_case(base))
+        .and_then(|l| spdx::license_id(l.name))?;
+    if !id.is_deprecated() {
+        return (!or_later).then_some(id.name);
+    }
+    if !id.is_gnu() {
+        return None;
+    }
+    spdx::gnu_license_id(id.name, or_later).map(|id| id.name)
+}
+
 fn lookup(k: &str) -> Option<String> {
-    if let Some(id) = SPDX_IDS.iter().find(|id| id.eq_ignore_ascii_case(k)) {
+    if let Some(id) = spdx_id(k) {
         return Some(id.to_string());
     }
     if let Some((_, id)) = ALIASES.iter().find(|(a, _)| *a == k) {
@@ -1006,6 +939,20 @@ mod tests {
         assert_eq!(normalize("LLAMA3"), "LicenseRef-llama3");
         assert_eq!(normalize("LicenseRef-acme"), "LicenseRef-acme");
         assert_eq!(normalize("My Own Terms"), "My Own Terms");
+    }
+
+    #[test]
+    fn spdx_list_ids() {
+        // Any current id on the list, whatever its case.
+        assert_eq!(normalize("unicode-dfs-2016"), "Unicode-DFS-2016");
+        assert_eq!(normalize("openmdw-1.0"), "OpenMDW-1.0");
+        // Deprecated GNU ids, `+` meaning "or later".
+        assert_eq!(normalize("LGPL-2.0"), "LGPL-2.0-only");
+        assert_eq!(normalize("gfdl-1.3+"), "GFDL-1.3-or-later");
+        assert_eq!(normalize("gpl-2.0++"), "gpl-2.0++");
+        // Other deprecated ids, and `+` after a current id, are kept as given.
+        assert_eq!(normalize("wxWindows"), "wxWindows");
+        assert_eq!(normalize("MIT+"), "MIT+");
     }
 
     #[test]
