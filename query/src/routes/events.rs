@@ -2,7 +2,8 @@
 use super::{put_num, put_str, Shared};
 use crate::error::ApiError;
 use crate::params::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
-use crate::schema::{either_expr, fragment, ARTIFACTS_TABLE, EVENTS_TABLE};
+use crate::schema::{either_expr, fragment};
+use crate::tables::{quote_ident, ARTIFACTS_TABLE, EVENTS_TABLE};
 use aibom_semconv::{attr, record};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -391,7 +392,7 @@ pub async fn delete(
     let t = st.db.target();
     let mut raw = format!(
         "DELETE FROM {} WHERE {} = {{project:String}}",
-        crate::schema::quote_ident(&t.table("logs")),
+        quote_ident(&t.table("logs")),
         either_expr(attr::PROJECT_ID)
     );
     if before.is_some() {

@@ -348,7 +348,7 @@ pub async fn status(
         .ok_or_else(|| ApiError::NotFound(format!("no scan {id}")))?;
     let sql = format!(
         "SELECT count() FROM {} WHERE project_id = {{project:String}} AND scan_id = {{scan:String}}",
-        crate::schema::EVENTS_TABLE
+        crate::tables::EVENTS_TABLE
     );
     let q = st
         .db
@@ -406,7 +406,7 @@ async fn scan_artifacts(
            countIf(event_name = {{access:String}}) AS accesses \
          FROM {} WHERE project_id = {{project:String}} AND scan_id = {{scan:String}} \
          GROUP BY file_path ORDER BY file_path LIMIT {}",
-        crate::schema::EVENTS_TABLE,
+        crate::tables::EVENTS_TABLE,
         MAX_SCAN_ARTIFACTS
     );
     let q = st

@@ -13,7 +13,7 @@ use super::{put_num, put_str, Shared};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::params;
-use crate::schema::ARTIFACTS_TABLE;
+use crate::tables::ARTIFACTS_TABLE;
 use aibom_semconv::attr;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
