@@ -446,12 +446,13 @@ async fn rebuild_artifacts(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aibom_semconv::provider;
 
     #[test]
     fn every_filter_is_a_parameter() {
         let q = EventsQuery {
             kind: Some("model' OR 1=1 --".into()),
-            provider: Some("huggingface".into()),
+            provider: Some(provider::HUGGINGFACE.into()),
             license: Some("mit".into()),
             artifact: Some("org/name".into()),
             process: Some("1234".into()),
@@ -468,7 +469,11 @@ mod tests {
         };
         let w = build_where("p", &q).unwrap();
         let sql = w.sql();
-        assert!(!sql.contains("OR 1=1") && !sql.contains("huggingface") && !sql.contains("1234"));
+        assert!(
+            !sql.contains("OR 1=1")
+                && !sql.contains(provider::HUGGINGFACE)
+                && !sql.contains("1234")
+        );
         assert!(sql.contains("{pid:UInt32}") && sql.contains("{c_id:UInt64}"));
         assert_eq!(w.params.len(), 11);
         let bad = EventsQuery {

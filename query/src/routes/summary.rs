@@ -414,13 +414,14 @@ pub async fn get(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aibom_semconv::artifact_type;
 
     fn row(path: &str, id: &str, sha: &str, license: &str, last: i64, pid: u32) -> PathRow {
         PathRow {
             file_path: path.into(),
             id: id.into(),
             name: String::new(),
-            atype: "model".into(),
+            atype: artifact_type::MODEL.into(),
             provider: String::new(),
             license: license.into(),
             format: String::new(),
