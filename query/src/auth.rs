@@ -2,9 +2,11 @@
 use crate::error::ApiError;
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
+use subtle::ConstantTimeEq;
 
 /// Shortest token accepted at startup.
 pub const MIN_TOKEN_LEN: usize = 16;
@@ -26,24 +28,29 @@ pub fn validate_token(t: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Compares in time independent of where the inputs differ.
+/// Compares in time independent of where the inputs differ (`subtle`); only a length
+/// mismatch returns at once.
 fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.ct_eq(b).into()
+}
+
+/// Whether `headers` carry `Authorization: Bearer <token>`.
+fn authorized(headers: &HeaderMap, token: &str) -> bool {
+    let given = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    given.is_some_and(|g| same(g.as_bytes(), token.as_bytes()))
 }
 
 /// Middleware: `Authorization: Bearer <token>` or 401.
 pub async fn require(State(auth): State<Auth>, req: Request, next: Next) -> Response {
     if let Some(token) = &auth.0 {
-        let given = req
-            .headers()
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim);
-        if !given.is_some_and(|g| same(g.as_bytes(), token.as_bytes())) {
+        if !authorized(req.headers(), token) {
             return ApiError::Unauthorized.into_response();
         }
     }
@@ -60,5 +67,28 @@ mod tests {
         assert!(validate_token("0123456789abcdef").is_ok());
         assert!(validate_token("0123456789 abcdef").is_err());
         assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"abc", b"ab"));
+    }
+
+    #[test]
+    fn only_the_exact_bearer_token_passes() {
+        let token = "0123456789abcdef";
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(AUTHORIZATION, v.parse().unwrap());
+            h
+        };
+        assert!(authorized(&with("Bearer 0123456789abcdef"), token));
+        assert!(authorized(&with("bearer 0123456789abcdef "), token));
+        for (given, why) in [
+            ("Bearer 0123456789abcdeF", "wrong, same length"),
+            ("Bearer 0123456789abcde", "prefix"),
+            ("Bearer 0123456789abcdef0", "longer"),
+            ("Bearer ", "empty"),
+            ("0123456789abcdef", "no scheme"),
+            ("Basic 0123456789abcdef", "other scheme"),
+        ] {
+            assert!(!authorized(&with(given), token), "{why}");
+        }
+        assert!(!authorized(&HeaderMap::new(), token), "no header");
     }
 }

@@ -1,6 +1,6 @@
 //! Command line: flags, their environment variables, and the help that explains them.
 use crate::routes::scans::Daemon;
-use crate::schema::is_identifier;
+use crate::tables::is_identifier;
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;

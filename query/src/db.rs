@@ -2,7 +2,7 @@
 //! (plain bodies work with every ClickHouse HTTP front), every value a server-side
 //! `{name:Type}` parameter, every call bounded by the query timeout.
 use crate::error::ApiError;
-use crate::schema::Target;
+use crate::tables::{Target, EVENTS_TABLE};
 use clickhouse::Client;
 use std::future::Future;
 use std::time::Duration;
@@ -79,7 +79,7 @@ impl Db {
                 self.client
                     .query_raw("SELECT count() FROM system.tables WHERE database = {db:String} AND name = {t:String}")
                     .param("db", &self.target.database)
-                    .param("t", crate::schema::EVENTS_TABLE)
+                    .param("t", EVENTS_TABLE)
                     .fetch_one(),
             )
             .await?;

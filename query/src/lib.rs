@@ -9,3 +9,4 @@ pub mod metrics;
 pub mod params;
 pub mod routes;
 pub mod schema;
+pub mod tables;

@@ -129,6 +129,7 @@ impl Cursor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aibom_semconv::artifact_type;
 
     #[test]
     fn project_ids() {
@@ -249,8 +250,8 @@ mod tests {
         assert_eq!(filter("type", &None).unwrap(), None);
         assert_eq!(filter("type", &Some(String::new())).unwrap(), None);
         assert_eq!(
-            filter("type", &Some("model".into())).unwrap(),
-            Some("model")
+            filter("type", &Some(artifact_type::MODEL.into())).unwrap(),
+            Some(artifact_type::MODEL)
         );
         assert!(filter("type", &Some("x".repeat(MAX_FILTER_LEN + 1))).is_err());
     }

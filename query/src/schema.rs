@@ -10,6 +10,7 @@
 //! `{{t:NAME_mv}}` the view that fills it.
 //! `{{sql:NAME}}` inlines the rendered `schema/NAME.sql` fragment (see [`FRAGMENTS`]).
 use crate::db::Db;
+use crate::tables::{quote_ident, Target, ARTIFACTS_TABLE, EVENTS_TABLE};
 use aibom_semconv::{attr, event, record};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -68,12 +69,6 @@ pub const FRAGMENTS: &[(&str, &str)] = &[(
     "runtime_artifacts.select",
     include_str!("../schema/runtime_artifacts.select.sql"),
 )];
-
-/// The per-(project, path, month) aggregate the summary reads (migration 0007).
-pub const ARTIFACTS_TABLE: &str = "runtime_artifacts";
-
-/// The typed table the HTTP API reads.
-pub const EVENTS_TABLE: &str = "runtime_events";
 
 /// Every name a template may use, keyed by its placeholder.
 const NAMES: &[(&str, &str)] = &[
@@ -142,33 +137,6 @@ pub const COLLECTOR_TABLES: &[(&str, &str)] = &[
     ("metrics_exponential_histogram", "toDateTime(TimeUnix)"),
     ("metrics_summary", "toDateTime(TimeUnix)"),
 ];
-
-/// Where the rendered SQL goes: database and collector table prefix (validated identifiers).
-#[derive(Clone, Debug)]
-pub struct Target {
-    pub database: String,
-    pub prefix: String,
-}
-
-impl Target {
-    /// The collector's table `<prefix>_<name>`.
-    pub fn table(&self, name: &str) -> String {
-        format!("{}_{name}", self.prefix)
-    }
-}
-
-/// `name` as a ClickHouse identifier. Callers pass validated names ([`is_identifier`]).
-pub fn quote_ident(name: &str) -> String {
-    format!("`{name}`")
-}
-
-/// `[A-Za-z_][A-Za-z0-9_]{0,63}`: what we accept for database and table names.
-pub fn is_identifier(s: &str) -> bool {
-    let mut c = s.chars();
-    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
-        && s.len() <= 64
-        && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
-}
 
 /// The attribute `name` from the event's own attributes, else from its resource.
 pub fn either_expr(name: &str) -> String {
@@ -373,6 +341,7 @@ fn first_line(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tables::is_identifier;
 
     fn target() -> Target {
         Target {

@@ -3,6 +3,7 @@
 //! delete, scans, authentication, hostile input, and ClickHouse going away and coming back.
 mod common;
 
+use aibom_semconv::scan_state;
 use common::*;
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -37,7 +38,7 @@ fn fake_daemon() -> (String, Calls) {
                 rec.lock().unwrap().push((auth, v));
                 (
                     StatusCode::ACCEPTED,
-                    axum::Json(json!({"state": "running"})),
+                    axum::Json(json!({"state": scan_state::RUNNING})),
                 )
             }
         }),
@@ -499,7 +500,7 @@ fn runtime_api_end_to_end() {
         assert!(start.elapsed() < Duration::from_secs(20), "scan stuck: {s}");
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert_eq!(scan["state"], "running", "{scan}");
+    assert_eq!(scan["state"], scan_state::RUNNING, "{scan}");
     assert_eq!(scan["daemons"][0]["state"], "accepted");
     assert_eq!(scan["daemons"][1]["state"], "unreachable");
     let got = calls.lock().unwrap().clone();
@@ -524,7 +525,7 @@ fn runtime_api_end_to_end() {
     std::thread::sleep(Duration::from_millis(2100));
     assert_eq!(
         call("GET", &scan_url, Some(TOKEN), None).json["state"],
-        "completed"
+        scan_state::COMPLETED
     );
     for body in [
         json!({"project": "proj-a", "duration": 0}).to_string(),

@@ -11,6 +11,7 @@
 //! `CI=true` any of them missing fails the test; otherwise it skips with the reason.
 mod common;
 
+use aibom_semconv::scan_state;
 use common::*;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
@@ -513,7 +514,7 @@ fn example_app_through_the_stack() {
     let start = Instant::now();
     loop {
         let s = get(&st, &format!("/scans/{id}"));
-        if s["state"] == "running" {
+        if s["state"] == scan_state::RUNNING {
             break;
         }
         assert_ne!(s["state"], "failed", "{s:#}");
@@ -545,7 +546,7 @@ fn example_app_through_the_stack() {
                 })
             })
         });
-        if s["state"] == "completed" && has_inventory && n >= EXPECTED.len() {
+        if s["state"] == scan_state::COMPLETED && has_inventory && n >= EXPECTED.len() {
             break s;
         }
         assert!(

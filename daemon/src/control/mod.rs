@@ -134,9 +134,10 @@ async fn require_token(State(token): State<Option<String>>, req: Request, next: 
     next.run(req).await
 }
 
-/// Compares without an early exit, so response time does not leak the token's prefix.
+/// Compares without an early exit (`subtle`), so response time does not leak the token's
+/// prefix; only a length mismatch returns at once.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
 }
 
 /// The API's routes.
@@ -283,6 +284,16 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"abcd"));
+        // As require_token calls it: (given, configured).
+        let want = b"s3cret-control-token";
+        assert!(constant_time_eq(want, want));
+        assert!(
+            !constant_time_eq(b"s3cret-control-tokeN", want),
+            "same length"
+        );
+        assert!(!constant_time_eq(b"s3cret-control", want), "prefix");
+        assert!(!constant_time_eq(b"s3cret-control-token2", want), "longer");
+        assert!(!constant_time_eq(b"", want), "empty");
     }
 
     #[test]

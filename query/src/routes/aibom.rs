@@ -9,7 +9,7 @@
 use super::Shared;
 use crate::error::ApiError;
 use crate::params;
-use crate::schema::EVENTS_TABLE;
+use crate::tables::EVENTS_TABLE;
 use aibom_bom::{Evidence, FileObservation, Format, Process, Workload};
 use aibom_semconv::access_mode;
 use axum::extract::rejection::{PathRejection, QueryRejection};

@@ -2,7 +2,8 @@
 use super::{put_num, put_str, Shared};
 use crate::error::ApiError;
 use crate::params::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
-use crate::schema::{either_expr, fragment, ARTIFACTS_TABLE, EVENTS_TABLE};
+use crate::schema::{either_expr, fragment};
+use crate::tables::{quote_ident, ARTIFACTS_TABLE, EVENTS_TABLE};
 use aibom_semconv::{attr, record};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -391,7 +392,7 @@ pub async fn delete(
     let t = st.db.target();
     let mut raw = format!(
         "DELETE FROM {} WHERE {} = {{project:String}}",
-        crate::schema::quote_ident(&t.table("logs")),
+        quote_ident(&t.table("logs")),
         either_expr(attr::PROJECT_ID)
     );
     if before.is_some() {
@@ -445,12 +446,13 @@ async fn rebuild_artifacts(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aibom_semconv::provider;
 
     #[test]
     fn every_filter_is_a_parameter() {
         let q = EventsQuery {
             kind: Some("model' OR 1=1 --".into()),
-            provider: Some("huggingface".into()),
+            provider: Some(provider::HUGGINGFACE.into()),
             license: Some("mit".into()),
             artifact: Some("org/name".into()),
             process: Some("1234".into()),
@@ -467,7 +469,11 @@ mod tests {
         };
         let w = build_where("p", &q).unwrap();
         let sql = w.sql();
-        assert!(!sql.contains("OR 1=1") && !sql.contains("huggingface") && !sql.contains("1234"));
+        assert!(
+            !sql.contains("OR 1=1")
+                && !sql.contains(provider::HUGGINGFACE)
+                && !sql.contains("1234")
+        );
         assert!(sql.contains("{pid:UInt32}") && sql.contains("{c_id:UInt64}"));
         assert_eq!(w.params.len(), 11);
         let bad = EventsQuery {

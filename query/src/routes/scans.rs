@@ -19,6 +19,7 @@
 use super::Shared;
 use crate::error::ApiError;
 use crate::params;
+use aibom_semconv::scan_state;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -37,6 +38,13 @@ pub const MAX_SCANS: usize = 10_000;
 pub const MAX_DURATION: u64 = 86_400;
 /// How long one daemon gets to answer.
 const DAEMON_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A scan's state while the daemons are being asked. This state and [`FAILED`] are the
+/// sidecar's own: `aibom.scan.state` has no value for them. Once a daemon accepted, a scan
+/// is [`scan_state::RUNNING`], then [`scan_state::COMPLETED`].
+pub const PENDING: &str = "pending";
+/// A scan's state when no daemon is configured, reachable or willing.
+pub const FAILED: &str = "failed";
 
 /// A daemon's control endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -227,8 +235,8 @@ impl Scans {
     fn get(&self, id: &str) -> Option<Scan> {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let mut s = g.0.get(id).cloned()?;
-        if s.state == "running" && s.ends.is_some_and(|e| Utc::now() >= e) {
-            s.state = "completed";
+        if s.state == scan_state::RUNNING && s.ends.is_some_and(|e| Utc::now() >= e) {
+            s.state = scan_state::COMPLETED;
         }
         Some(s)
     }
@@ -243,7 +251,7 @@ async fn dispatch(st: Shared, call: DaemonCall) {
     let id = call.scan_id.clone();
     if st.daemons.is_empty() {
         st.scans.update(&id, |s| {
-            s.state = "failed";
+            s.state = FAILED;
             s.error = Some("no daemon configured: start aibom-query with --daemon URL".into());
         });
         return;
@@ -260,11 +268,11 @@ async fn dispatch(st: Shared, call: DaemonCall) {
         s.daemons = results;
         if accepted {
             let ends = Utc::now() + chrono::Duration::seconds(s.duration as i64);
-            s.state = "running";
+            s.state = scan_state::RUNNING;
             s.ends = Some(ends);
             s.ends_at = Some(rfc3339(ends));
         } else {
-            s.state = "failed";
+            s.state = FAILED;
             s.error = Some(
                 if reachable {
                     "rejected by every daemon"
@@ -301,7 +309,7 @@ pub async fn start(
         scan_id: scan_id.clone(),
         project: project.clone(),
         duration: req.duration,
-        state: "pending",
+        state: PENDING,
         created_at: rfc3339(Utc::now()),
         ends_at: None,
         error: None,
@@ -320,7 +328,7 @@ pub async fn start(
         StatusCode::ACCEPTED,
         Json(ScanAccepted {
             scan_id,
-            state: "pending",
+            state: PENDING,
         }),
     ))
 }
@@ -348,7 +356,7 @@ pub async fn status(
         .ok_or_else(|| ApiError::NotFound(format!("no scan {id}")))?;
     let sql = format!(
         "SELECT count() FROM {} WHERE project_id = {{project:String}} AND scan_id = {{scan:String}}",
-        crate::schema::EVENTS_TABLE
+        crate::tables::EVENTS_TABLE
     );
     let q = st
         .db
@@ -406,7 +414,7 @@ async fn scan_artifacts(
            countIf(event_name = {{access:String}}) AS accesses \
          FROM {} WHERE project_id = {{project:String}} AND scan_id = {{scan:String}} \
          GROUP BY file_path ORDER BY file_path LIMIT {}",
-        crate::schema::EVENTS_TABLE,
+        crate::tables::EVENTS_TABLE,
         MAX_SCAN_ARTIFACTS
     );
     let q = st
@@ -489,7 +497,7 @@ mod tests {
                 scan_id: i.to_string(),
                 project: "p".into(),
                 duration: 1,
-                state: "running",
+                state: scan_state::RUNNING,
                 created_at: String::new(),
                 ends_at: None,
                 error: None,
@@ -502,7 +510,7 @@ mod tests {
         assert!(s.get("0").is_none());
         assert_eq!(
             s.get(&(MAX_SCANS + 4).to_string()).unwrap().state,
-            "completed"
+            scan_state::COMPLETED
         );
     }
 }

@@ -13,7 +13,7 @@ use super::{put_num, put_str, Shared};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::params;
-use crate::schema::ARTIFACTS_TABLE;
+use crate::tables::ARTIFACTS_TABLE;
 use aibom_semconv::attr;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -414,13 +414,14 @@ pub async fn get(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aibom_semconv::artifact_type;
 
     fn row(path: &str, id: &str, sha: &str, license: &str, last: i64, pid: u32) -> PathRow {
         PathRow {
             file_path: path.into(),
             id: id.into(),
             name: String::new(),
-            atype: "model".into(),
+            atype: artifact_type::MODEL.into(),
             provider: String::new(),
             license: license.into(),
             format: String::new(),
