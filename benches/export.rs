@@ -186,8 +186,12 @@ impl Bench {
             .records
             .iter()
             .map(|r| {
-                let mut v =
-                    serde_json::to_vec(&aibomd::export::jsonl::to_json(r)).unwrap_or_default();
+                let mut v = {
+                    let mut v = Vec::new();
+                    aibomd::export::jsonl::write_record(&mut v, r)
+                        .map(|_| v)
+                        .unwrap_or_default()
+                };
                 v.push(b'\n');
                 v.len()
             })

@@ -6,9 +6,8 @@ use std::path::Path;
 
 use aibom_semconv::record;
 use anyhow::{Context, Result};
-use serde_json::{Map, Value as Json};
 
-use super::{attributes, rfc3339, Sink, Value};
+use super::{rfc3339, visit_attributes, Sink, Value};
 use crate::model::AccessRecord;
 
 /// Writes JSON Lines to a file or stdout.
@@ -33,33 +32,59 @@ impl JsonlSink {
     }
 }
 
-/// The JSON object of one record.
-pub fn to_json(r: &AccessRecord) -> Map<String, Json> {
-    object(r.time, r.event_name(), attributes(r))
+/// Writes one record as a JSON object (no newline): `"timestamp"`, `"event.name"`, then
+/// its attributes, straight from the record (no intermediate map).
+pub fn write_record(out: &mut impl Write, r: &AccessRecord) -> std::io::Result<()> {
+    write_object(out, r.time, r.event_name(), |f| visit_attributes(r, f))
 }
 
-fn object(
+/// Writes `{"timestamp":…,"event.name":…,` and the attributes `each` yields, then `}`.
+fn write_object<'a>(
+    out: &mut impl Write,
     time: std::time::SystemTime,
     event: &str,
-    attrs: Vec<(&'static str, Value)>,
-) -> Map<String, Json> {
-    let mut m = Map::new();
-    m.insert(record::TIMESTAMP.into(), Json::String(rfc3339(time)));
-    m.insert(record::EVENT_NAME.into(), Json::String(event.into()));
-    for (k, v) in attrs {
-        let v = match v {
-            Value::Str(s) => Json::String(s),
-            Value::Int(i) => Json::from(i),
-        };
-        m.insert(k.into(), v);
+    each: impl FnOnce(&mut dyn FnMut(&'static str, Value<'a>)),
+) -> std::io::Result<()> {
+    out.write_all(b"{")?;
+    json_str(out, record::TIMESTAMP)?;
+    out.write_all(b":")?;
+    json_str(out, &rfc3339(time))?;
+    out.write_all(b",")?;
+    json_str(out, record::EVENT_NAME)?;
+    out.write_all(b":")?;
+    json_str(out, event)?;
+    let mut res = Ok(());
+    each(&mut |k, v| {
+        if res.is_ok() {
+            res = write_pair(out, k, &v);
+        }
+    });
+    res?;
+    out.write_all(b"}")
+}
+
+fn write_pair(out: &mut impl Write, k: &str, v: &Value) -> std::io::Result<()> {
+    out.write_all(b",")?;
+    json_str(out, k)?;
+    out.write_all(b":")?;
+    match v {
+        Value::Str(s) => json_str(out, s),
+        Value::Int(i) => write!(out, "{i}"),
     }
-    m
+}
+
+/// A JSON string with serde_json's escaping.
+fn json_str(out: &mut impl Write, s: &str) -> std::io::Result<()> {
+    serde_json::to_writer(out, s).map_err(std::io::Error::other)
 }
 
 impl JsonlSink {
     /// Writes one object as a line.
-    fn write_line(&mut self, m: &Map<String, Json>) -> Result<()> {
-        serde_json::to_writer(&mut self.out, m)?;
+    fn write_line(
+        &mut self,
+        write: impl FnOnce(&mut BufWriter<Box<dyn Write + Send>>) -> std::io::Result<()>,
+    ) -> Result<()> {
+        write(&mut self.out)?;
         self.out.write_all(b"\n")?;
         Ok(())
     }
@@ -71,7 +96,7 @@ impl Sink for JsonlSink {
     }
 
     fn emit(&mut self, rec: &AccessRecord) -> Result<()> {
-        self.write_line(&to_json(rec))
+        self.write_line(|out| write_record(out, rec))
     }
 
     fn flush(&mut self) -> Result<()> {
@@ -79,12 +104,16 @@ impl Sink for JsonlSink {
     }
 
     fn scan_ended(&mut self, s: &crate::model::ScanReport) {
-        let m = object(
-            std::time::SystemTime::now(),
-            aibom_semconv::event::SCAN_SUMMARY,
-            super::scan_attributes(s),
-        );
-        if let Err(e) = self.write_line(&m) {
+        let attrs = super::scan_attributes(s);
+        let res = self.write_line(|out| {
+            write_object(
+                out,
+                std::time::SystemTime::now(),
+                aibom_semconv::event::SCAN_SUMMARY,
+                |f| attrs.into_iter().for_each(|(k, v)| f(k, v)),
+            )
+        });
+        if let Err(e) = res {
             tracing::error!(error = %e, "writing scan summary");
         }
     }

@@ -8,6 +8,7 @@ pub mod jsonl;
 pub mod otel;
 pub mod summary;
 
+use std::borrow::Cow;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -18,11 +19,21 @@ use crate::model::{AccessRecord, Attribution, ScanReport};
 pub use crate::text::{path_string, rfc3339};
 pub use config::ExportConfig;
 
-/// An attribute value.
+/// An attribute value, borrowed from the record where it can be.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Str(String),
+pub enum Value<'a> {
+    Str(Cow<'a, str>),
     Int(i64),
+}
+
+impl Value<'_> {
+    /// An owned copy.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+            Value::Int(i) => Value::Int(i),
+        }
+    }
 }
 
 /// A destination for records.
@@ -47,132 +58,138 @@ pub trait Sink: Send {
     }
 }
 
-fn p(path: &Path) -> Value {
-    Value::Str(path_string(path.as_os_str().as_bytes()))
+/// A path as an attribute value: borrowed when it is UTF-8 (nearly always), escaped
+/// otherwise (see [`path_string`]).
+fn p(path: &Path) -> Value<'_> {
+    match path.to_str() {
+        Some(s) => Value::Str(Cow::Borrowed(s)),
+        None => Value::Str(Cow::Owned(path_string(path.as_os_str().as_bytes()))),
+    }
+}
+
+fn s(v: &str) -> Value<'_> {
+    Value::Str(Cow::Borrowed(v))
+}
+
+fn os(v: &Option<String>) -> Option<Value<'_>> {
+    v.as_deref().map(s)
 }
 
 /// The process, container and pod attributes of an attribution.
-fn attribution_attributes(w: &Attribution, opt: &mut impl FnMut(&'static str, Option<Value>)) {
-    let s = |v: &Option<String>| v.clone().map(Value::Str);
-    opt(attr::PROCESS_COMMAND_LINE, s(&w.command_line));
+fn attribution_attributes<'a>(
+    w: &'a Attribution,
+    opt: &mut impl FnMut(&'static str, Option<Value<'a>>),
+) {
+    opt(attr::PROCESS_COMMAND_LINE, os(&w.command_line));
     opt(
         attr::PROCESS_CREATION_TIME,
-        w.start_time.map(|t| Value::Str(rfc3339(t))),
+        w.start_time.map(|t| Value::Str(rfc3339(t).into())),
     );
     opt(
         attr::PROCESS_WORKING_DIRECTORY,
         w.working_directory.as_deref().map(p),
     );
     if let Some(c) = &w.container {
-        opt(attr::CONTAINER_ID, Some(Value::Str(c.id.clone())));
-        opt(
-            attr::CONTAINER_RUNTIME_NAME,
-            c.runtime.map(|r| Value::Str(r.into())),
-        );
+        opt(attr::CONTAINER_ID, Some(s(&c.id)));
+        opt(attr::CONTAINER_RUNTIME_NAME, c.runtime.map(s));
     }
-    opt(attr::K8S_POD_UID, s(&w.pod_uid));
+    opt(attr::K8S_POD_UID, os(&w.pod_uid));
     if let Some(pod) = &w.pod {
-        opt(attr::K8S_POD_NAME, Some(Value::Str(pod.name.clone())));
-        opt(
-            attr::K8S_NAMESPACE_NAME,
-            Some(Value::Str(pod.namespace.clone())),
-        );
+        opt(attr::K8S_POD_NAME, Some(s(&pod.name)));
+        opt(attr::K8S_NAMESPACE_NAME, Some(s(&pod.namespace)));
     }
 }
 
-/// The record's attributes, in a stable order, absent values left out.
-pub fn attributes(r: &AccessRecord) -> Vec<(&'static str, Value)> {
+/// Calls `out` with each of the record's attributes, in a stable order, absent values
+/// left out. Values borrow from the record: no copy of a path or name is made.
+pub fn visit_attributes<'a>(r: &'a AccessRecord, mut out: impl FnMut(&'static str, Value<'a>)) {
     let w = &*r.process;
-    let mut a = vec![
-        (attr::FILE_PATH, p(&r.file_path)),
-        (attr::ACCESS_PATH, Value::Str(path_string(&r.access_path))),
-        (attr::ACCESS_ABSOLUTE_PATH, p(&r.absolute_path)),
-        (attr::ACCESS_RESOLUTION, Value::Str(r.resolution.into())),
-        (attr::ACCESS_MODE, Value::Str(r.mode.as_str().into())),
-        (attr::ACCESS_COUNT, Value::Int(r.count as i64)),
-        (attr::PROCESS_PID, Value::Int(w.pid.into())),
-        (attr::TRACER, Value::Str(r.tracer.into())),
-        (attr::PROJECT_ID, Value::Str(w.project.to_string())),
-        (attr::ACCESS_ORIGIN, Value::Str(r.origin.into())),
-    ];
-    let mut opt = |k: &'static str, v: Option<Value>| {
+    out(attr::FILE_PATH, p(&r.file_path));
+    out(
+        attr::ACCESS_PATH,
+        match std::str::from_utf8(&r.access_path) {
+            Ok(v) => s(v),
+            Err(_) => Value::Str(path_string(&r.access_path).into()),
+        },
+    );
+    out(attr::ACCESS_ABSOLUTE_PATH, p(&r.absolute_path));
+    out(attr::ACCESS_RESOLUTION, s(r.resolution));
+    out(attr::ACCESS_MODE, s(r.mode.as_str()));
+    out(attr::ACCESS_COUNT, Value::Int(r.count as i64));
+    out(attr::PROCESS_PID, Value::Int(w.pid.into()));
+    out(attr::TRACER, s(r.tracer));
+    out(attr::PROJECT_ID, s(&w.project));
+    out(attr::ACCESS_ORIGIN, s(r.origin));
+    let mut opt = |k: &'static str, v: Option<Value<'a>>| {
         if let Some(v) = v {
-            a.push((k, v));
+            out(k, v);
         }
     };
-    opt(attr::SCAN_ID, r.scan_id.clone().map(Value::Str));
+    opt(attr::SCAN_ID, os(&r.scan_id));
     opt(attr::FILE_SIZE, r.size.map(|s| Value::Int(s as i64)));
     opt(
         attr::FILE_MODIFIED,
-        r.modified.map(|t| Value::Str(rfc3339(t))),
+        r.modified.map(|t| Value::Str(rfc3339(t).into())),
     );
     opt(
         attr::FILE_INODE,
-        r.inode.map(|i| Value::Str(i.to_string())), /* OTel: file.inode is a string */
+        r.inode.map(|i| Value::Str(i.to_string().into())), /* OTel: file.inode is a string */
     );
-    opt(
-        attr::ACCESS_SYSCALL,
-        r.syscall.map(|s| Value::Str(s.into())),
-    );
+    opt(attr::ACCESS_SYSCALL, r.syscall.map(s));
     opt(attr::ACCESS_FLAGS, r.flags.map(|f| Value::Int(f as i64)));
     opt(
         attr::PROCESS_PARENT_PID,
         w.ppid.map(|v| Value::Int(v.into())),
     );
-    opt(
-        attr::PROCESS_EXECUTABLE_NAME,
-        w.comm.clone().map(Value::Str),
-    );
+    opt(attr::PROCESS_EXECUTABLE_NAME, os(&w.comm));
     opt(attr::PROCESS_EXECUTABLE_PATH, w.exe.as_deref().map(p));
-    opt(attr::PROCESS_OWNER, w.owner.clone().map(Value::Str));
+    opt(attr::PROCESS_OWNER, os(&w.owner));
     opt(attr::PROCESS_UID, w.uid.map(|v| Value::Int(v.into())));
     opt(
         attr::PROCESS_CGROUP_ID,
         w.cgroup_id.map(|v| Value::Int(v as i64)),
     );
-    opt(
-        attr::PROJECT_SOURCE,
-        Some(Value::Str(w.project_source.into())),
-    );
+    opt(attr::PROJECT_SOURCE, Some(s(w.project_source)));
     attribution_attributes(w, &mut opt);
     if let Some(x) = &r.artifact {
-        let s = |v: &str| Some(Value::Str(v.to_string()));
-        let os = |v: &Option<String>| v.clone().map(Value::Str);
-        opt(attr::ARTIFACT_TYPE, s(x.artifact_type));
-        opt(attr::ARTIFACT_ROLE, x.role.and_then(s));
-        opt(attr::ARTIFACT_FORMAT, s(x.format));
-        opt(
-            attr::ARTIFACT_FORMAT_MISMATCH,
-            x.format_mismatch.and_then(s),
-        );
+        opt(attr::ARTIFACT_TYPE, Some(s(x.artifact_type)));
+        opt(attr::ARTIFACT_ROLE, x.role.map(s));
+        opt(attr::ARTIFACT_FORMAT, Some(s(x.format)));
+        opt(attr::ARTIFACT_FORMAT_MISMATCH, x.format_mismatch.map(s));
         opt(attr::ARTIFACT_FORMAT_ERROR, os(&x.format_error));
-        opt(attr::ARTIFACT_PROVIDER, s(x.provider));
+        opt(attr::ARTIFACT_PROVIDER, Some(s(x.provider)));
         opt(attr::ARTIFACT_ID, os(&x.id));
         opt(attr::ARTIFACT_NAME, os(&x.name));
         opt(attr::ARTIFACT_REVISION, os(&x.revision));
         opt(attr::ARTIFACT_SOURCE_URL, os(&x.source_url));
         opt(attr::ARTIFACT_LICENSE, os(&x.license));
-        opt(attr::ARTIFACT_LICENSE_SOURCE, x.license_source.and_then(s));
+        opt(attr::ARTIFACT_LICENSE_SOURCE, x.license_source.map(s));
         opt(attr::ARTIFACT_SHA256, os(&x.sha256));
-        opt(attr::ARTIFACT_SHA256_SOURCE, x.sha256_source.and_then(s));
+        opt(attr::ARTIFACT_SHA256_SOURCE, x.sha256_source.map(s));
         opt(attr::ARTIFACT_SHA256_ERROR, os(&x.sha256_error));
     }
+}
+
+/// The record's attributes as a list (see [`visit_attributes`]).
+pub fn attributes(r: &AccessRecord) -> Vec<(&'static str, Value<'_>)> {
+    let mut a = Vec::with_capacity(40);
+    visit_attributes(r, |k, v| a.push((k, v)));
     a
 }
 
 /// The attributes of a scan's `aibom.scan.summary` event (and of its span at the end).
-pub fn scan_attributes(s: &ScanReport) -> Vec<(&'static str, Value)> {
+pub fn scan_attributes(sc: &ScanReport) -> Vec<(&'static str, Value<'_>)> {
     vec![
-        (attr::SCAN_ID, Value::Str(s.scan_id.clone())),
-        (attr::PROJECT_ID, Value::Str(s.project.clone())),
-        (attr::SCAN_STATE, Value::Str(s.state.into())),
-        (attr::SCAN_DURATION, Value::Int(s.duration as i64)),
-        (attr::SCAN_RECORDS, Value::Int(s.records as i64)),
+        (attr::SCAN_ID, s(&sc.scan_id)),
+        (attr::PROJECT_ID, s(&sc.project)),
+        (attr::SCAN_STATE, s(sc.state)),
+        (attr::SCAN_DURATION, Value::Int(sc.duration as i64)),
+        (attr::SCAN_RECORDS, Value::Int(sc.records as i64)),
         (
             attr::SCAN_INVENTORY_RECORDS,
-            Value::Int(s.inventory_records as i64),
+            Value::Int(sc.inventory_records as i64),
         ),
-        (attr::SCAN_ARTIFACTS, Value::Int(s.artifacts as i64)),
-        (attr::SCAN_PROCESSES, Value::Int(s.processes as i64)),
+        (attr::SCAN_ARTIFACTS, Value::Int(sc.artifacts as i64)),
+        (attr::SCAN_PROCESSES, Value::Int(sc.processes as i64)),
     ]
 }

@@ -235,14 +235,14 @@ const SCAN_START_ATTRIBUTES: [&str; 3] = [attr::SCAN_ID, attr::PROJECT_ID, attr:
 
 fn to_kv((k, v): (&'static str, Value)) -> KeyValue {
     match v {
-        Value::Str(s) => KeyValue::new(k, s),
+        Value::Str(s) => KeyValue::new(k, s.into_owned()),
         Value::Int(i) => KeyValue::new(k, i),
     }
 }
 
 fn to_any(v: Value) -> AnyValue {
     match v {
-        Value::Str(s) => AnyValue::from(s),
+        Value::Str(s) => AnyValue::from(s.into_owned()),
         Value::Int(i) => AnyValue::from(i),
     }
 }
