@@ -186,12 +186,8 @@ impl Bench {
             .records
             .iter()
             .map(|r| {
-                let mut v = {
-                    let mut v = Vec::new();
-                    aibomd::export::jsonl::write_record(&mut v, r)
-                        .map(|_| v)
-                        .unwrap_or_default()
-                };
+                let mut v = Vec::new();
+                aibomd::export::jsonl::write_record(&mut v, r);
                 v.push(b'\n');
                 v.len()
             })
@@ -890,7 +886,7 @@ fn record_pool() -> Vec<AccessRecord> {
                 } else {
                     RecordKind::Access
                 },
-                artifact: Some(Artifact {
+                artifact: Some(Arc::new(Artifact {
                     artifact_type: "model",
                     role: Some("weights"),
                     format: "safetensors",
@@ -904,15 +900,16 @@ fn record_pool() -> Vec<AccessRecord> {
                     sha256: Some(blob.clone()),
                     sha256_source: Some(hash_source::HF_BLOB_NAME),
                     ..Default::default()
-                }),
+                })),
                 time: now,
-                file_path: hub.join("blobs").join(&blob),
+                file_path: hub.join("blobs").join(&blob).into(),
                 access_path: abs.as_os_str().as_bytes().to_vec(),
-                absolute_path: abs,
+                absolute_path: abs.into(),
                 resolution: path_resolution::ABSOLUTE,
                 size: Some(4_976_698_672),
                 modified: Some(now),
                 inode: Some(1_000_000 + i as u64),
+                version: None,
                 mode: AccessMode::Read,
                 syscall: Some("openat"),
                 flags: Some(0o2_000_000),

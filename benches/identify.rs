@@ -71,7 +71,7 @@ use aibomd::identify::hash::sha256_file;
 use aibomd::identify::provider::{self, HubEnv};
 use aibomd::identify::{classify, format, license};
 use aibomd::model::{AccessMode, AccessRecord, FileVersion, RawAccess, RecordKind, TraceEvent};
-use aibomd::normalize::normalize;
+use aibomd::normalize::Normalizer;
 use aibomd::pipeline::Pipeline;
 use aibomd::pipeline::PipelineConfig;
 use aibomd::stats::Stats;
@@ -752,10 +752,11 @@ fn batches(raws: &[RawAccess], rounds: usize) -> Vec<Batch> {
 /// The baseline: `normalize()` alone.
 fn run_normalize_only(raws: &[RawAccess], rounds: usize) -> Timed {
     let mut procs = Attributor::new(&Default::default(), "bench", None).expect("defaults");
+    let mut norm = Normalizer::new(&Default::default());
     let clock = Clock::start();
     for _ in 0..rounds {
         for raw in raws {
-            black_box(normalize(black_box(raw), 1, &mut procs));
+            black_box(norm.normalize(black_box(raw), 1, &mut procs));
         }
     }
     clock.stop()
@@ -765,6 +766,7 @@ fn run_normalize_only(raws: &[RawAccess], rounds: usize) -> Timed {
 /// order: seconds per stage (whole pass).
 fn miss_stages(raws: &[RawAccess]) -> Result<Vec<(&'static str, f64)>> {
     let mut procs = Attributor::new(&Default::default(), "bench", None).expect("defaults");
+    let mut norm = Normalizer::new(&Default::default());
     let paths: Vec<&Path> = raws
         .iter()
         .map(|r| Path::new(std::ffi::OsStr::from_bytes(&r.path)))
@@ -777,7 +779,7 @@ fn miss_stages(raws: &[RawAccess]) -> Result<Vec<(&'static str, f64)>> {
     };
     time("`normalize()` (resolve, stat, process facts)", &mut || {
         for raw in raws {
-            black_box(normalize(raw, 1, &mut procs));
+            black_box(norm.normalize(raw, 1, &mut procs));
         }
     });
     time("`FileVersion::of` (stat)", &mut || {
@@ -946,6 +948,7 @@ fn raw_access(path: &Path) -> Result<RawAccess> {
         mode: AccessMode::Read,
         syscall: Some("openat"),
         file_id: Some((m.dev(), m.ino())),
+        file_meta: None,
         tracer: "ebpf",
     })
 }

@@ -195,6 +195,10 @@ static __always_inline void fill_header(struct aibom_event *e, __u32 kind, __u32
 	e->gid = ug >> 32;
 	e->ino = 0;
 	e->dev = 0;
+	e->size = 0;
+	e->mtime_sec = 0;
+	e->mtime_nsec = 0;
+	e->i_mode = 0;
 	e->ret = 0;
 	e->flags = 0;
 	e->dirfd = 0;
@@ -251,6 +255,29 @@ static __always_inline int open_enter(__s32 dirfd, const char *filename, __u64 f
 	return 0;
 }
 
+/* Size, mtime and mode of `ino` as the kernel has them at open: userspace then needs no
+ * stat(2) of its own (and sees the version that was opened, even if it changes later). */
+static __always_inline void inode_meta(struct aibom_event *e, struct inode *ino)
+{
+	if (bpf_core_field_exists(((struct inode___v611 *)0)->i_mtime_sec)) {
+		struct inode___v611 *i = (void *)ino;
+		e->mtime_sec = BPF_CORE_READ(i, i_mtime_sec);
+		e->mtime_nsec = BPF_CORE_READ(i, i_mtime_nsec);
+	} else if (bpf_core_field_exists(((struct inode___v67 *)0)->__i_mtime)) {
+		struct inode___v67 *i = (void *)ino;
+		e->mtime_sec = BPF_CORE_READ(i, __i_mtime.tv_sec);
+		e->mtime_nsec = BPF_CORE_READ(i, __i_mtime.tv_nsec);
+	} else if (bpf_core_field_exists(((struct inode___v0 *)0)->i_mtime)) {
+		struct inode___v0 *i = (void *)ino;
+		e->mtime_sec = BPF_CORE_READ(i, i_mtime.tv_sec);
+		e->mtime_nsec = BPF_CORE_READ(i, i_mtime.tv_nsec);
+	} else {
+		return; /* unknown layout: userspace stats the file */
+	}
+	e->size = BPF_CORE_READ(ino, i_size);
+	e->i_mode = (__u32)BPF_CORE_READ(ino, i_mode) | AIBOM_META_OK;
+}
+
 /* Inode and device of fd `fd` of the current task (0 when unavailable); returns the file. */
 static __always_inline struct file *fd_file(struct aibom_event *e, long fd)
 {
@@ -270,6 +297,7 @@ static __always_inline struct file *fd_file(struct aibom_event *e, long fd)
 	if (ino) {
 		e->ino = BPF_CORE_READ(ino, i_ino);
 		e->dev = BPF_CORE_READ(ino, i_sb, s_dev);
+		inode_meta(e, ino);
 	}
 	return f;
 }

@@ -39,6 +39,8 @@ struct aibom_event {
 	__u64 ino;        /* inode of the opened file (0 if unknown) */
 	__s64 ret;        /* syscall return value (fd, or -errno) */
 	__u64 flags;      /* open flags (O_*), execveat flags */
+	__u64 size;       /* i_size of the opened file at open (valid with AIBOM_META_OK) */
+	__s64 mtime_sec;  /* its mtime, seconds (valid with AIBOM_META_OK) */
 	__u32 kind;       /* AIBOM_KIND_* */
 	__u32 syscall;    /* AIBOM_SYS_* */
 	__u32 pid;        /* thread id */
@@ -51,6 +53,8 @@ struct aibom_event {
 	__u32 path_len;   /* bytes of the path as passed, including its NUL; 0 if unreadable */
 	__u32 dpath_len;  /* bytes of the kernel-resolved path that follows it (relative opens) */
 	__u32 dpath_flags; /* AIBOM_DPATH_* */
+	__u32 mtime_nsec; /* its mtime, nanoseconds */
+	__u32 i_mode;     /* its i_mode (file type and permissions), AIBOM_META_OK or'ed in bit 31 */
 	char comm[AIBOM_COMM_LEN];
 	/* the path as passed (path_len bytes), then the opened file's absolute path as the
 	 * kernel's dentry tree spells it (dpath_len bytes, NUL-terminated), for relative opens */
@@ -58,6 +62,9 @@ struct aibom_event {
 };
 
 #define AIBOM_EVENT_HDR_SIZE (sizeof(struct aibom_event) - AIBOM_PATH_AREA)
+
+/* set in i_mode when size, mtime and mode were read from the opened file's inode */
+#define AIBOM_META_OK 0x80000000u
 
 /* dpath_flags */
 #define AIBOM_DPATH_TRUNCATED 1 /* more components than the walk follows, or too long */

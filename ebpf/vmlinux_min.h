@@ -14,9 +14,31 @@ struct super_block {
 	__u32 s_dev;
 };
 
+struct timespec64 {
+	__s64 tv_sec;
+	long tv_nsec;
+};
+
 struct inode {
+	unsigned short i_mode;
 	unsigned long i_ino;
 	struct super_block *i_sb;
+	long long i_size;
+};
+
+/* The inode's mtime moved twice; CO-RE flavors (the `___x` suffix is ignored when the
+ * loader matches names) let one object read whichever the running kernel has. */
+struct inode___v611 { /* Linux >= 6.11 */
+	__s64 i_mtime_sec;
+	__u32 i_mtime_nsec;
+};
+
+struct inode___v67 { /* Linux 6.7 - 6.10 */
+	struct timespec64 __i_mtime;
+};
+
+struct inode___v0 { /* Linux < 6.7 */
+	struct timespec64 i_mtime;
 };
 
 struct qstr {

@@ -177,3 +177,65 @@ fn ebpf_without_root_names_the_problem_and_the_fallback() {
         "one clear line expected: {err}"
     );
 }
+
+#[test]
+fn a_typo_in_the_config_file_is_an_error_naming_key_and_file() {
+    let (_d, dir) = tempdir();
+    let f = dir.join("aibomd.toml");
+    std::fs::write(&f, "[ebpf]\nwakeup_byte = 4096\n").unwrap();
+    let out = aibomd()
+        .args(["config", "--config"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a typo was accepted: {err}");
+    assert!(err.contains("ebpf.wakeup_byte"), "{err}");
+    assert!(err.contains(&*f.to_string_lossy()), "{err}");
+    // the same key spelled right is taken, and `aibomd config` prints a file it accepts
+    std::fs::write(&f, "[ebpf]\nwakeup_bytes = 4096\n").unwrap();
+    let out = aibomd()
+        .args(["config", "--config"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    std::fs::write(&f, &out.stdout).unwrap();
+    let again = aibomd()
+        .args(["config", "--config"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.stdout, out.stdout,
+        "`aibomd config` output does not load back"
+    );
+}
+
+#[test]
+fn an_empty_control_socket_turns_the_control_api_off() {
+    // procfs needs no privileges, so this runs anywhere
+    let mut d = aibomd()
+        .args([
+            "daemon",
+            "--tracer",
+            "procfs",
+            "--no-console",
+            "--control-socket",
+            "",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (line, _rest) = wait_ready(&mut d);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(d.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let status = d.wait().unwrap();
+    assert!(
+        line.contains("tracer=procfs") && !line.contains("control="),
+        "{line}"
+    );
+    assert!(status.success(), "daemon did not stop cleanly: {status:?}");
+}

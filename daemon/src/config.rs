@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::export::ExportConfig;
 use crate::filter::FilterConfig;
+use crate::identify::IdentifyConfig;
+use crate::normalize::NormalizeConfig;
 use crate::pipeline::PipelineConfig;
 use crate::tracer::ebpf::EbpfConfig;
 use crate::tracer::procfs::ProcfsConfig;
@@ -28,6 +30,10 @@ pub struct Config {
     pub procfs: ProcfsConfig,
     /// Pipeline settings between tracer and sinks.
     pub pipeline: PipelineConfig,
+    /// The normalize stage's cache (`[normalize]`).
+    pub normalize: NormalizeConfig,
+    /// The identify stage's cache (`[identify]`).
+    pub identify: IdentifyConfig,
     /// Where events go.
     pub export: ExportConfig,
     /// Who an access is attributed to: process, container, pod, project (`[attribute]`).
@@ -47,6 +53,8 @@ impl Default for Config {
             ebpf: EbpfConfig::default(),
             procfs: ProcfsConfig::default(),
             pipeline: PipelineConfig::default(),
+            normalize: Default::default(),
+            identify: Default::default(),
             export: ExportConfig::default(),
             attribute: Default::default(),
             control: Default::default(),

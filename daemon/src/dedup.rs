@@ -29,12 +29,17 @@ pub fn key_of(raw: &RawAccess) -> Key {
     (raw.pid, file, raw.mode)
 }
 
-/// Holds records for the dedup window.
+/// Records held at most; beyond it the oldest leaves early (exported, never dropped:
+/// it only folds fewer repeats).
+pub const MAX_HELD: usize = 65_536;
+
+/// Holds records for the dedup window, and exits until the records before them left.
 #[derive(Debug)]
 pub struct Dedup {
     window: Duration,
     held: HashMap<Key, AccessRecord>,
     order: VecDeque<(Instant, Key)>,
+    exits: VecDeque<(Instant, u32)>,
 }
 
 impl Dedup {
@@ -44,7 +49,13 @@ impl Dedup {
             window,
             held: HashMap::new(),
             order: VecDeque::new(),
+            exits: VecDeque::new(),
         }
+    }
+
+    /// False when the window is zero: every access passes through.
+    pub fn enabled(&self) -> bool {
+        !self.window.is_zero()
     }
 
     /// Counts a repeat of a held key. Returns false when `key` is new (the caller then
@@ -59,14 +70,40 @@ impl Dedup {
         }
     }
 
-    /// Holds a new record; returns it back at once when the window is zero.
+    /// Holds a new record; returns it back at once when the window is zero, or the
+    /// oldest held record when [`MAX_HELD`] are held.
     pub fn hold(&mut self, key: Key, rec: AccessRecord, now: Instant) -> Option<AccessRecord> {
         if self.window.is_zero() {
             return Some(rec);
         }
+        let early = if self.held.len() >= MAX_HELD {
+            self.order
+                .pop_front()
+                .and_then(|(_, k)| self.held.remove(&k))
+        } else {
+            None
+        };
         self.held.insert(key.clone(), rec);
         self.order.push_back((now, key));
-        None
+        early
+    }
+
+    /// A process exited: it is released by [`Dedup::exits`] once its held records left.
+    pub fn exit(&mut self, pid: u32, now: Instant) {
+        self.exits.push_back((now, pid));
+    }
+
+    /// Exits older than the window by `now` (every one when `all`).
+    pub fn exits(&mut self, now: Instant, all: bool) -> Vec<u32> {
+        let mut out = Vec::new();
+        while let Some(&(t, pid)) = self.exits.front() {
+            if !all && now.duration_since(t) < self.window {
+                break;
+            }
+            self.exits.pop_front();
+            out.push(pid);
+        }
+        out
     }
 
     /// Records whose window ended by `now`, oldest first.

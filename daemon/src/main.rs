@@ -126,7 +126,7 @@ struct DaemonArgs {
     #[command(flatten)]
     common: CommonArgs,
     /// Serve the control API on this Unix socket (mode 0600); "" turns the socket off.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_parser = parse_socket_path)]
     control_socket: Option<PathBuf>,
     /// Also serve the control API over HTTP on this loopback address (needs a token:
     /// AIBOM_DAEMON_TOKEN or control.token_file).
@@ -260,4 +260,10 @@ fn real_main(cli: Cli) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// `--control-socket`: any path, "" included (it turns the socket off); clap's own path
+/// parser refuses an empty value.
+fn parse_socket_path(s: &str) -> Result<PathBuf, std::convert::Infallible> {
+    Ok(PathBuf::from(s))
 }

@@ -38,6 +38,16 @@ pub struct Stats {
     pub project_rate_limited: AtomicU64,
     /// Scans running (gauge).
     pub scans_active: AtomicU64,
+    /// Accesses folded into an earlier record (dedup window).
+    pub folded: AtomicU64,
+    /// Accesses that passed the path filter but are no artifact.
+    pub irrelevant: AtomicU64,
+    /// Bytes of events waiting between tracer and pipeline (gauge).
+    pub queue_bytes: AtomicU64,
+    /// Resolved files evicted from the full normalize cache.
+    pub normalize_evictions: AtomicU64,
+    /// Artifact versions evicted from the full identify cache.
+    pub identify_evictions: AtomicU64,
 }
 
 impl Stats {
@@ -77,6 +87,11 @@ impl Stats {
             m::PROJECT_SAMPLED_OUT => &self.project_sampled_out,
             m::PROJECT_RATE_LIMITED => &self.project_rate_limited,
             m::SCANS_ACTIVE => &self.scans_active,
+            m::EVENTS_FOLDED => &self.folded,
+            m::EVENTS_IRRELEVANT => &self.irrelevant,
+            m::QUEUE_BYTES => &self.queue_bytes,
+            m::NORMALIZE_EVICTIONS => &self.normalize_evictions,
+            m::IDENTIFY_EVICTIONS => &self.identify_evictions,
             _ => return None,
         })
     }

@@ -618,6 +618,29 @@ pub mod metric {
     ///
     /// Gauge, unit `{scan}`.
     pub const SCANS_ACTIVE: &str = "aibom.scans.active";
+    /// Accesses folded into an earlier record of the same process, file and mode (dedup window).
+    ///
+    /// Counter, unit `{event}`.
+    pub const EVENTS_FOLDED: &str = "aibom.pipeline.events.folded";
+    /// Accesses that passed the path filter but are no artifact (directories, a README outside a
+    /// model folder).
+    ///
+    /// Counter, unit `{event}`.
+    pub const EVENTS_IRRELEVANT: &str = "aibom.pipeline.events.irrelevant";
+    /// Bytes of events waiting between the tracer and the pipeline (bounded by
+    /// pipeline.queue_bytes).
+    ///
+    /// Gauge, unit `By`.
+    pub const QUEUE_BYTES: &str = "aibom.pipeline.queue.bytes";
+    /// Resolved files evicted from the full normalize cache (resolved again on their next access).
+    ///
+    /// Counter, unit `{file}`.
+    pub const NORMALIZE_EVICTIONS: &str = "aibom.normalize.evictions";
+    /// Artifact versions evicted from the full identify cache (identified again on their next
+    /// access).
+    ///
+    /// Counter, unit `{artifact}`.
+    pub const IDENTIFY_EVICTIONS: &str = "aibom.identify.evictions";
 }
 
 /// Keys of a JSON Lines event record that are not attributes.
@@ -725,6 +748,11 @@ pub const METRICS: &[&str] = &[
     metric::PROJECT_SAMPLED_OUT,
     metric::PROJECT_RATE_LIMITED,
     metric::SCANS_ACTIVE,
+    metric::EVENTS_FOLDED,
+    metric::EVENTS_IRRELEVANT,
+    metric::QUEUE_BYTES,
+    metric::NORMALIZE_EVICTIONS,
+    metric::IDENTIFY_EVICTIONS,
 ];
 
 /// Every attribute's definition, sorted by name (as [`ALL_ATTRIBUTES`]).
@@ -1553,5 +1581,35 @@ pub const METRIC_DEFS: &[MetricDef] = &[
         instrument: Instrument::Gauge,
         unit: "{scan}",
         brief: "Scans currently running.",
+    },
+    MetricDef {
+        name: metric::EVENTS_FOLDED,
+        instrument: Instrument::Counter,
+        unit: "{event}",
+        brief: "Accesses folded into an earlier record of the same process, file and mode (dedup window).",
+    },
+    MetricDef {
+        name: metric::EVENTS_IRRELEVANT,
+        instrument: Instrument::Counter,
+        unit: "{event}",
+        brief: "Accesses that passed the path filter but are no artifact (directories, a README outside a model folder).",
+    },
+    MetricDef {
+        name: metric::QUEUE_BYTES,
+        instrument: Instrument::Gauge,
+        unit: "By",
+        brief: "Bytes of events waiting between the tracer and the pipeline (bounded by pipeline.queue_bytes).",
+    },
+    MetricDef {
+        name: metric::NORMALIZE_EVICTIONS,
+        instrument: Instrument::Counter,
+        unit: "{file}",
+        brief: "Resolved files evicted from the full normalize cache (resolved again on their next access).",
+    },
+    MetricDef {
+        name: metric::IDENTIFY_EVICTIONS,
+        instrument: Instrument::Counter,
+        unit: "{artifact}",
+        brief: "Artifact versions evicted from the full identify cache (identified again on their next access).",
     },
 ];

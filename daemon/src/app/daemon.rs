@@ -1,7 +1,6 @@
 //! `aibomd daemon`: trace the whole host until SIGINT/SIGTERM, then drain and flush.
 use anyhow::{Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -21,7 +20,11 @@ pub async fn daemon(cfg: &Config) -> Result<()> {
     let pipe = built
         .pipeline
         .with_scans(scans, requests, cfg.filter.matcher());
-    let (tx, rx) = mpsc::channel(cfg.pipeline.queue_batches);
+    let (tx, rx) = tracer::queue(
+        cfg.pipeline.queue_batches,
+        cfg.pipeline.queue_bytes,
+        built.stats.clone(),
+    );
     let stop = CancellationToken::new();
     let tracer_task = tracer.spawn(tx, stop.clone());
     let pipe_task = tokio::spawn(pipeline::run(rx, pipe));
@@ -42,10 +45,10 @@ pub async fn daemon(cfg: &Config) -> Result<()> {
     control.shutdown().await;
     stop.cancel();
     let tstats = tracer_task.await.context("tracer task panicked")??;
-    let pstats = pipe_task.await.context("pipeline task panicked")??;
+    pipe_task.await.context("pipeline task panicked")??;
     if let Some(otel) = built.otel {
         otel.shutdown().await;
     }
-    eprintln!("{}", crate::app::stats_line(name, &tstats, &pstats));
+    eprintln!("{}", crate::app::stats_line(name, &tstats, &built.stats));
     Ok(())
 }

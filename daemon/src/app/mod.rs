@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::export::otel::{OtelHandle, OtelSink, Workload};
 use crate::export::{console::ConsoleSink, jsonl::JsonlSink, Sink};
-use crate::pipeline::{Pipeline, PipelineStats};
+use crate::pipeline::Pipeline;
 use crate::stats::Stats;
 
 /// A pipeline and what must be shut down after it.
@@ -60,6 +60,7 @@ pub fn build_pipeline(
         cfg.attribute.cli_project.clone(),
     )?;
     let pipeline = Pipeline::new(cfg.project.clone(), &cfg.pipeline, sinks, stats.clone())
+        .with_caches(&cfg.normalize, &cfg.identify, &cfg.pipeline)
         .with_limits(&cfg.projects)
         .with_attributor(attributor);
     Ok(Built {
@@ -70,14 +71,15 @@ pub fn build_pipeline(
 }
 
 /// One line of counters for the end of a run or daemon.
-pub fn stats_line(tracer: &str, t: &TracerStats, p: &PipelineStats) -> String {
+pub fn stats_line(tracer: &str, t: &TracerStats, s: &Stats) -> String {
     let filtered = if t.seen > 0 {
         format!(" ({:.1}%)", 100.0 * t.filtered as f64 / t.seen as f64)
     } else {
         String::new()
     };
+    let g = Stats::get;
     format!(
         "aibomd: tracer={tracer} opens_seen={} filtered_in_kernel={}{filtered} failed_opens={} events={} dropped={} folded={} exported={}",
-        t.seen, t.filtered, t.failed, p.received, t.dropped, p.folded, p.exported
+        t.seen, t.filtered, t.failed, g(&s.events_received), t.dropped, g(&s.folded), g(&s.exported)
     )
 }

@@ -3,7 +3,6 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 
 use anyhow::{bail, Context, Result};
 use tokio::signal::unix::{signal, SignalKind};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
@@ -65,7 +64,11 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     let built = crate::app::build_pipeline(cfg, Some(workload), extra)?;
     tracer.attach_stats(built.stats.clone());
     let pipe = built.pipeline;
-    let (tx, rx) = mpsc::channel(cfg.pipeline.queue_batches);
+    let (tx, rx) = tracer::queue(
+        cfg.pipeline.queue_batches,
+        cfg.pipeline.queue_bytes,
+        built.stats.clone(),
+    );
     let stop = CancellationToken::new();
     let tracer_task = tracer.spawn(tx, stop.clone());
     let pipe_task = tokio::spawn(pipeline::run(rx, pipe));
@@ -73,7 +76,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     let status = wait_forwarding_signals(&mut child, pid).await?;
     stop.cancel();
     let tstats = tracer_task.await.context("tracer task panicked")??;
-    let pstats = pipe_task.await.context("pipeline task panicked")??;
+    pipe_task.await.context("pipeline task panicked")??;
     if let Some(otel) = built.otel {
         otel.shutdown().await;
     }
@@ -81,7 +84,10 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     if opts.summary {
         let t = table.lock().expect("summary lock");
         eprint!("{}", summary::render(&t));
-        eprintln!("{}", crate::app::stats_line(tracer_name, &tstats, &pstats));
+        eprintln!(
+            "{}",
+            crate::app::stats_line(tracer_name, &tstats, &built.stats)
+        );
     }
     if tstats.dropped > 0 {
         tracing::warn!(

@@ -23,7 +23,7 @@ struct Seen {
     processes: BTreeSet<Process>,
     tracers: BTreeSet<&'static str>,
     project: String,
-    artifact: Option<crate::model::Artifact>,
+    artifact: Option<std::sync::Arc<crate::model::Artifact>>,
 }
 
 /// Writes an AI-BOM of everything loaded to a file when closed.
@@ -70,7 +70,7 @@ fn ps(p: &Path) -> String {
 }
 
 fn observation(path: &Path, s: &Seen) -> FileObservation {
-    let a = s.artifact.clone().unwrap_or_default();
+    let a = s.artifact.as_deref().cloned().unwrap_or_default();
     let opt = |v: &str| Some(v.to_string()).filter(|v| !v.is_empty());
     FileObservation {
         path: ps(path),
@@ -101,7 +101,7 @@ impl Sink for BomSink {
     }
 
     fn emit(&mut self, r: &AccessRecord) -> Result<()> {
-        let s = self.files.entry(r.file_path.clone()).or_default();
+        let s = self.files.entry(r.file_path.to_path_buf()).or_default();
         // what was read describes the artifact better than what was being written; an
         // `identified` record completes it with the hash
         if r.artifact.is_some() && (s.artifact.is_none() || r.mode != AccessMode::Write) {
@@ -109,7 +109,7 @@ impl Sink for BomSink {
         }
         s.loaded |= r.mode != AccessMode::Write;
         if r.absolute_path != r.file_path {
-            s.via.insert(r.absolute_path.clone());
+            s.via.insert(r.absolute_path.to_path_buf());
         }
         s.processes.insert(Process {
             exe: r.process.comm.clone().unwrap_or_else(|| "?".into()),

@@ -4,6 +4,7 @@
 pub mod bom;
 mod config;
 pub mod console;
+pub mod fanout;
 pub mod jsonl;
 pub mod otel;
 pub mod summary;

@@ -21,7 +21,7 @@ pub struct Row {
     /// Paths the program used, when different from the resolved one (symlinks).
     pub via: BTreeSet<PathBuf>,
     /// The latest identification seen.
-    pub artifact: Option<crate::model::Artifact>,
+    pub artifact: Option<std::sync::Arc<crate::model::Artifact>>,
 }
 
 /// Shared table, readable after the pipeline stops.
@@ -46,7 +46,7 @@ impl Sink for SummarySink {
 
     fn emit(&mut self, r: &AccessRecord) -> Result<()> {
         let mut t = self.table.lock().expect("summary lock");
-        let row = t.entry(r.file_path.clone()).or_default();
+        let row = t.entry(r.file_path.to_path_buf()).or_default();
         // what was read describes the artifact better than what was being written
         if r.artifact.is_some()
             && (row.artifact.is_none() || r.mode != crate::model::AccessMode::Write)
@@ -65,7 +65,7 @@ impl Sink for SummarySink {
             r.pid()
         ));
         if r.absolute_path != r.file_path {
-            row.via.insert(r.absolute_path.clone());
+            row.via.insert(r.absolute_path.to_path_buf());
         }
         Ok(())
     }
@@ -106,7 +106,7 @@ pub fn render(table: &BTreeMap<PathBuf, Row>) -> String {
         ],
     );
     for (path, row) in table {
-        let a = row.artifact.clone().unwrap_or_default();
+        let a = row.artifact.as_deref().cloned().unwrap_or_default();
         let mut kind = match (a.artifact_type, a.role) {
             ("", _) => "-".to_string(),
             (t, Some(r)) => format!("{t}/{r}"),

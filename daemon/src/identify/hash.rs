@@ -69,13 +69,17 @@ pub struct HashDone {
 }
 
 /// Worker pool with a bounded queue and a cache of results by [`FileVersion`].
+/// Hash results remembered: about 200 bytes each (version, 64 hex digits, LRU node), so
+/// at most about 6 MiB.
+const MAX_RESULTS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(32_768).unwrap();
+
 pub struct HashPool {
     jobs: Option<std_mpsc::SyncSender<(FileVersion, PathBuf)>>,
     done: std_mpsc::Receiver<HashDone>,
     workers: Vec<std::thread::JoinHandle<()>>,
-    cache: HashMap<FileVersion, Result<String, String>>,
+    /// Results by version, least recently used evicted first.
+    cache: lru::LruCache<FileVersion, Result<String, String>>,
     pending: HashMap<FileVersion, ()>,
-    max_cache: usize,
     /// Lookups answered from the cache.
     pub cache_hits: u64,
     /// Jobs refused because the queue was full (retried on the next access).
@@ -108,9 +112,8 @@ impl HashPool {
             jobs: Some(jtx),
             done: drx,
             workers,
-            cache: HashMap::new(),
+            cache: lru::LruCache::new(MAX_RESULTS),
             pending: HashMap::new(),
-            max_cache: 100_000,
             cache_hits: 0,
             queue_full: 0,
         }
@@ -127,7 +130,7 @@ impl HashPool {
 
     /// Queues `path` for hashing unless it is cached or queued already. Never blocks.
     pub fn submit(&mut self, v: FileVersion, path: &Path) {
-        if self.cache.contains_key(&v) || self.pending.contains_key(&v) {
+        if self.cache.contains(&v) || self.pending.contains_key(&v) {
             return;
         }
         let Some(jobs) = &self.jobs else { return };
@@ -172,10 +175,7 @@ impl HashPool {
 
     fn record(&mut self, d: &HashDone) {
         self.pending.remove(&d.version);
-        if self.cache.len() >= self.max_cache {
-            self.cache.clear();
-        }
-        self.cache.insert(d.version, d.result.clone());
+        self.cache.put(d.version, d.result.clone());
     }
 }
 

@@ -5,64 +5,108 @@
 //! [`Identifier`] caches one [`Artifact`] per file version and name, so repeated
 //! accesses cost a hash-map lookup; header reads are bounded; hashing runs on a worker
 //! pool off the pipeline.
+pub mod announce;
 pub mod classify;
 pub mod format;
 pub mod hash;
 pub mod license;
 pub mod provider;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::num::NonZeroUsize;
+use std::path::Path;
+use std::sync::Arc;
 
 use aibom_semconv::hash_source;
+use lru::LruCache;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{AccessMode, AccessRecord, Artifact, FileVersion};
 use hash::HashPool;
 use provider::HubEnv;
 
-/// Most artifacts and process environments remembered.
-const MAX_KNOWN: usize = 100_000;
-const MAX_ENVS: usize = 4_096;
+/// Process environments remembered (one per live process that accessed an artifact).
+const MAX_ENVS: NonZeroUsize = NonZeroUsize::new(4_096).unwrap();
+
+/// `[identify]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IdentifyConfig {
+    /// Bytes the cache of identified artifacts (per file version and name) may hold; the
+    /// least recently used are evicted beyond it (counted in `aibom.identify.evictions`)
+    /// and identified again (headers re-read) on their next access.
+    pub cache_bytes: usize,
+}
+
+impl Default for IdentifyConfig {
+    fn default() -> Self {
+        Self {
+            cache_bytes: 8 << 20,
+        }
+    }
+}
+
+/// Identified artifacts of one file version, by the name it was opened as.
+type Names = Vec<(Arc<Path>, Arc<Artifact>)>;
 
 /// Identifies artifacts, with caches and the hash pool.
 pub struct Identifier {
-    known: HashMap<(FileVersion, PathBuf), Artifact>,
-    envs: HashMap<u32, HubEnv>,
+    known: LruCache<FileVersion, Names>,
+    known_bytes: usize,
+    cache_bytes: usize,
+    evictions: u64,
+    envs: LruCache<u32, HubEnv>,
     pool: HashPool,
 }
 
 impl Identifier {
     /// `hash_workers` threads hash at most `hash_queue` files waiting.
-    pub fn new(hash_workers: usize, hash_queue: usize) -> Self {
+    pub fn new(cfg: &IdentifyConfig, hash_workers: usize, hash_queue: usize) -> Self {
         Self {
-            known: HashMap::new(),
-            envs: HashMap::new(),
+            known: LruCache::unbounded(),
+            known_bytes: 0,
+            cache_bytes: cfg.cache_bytes,
+            evictions: 0,
+            envs: LruCache::new(MAX_ENVS),
             pool: HashPool::new(hash_workers, hash_queue),
         }
     }
 
     /// Identifies the file of `rec` (cached per file version and name). Files being
     /// written are identified by name only: their bytes are not final.
-    pub fn identify(&mut self, rec: &AccessRecord) -> Artifact {
-        let version = FileVersion::of(&rec.file_path).ok();
+    pub fn identify(&mut self, rec: &AccessRecord) -> Arc<Artifact> {
         let writing = rec.mode == AccessMode::Write;
-        let key = version.map(|v| (v, rec.absolute_path.clone()));
-        if let Some(a) = key
-            .as_ref()
-            .and_then(|k| self.known.get(k))
-            .filter(|_| !writing)
-        {
-            let mut a = a.clone();
-            self.complete(&mut a);
-            return a;
+        let version = rec.version.or_else(|| FileVersion::of(&rec.file_path).ok());
+        if let (Some(v), false) = (version, writing) {
+            let hit = self.known.get(&v).and_then(|names| {
+                names
+                    .iter()
+                    .find(|(p, _)| **p == *rec.absolute_path)
+                    .map(|(_, a)| a.clone())
+            });
+            if let Some(mut a) = hit {
+                self.complete(&mut a);
+                return a;
+            }
         }
-        if self.envs.len() >= MAX_ENVS {
-            self.envs.clear();
+        let a = Arc::new(self.identify_now(rec, version, writing));
+        // what was seen while being written is not cached: its bytes were not final
+        if let (Some(v), false) = (version, writing) {
+            self.remember(v, rec.absolute_path.clone(), a.clone());
         }
+        a
+    }
+
+    /// Reads the header, provider, license; submits the hash.
+    fn identify_now(
+        &mut self,
+        rec: &AccessRecord,
+        version: Option<FileVersion>,
+        writing: bool,
+    ) -> Artifact {
+        let pid = rec.pid();
         let env = self
             .envs
-            .entry(rec.pid())
-            .or_insert_with(|| HubEnv::from_process(rec.pid()))
+            .get_or_insert(pid, || HubEnv::from_process(pid))
             .clone();
         let sniffed = if writing {
             let claimed = format::from_extension(&file_name(&rec.absolute_path))
@@ -99,48 +143,58 @@ impl Identifier {
             a.sha256_source = Some(hash_source::HF_BLOB_NAME);
         } else if let (Some(v), false) = (version, writing) {
             self.pool.submit(v, &rec.file_path);
-            self.complete(&mut a);
-        }
-        // what was seen while being written is not cached: its bytes were not final
-        if let (Some(k), false) = (key, writing) {
-            if self.known.len() >= MAX_KNOWN {
-                self.known.clear();
-            }
-            self.known.insert(k, a.clone());
+            fill_hash(&mut a, self.pool.cached(&v));
         }
         a
     }
 
-    /// Fills in the hash of `a` when the pool has it by now.
-    pub fn complete(&mut self, a: &mut Artifact) {
+    /// Caches `a` as what `path` at version `v` is; evicts beyond the byte budget.
+    fn remember(&mut self, v: FileVersion, path: Arc<Path>, a: Arc<Artifact>) {
+        self.known_bytes += entry_bytes(&path, &a);
+        self.known.get_or_insert_mut(v, Vec::new).push((path, a));
+        while self.known_bytes > self.cache_bytes {
+            let Some((_, names)) = self.known.pop_lru() else {
+                break;
+            };
+            self.known_bytes -= names.iter().map(|(p, a)| entry_bytes(p, a)).sum::<usize>();
+            self.evictions += 1;
+        }
+    }
+
+    /// Fills in the hash of `a` when the pool has it by now (copying the artifact only
+    /// then).
+    pub fn complete(&mut self, a: &mut Arc<Artifact>) {
         if a.sha256.is_some() || a.sha256_error.is_some() {
             return;
         }
         let Some(v) = a.version else { return };
-        match self.pool.cached(&v) {
-            Some(Ok(sha)) => {
-                a.sha256 = Some(sha);
-                a.sha256_source = Some(hash_source::COMPUTED);
-            }
-            Some(Err(e)) => a.sha256_error = Some(e),
-            None => {}
+        if let Some(r) = self.pool.cached(&v) {
+            fill_hash(Arc::make_mut(a), Some(r));
         }
-        // The cached artifacts are not updated here (that was a scan of all of them per
-        // hash): a cache hit in `identify` completes its copy from the pool the same way.
     }
 
-    /// Versions whose hashing finished since the last call.
+    /// Versions whose hashing finished since the last call; their cached artifacts now
+    /// carry the hash.
     pub fn finished(&mut self) -> Vec<FileVersion> {
-        self.pool.poll().into_iter().map(|d| d.version).collect()
+        let done = self.pool.poll();
+        self.hashed(done)
     }
 
     /// Waits up to `timeout` for pending hashes; returns the versions that finished.
     pub fn wait(&mut self, timeout: std::time::Duration) -> Vec<FileVersion> {
-        self.pool
-            .wait(timeout)
-            .into_iter()
-            .map(|d| d.version)
-            .collect()
+        let done = self.pool.wait(timeout);
+        self.hashed(done)
+    }
+
+    fn hashed(&mut self, done: Vec<hash::HashDone>) -> Vec<FileVersion> {
+        for d in &done {
+            if let Some(names) = self.known.peek_mut(&d.version) {
+                for (_, a) in names.iter_mut() {
+                    fill_hash(Arc::make_mut(a), Some(d.result.clone()));
+                }
+            }
+        }
+        done.into_iter().map(|d| d.version).collect()
     }
 
     /// Hashes queued or running.
@@ -153,14 +207,19 @@ impl Identifier {
         self.pool.cache_hits
     }
 
-    /// Distinct artifacts known.
+    /// Distinct artifact versions known.
     pub fn known(&self) -> usize {
         self.known.len()
     }
 
+    /// Artifact versions evicted from the full cache so far.
+    pub fn evictions(&self) -> u64 {
+        self.evictions
+    }
+
     /// Forgets a process's environment (it exited).
     pub fn forget_process(&mut self, pid: u32) {
-        self.envs.remove(&pid);
+        self.envs.pop(&pid);
     }
 }
 
@@ -176,6 +235,36 @@ fn claimed_name(rec: &AccessRecord) -> &Path {
         }
     }
     &rec.absolute_path
+}
+
+/// Sets the hash (or why there is none) from a pool result.
+fn fill_hash(a: &mut Artifact, r: Option<Result<String, String>>) {
+    match r {
+        Some(Ok(sha)) => {
+            a.sha256 = Some(sha);
+            a.sha256_source = Some(hash_source::COMPUTED);
+            a.sha256_error = None;
+        }
+        Some(Err(e)) => a.sha256_error = Some(e),
+        None => {}
+    }
+}
+
+/// What a cached artifact holds, in bytes (strings, the path, the structs, a list slot).
+fn entry_bytes(path: &Path, a: &Artifact) -> usize {
+    let s = |v: &Option<String>| v.as_ref().map_or(0, String::len);
+    std::mem::size_of::<(Arc<Path>, Arc<Artifact>)>()
+        + std::mem::size_of::<Artifact>()
+        + 64
+        + path.as_os_str().len()
+        + s(&a.format_error)
+        + s(&a.id)
+        + s(&a.name)
+        + s(&a.revision)
+        + s(&a.source_url)
+        + s(&a.license)
+        + s(&a.sha256)
+        + s(&a.sha256_error)
 }
 
 fn file_name(p: &Path) -> String {

@@ -64,8 +64,51 @@ pub struct RawAccess {
     pub syscall: Option<&'static str>,
     /// (device as `st_dev`, inode) of the opened file, when the tracer knows it.
     pub file_id: Option<(u64, u64)>,
+    /// Size, mtime and mode of the opened file as the kernel had them at the open (eBPF).
+    pub file_meta: Option<FileMeta>,
     /// Which tracer produced it (`aibom.tracer` value).
     pub tracer: &'static str,
+}
+
+/// What the kernel said about the opened file's inode at the open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileMeta {
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i128,
+    /// `st_mode` (file type and permission bits).
+    pub mode: u32,
+}
+
+impl FileMeta {
+    /// True for a directory.
+    pub fn is_dir(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFDIR
+    }
+
+    /// The modification time as a `SystemTime`.
+    pub fn modified(&self) -> SystemTime {
+        let ns = self.mtime_ns;
+        if ns >= 0 {
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_nanos(ns as u64)
+        } else {
+            SystemTime::UNIX_EPOCH - std::time::Duration::from_nanos(ns.unsigned_abs() as u64)
+        }
+    }
+}
+
+impl RawAccess {
+    /// The version of the opened file, when the tracer saw both its identity and its
+    /// metadata (no `stat` needed).
+    pub fn version(&self) -> Option<super::FileVersion> {
+        let ((dev, ino), m) = (self.file_id?, self.file_meta?);
+        Some(super::FileVersion {
+            dev,
+            ino,
+            size: m.size,
+            mtime_ns: m.mtime_ns,
+        })
+    }
 }
 
 /// A process started a new program.

@@ -11,7 +11,7 @@ mod process;
 mod record;
 mod scan;
 
-pub use access::{AccessMode, ExecInfo, RawAccess, TraceEvent, TracerStats};
+pub use access::{AccessMode, ExecInfo, FileMeta, RawAccess, TraceEvent, TracerStats};
 pub use artifact::{Artifact, FileVersion};
 pub use process::{Attribution, Container, PodName};
 pub use record::{AccessRecord, RecordKind};

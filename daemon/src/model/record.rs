@@ -1,11 +1,11 @@
 //! The record the sinks take.
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use aibom_semconv::event;
 
-use super::{AccessMode, Artifact, Attribution};
+use super::{AccessMode, Artifact, Attribution, FileVersion};
 
 /// Which event a record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,13 +34,14 @@ impl RecordKind {
 #[derive(Debug, Clone)]
 pub struct AccessRecord {
     pub kind: RecordKind,
-    /// What the file is, when identified.
-    pub artifact: Option<Artifact>,
+    /// What the file is, when identified (shared with the identify stage's cache).
+    pub artifact: Option<Arc<Artifact>>,
     pub time: SystemTime,
-    /// Absolute path with symlinks resolved (`file.path`).
-    pub file_path: PathBuf,
+    /// Absolute path with symlinks resolved (`file.path`); shared with the normalize
+    /// stage's cache.
+    pub file_path: Arc<Path>,
     /// Absolute path before resolving symlinks (`aibom.access.absolute_path`).
-    pub absolute_path: PathBuf,
+    pub absolute_path: Arc<Path>,
     /// As passed by the program (`aibom.access.path`).
     pub access_path: Vec<u8>,
     /// `aibom.access.resolution` value.
@@ -48,6 +49,8 @@ pub struct AccessRecord {
     pub size: Option<u64>,
     pub modified: Option<SystemTime>,
     pub inode: Option<u64>,
+    /// The version of the file accessed (device, inode, size, mtime), when known.
+    pub version: Option<FileVersion>,
     pub mode: AccessMode,
     pub syscall: Option<&'static str>,
     pub flags: Option<u64>,

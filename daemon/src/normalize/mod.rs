@@ -1,60 +1,143 @@
 //! The `normalize` stage: from a raw access to a record with an absolute, resolved path,
 //! size and mtime, attributed (see [`crate::attribute`]) to its process, container and
-//! project.
+//! project; accesses that passed the path filter but are no artifact (directories, a
+//! README outside a model folder) end here.
 //!
 //! A process in another mount namespace (a container) reports paths relative to its own
 //! root: its files are looked at through `/proc/PID/root` (see [`path::resolve_in`]).
 //!
-//! Artifact identification (type, format, provider, hashes) is added by later stages.
+//! When the tracer saw the opened file's identity and metadata in the kernel (eBPF), the
+//! resolution of a (file version, path) is cached ([`cache`]): a repeated open costs
+//! no system call. Artifact identification (type, format, provider, hashes) is added by
+//! later stages.
+mod cache;
 pub mod path;
 
-use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
 
 use crate::attribute::{Attributor, Hints};
-use crate::model::{AccessRecord, RawAccess, RecordKind};
+use crate::model::{AccessRecord, Attribution, FileVersion, RawAccess, RecordKind};
+use cache::{Cache, Facts};
 pub use path::{resolve, resolve_in, Resolved};
 
-/// Normalizes and attributes one raw access. `count` is the number of folded repeats
-/// (see `dedup`).
-pub fn normalize(raw: &RawAccess, count: u64, attributor: &mut Attributor) -> AccessRecord {
-    let proc = attributor.lookup(
-        raw.pid,
-        Hints {
-            comm: raw.comm.as_deref(),
-            uid: raw.uid,
-            ppid: raw.ppid,
-            cgroup_id: raw.cgroup_id,
-        },
-    );
-    let root = proc
-        .foreign_root
-        .then(|| PathBuf::from(format!("/proc/{}/root", raw.pid)));
-    let r = resolve_in(raw, root.as_deref());
-    let meta = std::fs::metadata(path::in_root(root.as_deref(), &r.file_path)).ok();
-    AccessRecord {
-        kind: RecordKind::Access,
-        artifact: None,
-        time: raw.time,
-        file_path: r.file_path,
-        absolute_path: r.absolute_path,
-        access_path: raw.path.clone(),
-        resolution: r.resolution,
-        size: meta.as_ref().map(|m| m.len()),
-        modified: meta.as_ref().and_then(|m| m.modified().ok()),
-        inode: raw
-            .file_id
-            .map(|(_, ino)| ino)
-            .or(meta.as_ref().map(|m| m.ino())),
-        mode: raw.mode,
-        syscall: raw.syscall,
-        flags: raw.flags,
-        count,
-        tracer: raw.tracer,
-        origin: aibom_semconv::access_origin::TRACE,
-        scan_id: None,
-        process: proc,
+/// `[normalize]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NormalizeConfig {
+    /// Bytes the cache of resolved (file version, path) pairs may hold; the least recently
+    /// used are evicted beyond it (counted in `aibom.normalize.evictions`). 0 turns it off.
+    pub cache_bytes: usize,
+}
+
+impl Default for NormalizeConfig {
+    fn default() -> Self {
+        Self {
+            cache_bytes: 4 << 20,
+        }
     }
+}
+
+/// The normalize stage (see the module docs).
+pub struct Normalizer {
+    cache: Cache,
+}
+
+impl Normalizer {
+    /// A stage with `cfg`.
+    pub fn new(cfg: &NormalizeConfig) -> Self {
+        Self {
+            cache: Cache::new(cfg.cache_bytes),
+        }
+    }
+
+    /// Normalizes and attributes one raw access; `None` when it is not an artifact.
+    /// `count` is the number of folded repeats (see `dedup`).
+    pub fn normalize(
+        &mut self,
+        raw: &RawAccess,
+        count: u64,
+        attributor: &mut Attributor,
+    ) -> Option<AccessRecord> {
+        let proc = attributor.lookup(
+            raw.pid,
+            Hints {
+                comm: raw.comm.as_deref(),
+                uid: raw.uid,
+                ppid: raw.ppid,
+                cgroup_id: raw.cgroup_id,
+            },
+        );
+        let facts = match raw.version() {
+            Some(v) => self
+                .cache
+                .get_or_insert(raw, v, &proc, || facts(raw, &proc))?,
+            None => Arc::new(facts(raw, &proc)?),
+        };
+        Some(AccessRecord {
+            kind: RecordKind::Access,
+            artifact: None,
+            time: raw.time,
+            file_path: facts.resolved.file_path.clone(),
+            absolute_path: facts.resolved.absolute_path.clone(),
+            access_path: raw.path.clone(),
+            resolution: facts.resolved.resolution,
+            size: facts.version.map(|v| v.size),
+            modified: facts.modified,
+            inode: raw
+                .file_id
+                .map(|(_, ino)| ino)
+                .or(facts.version.map(|v| v.ino)),
+            version: facts.version,
+            mode: raw.mode,
+            syscall: raw.syscall,
+            flags: raw.flags,
+            count,
+            tracer: raw.tracer,
+            origin: aibom_semconv::access_origin::TRACE,
+            scan_id: None,
+            process: proc,
+        })
+    }
+
+    /// (cached entries, bytes held, evictions so far).
+    pub fn cache_stats(&self) -> (usize, usize, u64) {
+        self.cache.stats()
+    }
+}
+
+/// `/proc/PID/root` of a process in another mount namespace.
+fn foreign_root(proc: &Attribution) -> Option<PathBuf> {
+    proc.foreign_root
+        .then(|| PathBuf::from(format!("/proc/{}/root", proc.pid)))
+}
+
+/// Resolves the path, reads the version (from the kernel's facts, else `stat`) and
+/// decides whether the file is an artifact; `None` when it is not.
+fn facts(raw: &RawAccess, proc: &Attribution) -> Option<Facts> {
+    let root = foreign_root(proc);
+    let r = resolve_in(raw, root.as_deref());
+    let (version, modified, is_dir) = match (raw.version(), raw.file_meta) {
+        (Some(v), Some(m)) => (Some(v), Some(m.modified()), m.is_dir()),
+        _ => match std::fs::metadata(path::in_root(root.as_deref(), &r.file_path)) {
+            Ok(m) => (
+                Some(FileVersion::from_metadata(&m)),
+                m.modified().ok(),
+                m.is_dir(),
+            ),
+            Err(_) => (None, None, false),
+        },
+    };
+    if is_dir || !is_artifact_file(&r.absolute_path, root.as_deref()) {
+        return None;
+    }
+    Some(Facts {
+        resolved: r,
+        version,
+        modified,
+    })
 }
 
 /// Model-card names that only count when they sit beside a model.
@@ -74,32 +157,25 @@ const MODEL_MARKERS: &[&str] = &[
     ".tflite",
 ];
 
-/// False for records that passed the path filter but are not artifacts: directories,
-/// and READMEs outside model folders.
-pub fn is_artifact(rec: &AccessRecord) -> bool {
-    let root = rec
-        .process
-        .foreign_root
-        .then(|| PathBuf::from(format!("/proc/{}/root", rec.process.pid)));
-    if path::in_root(root.as_deref(), &rec.file_path).is_dir() {
-        return false;
-    }
+/// False for files that passed the path filter but are not artifacts: READMEs outside
+/// model folders, Python path-configuration files. `root`: see [`foreign_root`].
+fn is_artifact_file(absolute_path: &Path, root: Option<&Path>) -> bool {
     let name = |p: &std::path::Path| {
         p.file_name()
             .map(|n| n.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default()
     };
-    let file = name(&rec.absolute_path);
-    if file.ends_with(".pth") && is_python_site_dir(&rec.absolute_path) {
+    let file = name(absolute_path);
+    if file.ends_with(".pth") && is_python_site_dir(absolute_path) {
         return false; // a Python path-configuration file, not PyTorch weights
     }
     if !CARD_NAMES.contains(&file.as_str()) {
         return true;
     }
-    let Some(dir) = rec.absolute_path.parent() else {
+    let Some(dir) = absolute_path.parent() else {
         return false;
     };
-    let Ok(entries) = std::fs::read_dir(path::in_root(root.as_deref(), dir)) else {
+    let Ok(entries) = std::fs::read_dir(path::in_root(root, dir)) else {
         return false;
     };
     entries.flatten().take(4096).any(|e| {

@@ -9,6 +9,7 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use aibom_semconv::path_resolution as how;
 
@@ -21,9 +22,9 @@ const AT_FDCWD: i32 = -100;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
     /// Absolute, lexically normalized, symlinks not followed.
-    pub absolute_path: PathBuf,
+    pub absolute_path: Arc<Path>,
     /// Absolute with symlinks followed (equal to `absolute_path` if it cannot be followed).
-    pub file_path: PathBuf,
+    pub file_path: Arc<Path>,
     /// An `aibom.access.resolution` value.
     pub resolution: &'static str,
 }
@@ -95,12 +96,14 @@ pub fn resolve_in(raw: &RawAccess, root: Option<&Path>) -> Resolved {
         });
     match chosen {
         Some((p, kind)) => {
-            let absolute_path = lexical_normalize(&p);
+            let absolute_path: Arc<Path> = lexical_normalize(&p).into();
             let file_path = match root {
                 Some(_) => absolute_path.clone(),
-                None => {
-                    std::fs::canonicalize(&absolute_path).unwrap_or_else(|_| absolute_path.clone())
-                }
+                None => match std::fs::canonicalize(&absolute_path) {
+                    Ok(f) if *f == *absolute_path => absolute_path.clone(),
+                    Ok(f) => f.into(),
+                    Err(_) => absolute_path.clone(),
+                },
             };
             Resolved {
                 absolute_path,
@@ -109,8 +112,8 @@ pub fn resolve_in(raw: &RawAccess, root: Option<&Path>) -> Resolved {
             }
         }
         None => Resolved {
-            absolute_path: path.to_path_buf(),
-            file_path: path.to_path_buf(),
+            absolute_path: path.into(),
+            file_path: path.into(),
             resolution: how::UNRESOLVED,
         },
     }
@@ -153,6 +156,7 @@ mod tests {
             mode: AccessMode::Read,
             syscall: None,
             file_id: None,
+            file_meta: None,
             tracer: "test",
         }
     }
@@ -167,8 +171,8 @@ mod tests {
         std::os::unix::fs::symlink("../blob", &link).unwrap();
         let r = resolve(&raw(link.as_os_str().as_bytes(), None));
         assert_eq!(r.resolution, how::ABSOLUTE);
-        assert_eq!(r.absolute_path, link);
-        assert_eq!(r.file_path, std::fs::canonicalize(&blob).unwrap());
+        assert_eq!(*r.absolute_path, *link);
+        assert_eq!(*r.file_path, *std::fs::canonicalize(&blob).unwrap());
     }
 
     #[test]
@@ -176,8 +180,8 @@ mod tests {
         let r = resolve(&raw(b"./a/../Cargo.toml", Some(AT_FDCWD)));
         assert_eq!(r.resolution, how::CWD);
         assert_eq!(
-            r.absolute_path,
-            std::env::current_dir().unwrap().join("Cargo.toml")
+            *r.absolute_path,
+            *std::env::current_dir().unwrap().join("Cargo.toml")
         );
     }
 
@@ -189,7 +193,7 @@ mod tests {
         a.kernel_path = Some(b"/models/x.gguf".to_vec());
         let r = resolve(&a);
         assert_eq!(r.resolution, how::KERNEL);
-        assert_eq!(r.file_path, PathBuf::from("/models/x.gguf"));
+        assert_eq!(*r.file_path, *PathBuf::from("/models/x.gguf"));
     }
 
     #[test]
@@ -198,6 +202,6 @@ mod tests {
         a.pid = u32::MAX - 1;
         let r = resolve(&a);
         assert_eq!(r.resolution, how::UNRESOLVED);
-        assert_eq!(r.file_path, PathBuf::from("x.gguf"));
+        assert_eq!(*r.file_path, *PathBuf::from("x.gguf"));
     }
 }

@@ -7,7 +7,9 @@
 //! record, so each scan's evidence is complete on its own. The book of scans is shared
 //! between the control API (which starts, stops and reads scans) and the pipeline (which
 //! tags records, runs inventories and ends scans).
+pub mod inventory;
 pub mod limits;
+pub mod route;
 
 use std::collections::{HashSet, VecDeque};
 use std::path::PathBuf;

@@ -30,12 +30,11 @@ use nix::errno::Errno;
 use nix::sys::fanotify::{EventFFlags, Fanotify, FanotifyEvent, InitFlags, MarkFlags, MaskFlags};
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::proc_util::{self, off_executor, send, Lineage, DELETED};
-use super::{Batch, Scope, Tracer};
+use super::{Batch, QueueTx, Scope, Tracer};
 use crate::filter::{FilterConfig, PathFilter, Rule};
 use crate::model::{AccessMode, RawAccess, TraceEvent, TracerStats};
 
@@ -132,7 +131,7 @@ impl Tracer for FanotifyTracer {
 
     fn spawn(
         self: Box<Self>,
-        out: mpsc::Sender<Batch>,
+        out: QueueTx,
         stop: CancellationToken,
     ) -> JoinHandle<Result<TracerStats>> {
         tokio::spawn(run(self.reader, out, stop))
@@ -148,11 +147,7 @@ impl AsRawFd for GroupFd {
     }
 }
 
-async fn run(
-    mut reader: Reader,
-    out: mpsc::Sender<Batch>,
-    stop: CancellationToken,
-) -> Result<TracerStats> {
+async fn run(mut reader: Reader, out: QueueTx, stop: CancellationToken) -> Result<TracerStats> {
     // SAFETY: `GroupFd` holds an `Arc` of the group, so its fd stays open and refers to the
     // same fanotify group for as long as the `AsyncFd` lives; `as_raw_fd` always returns it.
     let afd =
@@ -302,6 +297,7 @@ impl Reader {
             },
             syscall: None,
             file_id: st.map(|s| (s.dev, s.ino)),
+            file_meta: None,
             tracer: aibom_semconv::tracer::FANOTIFY,
         })
     }
@@ -530,7 +526,7 @@ garbage\n";
             .unwrap();
         std::fs::read(&d).unwrap();
 
-        let (tx, mut rx) = mpsc::channel(64);
+        let (tx, mut rx) = crate::tracer::queue(64, 1 << 20, Default::default());
         let stop = CancellationToken::new();
         let task = tracer.spawn(tx, stop.clone());
         let mut got: Vec<RawAccess> = Vec::new();
@@ -550,13 +546,13 @@ garbage\n";
             if let Ok(Some(batch)) =
                 tokio::time::timeout(Duration::from_millis(100), rx.recv()).await
             {
-                collect(&mut got, batch);
+                collect(&mut got, batch.events);
             }
         }
         other.wait().unwrap();
         stop.cancel();
         while let Some(batch) = rx.recv().await {
-            collect(&mut got, batch);
+            collect(&mut got, batch.events);
         }
         let stats = task.await.unwrap().unwrap();
         let _ = root.kill();

@@ -7,7 +7,6 @@
 use anyhow::{bail, Result};
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -18,6 +17,9 @@ pub mod ebpf;
 pub mod fanotify;
 mod proc_util;
 pub mod procfs;
+mod queue;
+
+pub use queue::{event_bytes, queue, Closed, QueueRx, QueueTx, Queued};
 
 /// Which tracer to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize, Deserialize)]
@@ -66,7 +68,7 @@ pub trait Tracer: Send {
     /// buffered and returns the counters.
     fn spawn(
         self: Box<Self>,
-        out: mpsc::Sender<Batch>,
+        out: QueueTx,
         stop: CancellationToken,
     ) -> JoinHandle<Result<TracerStats>>;
 }

@@ -11,7 +11,6 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use procfs::process::Stat;
 use procfs::FromRead;
-use tokio::sync::mpsc;
 
 use super::{Batch, Scope};
 use crate::model::TracerStats;
@@ -184,7 +183,7 @@ where
 
 /// Sends `batch` (if not empty) and counts it in `emitted`, or in `dropped` when the
 /// receiver is gone. Returns false when the receiver is gone.
-pub async fn send(out: &mpsc::Sender<Batch>, batch: Batch, stats: &mut TracerStats) -> bool {
+pub async fn send(out: &super::QueueTx, batch: Batch, stats: &mut TracerStats) -> bool {
     if batch.is_empty() {
         return !out.is_closed();
     }

@@ -15,12 +15,11 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::proc_util::{self, off_executor, send, Lineage, DELETED};
-use super::{Batch, Scope, Tracer};
+use super::{Batch, QueueTx, Scope, Tracer};
 use crate::filter::FilterConfig;
 use crate::filter::PathFilter;
 use crate::model::{AccessMode, RawAccess, TraceEvent, TracerStats};
@@ -76,7 +75,7 @@ impl Tracer for ProcfsTracer {
 
     fn spawn(
         self: Box<Self>,
-        out: mpsc::Sender<Batch>,
+        out: QueueTx,
         stop: CancellationToken,
     ) -> JoinHandle<Result<TracerStats>> {
         let Self {
@@ -356,6 +355,7 @@ fn access(
         mode,
         syscall: None,
         file_id: Some(file_id),
+        file_meta: None,
         tracer: aibom_semconv::tracer::PROCFS,
     }
 }
@@ -491,7 +491,7 @@ mod tests {
 
     /// Receives until `pred` matches an event (or 5 s pass).
     async fn wait_for(
-        rx: &mut mpsc::Receiver<Batch>,
+        rx: &mut crate::tracer::QueueRx,
         mut pred: impl FnMut(&TraceEvent) -> bool,
     ) -> Option<TraceEvent> {
         let until = Instant::now() + Duration::from_secs(5);
@@ -499,7 +499,7 @@ mod tests {
             if let Ok(Some(batch)) =
                 tokio::time::timeout(Duration::from_millis(100), rx.recv()).await
             {
-                if let Some(e) = batch.into_iter().find(|e| pred(e)) {
+                if let Some(e) = batch.events.into_iter().find(|e| pred(e)) {
                     return Some(e);
                 }
             }
@@ -522,7 +522,7 @@ mod tests {
             .unwrap();
         let pid = child.id();
         // Host scope: every process but the test itself.
-        let (tx, mut rx) = mpsc::channel(64);
+        let (tx, mut rx) = crate::tracer::queue(64, 1 << 20, Default::default());
         let stop = CancellationToken::new();
         let task = tracer(Scope::Host).spawn(tx, stop.clone());
         let is_ours = |e: &TraceEvent| matches!(e, TraceEvent::Access(a) if a.pid == pid && a.path == file.as_os_str().as_bytes());
@@ -584,7 +584,7 @@ mod tests {
         let mut other = run();
         let pid = child.id();
         t.follow(pid).unwrap();
-        let (tx, mut rx) = mpsc::channel(64);
+        let (tx, mut rx) = crate::tracer::queue(64, 1 << 20, Default::default());
         let stop = CancellationToken::new();
         let task = t.spawn(tx, stop.clone());
         let mut foreign = false;

@@ -13,11 +13,10 @@ use aya::maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::{RawTracePoint, TracePoint};
 use aya::{Ebpf, EbpfLoader};
 use tokio::io::unix::AsyncFd;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{Batch, Scope, Tracer};
+use super::{QueueTx, Scope, Tracer};
 use crate::filter::{FilterConfig, Rule, PREFIX_MAX, SUFFIX_MAX};
 use crate::model::{AccessMode, ExecInfo, RawAccess, TraceEvent, TracerStats};
 
@@ -239,7 +238,7 @@ impl Tracer for EbpfTracer {
 
     fn spawn(
         mut self: Box<Self>,
-        out: mpsc::Sender<Batch>,
+        out: QueueTx,
         stop: CancellationToken,
     ) -> JoinHandle<Result<TracerStats>> {
         tokio::spawn(async move {
@@ -326,7 +325,7 @@ fn track_self(map_fd: std::os::fd::RawFd) -> std::io::Result<()> {
 }
 
 /// Drains the ring buffer completely, in batches. Returns events sent.
-async fn drain(ring: &mut RingBuf<MapData>, clock: &BootClock, out: &mpsc::Sender<Batch>) -> u64 {
+async fn drain(ring: &mut RingBuf<MapData>, clock: &BootClock, out: &QueueTx) -> u64 {
     const BATCH: usize = 2048;
     let mut total = 0;
     loop {
@@ -372,6 +371,7 @@ fn decode(buf: &[u8], clock: &BootClock) -> Option<TraceEvent> {
             mode: AccessMode::from_open_flags(h.flags),
             syscall: wire::syscall_name(h.syscall),
             file_id: (h.ino != 0).then(|| (wire::dev_to_user(h.dev), h.ino)),
+            file_meta: wire::file_meta(&h),
             tracer: tracer_name::EBPF,
         }),
         wire::KIND_EXEC => TraceEvent::Exec(ExecInfo {

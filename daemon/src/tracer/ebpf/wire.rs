@@ -23,6 +23,8 @@ pub struct Header {
     pub ino: u64,
     pub ret: i64,
     pub flags: u64,
+    pub size: u64,
+    pub mtime_sec: i64,
     pub kind: u32,
     pub syscall: u32,
     pub pid: u32,
@@ -35,14 +37,28 @@ pub struct Header {
     pub path_len: u32,
     pub dpath_len: u32,
     pub dpath_flags: u32,
+    pub mtime_nsec: u32,
+    pub i_mode: u32,
     pub comm: [u8; 16],
+}
+
+/// In `i_mode`: size, mtime and mode were read from the opened file's inode.
+pub const META_OK: u32 = 0x8000_0000;
+
+/// The opened file's size, mtime and mode, when the kernel read them.
+pub fn file_meta(h: &Header) -> Option<crate::model::FileMeta> {
+    (h.i_mode & META_OK != 0).then(|| crate::model::FileMeta {
+        size: h.size,
+        mtime_ns: h.mtime_sec as i128 * 1_000_000_000 + h.mtime_nsec as i128,
+        mode: h.i_mode & !META_OK,
+    })
 }
 
 /// `dpath_flags`: the kernel's dentry walk stopped before the root.
 pub const DPATH_TRUNCATED: u32 = 1;
 
 pub const HDR_SIZE: usize = size_of::<Header>();
-const _: () = assert!(HDR_SIZE == 104 && offset_of!(Header, comm) == 88);
+const _: () = assert!(HDR_SIZE == 128 && offset_of!(Header, comm) == 112);
 
 /// A decoded record: header, the path as passed, and the kernel-resolved path (if any),
 /// both without their NUL.
@@ -110,6 +126,8 @@ mod tests {
             ino: 3,
             ret: 4,
             flags: 0,
+            size: 320,
+            mtime_sec: 1_700_000_000,
             kind: KIND_OPEN,
             syscall: 1,
             pid: 10,
@@ -122,6 +140,8 @@ mod tests {
             path_len: 8,
             dpath_len: 10,
             dpath_flags: 0,
+            mtime_nsec: 5,
+            i_mode: 0o100644 | META_OK,
             comm: *b"python3\0\0\0\0\0\0\0\0\0",
         };
         unsafe { std::ptr::write_unaligned(buf.as_mut_ptr() as *mut Header, h) };
@@ -133,6 +153,11 @@ mod tests {
         assert_eq!(p.tgid, 11);
         assert_eq!(comm(&p), "python3");
         assert_eq!(dev_to_user(p.dev), libc::makedev(8, 1));
+        let m = file_meta(&p).unwrap();
+        assert_eq!(
+            (m.size, m.mtime_ns, m.is_dir()),
+            (320, 1_700_000_000_000_000_005, false)
+        );
         assert!(parse(&buf[..10]).is_none());
     }
 }

@@ -1,0 +1,54 @@
+//! The route stage: a record goes to every running scan of its project (a tagged copy
+//! each, counted in the scan's book), else through its project's sampling and rate limit.
+use std::time::Instant;
+
+use super::limits::{Limiter, Verdict};
+use super::Scans;
+use crate::model::{AccessRecord, RecordKind};
+use crate::stats::Stats;
+
+/// Routes records to scans and applies per-project limits.
+#[derive(Default)]
+pub struct Router {
+    /// The scan book, when the control API is on (`aibomd daemon`).
+    pub book: Option<Scans>,
+    pub limiter: Limiter,
+}
+
+impl Router {
+    /// Calls `deliver` with each copy of `rec` that leaves (none when held back; those
+    /// are counted in `stats`).
+    pub fn route(
+        &mut self,
+        rec: AccessRecord,
+        stats: &Stats,
+        mut deliver: impl FnMut(&AccessRecord),
+    ) {
+        let access = rec.kind == RecordKind::Access;
+        if let Some(book) = &self.book {
+            let inventory = rec.origin == aibom_semconv::access_origin::INVENTORY;
+            if let Some(id) = &rec.scan_id {
+                book.count(id, &rec.file_path, rec.pid(), access, inventory);
+                return deliver(&rec);
+            }
+            let ids = book.matching(rec.project(), rec.time);
+            if !ids.is_empty() {
+                let mut r = rec;
+                for id in ids {
+                    book.count(&id, &r.file_path, r.pid(), access, inventory);
+                    r.scan_id = Some(id);
+                    deliver(&r);
+                }
+                return;
+            }
+        }
+        if access {
+            match self.limiter.check(rec.project(), Instant::now()) {
+                Verdict::Keep => {}
+                Verdict::SampledOut => return Stats::add(&stats.project_sampled_out, 1),
+                Verdict::RateLimited => return Stats::add(&stats.project_rate_limited, 1),
+            }
+        }
+        deliver(&rec)
+    }
+}
