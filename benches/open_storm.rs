@@ -66,6 +66,8 @@ use nix::unistd::Pid;
 const DEFAULT_OPENS: u64 = 1_000_000;
 /// Repetitions of every timed measurement; tables show the median.
 const REPS: usize = 3;
+/// Paired repetitions of the real ML app (untraced, then under a daemon).
+const APP_REPS: usize = 9;
 /// Untimed opens before the timed loop (page in code, warm the dentry cache).
 const WARMUP_OPENS: u64 = 1_000;
 /// How long a tracer may take to report that it is live.
@@ -97,6 +99,7 @@ fn main() -> Result<()> {
     bench.print_header();
     bench.open_storm()?;
     bench.drain_rate()?;
+    bench.per_core()?;
     bench.ml_app()?;
     println!(
         "\nBench wall time: {:.1} s; load average at end: {}",
@@ -431,6 +434,100 @@ impl Bench {
         Ok(())
     }
 
+    /// Section 2b: events per CPU-second of the daemon and its peak memory, with dedup
+    /// off, for this build and (with `AIBOM_BENCH_BASELINE=PATH`) another build of
+    /// aibomd, run by turns.
+    fn per_core(&self) -> Result<()> {
+        let mut builds = vec![("this build".to_owned(), self.aibomd.clone())];
+        if let Some(b) = std::env::var_os("AIBOM_BENCH_BASELINE") {
+            builds.push(("baseline".to_owned(), PathBuf::from(b)));
+        }
+        let mut rows = Vec::new();
+        let mut per_core: Vec<Vec<f64>> = vec![Vec::new(); builds.len()];
+        let mut rss: Vec<Vec<f64>> = vec![Vec::new(); builds.len()];
+        for rep in 1..=REPS {
+            for (i, (label, bin)) in builds.iter().enumerate() {
+                progress(format_args!("per-core rep {rep}/{REPS}: {label}"));
+                let sock = self.tmp.path().join(format!("ctl-{i}-{rep}.sock"));
+                let daemon = Daemon::start(
+                    bin,
+                    &[
+                        "--no-console",
+                        "--events",
+                        "/dev/null",
+                        "--dedup-window-ms",
+                        "0",
+                        "--control-socket",
+                        &sock.to_string_lossy(),
+                    ],
+                )?;
+                let storm = self.storm(&self.matching)?;
+                let (stats, usage) = daemon.stop_with_usage()?;
+                let events = stats.get("events");
+                let rate = events as f64 / usage.cpu.as_secs_f64();
+                per_core[i].push(rate);
+                rss[i].push(usage.max_rss_kib as f64 / 1024.0);
+                rows.push(vec![
+                    label.clone(),
+                    rep.to_string(),
+                    format!("{:.3}", storm.wall.as_secs_f64()),
+                    group(events),
+                    group(stats.get("dropped")),
+                    group(stats.get("exported")),
+                    format!("{:.2}", usage.cpu.as_secs_f64()),
+                    group(rate.round() as u64),
+                    format!("{:.0}", usage.max_rss_kib as f64 / 1024.0),
+                ]);
+            }
+        }
+        println!(
+            "\n## 2b. Events per CPU-second and peak memory: {} matching opens, dedup off, JSON Lines to /dev/null\n",
+            group(self.n)
+        );
+        print_table(
+            &[
+                "build",
+                "run",
+                "storm wall s",
+                "events",
+                "dropped",
+                "exported",
+                "daemon CPU s",
+                "events per CPU-s",
+                "daemon peak RSS MiB",
+            ],
+            &rows,
+        );
+        if builds.len() == 2 {
+            let (a, b) = (median(&per_core[0]), median(&per_core[1]));
+            let (ra, rb) = (median(&rss[0]), median(&rss[1]));
+            println!();
+            print_table(
+                &["median", "this build", "baseline", "this / baseline"],
+                &[
+                    vec![
+                        "events per CPU-s".into(),
+                        group(a.round() as u64),
+                        group(b.round() as u64),
+                        ratio(a, b),
+                    ],
+                    vec![
+                        "peak RSS MiB".into(),
+                        format!("{ra:.0}"),
+                        format!("{rb:.0}"),
+                        ratio(ra, rb),
+                    ],
+                ],
+            );
+        }
+        println!(
+            "\nCPU = user + system time of the daemon process, all its threads, from start to \
+             exit (the final drain included); events per CPU-s = events received / CPU. Peak RSS \
+             is the daemon's `ru_maxrss`. Builds run by turns, so drift hits both."
+        );
+        Ok(())
+    }
+
     /// Section 3: the in-kernel filter and the slowdown on a real Python app.
     fn ml_app(&self) -> Result<()> {
         let python = self.repo.join(".venv/bin/python");
@@ -480,8 +577,8 @@ impl Bench {
         run_app(&[])?; // byte-compile, page cache
         let (mut untraced, mut run, mut daemon) = (Vec::new(), Vec::new(), Vec::new());
         let mut stats = Vec::new();
-        for rep in 1..=REPS {
-            progress(format_args!("ml-app rep {rep}/{REPS}"));
+        for rep in 1..=APP_REPS {
+            progress(format_args!("ml-app rep {rep}/{APP_REPS}"));
             untraced.push(run_app(&[])?.0.as_secs_f64());
 
             let (took, stderr) = run_app(&["run"])?;
@@ -513,7 +610,7 @@ impl Bench {
                 format!("{:.0}", stat("exported")),
             ]],
         );
-        println!("\n(`aibomd run` stats line, median of {REPS} runs)\n");
+        println!("\n(`aibomd run` stats line, median of {APP_REPS} runs)\n");
 
         let base = median(&untraced);
         let rows: Vec<Vec<String>> = [
@@ -530,6 +627,13 @@ impl Bench {
         print_table(
             &["configuration", "wall ms (min–max)", "vs untraced"],
             &rows,
+        );
+        let paired: Vec<f64> = daemon.iter().zip(&untraced).map(|(d, u)| d / u).collect();
+        println!(
+            "\nUnder a running daemon / untraced, pair by pair (median of {APP_REPS}, min–max): {:.3} ({:.3}–{:.3})",
+            median(&paired),
+            paired.iter().cloned().fold(f64::INFINITY, f64::min),
+            paired.iter().cloned().fold(0.0, f64::max)
         );
         Ok(())
     }
@@ -607,6 +711,12 @@ impl Tracer {
     }
 }
 
+/// A daemon's resource use, from `wait4`.
+struct Usage {
+    cpu: Duration,
+    max_rss_kib: u64,
+}
+
 /// A background `aibomd daemon`; SIGKILLed on drop unless stopped.
 struct Daemon {
     child: Child,
@@ -665,6 +775,31 @@ impl Daemon {
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0)
+    }
+
+    /// SIGTERM, wait for exit with `wait4`, parse the stats line; also returns the
+    /// daemon's CPU time and peak RSS from the kernel's accounting.
+    fn stop_with_usage(self) -> Result<(Stats, Usage)> {
+        let pid = self.child.id() as i32;
+        kill(Pid::from_raw(pid), Signal::SIGTERM)?;
+        let mut status = 0;
+        // SAFETY: plain syscall on our own child; rusage is written by the kernel.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        ensure!(r == pid, "wait4: {}", std::io::Error::last_os_error());
+        let stderr: Vec<String> = self.lines.iter().collect();
+        let stderr = stderr.join("\n");
+        ensure!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "aibomd daemon exited with status {status}:\n{stderr}"
+        );
+        // reaped: Drop's try_wait now fails (ECHILD) and kills nothing
+        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        let usage = Usage {
+            cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
+            max_rss_kib: ru.ru_maxrss as u64,
+        };
+        Ok((Stats::from_output(&stderr)?, usage))
     }
 
     /// SIGTERM, wait for exit, parse the stats line. Also returns the time

@@ -1,7 +1,8 @@
 //! aibomd: a runtime AI-BOM exporter.
 //!
-//! Pipeline: [`tracer`] (ebpf | fanotify | procfs) → [`dedup`] → [`normalize`] → [`export`]
-//! (console, JSON Lines), wired by [`pipeline`].
+//! Stages: [`tracer`] (ebpf | fanotify | procfs) → [`dedup`] → [`normalize`] (with
+//! [`attribute`]) → [`identify`] → route ([`scan`]) → [`export`], wired by [`pipeline`];
+//! every stage passes the types of [`model`].
 pub mod app;
 pub mod attribute;
 pub mod config;

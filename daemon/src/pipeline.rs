@@ -220,7 +220,7 @@ impl Pipeline {
     pub fn tick(&mut self) {
         let done = self.identifier.finished();
         for rec in self.announcer.release(done) {
-            self.send(rec);
+            self.send_identified(rec);
         }
         let now = Instant::now();
         for rec in self.dedup.expired(now) {
@@ -247,7 +247,9 @@ impl Pipeline {
             );
         }
         let done = self.identifier.wait(self.hash_wait);
-        let mut left = self.announcer.release(done);
+        for rec in self.announcer.release(done) {
+            self.send_identified(rec);
+        }
         let why = format!(
             "hashing not finished within {} ms of shutdown",
             self.hash_wait.as_millis()
@@ -259,9 +261,8 @@ impl Pipeline {
                     Arc::make_mut(a).sha256_error = Some(why.clone());
                 }
             }
-            left.push(rec);
+            self.send(rec);
         }
-        left.into_iter().for_each(|r| self.send(r));
         self.finish_scans(true);
         for pid in self.dedup.exits(Instant::now(), true) {
             self.fanout.exit(pid);
@@ -302,6 +303,14 @@ impl Pipeline {
         if let Some(r) = identified {
             self.send(r);
         }
+    }
+
+    /// A parked `identified` record whose hash finished: completed, then sent.
+    fn send_identified(&mut self, mut rec: AccessRecord) {
+        if let Some(a) = rec.artifact.as_mut() {
+            self.identifier.complete(a);
+        }
+        self.send(rec);
     }
 
     fn send(&mut self, rec: AccessRecord) {
@@ -349,4 +358,86 @@ pub async fn run(mut rx: QueueRx, mut pipeline: Pipeline) -> Result<()> {
     }
     tokio::task::block_in_place(|| pipeline.finish());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Keeps every record it is given.
+    struct Keep(Arc<Mutex<Vec<AccessRecord>>>);
+
+    impl Sink for Keep {
+        fn name(&self) -> &'static str {
+            "keep"
+        }
+        fn emit(&mut self, rec: &AccessRecord) -> Result<()> {
+            self.0.lock().unwrap().push(rec.clone());
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<()> {
+            Ok(())
+        }
+    }
+
+    fn raw(path: &std::path::Path) -> RawAccess {
+        use std::os::unix::ffi::OsStrExt;
+        RawAccess {
+            time: std::time::SystemTime::now(),
+            pid: std::process::id(),
+            ppid: None,
+            uid: None,
+            cgroup_id: None,
+            comm: None,
+            path: path.as_os_str().as_bytes().to_vec(),
+            kernel_path: None,
+            dirfd: None,
+            fd: None,
+            flags: None,
+            mode: crate::model::AccessMode::Read,
+            syscall: None,
+            file_id: None,
+            file_meta: None,
+            tracer: "test",
+        }
+    }
+
+    /// A short-lived process: its access is still held for folding when the pipeline
+    /// finishes, and its hash finishes during shutdown. The `identified` record must
+    /// carry the hash all the same.
+    #[test]
+    fn identified_record_carries_the_hash_that_finished_at_shutdown() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("m.safetensors");
+        std::fs::write(&f, b"weights").unwrap();
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        let mut p = Pipeline::new(
+            "test".into(),
+            &PipelineConfig::default(),
+            vec![Box::new(Keep(kept.clone()))],
+            Arc::new(Stats::default()),
+        );
+        p.handle(vec![
+            TraceEvent::Access(raw(&f)),
+            TraceEvent::Access(raw(&f)),
+        ]);
+        p.finish();
+        let kept = kept.lock().unwrap();
+        let kinds: Vec<_> = kept.iter().map(|r| r.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                crate::model::RecordKind::Access,
+                crate::model::RecordKind::Identified
+            ]
+        );
+        assert_eq!(kept[0].count, 2, "the repeat was folded");
+        let a = kept[1].artifact.as_ref().unwrap();
+        let want = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(b"weights"))
+        };
+        assert_eq!(a.sha256.as_deref(), Some(want.as_str()));
+    }
 }

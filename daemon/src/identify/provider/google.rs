@@ -4,8 +4,8 @@ use std::path::Path;
 use aibom_semconv::provider;
 
 use super::local::stem;
-use super::metadata::origin_from_url;
 use super::purl::generic_purl;
+use super::url::{self, HubUrl};
 use super::{comps, inside, is_hex, prefix, read_prefix, HubEnv, Origin};
 
 /// `KERAS_HOME/models/FILE` (weights fetched by `keras.utils.get_file`, Keras Applications)
@@ -71,7 +71,7 @@ pub(super) fn tfhub_cache(p: &Path, env: &HubEnv) -> Option<Origin> {
             .find_map(|l| l.strip_prefix("Module:").map(|u| u.trim().to_string()))
     });
     if let Some(url) = url {
-        if let Some(k) = origin_from_url(&url) {
+        if let Some(k) = url::parse(&url).as_ref().and_then(from_url) {
             return Some(Origin {
                 repo_root: Some(module_dir),
                 ..k
@@ -163,6 +163,48 @@ pub(super) fn kagglehub_cache(p: &Path, env: &HubEnv) -> Option<Origin> {
 pub(super) fn is_gemma(name: &Option<String>) -> bool {
     name.as_deref()
         .is_some_and(|n| n.to_ascii_lowercase().contains("gemma"))
+}
+
+/// A Google origin from a Kaggle model or dataset URL, or a TF-Hub handle URL.
+pub(super) fn from_url(u: &HubUrl) -> Option<Origin> {
+    let segs = &u.segs;
+    match u.host.as_str() {
+        "kaggle.com" | "www.kaggle.com" => {
+            let mut o = match segs.as_slice() {
+                ["models", owner, model, fw, var, ver, ..]
+                    if ver.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    kaggle_model(owner, model, fw, var, Some(*ver))
+                }
+                ["models", owner, model, fw, var, ..] => kaggle_model(owner, model, fw, var, None),
+                ["datasets", owner, ds, "versions", ver, ..] => {
+                    kaggle_dataset(owner, ds, Some(*ver))
+                }
+                ["datasets", owner, ds, ..] => kaggle_dataset(owner, ds, None),
+                _ => return None,
+            };
+            o.source_url = Some(u.url.to_string());
+            Some(o)
+        }
+        "tfhub.dev" | "www.tfhub.dev" => {
+            let (handle, version) = match segs.split_last() {
+                Some((last, head))
+                    if !head.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    (head.join("/"), Some(*last))
+                }
+                _ if !segs.is_empty() => (segs.join("/"), None),
+                _ => return None,
+            };
+            let mut o = Origin::new(provider::GOOGLE);
+            o.id = Some(generic_purl(provider::GOOGLE, "tfhub", &handle, version));
+            o.revision = version.map(str::to_string);
+            o.name = Some(handle);
+            o.source_url = Some(u.url.to_string());
+            Some(o)
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use aibom_semconv::provider;
 
 use super::local::local_name;
-use super::metadata::origin_from_url;
 use super::purl::purl_seg;
+use super::url::{self, HubUrl};
 use super::{comps, inside, is_hex, prefix, read_prefix, HubEnv, Origin};
 
 /// Kind of Hugging Face repo.
@@ -364,7 +364,7 @@ pub(super) fn hf_local_dir(p: &Path) -> Option<Origin> {
 pub(super) fn parse_hf_repo_ref(s: &str) -> Option<Origin> {
     let s = s.trim();
     if s.contains("://") {
-        return origin_from_url(s).filter(|o| o.provider == provider::HUGGINGFACE);
+        return url::parse(s).as_ref().and_then(from_url);
     }
     let valid = |x: &str| {
         !x.is_empty()
@@ -376,6 +376,40 @@ pub(super) fn parse_hf_repo_ref(s: &str) -> Option<Origin> {
             Some(hf_origin(HfKind::Model, Some(org), name, None, None))
         }
         None if valid(s) => Some(hf_origin(HfKind::Model, None, s, None, None)),
+        _ => None,
+    }
+}
+
+/// A Hugging Face origin from a `huggingface.co` URL (`/ORG/NAME`, `/datasets/…`,
+/// `/spaces/…`, with an optional `/tree|resolve|blob|commit/REV`).
+pub(super) fn from_url(u: &HubUrl) -> Option<Origin> {
+    let segs = &u.segs;
+    match u.host.as_str() {
+        "huggingface.co" | "www.huggingface.co" | "hf.co" => {
+            let (kind, segs) = match segs.first().copied() {
+                Some("datasets") => (HfKind::Dataset, &segs[1..]),
+                Some("spaces") => (HfKind::Space, &segs[1..]),
+                Some(
+                    "docs" | "blog" | "models" | "api" | "settings" | "papers" | "organizations",
+                ) => return None,
+                _ => (HfKind::Model, &segs[..]),
+            };
+            let rev_at = segs
+                .iter()
+                .position(|s| matches!(*s, "tree" | "resolve" | "blob" | "commit"));
+            let repo = &segs[..rev_at.unwrap_or(segs.len())];
+            let revision = rev_at
+                .and_then(|i| segs.get(i + 1))
+                .filter(|r| is_hex(r, 40))
+                .map(|r| r.to_string());
+            let mut o = match repo {
+                [org, name] => hf_origin(kind, Some(org), name, revision, None),
+                [name] if kind == HfKind::Model => hf_origin(kind, None, name, revision, None),
+                _ => return None,
+            };
+            o.source_url = Some(u.url.to_string());
+            Some(o)
+        }
         _ => None,
     }
 }

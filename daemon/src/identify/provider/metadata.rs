@@ -1,84 +1,15 @@
 //! Origins from header metadata (GGUF `general.*`) and from hub URLs.
 use aibom_semconv::provider;
 
-use super::google::{kaggle_dataset, kaggle_model};
-use super::huggingface::{hf_origin, parse_hf_repo_ref, HfKind};
-use super::purl::generic_purl;
-use super::{field, is_hex, Origin};
+use super::huggingface::parse_hf_repo_ref;
+use super::{field, google, huggingface, Origin};
 use crate::identify::format::Fields;
 
 /// An origin from a hub URL: Hugging Face (`/ORG/NAME`, `/datasets/…`, `/spaces/…`, with an
 /// optional `/tree|resolve|blob|commit/REV`), Kaggle models and datasets, TF-Hub handles.
 pub(super) fn origin_from_url(url: &str) -> Option<Origin> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))?;
-    let rest = rest.split(['?', '#']).next().unwrap_or_default();
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let host = host.to_ascii_lowercase();
-    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    match host.as_str() {
-        "huggingface.co" | "www.huggingface.co" | "hf.co" => {
-            let (kind, segs) = match segs.first().copied() {
-                Some("datasets") => (HfKind::Dataset, &segs[1..]),
-                Some("spaces") => (HfKind::Space, &segs[1..]),
-                Some(
-                    "docs" | "blog" | "models" | "api" | "settings" | "papers" | "organizations",
-                ) => return None,
-                _ => (HfKind::Model, &segs[..]),
-            };
-            let rev_at = segs
-                .iter()
-                .position(|s| matches!(*s, "tree" | "resolve" | "blob" | "commit"));
-            let repo = &segs[..rev_at.unwrap_or(segs.len())];
-            let revision = rev_at
-                .and_then(|i| segs.get(i + 1))
-                .filter(|r| is_hex(r, 40))
-                .map(|r| r.to_string());
-            let mut o = match repo {
-                [org, name] => hf_origin(kind, Some(org), name, revision, None),
-                [name] if kind == HfKind::Model => hf_origin(kind, None, name, revision, None),
-                _ => return None,
-            };
-            o.source_url = Some(url.to_string());
-            Some(o)
-        }
-        "kaggle.com" | "www.kaggle.com" => {
-            let mut o = match segs.as_slice() {
-                ["models", owner, model, fw, var, ver, ..]
-                    if ver.bytes().all(|b| b.is_ascii_digit()) =>
-                {
-                    kaggle_model(owner, model, fw, var, Some(*ver))
-                }
-                ["models", owner, model, fw, var, ..] => kaggle_model(owner, model, fw, var, None),
-                ["datasets", owner, ds, "versions", ver, ..] => {
-                    kaggle_dataset(owner, ds, Some(*ver))
-                }
-                ["datasets", owner, ds, ..] => kaggle_dataset(owner, ds, None),
-                _ => return None,
-            };
-            o.source_url = Some(url.to_string());
-            Some(o)
-        }
-        "tfhub.dev" | "www.tfhub.dev" => {
-            let (handle, version) = match segs.split_last() {
-                Some((last, head))
-                    if !head.is_empty() && last.bytes().all(|b| b.is_ascii_digit()) =>
-                {
-                    (head.join("/"), Some(*last))
-                }
-                _ if !segs.is_empty() => (segs.join("/"), None),
-                _ => return None,
-            };
-            let mut o = Origin::new(provider::GOOGLE);
-            o.id = Some(generic_purl(provider::GOOGLE, "tfhub", &handle, version));
-            o.revision = version.map(str::to_string);
-            o.name = Some(handle);
-            o.source_url = Some(url.to_string());
-            Some(o)
-        }
-        _ => None,
-    }
+    let u = super::url::parse(url)?;
+    huggingface::from_url(&u).or_else(|| google::from_url(&u))
 }
 
 /// GGUF header metadata.

@@ -60,6 +60,7 @@ mod local;
 mod metadata;
 mod openai;
 mod purl;
+mod url;
 
 use std::io::Read;
 use std::os::unix::fs::OpenOptionsExt;
