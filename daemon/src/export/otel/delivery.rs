@@ -180,11 +180,15 @@ fn next(
 
 /// Reads a run's spooled bytes, concatenated, and sends them.
 async fn send(transport: Arc<Transport>, run: Vec<Entry>, stats: Arc<Stats>) -> Done {
-    let mut body = Vec::with_capacity(run.iter().map(|e| e.bytes as usize).sum());
+    let mut body = Vec::new();
     let mut unreadable = Vec::new();
     for e in &run {
         match Spool::read_bytes(e) {
-            Ok(b) => body.extend_from_slice(&b),
+            Ok(b) if body.is_empty() => body = b, // a run of one: no copy
+            Ok(b) => {
+                body.reserve(run.iter().map(|e| e.bytes as usize).sum::<usize>() - body.len());
+                body.extend_from_slice(&b);
+            }
             Err(err) => {
                 tracing::error!(error = %err, "unreadable spool entry dropped");
                 Stats::add(&stats.export_dropped, e.items);
