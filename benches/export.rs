@@ -15,6 +15,13 @@
 //!    records through the JSON Lines sink (`--events FILE`). A fourth row sends
 //!    to a closed port: only the producer side (batch, encode, spool to disk).
 //!    The CPU time of this process and of rotel is reported per record.
+//!    **1b. Per core.** The same N records over gRPC (and HTTP with gzip) with
+//!    `max_in_flight` 1 and the default, gzip off and on, reported as records per
+//!    CPU-second of this process; against a plain generator that sends the bytes of the
+//!    request aibomd builds for these records in a loop (aibomd's own `Transport`, same
+//!    in-flight count): the collector's ceiling. With `AIBOM_BENCH_PREVIOUS=<export bench
+//!    binary of an earlier build>` that bench is run once first (all its sections, same N)
+//!    and its section 1 gRPC row is shown as the previous implementation.
 //! 2. **Spool write and replay.** M requests of 512 log records (the request
 //!    aibomd itself builds, captured from its spool) pushed with
 //!    `Spool::push`, against a baseline of writing the same encoded bytes with
@@ -54,14 +61,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aibom_semconv::{hash_source, path_resolution};
 use aibomd::export::jsonl::JsonlSink;
-use aibomd::export::otel::config::{OtlpConfig, Protocol};
+use aibomd::export::otel::config::{Compression, OtlpConfig, Protocol};
 use aibomd::export::otel::request::{Request, Signal};
 use aibomd::export::otel::spool::Spool;
+use aibomd::export::otel::transport::Transport;
 use aibomd::export::otel::OtelSink;
 use aibomd::export::Sink;
 use aibomd::model::{AccessMode, AccessRecord, Artifact, Attribution, RecordKind};
 use aibomd::stats::Stats;
 use anyhow::{bail, ensure, Context, Result};
+use bytes::Bytes;
 use tokio::runtime::Runtime;
 
 /// Records per export run unless `AIBOM_BENCH_RECORDS` says otherwise.
@@ -104,6 +113,7 @@ fn main() -> Result<()> {
     bench.print_header();
     let rotel = Rotel::start(&bench.rotel, bench.tmp.path())?;
     bench.throughput(&rotel)?;
+    bench.per_core(&rotel)?;
     bench.spool(&rotel)?;
     bench.app_latency(&rotel)?;
     drop(rotel);
@@ -314,11 +324,12 @@ impl Bench {
             &rows,
         );
         println!(
-            "\n\"emit+close\" is the producer side (the pipeline thread: build the OTel log \
-             record, batch {REQUEST_RECORDS} per request, encode, write the request to the \
+            "\n\"emit+close\" is the producer side (the pipeline thread: encode the log \
+             record's protobuf, batch {REQUEST_RECORDS} per request, write the request to the \
              on-disk spool); \"until delivered\" adds `OtelHandle::shutdown`, which returns once \
              the collector accepted every spooled request (delivery runs concurrently on two \
-             tokio workers and merges up to 64 requests / 4 MiB per send). records/s is N / the \
+             tokio workers, concatenates up to 64 spooled requests / 4 MiB per send and keeps \
+             up to `max_in_flight` (default 4) sends outstanding). records/s is N / the \
              last column measured. The closed-port row never delivers: its rate is the \
              producer alone. CPU columns: user+system time of this bench process (producer and \
              delivery threads; `getrusage`) and of rotel-agent (`/proc/PID/stat`) during the \
@@ -327,8 +338,216 @@ impl Bench {
         Ok(())
     }
 
+    /// Section 1b: records per CPU-second of aibomd over gRPC to rotel: in-flight 1 vs the
+    /// default, gzip on/off, against a plain generator (the collector's ceiling) and,
+    /// when `AIBOM_BENCH_PREVIOUS` names the export bench of an earlier build, its figure.
+    fn per_core(&self, rotel: &Rotel) -> Result<()> {
+        let default_in_flight = OtlpConfig::default().max_in_flight;
+        let grpc = Target::Otlp(Protocol::Grpc, rotel.grpc_url());
+        let http = Target::Otlp(Protocol::HttpProtobuf, rotel.http_url());
+        let knobs = |n: usize, gzip| Knobs {
+            in_flight: Some(n),
+            gzip,
+        };
+        let n_label = format!("in-flight {default_in_flight} (default)");
+        let configs: Vec<(String, Option<(&Target, Knobs)>)> = vec![
+            (
+                "gRPC, in-flight 1, no gzip".into(),
+                Some((&grpc, knobs(1, false))),
+            ),
+            (
+                format!("gRPC, {n_label}, no gzip"),
+                Some((&grpc, knobs(default_in_flight, false))),
+            ),
+            (
+                "gRPC, in-flight 1, gzip".into(),
+                Some((&grpc, knobs(1, true))),
+            ),
+            (
+                format!("gRPC, {n_label}, gzip"),
+                Some((&grpc, knobs(default_in_flight, true))),
+            ),
+            (
+                format!("HTTP/protobuf, {n_label}, gzip"),
+                Some((&http, knobs(default_in_flight, true))),
+            ),
+            (
+                format!(
+                    "plain generator: the same {REQUEST_RECORDS}-record request's bytes in a \
+                     loop, {default_in_flight} in flight (collector ceiling)"
+                ),
+                None,
+            ),
+        ];
+        let req = Bytes::from(self.captured_request()?.encode());
+        let n = self.n as f64;
+        let (mut wall, mut cpu, mut cpu_rotel) = (
+            vec![Vec::new(); configs.len()],
+            vec![Vec::new(); configs.len()],
+            vec![Vec::new(); configs.len()],
+        );
+        let mut previous = None;
+        for rep in 1..=REPS {
+            if rep == 1 {
+                if let Ok(bin) = std::env::var("AIBOM_BENCH_PREVIOUS") {
+                    progress(format_args!("previous implementation: {bin}"));
+                    previous = Some(self.previous(&bin)?);
+                }
+            }
+            for (ci, (label, run)) in configs.iter().enumerate() {
+                progress(format_args!("per-core rep {rep}/{REPS}: {label}"));
+                let dir = self.tmp.path().join(format!("per-core-{rep}-{ci}"));
+                fs::create_dir_all(&dir)?;
+                let (c0, r0, t0) = (cpu_time(), rotel.cpu_time(), Instant::now());
+                match run {
+                    Some((target, k)) => {
+                        self.export_run_with(target, &dir, *k)?;
+                    }
+                    None => self.generate(&rotel.grpc_url(), &req, default_in_flight)?,
+                }
+                wall[ci].push(t0.elapsed().as_secs_f64());
+                cpu[ci].push(cpu_time().saturating_sub(c0).as_secs_f64());
+                cpu_rotel[ci].push(rotel.cpu_time().saturating_sub(r0).as_secs_f64());
+                fs::remove_dir_all(&dir)?;
+            }
+        }
+        let per_core = |ci: usize| n / median(&cpu[ci]);
+        let (base, ceiling) = (per_core(0), per_core(configs.len() - 1));
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        if let Some(p) = &previous {
+            rows.push(vec![
+                "previous implementation (SDK LogRecord → proto, 1 in flight): \
+                 `AIBOM_BENCH_PREVIOUS`, its section 1 gRPC row"
+                    .into(),
+                format!("{:.0}", p.rate),
+                "—".into(),
+                format!("{:.0}", p.per_core),
+                format!("{:.1}", p.rotel_us),
+                ratio(p.per_core, base),
+                ratio(p.per_core, ceiling),
+            ]);
+        }
+        for (ci, (label, _)) in configs.iter().enumerate() {
+            let rate: Vec<f64> = wall[ci].iter().map(|s| n / s).collect();
+            rows.push(vec![
+                label.clone(),
+                range_prec(&rate, 1.0, 0),
+                format!("{:.2}", median(&cpu[ci])),
+                format!("{:.0}", per_core(ci)),
+                format!("{:.1}", median(&cpu_rotel[ci]) * 1e6 / n),
+                ratio(per_core(ci), base),
+                ratio(per_core(ci), ceiling),
+            ]);
+        }
+        println!(
+            "\n## 1b. Per core: {} records over OTLP to rotel, until delivered\n",
+            group(self.n)
+        );
+        print_table(
+            &[
+                "configuration",
+                "records/s wall (min–max)",
+                "sender CPU s",
+                "records per sender CPU-s",
+                "rotel CPU µs/record",
+                "per CPU-s vs in-flight 1",
+                "per CPU-s vs ceiling",
+            ],
+            &rows,
+        );
+        println!(
+            "\n\"records per sender CPU-s\" is N / the user+system CPU time of this bench \
+             process (aibomd's producer and delivery threads; for the generator, tonic alone) \
+             from the first record to `OtelHandle::shutdown` returning with the spool empty. \
+             The generator sends the {REQUEST_RECORDS}-record request aibomd builds for these \
+             records (captured from its spool, {:.0} KB), N / {REQUEST_RECORDS} times through \
+             aibomd's own `Transport` (tonic, no gzip) with {default_in_flight} in flight: \
+             what rotel can take of these bytes here. Wall-clock rates on 2 CPUs include \
+             rotel's own CPU time.{}",
+            req.len() as f64 / 1e3,
+            if previous.is_some() {
+                " The previous implementation's row comes from running that bench binary once \
+                 (all its sections) in this run, before the measurements above; its per-core \
+                 figure is 1e6 / its \"bench CPU µs/record\"."
+            } else {
+                ""
+            }
+        );
+        Ok(())
+    }
+
+    /// Sends `req` N / [`REQUEST_RECORDS`] times to `url` over gRPC, `in_flight` at once.
+    fn generate(&self, url: &str, req: &Bytes, in_flight: usize) -> Result<()> {
+        let cfg = otlp_config(
+            url,
+            Protocol::Grpc,
+            &self.tmp.path().join("unused"),
+            DRAIN_TIMEOUT,
+        );
+        let transport = {
+            let _rt = self.rt.enter(); // tonic's lazy channel needs the reactor
+            Arc::new(Transport::new(&cfg)?)
+        };
+        let sends = self.n / REQUEST_RECORDS;
+        self.rt.block_on(async {
+            let mut set = tokio::task::JoinSet::new();
+            for _ in 0..sends {
+                if set.len() >= in_flight {
+                    set.join_next().await.expect("non-empty")??;
+                }
+                let (t, r) = (transport.clone(), req.clone());
+                set.spawn(async move {
+                    t.send(Signal::Logs, r)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("generator: {}", e.message))
+                });
+            }
+            while let Some(r) = set.join_next().await {
+                r??;
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs the export bench binary `bin` of an earlier build with the same N and reads
+    /// its section 1 gRPC row.
+    fn previous(&self, bin: &str) -> Result<Previous> {
+        let out = Command::new(bin)
+            .arg("--bench")
+            .env("AIBOM_BENCH_RECORDS", self.n.to_string())
+            .stderr(Stdio::inherit())
+            .output()
+            .with_context(|| format!("running {bin}"))?;
+        ensure!(out.status.success(), "{bin} failed: {}", out.status);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let row = text
+            .lines()
+            .find(|l| l.starts_with("| OTLP gRPC → rotel"))
+            .with_context(|| format!("no gRPC row in the output of {bin}"))?;
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let first = |c: &str| -> Result<f64> {
+            Ok(c.split_whitespace()
+                .next()
+                .unwrap_or("")
+                .replace(',', "")
+                .parse()?)
+        };
+        // | sink | emit+close | until delivered | records/s | µs/record | vs JSONL | bench CPU µs/record | rotel CPU µs/record | last run |
+        let cpu_us = first(cells[7])?;
+        Ok(Previous {
+            rate: first(cells[4])?,
+            per_core: 1e6 / cpu_us,
+            rotel_us: first(cells[8])?,
+        })
+    }
+
     /// One export of N records to `target`, from a fresh sink, spooling in `dir`.
     fn export_run(&self, target: &Target, dir: &Path) -> Result<ExportRun> {
+        self.export_run_with(target, dir, Knobs::default())
+    }
+
+    /// [`Bench::export_run`] with delivery settings other than the defaults.
+    fn export_run_with(&self, target: &Target, dir: &Path, knobs: Knobs) -> Result<ExportRun> {
         let n = self.n as usize;
         let start = Instant::now();
         match target {
@@ -354,7 +573,13 @@ impl Bench {
                     _ => Protocol::Grpc,
                 };
                 let drain = if up { DRAIN_TIMEOUT } else { Duration::ZERO };
-                let cfg = otlp_config(url, protocol, &dir.join("spool"), drain);
+                let mut cfg = otlp_config(url, protocol, &dir.join("spool"), drain);
+                if let Some(n) = knobs.in_flight {
+                    cfg.max_in_flight = n;
+                }
+                if knobs.gzip {
+                    cfg.compression = Compression::Gzip;
+                }
                 let stats = Arc::new(Stats::default());
                 let (mut sink, handle) = {
                     let _rt = self.rt.enter();
@@ -556,8 +781,9 @@ impl Bench {
              records ({:.0} KB encoded), captured from its spool. No fsync anywhere (the spool \
              does not sync). Replay: `OtelSink::start` on the full spool, `close`, then \
              `OtelHandle::shutdown` until the spool is empty (it polls every 20 ms); delivery \
-             reads and decodes each spooled request, merges up to 64 / 4 MiB, and encodes the \
-             merged request again to send it. CPU columns: medians of the user+system time of \
+             reads each spooled request's bytes and concatenates up to 64 / 4 MiB of them into \
+             one send (protobuf's merge), without decoding; `Spool::read` is shown for \
+             reference. CPU columns: medians of the user+system time of \
              this bench process and of rotel-agent during the operation.",
             body.len() as f64 / 1e3
         );
@@ -764,6 +990,20 @@ impl Bench {
             spool_left,
         })
     }
+}
+
+/// The previous implementation's figures, read from its own bench.
+struct Previous {
+    rate: f64,
+    per_core: f64,
+    rotel_us: f64,
+}
+
+/// Delivery settings of one run (None: aibomd's default).
+#[derive(Clone, Copy, Default)]
+struct Knobs {
+    in_flight: Option<usize>,
+    gzip: bool,
 }
 
 /// Where section 1 sends records.

@@ -536,3 +536,347 @@ fn collector_down_mid_run_loses_nothing_and_keeps_order() {
         "0 lost, none twice, order kept"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The library's OTLP sink driven directly with synthetic records: no eBPF, no root.
+
+mod direct {
+    use std::collections::{HashMap, HashSet};
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use aibom_semconv::{attr, event, record, span as span_name};
+    use aibomd::export::jsonl::JsonlSink;
+    use aibomd::export::otel::config::{Compression, OtlpConfig, Protocol};
+    use aibomd::export::otel::{OtelHandle, OtelSink};
+    use aibomd::export::{rfc3339, Sink};
+    use aibomd::model::{AccessMode, AccessRecord, Artifact, Attribution, RecordKind};
+    use aibomd::stats::Stats;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+    use opentelemetry_proto::tonic::logs::v1::LogRecord;
+
+    use super::otlp::{attr_int, attr_str, Receiver};
+    use super::{start_rotel, wait_for};
+
+    /// `n` distinct access records (`/data/{tag}/m-{i}.safetensors`) of 10 processes, with
+    /// full process and artifact attributes.
+    fn records(tag: &str, n: usize) -> Vec<AccessRecord> {
+        let now = SystemTime::now();
+        let procs: Vec<Arc<Attribution>> = (0..10u32)
+            .map(|i| {
+                Arc::new(Attribution {
+                    pid: 70_000 + i,
+                    ppid: Some(1),
+                    uid: Some(1000),
+                    owner: Some("ml".into()),
+                    comm: Some("python3".into()),
+                    exe: Some("/usr/bin/python3".into()),
+                    command_line: Some("python3 serve.py --token=***".into()),
+                    start_time: Some(now),
+                    working_directory: Some("/srv".into()),
+                    cgroup: None,
+                    cgroup_id: Some(42),
+                    container: None,
+                    pod_uid: None,
+                    pod: None,
+                    project: "direct".into(),
+                    project_source: aibom_semconv::project_source::DEFAULT,
+                    foreign_root: false,
+                    from_proc: true,
+                })
+            })
+            .collect();
+        (0..n)
+            .map(|i| {
+                let path = PathBuf::from(format!("/data/{tag}/m-{i:06}.safetensors"));
+                AccessRecord {
+                    kind: if i % 7 == 0 {
+                        RecordKind::Identified
+                    } else {
+                        RecordKind::Access
+                    },
+                    artifact: Some(Artifact {
+                        artifact_type: "model",
+                        role: Some("weights"),
+                        format: "safetensors",
+                        provider: "local",
+                        name: Some(format!("m-{i}")),
+                        sha256: Some(format!("{i:064x}")),
+                        ..Default::default()
+                    }),
+                    time: now + Duration::from_micros(i as u64),
+                    file_path: path.clone(),
+                    access_path: path.as_os_str().as_encoded_bytes().to_vec(),
+                    absolute_path: path,
+                    resolution: aibom_semconv::path_resolution::ABSOLUTE,
+                    size: Some(1000 + i as u64),
+                    modified: Some(now),
+                    inode: Some(i as u64),
+                    mode: AccessMode::Read,
+                    syscall: Some("openat"),
+                    flags: Some(0),
+                    count: 1,
+                    tracer: "ebpf",
+                    origin: aibom_semconv::access_origin::TRACE,
+                    scan_id: None,
+                    process: procs[i % procs.len()].clone(),
+                }
+            })
+            .collect()
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    fn config(endpoint: String, spool: &Path) -> OtlpConfig {
+        OtlpConfig {
+            endpoint: Some(endpoint),
+            spool_dir: spool.to_path_buf(),
+            shutdown_timeout_ms: 60_000,
+            metrics_interval_ms: 3_600_000,
+            ..Default::default()
+        }
+    }
+
+    fn start(rt: &tokio::runtime::Runtime, cfg: &OtlpConfig) -> (OtelSink, OtelHandle, Arc<Stats>) {
+        let stats = Arc::new(Stats::default());
+        let _g = rt.enter();
+        let (sink, handle) = OtelSink::start(cfg, None, stats.clone(), None, "direct").unwrap();
+        (sink, handle, stats)
+    }
+
+    /// Spooled requests left under `dir` (a private spool is a subdirectory).
+    fn spooled(dir: &Path) -> usize {
+        walk(dir)
+            .iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "pb"))
+            .count()
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten()
+                    .flat_map(|e| {
+                        let p = e.path();
+                        if p.is_dir() {
+                            walk(&p)
+                        } else {
+                            vec![p]
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `file.path`s of the log records received, with how often each came.
+    fn paths(recs: &[LogRecord], tag: &str) -> HashMap<String, usize> {
+        let mut m = HashMap::new();
+        for r in recs {
+            if let Some(p) = attr_str(&r.attributes, attr::FILE_PATH) {
+                if p.starts_with(&format!("/data/{tag}/")) {
+                    *m.entry(p).or_insert(0) += 1;
+                }
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn gzip_over_grpc_and_http_delivers_every_record() {
+        const N: usize = 3_000;
+        // straight to the official-proto receiver: it sees the gzip encoding
+        let (_g, dir) = crate::common::tempdir();
+        let rx = Receiver::fresh();
+        let rt = runtime();
+        let mut cfg = config(rx.endpoint(), &dir.join("spool-direct"));
+        cfg.compression = Compression::Gzip;
+        let (mut sink, handle, stats) = start(&rt, &cfg);
+        for r in &records("direct", N) {
+            sink.emit(r).unwrap();
+        }
+        sink.close().unwrap();
+        assert_eq!(rt.block_on(handle.shutdown()), 0, "spool not emptied");
+        assert_eq!(paths(&rx.log_records(), "direct").len(), N);
+        assert!(rx.log_requests() > 0);
+        assert!(
+            rx.gzip_requests() >= rx.log_requests(),
+            "{} of {} log requests came gzip-compressed",
+            rx.gzip_requests(),
+            rx.log_requests()
+        );
+        assert_eq!(Stats::get(&stats.export_dropped), 0);
+
+        // through rotel, over both protocols
+        let Some(rotel) = start_rotel(&rx.endpoint()) else {
+            return;
+        };
+        for (protocol, port, tag) in [
+            (Protocol::Grpc, rotel.grpc, "grpc"),
+            (Protocol::HttpProtobuf, rotel.http, "http"),
+        ] {
+            let mut cfg = config(format!("http://127.0.0.1:{port}"), &dir.join(tag));
+            cfg.protocol = protocol;
+            cfg.compression = Compression::Gzip;
+            let (mut sink, handle, stats) = start(&rt, &cfg);
+            for r in &records(tag, N) {
+                sink.emit(r).unwrap();
+            }
+            sink.close().unwrap();
+            assert_eq!(
+                rt.block_on(handle.shutdown()),
+                0,
+                "{tag}: spool not emptied"
+            );
+            assert_eq!(Stats::get(&stats.export_dropped), 0, "{tag}: dropped");
+            assert_eq!(Stats::get(&stats.export_failures), 0, "{tag}: failed sends");
+            wait_for(30, "every record through rotel", || {
+                paths(&rx.log_records(), tag).len() >= N
+            });
+            let got = paths(&rx.log_records(), tag);
+            assert_eq!(got.len(), N, "{tag}: distinct records");
+            assert_eq!(spooled(&dir.join(tag)), 0);
+        }
+    }
+
+    #[test]
+    fn several_in_flight_through_an_outage_lose_nothing() {
+        const N: usize = 40_000;
+        let (_g, dir) = crate::common::tempdir();
+        let rx = Receiver::fresh();
+        let addr = rx.addr;
+        let rt = runtime();
+        let mut cfg = config(rx.endpoint(), &dir.join("spool"));
+        cfg.max_in_flight = 4;
+        let (mut sink, handle, stats) = start(&rt, &cfg);
+        let recs = records("outage", N);
+        let mut rx = Some(rx);
+        let mut state = None;
+        for (i, r) in recs.iter().enumerate() {
+            sink.emit(r).unwrap();
+            if i % 2_000 == 0 {
+                sink.flush().unwrap();
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if i == N / 3 {
+                // the collector goes away with requests in flight
+                state = Some(rx.take().unwrap().stop());
+            }
+            if i == 2 * N / 3 {
+                std::thread::sleep(Duration::from_secs(1));
+                rx = Some(Receiver::start(addr, state.take().unwrap()));
+            }
+        }
+        sink.close().unwrap();
+        let left = rt.block_on(handle.shutdown());
+        let rx = rx.unwrap();
+        assert_eq!(left, 0, "spool not emptied");
+        assert_eq!(spooled(&dir.join("spool")), 0, "spool files left");
+        assert!(
+            Stats::get(&stats.export_failures) > 0,
+            "the outage was not noticed"
+        );
+        assert_eq!(Stats::get(&stats.export_dropped), 0);
+        let got = paths(&rx.log_records(), "outage");
+        assert_eq!(got.len(), N, "every record arrived");
+        let twice = got.values().filter(|&&c| c > 1).count();
+        // at-least-once: only requests in flight when the collector went away may come
+        // twice (4 in flight, at most 64 × 512 records each)
+        assert!(twice <= 4 * 64 * 512, "{twice} records came more than once");
+        eprintln!("{twice} of {N} records came twice");
+    }
+
+    #[test]
+    fn a_log_record_on_the_wire_carries_what_the_jsonl_sink_writes() {
+        let (_g, dir) = crate::common::tempdir();
+        let rx = Receiver::fresh();
+        let rt = runtime();
+        let recs = records("wire", 50);
+        let jsonl = dir.join("events.jsonl");
+        let mut j = JsonlSink::open(&jsonl).unwrap();
+        let (mut sink, handle, _) = start(&rt, &config(rx.endpoint(), &dir.join("spool")));
+        for r in &recs {
+            j.emit(r).unwrap();
+            sink.emit(r).unwrap();
+        }
+        j.close().unwrap();
+        sink.close().unwrap();
+        assert_eq!(rt.block_on(handle.shutdown()), 0);
+
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&jsonl)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let wire = rx.log_records();
+        let spans = rx.spans();
+        assert_eq!(wire.len(), recs.len());
+        let scope = {
+            let g = rx.state.got.lock().unwrap();
+            g.logs[0].resource_logs[0].scope_logs[0]
+                .scope
+                .clone()
+                .unwrap()
+        };
+        assert_eq!(scope.name, "aibomd");
+        for (want, got) in lines.iter().zip(&wire) {
+            let obj = want.as_object().unwrap();
+            assert_eq!(got.event_name, obj[record::EVENT_NAME].as_str().unwrap());
+            assert_eq!(got.severity_number, 9);
+            assert_eq!(got.severity_text, "INFO");
+            let body = match got.body.as_ref().and_then(|b| b.value.as_ref()) {
+                Some(Any::StringValue(s)) => s.clone(),
+                other => panic!("body {other:?}"),
+            };
+            assert_eq!(body, obj[attr::FILE_PATH].as_str().unwrap());
+            let t = UNIX_EPOCH + Duration::from_nanos(got.time_unix_nano);
+            assert_eq!(rfc3339(t), obj[record::TIMESTAMP].as_str().unwrap());
+            assert!(got.observed_time_unix_nano >= got.time_unix_nano);
+            // the same attributes, the same values: JSON Lines' keys are the attributes,
+            // plus its timestamp
+            let keys: HashSet<&str> = got.attributes.iter().map(|kv| kv.key.as_str()).collect();
+            let json_keys: HashSet<&str> = obj
+                .keys()
+                .map(String::as_str)
+                .filter(|k| *k != record::TIMESTAMP)
+                .collect();
+            assert_eq!(keys, json_keys);
+            assert_eq!(keys.len(), got.attributes.len(), "no attribute twice");
+            for (k, v) in obj.iter().filter(|(k, _)| *k != record::TIMESTAMP) {
+                match v {
+                    serde_json::Value::String(s) => {
+                        assert_eq!(attr_str(&got.attributes, k).as_ref(), Some(s), "{k}")
+                    }
+                    serde_json::Value::Number(n) => {
+                        assert_eq!(attr_int(&got.attributes, k), n.as_i64(), "{k}")
+                    }
+                    other => panic!("{k}: {other}"),
+                }
+            }
+            // the trace context of its process span
+            let pid = obj[attr::PROCESS_PID].as_i64().unwrap();
+            let span = spans
+                .iter()
+                .find(|s| {
+                    s.name == span_name::PROCESS
+                        && attr_int(&s.attributes, attr::PROCESS_PID) == Some(pid)
+                })
+                .expect("process span");
+            assert_eq!(got.trace_id, span.trace_id);
+            assert_eq!(got.span_id, span.span_id);
+            assert_eq!(got.flags, 1, "sampled");
+            // and the span shows the access as an event
+            assert!(span.events.iter().any(|e| {
+                (e.name == event::ARTIFACT_ACCESS || e.name == event::ARTIFACT_IDENTIFIED)
+                    && attr_str(&e.attributes, attr::FILE_PATH).as_deref() == Some(body.as_str())
+            }));
+        }
+    }
+}

@@ -50,6 +50,8 @@ pub struct Received {
     pub metrics: Vec<ExportMetricsServiceRequest>,
     /// Requests answered with an error.
     pub refused: usize,
+    /// Requests that came gzip-compressed (`grpc-encoding: gzip`), of any signal.
+    pub gzip: usize,
 }
 
 #[derive(Clone)]
@@ -59,6 +61,16 @@ pub struct State {
 }
 
 impl State {
+    /// Counts a gzip-compressed request.
+    fn saw<T>(&self, r: &Request<T>) {
+        if r.metadata()
+            .get("grpc-encoding")
+            .is_some_and(|v| v == "gzip")
+        {
+            self.got.lock().unwrap().gzip += 1;
+        }
+    }
+
     async fn gate(&self) -> Result<(), Status> {
         let mode = *self.mode.lock().unwrap();
         match mode {
@@ -82,6 +94,7 @@ impl LogsService for State {
         r: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
         self.gate().await?;
+        self.saw(&r);
         self.got.lock().unwrap().logs.push(r.into_inner());
         Ok(Response::new(ExportLogsServiceResponse::default()))
     }
@@ -94,6 +107,7 @@ impl TraceService for State {
         r: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         self.gate().await?;
+        self.saw(&r);
         self.got.lock().unwrap().traces.push(r.into_inner());
         Ok(Response::new(ExportTraceServiceResponse::default()))
     }
@@ -106,6 +120,7 @@ impl MetricsService for State {
         r: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
         self.gate().await?;
+        self.saw(&r);
         self.got.lock().unwrap().metrics.push(r.into_inner());
         Ok(Response::new(ExportMetricsServiceResponse::default()))
     }
@@ -217,6 +232,16 @@ impl Receiver {
             .and_then(|r| r.resource.clone())
             .map(|r| r.attributes)
             .unwrap_or_default()
+    }
+
+    /// Requests received gzip-compressed.
+    pub fn gzip_requests(&self) -> usize {
+        self.state.got.lock().unwrap().gzip
+    }
+
+    /// Log requests received.
+    pub fn log_requests(&self) -> usize {
+        self.state.got.lock().unwrap().logs.len()
     }
 
     pub fn refused(&self) -> usize {

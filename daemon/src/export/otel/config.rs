@@ -33,6 +33,29 @@ impl Protocol {
     }
 }
 
+/// Compression of request bodies (`OTEL_EXPORTER_OTLP_COMPRESSION`): gRPC message
+/// compression, or `Content-Encoding` over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// Uncompressed (the default).
+    #[default]
+    None,
+    /// gzip.
+    Gzip,
+}
+
+impl Compression {
+    /// Parses the value of the environment variable `var`.
+    fn parse(var: &str, v: &str) -> Result<Self> {
+        match v.trim() {
+            "gzip" => Ok(Self::Gzip),
+            "none" => Ok(Self::None),
+            other => bail!("{var}={other:?} is not a known OTLP compression; use gzip or none"),
+        }
+    }
+}
+
 /// Per-signal overrides (`OTEL_EXPORTER_OTLP_{LOGS,TRACES,METRICS}_*`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -41,6 +64,8 @@ pub struct SignalConfig {
     pub endpoint: Option<String>,
     pub protocol: Option<Protocol>,
     pub headers: BTreeMap<String, String>,
+    /// `gzip` or `none` for this signal (`OTEL_EXPORTER_OTLP_{LOGS,...}_COMPRESSION`).
+    pub compression: Option<Compression>,
 }
 
 /// Where and how OTLP data is sent.
@@ -53,6 +78,10 @@ pub struct OtlpConfig {
     pub protocol: Protocol,
     /// Extra request headers (`OTEL_EXPORTER_OTLP_HEADERS=k1=v1,k2=v2`).
     pub headers: BTreeMap<String, String>,
+    /// `gzip` or `none` (`OTEL_EXPORTER_OTLP_COMPRESSION`): compresses every request
+    /// body (gRPC message compression; `Content-Encoding: gzip` over HTTP). Costs CPU,
+    /// saves bandwidth; the spool keeps requests uncompressed.
+    pub compression: Compression,
     pub logs: SignalConfig,
     pub traces: SignalConfig,
     pub metrics: SignalConfig,
@@ -67,6 +96,16 @@ pub struct OtlpConfig {
     pub spool_dir: PathBuf,
     /// Spool size cap in bytes; beyond it the oldest batches are dropped (and counted).
     pub spool_max_bytes: u64,
+    /// Requests sent to the collector at once, at most (1: one at a time, strictly in
+    /// order). With N > 1 requests still leave in spool order (per signal) and each is
+    /// removed from the spool only once accepted, but the collector may finish them out of
+    /// order: a request can arrive before one up to N - 1 places older. After a failure
+    /// the oldest request is retried alone until the collector accepts again.
+    pub max_in_flight: usize,
+    /// Bytes of one request at most (uncompressed): spooled requests of a signal are
+    /// merged up to it when a backlog is replayed. The default is the 4 MiB that gRPC
+    /// servers accept by default. Delivery holds at most `max_in_flight` × this in memory.
+    pub max_request_bytes: u64,
     /// How long shutdown waits for the collector to take the spool (ms); what is left
     /// stays on disk and is sent by the next aibomd start.
     pub shutdown_timeout_ms: u64,
@@ -89,6 +128,7 @@ impl Default for OtlpConfig {
             endpoint: None,
             protocol: Protocol::Grpc,
             headers: BTreeMap::new(),
+            compression: Compression::None,
             logs: SignalConfig::default(),
             traces: SignalConfig::default(),
             metrics: SignalConfig::default(),
@@ -98,6 +138,8 @@ impl Default for OtlpConfig {
             client_key: None,
             spool_dir: spool,
             spool_max_bytes: 256 << 20,
+            max_in_flight: 4,
+            max_request_bytes: 4 << 20,
             shutdown_timeout_ms: 10_000,
             metrics_interval_ms: 10_000,
         }
@@ -110,6 +152,7 @@ pub struct Target {
     pub url: String,
     pub protocol: Protocol,
     pub headers: Vec<(String, String)>,
+    pub compression: Compression,
 }
 
 impl OtlpConfig {
@@ -124,6 +167,10 @@ impl OtlpConfig {
         }
         if let Some(v) = env(&format!("{p}HEADERS")) {
             self.headers.extend(parse_headers(&v)?);
+        }
+        let var = format!("{p}COMPRESSION");
+        if let Some(v) = env(&var) {
+            self.compression = Compression::parse(&var, &v)?;
         }
         if let Some(v) = env(&format!("{p}TIMEOUT")) {
             self.timeout_ms = v
@@ -158,6 +205,10 @@ impl OtlpConfig {
             }
             if let Some(v) = env(&format!("{p}{name}_HEADERS")) {
                 sc.headers.extend(parse_headers(&v)?);
+            }
+            let var = format!("{p}{name}_COMPRESSION");
+            if let Some(v) = env(&var) {
+                sc.compression = Some(Compression::parse(&var, &v)?);
             }
         }
         Ok(())
@@ -196,6 +247,7 @@ impl OtlpConfig {
             url,
             protocol,
             headers: headers.into_iter().collect(),
+            compression: sc.compression.unwrap_or(self.compression),
         })
     }
 }
@@ -281,5 +333,33 @@ mod tests {
             .apply_env(env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "thrift")]))
             .unwrap_err();
         assert!(err.to_string().contains("thrift"));
+    }
+
+    #[test]
+    fn compression_per_signal_overrides_and_unknown_values_name_the_variable() {
+        let mut c = OtlpConfig::default();
+        c.apply_env(env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://col:4317"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "none"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.target(Signal::Logs).unwrap().compression,
+            Compression::Gzip
+        );
+        assert_eq!(
+            c.target(Signal::Metrics).unwrap().compression,
+            Compression::None
+        );
+        let err = c
+            .apply_env(env(&[("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION") && err.contains("zstd"),
+            "{err}"
+        );
+        assert_eq!(OtlpConfig::default().max_in_flight, 4);
     }
 }

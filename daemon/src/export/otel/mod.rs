@@ -1,15 +1,19 @@
-//! The OpenTelemetry sink: access records become OTLP log records (events, through the
-//! OTel Logger API), traced workloads and processes become spans, aibomd's own counters
-//! become metrics. Everything leaves as OTLP requests through the [`outbox::Outbox`]:
+//! The OpenTelemetry sink: access records become OTLP log records (events, encoded
+//! straight from the model by [`logs`]), traced workloads and processes become spans
+//! (OTel SDK), aibomd's own counters become metrics (OTel SDK). Everything leaves as OTLP requests through the [`outbox::Outbox`]:
 //! to a collector (gRPC or HTTP/protobuf, spooled on disk while it is down) and/or to an
 //! OTLP JSON file.
 pub mod config;
+mod delivery;
+mod grpc;
+pub mod logs;
 pub mod outbox;
 pub mod processor;
 pub mod request;
 mod resource;
 pub mod spool;
 pub mod transport;
+mod wire;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,22 +22,21 @@ use std::time::{Duration, SystemTime};
 
 use aibom_semconv::{attr, span as span_name};
 use anyhow::Result;
-use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{
     Span as _, SpanContext, TraceContextExt, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use self::config::OtlpConfig;
+use self::logs::{Header, LogBatch};
 use self::outbox::Outbox;
-use self::processor::{LogBatcher, MetricSink, SpanBatcher};
-use super::{attributes, path_string, Sink, Value};
+use self::processor::{MetricSink, SpanBatcher};
+use super::{path_string, visit_attributes, Sink, Value};
 use crate::model::{AccessRecord, ExecInfo};
 use crate::stats::Stats;
 
@@ -66,8 +69,9 @@ impl OtelHandle {
 
 /// The OTel sink.
 pub struct OtelSink {
-    logger: SdkLogger,
-    logger_provider: SdkLoggerProvider,
+    /// Log records not sealed into a request yet.
+    logs: LogBatch,
+    outbox: Arc<Outbox>,
     tracer: SdkTracer,
     tracer_provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
@@ -79,6 +83,9 @@ pub struct OtelSink {
     project: String,
     last_seal: std::time::Instant,
 }
+
+/// The instrumentation scope of everything aibomd exports.
+const SCOPE: &str = "aibomd";
 
 /// Most process spans open at once; beyond it the oldest ones are ended.
 const MAX_OPEN_SPANS: usize = 16_384;
@@ -101,21 +108,21 @@ impl OtelSink {
         let transport = transport::Transport::new(cfg)?;
         let outbox = Arc::new(Outbox::new(spool, file, stats.clone())?);
         let stop = CancellationToken::new();
-        let delivery = cfg
-            .enabled()
-            .then(|| tokio::spawn(outbox.clone().deliver(transport, stop.clone())));
+        let delivery = cfg.enabled().then(|| {
+            tokio::spawn(delivery::deliver(
+                outbox.clone(),
+                transport,
+                delivery::Limits::of(cfg),
+                stop.clone(),
+            ))
+        });
         let resource = resource::detect();
-
-        let logger_provider = SdkLoggerProvider::builder()
-            .with_resource(resource.clone())
-            .with_log_processor(LogBatcher::new(outbox.clone()))
-            .build();
-        let logger = logger_provider.logger("aibomd");
+        let logs = LogBatch::new(&resource, SCOPE);
         let tracer_provider = SdkTracerProvider::builder()
             .with_resource(resource.clone())
             .with_span_processor(SpanBatcher::new(outbox.clone()))
             .build();
-        let tracer = tracer_provider.tracer("aibomd");
+        let tracer = tracer_provider.tracer(SCOPE);
         let reader = PeriodicReader::builder(MetricSink {
             outbox: outbox.clone(),
         })
@@ -146,8 +153,8 @@ impl OtelSink {
                 .start(&tracer)
         });
         let sink = Self {
-            logger,
-            logger_provider,
+            logs,
+            outbox: outbox.clone(),
             tracer,
             tracer_provider,
             meter_provider,
@@ -222,6 +229,13 @@ impl OtelSink {
         cx
     }
 
+    /// Hands the pending log records to the outbox as one request.
+    fn seal_logs(&mut self) {
+        if let Some(req) = self.logs.seal() {
+            self.outbox.submit(req);
+        }
+    }
+
     fn end_process(&mut self, pid: u32) {
         if let Some(mut s) = self.processes.remove(&pid) {
             s.end();
@@ -240,13 +254,6 @@ fn to_kv((k, v): (&'static str, Value)) -> KeyValue {
     }
 }
 
-fn to_any(v: Value) -> AnyValue {
-    match v {
-        Value::Str(s) => AnyValue::from(s.into_owned()),
-        Value::Int(i) => AnyValue::from(i),
-    }
-}
-
 impl Sink for OtelSink {
     fn name(&self) -> &'static str {
         "otlp"
@@ -254,35 +261,38 @@ impl Sink for OtelSink {
 
     fn emit(&mut self, rec: &AccessRecord) -> Result<()> {
         let cx = self.process_span(rec);
+        let path = match rec.file_path.to_str() {
+            Some(p) => std::borrow::Cow::Borrowed(p),
+            None => path_string(rec.file_path.as_os_str().as_encoded_bytes()).into(),
+        };
         if let Some(s) = self.processes.get_mut(&rec.pid()) {
             // the artifact as a span event too, so trace views show what the process loaded
             s.add_event(
                 rec.event_name(),
                 vec![
-                    KeyValue::new(
-                        attr::FILE_PATH,
-                        path_string(rec.file_path.as_os_str().as_encoded_bytes()),
-                    ),
+                    KeyValue::new(attr::FILE_PATH, path.clone().into_owned()),
                     KeyValue::new(attr::ACCESS_MODE, rec.mode.as_str()),
                 ],
             );
         }
-        let mut r = self.logger.create_log_record();
-        r.set_event_name(rec.event_name());
-        r.set_severity_number(Severity::Info);
-        r.set_severity_text("INFO");
-        r.set_timestamp(rec.time);
-        r.set_observed_timestamp(SystemTime::now());
-        r.set_body(AnyValue::from(path_string(
-            rec.file_path.as_os_str().as_encoded_bytes(),
-        )));
-        // Also as an attribute: some collectors (rotel's ClickHouse exporter) drop EventName.
-        r.add_attribute(aibom_semconv::record::EVENT_NAME, rec.event_name());
-        for (k, v) in attributes(rec) {
-            r.add_attribute(k, to_any(v));
+        let header = Header {
+            event_name: rec.event_name(),
+            time: rec.time,
+            observed: SystemTime::now(),
+            body: Some(path.as_ref()),
+            span: Some(&cx),
+        };
+        self.logs.push(&header, |a| {
+            // Also as an attribute: some collectors (rotel's ClickHouse exporter) drop EventName.
+            a.add(
+                aibom_semconv::record::EVENT_NAME,
+                &Value::Str(rec.event_name().into()),
+            );
+            visit_attributes(rec, |k, v| a.add(k, &v));
+        });
+        if self.logs.full() {
+            self.seal_logs();
         }
-        r.set_trace_context(cx.trace_id(), cx.span_id(), Some(cx.trace_flags()));
-        self.logger.emit(r);
         Ok(())
     }
 
@@ -291,7 +301,7 @@ impl Sink for OtelSink {
         // a second between an access and its record leaving.
         if self.last_seal.elapsed() >= Duration::from_secs(1) {
             self.last_seal = std::time::Instant::now();
-            let _ = self.logger_provider.force_flush();
+            self.seal_logs();
             let _ = self.tracer_provider.force_flush();
         }
         Ok(())
@@ -327,25 +337,22 @@ impl Sink for OtelSink {
     fn scan_ended(&mut self, s: &crate::model::ScanReport) {
         let attrs = super::scan_attributes(s);
         let mut span = self.scans.remove(&s.scan_id);
-        let mut r = self.logger.create_log_record();
-        r.set_event_name(aibom_semconv::event::SCAN_SUMMARY);
-        r.set_severity_number(Severity::Info);
-        r.set_severity_text("INFO");
         let now = SystemTime::now();
-        r.set_timestamp(now);
-        r.set_observed_timestamp(now);
-        r.add_attribute(
-            aibom_semconv::record::EVENT_NAME,
-            aibom_semconv::event::SCAN_SUMMARY,
-        );
-        for (k, v) in attrs.iter().cloned() {
-            r.add_attribute(k, to_any(v));
-        }
-        if let Some(sp) = &span {
-            let cx = sp.span_context();
-            r.set_trace_context(cx.trace_id(), cx.span_id(), Some(cx.trace_flags()));
-        }
-        self.logger.emit(r);
+        let cx = span.as_ref().map(|sp| sp.span_context().clone());
+        let header = Header {
+            event_name: aibom_semconv::event::SCAN_SUMMARY,
+            time: now,
+            observed: now,
+            body: None,
+            span: cx.as_ref(),
+        };
+        self.logs.push(&header, |a| {
+            a.add(
+                aibom_semconv::record::EVENT_NAME,
+                &Value::Str(aibom_semconv::event::SCAN_SUMMARY.into()),
+            );
+            attrs.iter().for_each(|(k, v)| a.add(k, v));
+        });
         if let Some(sp) = span.as_mut() {
             sp.set_attributes(
                 attrs
@@ -360,7 +367,7 @@ impl Sink for OtelSink {
             );
             sp.end();
         }
-        let _ = self.logger_provider.force_flush();
+        self.seal_logs();
         let _ = self.tracer_provider.force_flush();
     }
 
@@ -372,10 +379,9 @@ impl Sink for OtelSink {
         if let Some(mut w) = self.workload.take() {
             w.end();
         }
-        let _ = self.logger_provider.force_flush();
+        self.seal_logs();
         let _ = self.tracer_provider.force_flush();
         let _ = self.meter_provider.force_flush();
-        let _ = self.logger_provider.shutdown();
         let _ = self.tracer_provider.shutdown();
         let _ = self.meter_provider.shutdown();
         Ok(())
@@ -385,7 +391,7 @@ impl Sink for OtelSink {
 /// Registers every semconv metric as an observable instrument reading its [`Stats`]
 /// counter; kind, unit and description come from the registry.
 fn register_metrics(mp: &SdkMeterProvider, stats: Arc<Stats>) {
-    let meter = mp.meter("aibomd");
+    let meter = mp.meter(SCOPE);
     for def in aibom_semconv::METRICS
         .iter()
         .filter_map(|m| aibom_semconv::metric_def(m))

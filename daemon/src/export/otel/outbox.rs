@@ -1,6 +1,6 @@
 //! The outbox: where sealed OTLP requests go. Each is written to the OTLP JSON file (when
-//! configured) and to the spool (when an endpoint is configured); a delivery task moves
-//! the spool to the collector in order, retrying with backoff while it is down or slow.
+//! configured) and to the spool (when an endpoint is configured); the delivery task
+//! ([`super::delivery`]) moves the spool to the collector.
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -9,11 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 use super::request::Request;
 use super::spool::Spool;
-use super::transport::Transport;
 use crate::stats::Stats;
 
 /// Shared between the OTel processors (producers) and the delivery task (consumer).
@@ -96,82 +94,18 @@ impl Outbox {
         }
     }
 
-    /// Moves the spool to the collector until `stop` is cancelled.
-    pub async fn deliver(self: Arc<Self>, transport: Transport, stop: CancellationToken) {
-        let Some(spool) = &self.spool else { return };
-        let mut backoff = Duration::from_millis(100);
-        let mut outage_logged = false;
-        loop {
-            // Consecutive requests of one signal go out as one (fewer round trips after
-            // an outage or behind a slow collector); order is kept.
-            let run = spool.lock().expect("spool lock").front_run(64, 4 << 20);
-            if run.is_empty() {
-                tokio::select! {
-                    _ = self.wake.notified() => {}
-                    _ = stop.cancelled() => return,
-                }
-                continue;
-            }
-            let mut merged: Option<Request> = None;
-            let mut items = 0;
-            for e in &run {
-                match Spool::read(e) {
-                    Ok(r) => {
-                        items += e.items;
-                        match merged.as_mut() {
-                            Some(m) => {
-                                m.merge(r);
-                            }
-                            None => merged = Some(r),
-                        }
-                    }
-                    Err(err) => {
-                        tracing::error!(error = %err, file = %e.path.display(), "unreadable spool entry dropped");
-                        Stats::add(&self.stats.export_dropped, e.items);
-                    }
-                }
-            }
-            let seqs: Vec<u64> = run.iter().map(|e| e.seq).collect();
-            let Some(req) = merged else {
-                let mut s = spool.lock().expect("spool lock");
-                seqs.iter().for_each(|q| s.remove(*q));
-                continue;
-            };
-            let res = tokio::select! {
-                r = transport.send(req) => r,
-                _ = stop.cancelled() => return,
-            };
-            match res {
-                Ok(()) => {
-                    if outage_logged {
-                        tracing::warn!("collector is back; replaying the spool");
-                        outage_logged = false;
-                    }
-                    backoff = Duration::from_millis(100);
-                    let mut s = spool.lock().expect("spool lock");
-                    seqs.iter().for_each(|q| s.remove(*q));
-                    Stats::set(&self.stats.spool_requests, s.len() as u64);
-                }
-                Err(e) if e.retryable => {
-                    Stats::add(&self.stats.export_failures, 1);
-                    if !outage_logged {
-                        tracing::warn!(error = %e.message, "collector unavailable; spooling to disk and retrying");
-                        outage_logged = true;
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(backoff) => {}
-                        _ = stop.cancelled() => return,
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-                Err(e) => {
-                    Stats::add(&self.stats.export_failures, 1);
-                    Stats::add(&self.stats.export_dropped, items);
-                    tracing::error!(error = %e.message, items, "collector rejected a request for good; dropped");
-                    let mut s = spool.lock().expect("spool lock");
-                    seqs.iter().for_each(|q| s.remove(*q));
-                }
-            }
-        }
+    /// The spool, when an endpoint is configured.
+    pub(super) fn spool(&self) -> Option<&Mutex<Spool>> {
+        self.spool.as_ref()
+    }
+
+    /// The counters.
+    pub(super) fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    /// Completes when a request was submitted (or `drain` polls) since the last call.
+    pub(super) fn woken(&self) -> tokio::sync::futures::Notified<'_> {
+        self.wake.notified()
     }
 }

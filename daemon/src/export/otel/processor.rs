@@ -1,4 +1,5 @@
-//! OTel SDK processors that batch into OTLP requests and hand them to the [`Outbox`].
+//! OTel SDK processors that batch spans and metrics into OTLP requests and hand them to
+//! the [`Outbox`] (log records do not go through the SDK: see [`super::logs`]).
 //!
 //! Written instead of the SDK's batch processors because those drop data when their queue
 //! is full or the exporter fails; here a batch is sealed into the on-disk spool at once
@@ -7,16 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::{Context, InstrumentationScope};
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope as PbScope;
-use opentelemetry_proto::tonic::logs::v1::{LogRecord as PbLog, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource as PbResource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as PbSpan};
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
@@ -26,10 +24,11 @@ use opentelemetry_sdk::Resource;
 use super::outbox::Outbox;
 use super::request::Request;
 
-/// Records per sealed request.
+/// Spans per sealed request.
 const BATCH: usize = 512;
 
-fn pb_resource(r: &Resource) -> (PbResource, String) {
+/// The resource as its OTLP message, and its schema URL.
+pub(super) fn pb_resource(r: &Resource) -> (PbResource, String) {
     let a = ResourceAttributesWithSchema::from(r);
     (
         PbResource {
@@ -40,7 +39,8 @@ fn pb_resource(r: &Resource) -> (PbResource, String) {
     )
 }
 
-fn pb_scope(s: &InstrumentationScope) -> PbScope {
+/// The instrumentation scope as its OTLP message.
+pub(super) fn pb_scope(s: &InstrumentationScope) -> PbScope {
     (s.clone(), None).into()
 }
 
@@ -119,49 +119,6 @@ impl<T> std::fmt::Debug for Batcher<T> {
 impl std::fmt::Debug for Outbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Outbox")
-    }
-}
-
-/// Log processor: batches log records into `ExportLogsServiceRequest`s.
-#[derive(Debug)]
-pub struct LogBatcher(Batcher<PbLog>);
-
-impl LogBatcher {
-    pub fn new(outbox: Arc<Outbox>) -> Self {
-        Self(Batcher::new(
-            outbox,
-            |resource, schema_url, scope, log_records| {
-                Request::Logs(ExportLogsServiceRequest {
-                    resource_logs: vec![ResourceLogs {
-                        resource: Some(resource),
-                        scope_logs: vec![ScopeLogs {
-                            scope: Some(scope),
-                            log_records,
-                            schema_url: String::new(),
-                        }],
-                        schema_url,
-                    }],
-                })
-            },
-        ))
-    }
-}
-
-impl LogProcessor for LogBatcher {
-    fn emit(&self, data: &mut SdkLogRecord, scope: &InstrumentationScope) {
-        self.0.push(scope, PbLog::from(&*data));
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.flush()
-    }
-
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        self.0.flush()
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.0.set_resource(resource);
     }
 }
 

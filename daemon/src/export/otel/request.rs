@@ -1,4 +1,6 @@
 //! One OTLP export request, of any signal, as it travels through spool and transport.
+use std::borrow::Cow;
+
 use opentelemetry_proto::tonic::collector::{
     logs::v1::ExportLogsServiceRequest, metrics::v1::ExportMetricsServiceRequest,
     trace::v1::ExportTraceServiceRequest,
@@ -31,12 +33,23 @@ impl Signal {
     }
 }
 
-/// A typed export request.
+/// An export request: typed (built by the SDK processors) or already protobuf-encoded
+/// (access records, encoded straight from the model by [`super::logs`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
     Logs(ExportLogsServiceRequest),
     Traces(ExportTraceServiceRequest),
     Metrics(ExportMetricsServiceRequest),
+    Encoded(Encoded),
+}
+
+/// The protobuf bytes of an `Export{Logs,Trace,Metrics}ServiceRequest`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    pub signal: Signal,
+    /// Log records, spans or data points inside.
+    pub items: u64,
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -45,6 +58,7 @@ impl Request {
             Request::Logs(_) => Signal::Logs,
             Request::Traces(_) => Signal::Traces,
             Request::Metrics(_) => Signal::Metrics,
+            Request::Encoded(e) => e.signal,
         }
     }
 
@@ -69,29 +83,67 @@ impl Request {
                 .flat_map(|r| &r.scope_metrics)
                 .map(|s| s.metrics.len())
                 .sum(),
+            Request::Encoded(e) => return e.items,
         };
         n as u64
     }
 
     /// Appends `other` (same signal) to this request; false if the signals differ.
+    /// Encoded requests are concatenated: in protobuf, the concatenation of two messages
+    /// is their merge, and every field of an export request is a repeated one.
     pub fn merge(&mut self, other: Request) -> bool {
-        match (self, other) {
+        if self.signal() != other.signal() {
+            return false;
+        }
+        match (&mut *self, other) {
             (Request::Logs(a), Request::Logs(b)) => a.resource_logs.extend(b.resource_logs),
             (Request::Traces(a), Request::Traces(b)) => a.resource_spans.extend(b.resource_spans),
             (Request::Metrics(a), Request::Metrics(b)) => {
                 a.resource_metrics.extend(b.resource_metrics)
             }
-            _ => return false,
+            (_, other) => {
+                let items = self.items() + other.items();
+                let mut body =
+                    std::mem::replace(self, Request::Logs(Default::default())).into_bytes();
+                body.extend_from_slice(&other.bytes());
+                *self = Request::Encoded(Encoded {
+                    signal: other.signal(),
+                    items,
+                    body,
+                });
+            }
         }
         true
     }
 
-    /// Protobuf bytes.
+    /// Protobuf bytes (a copy).
     pub fn encode(&self) -> Vec<u8> {
+        self.bytes().into_owned()
+    }
+
+    /// Protobuf bytes, borrowed when the request is already encoded.
+    pub fn bytes(&self) -> Cow<'_, [u8]> {
         match self {
-            Request::Logs(r) => r.encode_to_vec(),
-            Request::Traces(r) => r.encode_to_vec(),
-            Request::Metrics(r) => r.encode_to_vec(),
+            Request::Logs(r) => Cow::Owned(r.encode_to_vec()),
+            Request::Traces(r) => Cow::Owned(r.encode_to_vec()),
+            Request::Metrics(r) => Cow::Owned(r.encode_to_vec()),
+            Request::Encoded(e) => Cow::Borrowed(&e.body),
+        }
+    }
+
+    /// Protobuf bytes, without a copy when the request is already encoded.
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Request::Encoded(e) => e.body,
+            typed => typed.encode(),
+        }
+    }
+
+    /// The typed form (decodes an encoded request).
+    pub fn typed(self) -> Result<Self, prost::DecodeError> {
+        match self {
+            Request::Encoded(e) => Self::decode(e.signal, &e.body),
+            typed => Ok(typed),
         }
     }
 
@@ -110,6 +162,11 @@ impl Request {
             Request::Logs(r) => serde_json::to_string(r),
             Request::Traces(r) => serde_json::to_string(r),
             Request::Metrics(r) => serde_json::to_string(r),
+            Request::Encoded(e) => {
+                return Self::decode(e.signal, &e.body)
+                    .expect("aibomd's own encoding decodes")
+                    .to_json()
+            }
         }
         .expect("OTLP requests serialize")
     }

@@ -5,7 +5,7 @@
 //! One file per request, `{seq:020}-{signal}-{items}.pb`, written to a temp name and
 //! renamed, so a crash never leaves a torn request. A lock file keeps two aibomd processes
 //! from sharing one spool: the second one gets its own subdirectory.
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -14,6 +14,10 @@ use anyhow::{Context, Result};
 use nix::fcntl::{Flock, FlockArg};
 
 use super::request::{Request, Signal};
+
+/// Most spool entries [`Spool::next_run`] looks at: bounds its cost when a long outage
+/// left a deep spool (requests in flight or waiting for a retry are at its front).
+pub const SCAN_WINDOW: usize = 1024;
 
 /// One spooled request.
 #[derive(Debug, Clone)]
@@ -87,7 +91,7 @@ impl Spool {
 
     /// Appends a request (durably renamed into place), dropping the oldest past the cap.
     pub fn push(&mut self, req: &Request) -> Result<()> {
-        let body = req.encode();
+        let body = req.bytes();
         let seq = self.next_seq;
         self.next_seq += 1;
         let name = format!("{seq:020}-{}-{}.pb", req.signal().path(), req.items());
@@ -137,6 +141,41 @@ impl Spool {
         out
     }
 
+    /// The oldest request not in `taken`, and after it further ones of the same signal
+    /// (requests of other signals are stepped over, not merged), in order, up to `max`
+    /// requests and `max_bytes` (at least one). Looks at most at [`SCAN_WINDOW`] entries.
+    pub fn next_run(&self, taken: &HashSet<u64>, max: usize, max_bytes: u64) -> Vec<Entry> {
+        let mut free = self
+            .entries
+            .iter()
+            .take(SCAN_WINDOW)
+            .filter(|e| !taken.contains(&e.seq));
+        let Some(first) = free.next() else {
+            return Vec::new();
+        };
+        let mut out = vec![first.clone()];
+        let mut bytes = first.bytes;
+        for e in free.filter(|e| e.signal == first.signal) {
+            if out.len() >= max || bytes + e.bytes > max_bytes {
+                break;
+            }
+            bytes += e.bytes;
+            out.push(e.clone());
+        }
+        out
+    }
+
+    /// True while request `seq` is in the spool (not sent, not dropped at the cap).
+    pub fn contains(&self, seq: u64) -> bool {
+        self.entries.binary_search_by_key(&seq, |e| e.seq).is_ok()
+    }
+
+    /// The protobuf bytes of one spooled request.
+    pub fn read_bytes(e: &Entry) -> Result<Vec<u8>> {
+        std::fs::read(&e.path)
+            .with_context(|| format!("reading spooled request {}", e.path.display()))
+    }
+
     /// Reads one spooled request.
     pub fn read(e: &Entry) -> Result<Request> {
         std::fs::read(&e.path)
@@ -146,7 +185,7 @@ impl Spool {
 
     /// Removes the request `seq` (sent, or rejected for good).
     pub fn remove(&mut self, seq: u64) {
-        if let Some(pos) = self.entries.iter().position(|e| e.seq == seq) {
+        if let Ok(pos) = self.entries.binary_search_by_key(&seq, |e| e.seq) {
             let e = self.entries.remove(pos).expect("position is valid");
             self.bytes -= e.bytes;
             let _ = std::fs::remove_file(&e.path);

@@ -1,18 +1,16 @@
-//! Sending one request to the collector over OTLP/gRPC (tonic, the official proto
-//! clients) or OTLP/HTTP with protobuf bodies (reqwest), with the OTLP spec's retry rules.
+//! Sending one encoded request to the collector over OTLP/gRPC (tonic) or OTLP/HTTP with
+//! protobuf bodies (reqwest), optionally gzip-compressed, with the OTLP spec's retry rules.
+use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use opentelemetry_proto::tonic::collector::{
-    logs::v1::logs_service_client::LogsServiceClient,
-    metrics::v1::metrics_service_client::MetricsServiceClient,
-    trace::v1::trace_service_client::TraceServiceClient,
-};
+use bytes::Bytes;
 use tonic::metadata::{MetadataKey, MetadataValue};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 
-use super::config::{OtlpConfig, Protocol, Target};
-use super::request::{Request, Signal};
+use super::config::{Compression, OtlpConfig, Protocol, Target};
+use super::grpc;
+use super::request::Signal;
 
 /// Why a send failed, and whether trying again can help.
 #[derive(Debug)]
@@ -26,11 +24,13 @@ enum Client {
     Grpc {
         channel: Channel,
         headers: Vec<(String, String)>,
+        gzip: bool,
     },
     Http {
         client: reqwest::Client,
         url: String,
         headers: Vec<(String, String)>,
+        gzip: bool,
     },
 }
 
@@ -66,18 +66,24 @@ impl Transport {
         }
     }
 
-    /// Sends `req`; Ok when the collector accepted it.
-    pub async fn send(&self, req: Request) -> Result<(), SendError> {
-        let Some(c) = self.client(req.signal()) else {
+    /// Sends the protobuf bytes of an export request of `signal`; Ok when the collector
+    /// accepted it.
+    pub async fn send(&self, signal: Signal, body: Bytes) -> Result<(), SendError> {
+        let Some(c) = self.client(signal) else {
             return Ok(()); // signal not exported: nothing to do
         };
         match c {
-            Client::Grpc { channel, headers } => send_grpc(channel.clone(), headers, req).await,
+            Client::Grpc {
+                channel,
+                headers,
+                gzip,
+            } => send_grpc(channel.clone(), headers, signal, body, *gzip).await,
             Client::Http {
                 client,
                 url,
                 headers,
-            } => send_http(client, url, headers, req).await,
+                gzip,
+            } => send_http(client, url, headers, body, *gzip).await,
         }
     }
 }
@@ -87,6 +93,7 @@ fn read(p: &std::path::Path) -> Result<Vec<u8>> {
 }
 
 fn client(cfg: &OtlpConfig, t: Target) -> Result<Client> {
+    let gzip = t.compression == Compression::Gzip;
     let timeout = Duration::from_millis(cfg.timeout_ms);
     match t.protocol {
         Protocol::Grpc => {
@@ -107,6 +114,7 @@ fn client(cfg: &OtlpConfig, t: Target) -> Result<Client> {
             Ok(Client::Grpc {
                 channel: ep.connect_lazy(),
                 headers: t.headers,
+                gzip,
             })
         }
         Protocol::HttpProtobuf => {
@@ -127,6 +135,7 @@ fn client(cfg: &OtlpConfig, t: Target) -> Result<Client> {
                 client: b.build().context("building the OTLP HTTP client")?,
                 url: t.url,
                 headers: t.headers,
+                gzip,
             })
         }
     }
@@ -135,34 +144,20 @@ fn client(cfg: &OtlpConfig, t: Target) -> Result<Client> {
 async fn send_grpc(
     channel: Channel,
     headers: &[(String, String)],
-    req: Request,
+    signal: Signal,
+    body: Bytes,
+    gzip: bool,
 ) -> Result<(), SendError> {
-    fn with_headers<T>(msg: T, headers: &[(String, String)]) -> tonic::Request<T> {
-        let mut r = tonic::Request::new(msg);
-        for (k, v) in headers {
-            if let (Ok(k), Ok(v)) = (
-                MetadataKey::from_bytes(k.as_bytes()),
-                MetadataValue::try_from(v.as_str()),
-            ) {
-                r.metadata_mut().insert(k, v);
-            }
+    let mut req = tonic::Request::new(body);
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (
+            MetadataKey::from_bytes(k.as_bytes()),
+            MetadataValue::try_from(v.as_str()),
+        ) {
+            req.metadata_mut().insert(k, v);
         }
-        r
     }
-    let res = match req {
-        Request::Logs(m) => LogsServiceClient::new(channel)
-            .export(with_headers(m, headers))
-            .await
-            .map(|_| ()),
-        Request::Traces(m) => TraceServiceClient::new(channel)
-            .export(with_headers(m, headers))
-            .await
-            .map(|_| ()),
-        Request::Metrics(m) => MetricsServiceClient::new(channel)
-            .export(with_headers(m, headers))
-            .await
-            .map(|_| ()),
-    };
+    let res = grpc::export(channel, signal, req, gzip).await;
     res.map_err(|s| {
         use tonic::Code::*;
         SendError {
@@ -186,12 +181,18 @@ async fn send_http(
     client: &reqwest::Client,
     url: &str,
     headers: &[(String, String)],
-    req: Request,
+    body: Bytes,
+    gzip: bool,
 ) -> Result<(), SendError> {
     let mut rb = client
         .post(url)
-        .header("content-type", "application/x-protobuf")
-        .body(req.encode());
+        .header("content-type", "application/x-protobuf");
+    rb = if gzip {
+        rb.header("content-encoding", "gzip")
+            .body(gzip_bytes(&body))
+    } else {
+        rb.body(body)
+    };
     for (k, v) in headers {
         rb = rb.header(k, v);
     }
@@ -209,4 +210,15 @@ async fn send_http(
             message: format!("{url}: {e}"),
         }),
     }
+}
+
+/// gzip of `body`. Level 1: request bodies are repetitive (the same keys, resource and
+/// paths again and again), so the fastest level already shrinks them several times over.
+fn gzip_bytes(body: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 4),
+        flate2::Compression::fast(),
+    );
+    e.write_all(body).expect("writing to a Vec cannot fail");
+    e.finish().expect("writing to a Vec cannot fail")
 }

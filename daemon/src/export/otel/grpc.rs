@@ -1,0 +1,79 @@
+//! OTLP/gRPC export of requests that are already protobuf bytes (the spool holds them so).
+//!
+//! tonic's only codec (`tonic_prost::ProstCodec`) takes prost message structs: sending a
+//! spooled request through it would decode it into one and encode it again. This codec,
+//! written here because tonic has no pass-through one, writes the bytes as they are; the
+//! response (`Export*ServiceResponse`) is not needed and is skipped unread.
+use bytes::{Buf, BufMut, Bytes};
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::transport::Channel;
+use tonic::Status;
+
+use super::request::Signal;
+
+/// Encodes `Bytes` as they are; decodes any response to `()`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = ();
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = ();
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, Status> {
+        src.advance(src.remaining());
+        Ok(Some(()))
+    }
+}
+
+/// The gRPC method of a signal's OTLP export service.
+fn path(signal: Signal) -> PathAndQuery {
+    PathAndQuery::from_static(match signal {
+        Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+    })
+}
+
+/// Sends one encoded export request of `signal`; Ok when the collector accepted it.
+pub async fn export(
+    channel: Channel,
+    signal: Signal,
+    req: tonic::Request<Bytes>,
+    gzip: bool,
+) -> Result<(), Status> {
+    let mut client = tonic::client::Grpc::new(channel);
+    if gzip {
+        client = client.send_compressed(CompressionEncoding::Gzip);
+    }
+    client
+        .ready()
+        .await
+        .map_err(|e| Status::unavailable(format!("collector not ready: {e}")))?;
+    client.unary(req, path(signal), RawCodec).await.map(|_| ())
+}
