@@ -596,7 +596,7 @@ mod direct {
                     } else {
                         RecordKind::Access
                     },
-                    artifact: Some(Artifact {
+                    artifact: Some(std::sync::Arc::new(Artifact {
                         artifact_type: "model",
                         role: Some("weights"),
                         format: "safetensors",
@@ -604,11 +604,12 @@ mod direct {
                         name: Some(format!("m-{i}")),
                         sha256: Some(format!("{i:064x}")),
                         ..Default::default()
-                    }),
+                    })),
                     time: now + Duration::from_micros(i as u64),
-                    file_path: path.clone(),
+                    file_path: path.clone().into(),
                     access_path: path.as_os_str().as_encoded_bytes().to_vec(),
-                    absolute_path: path,
+                    absolute_path: path.into(),
+                    version: None,
                     resolution: aibom_semconv::path_resolution::ABSOLUTE,
                     size: Some(1000 + i as u64),
                     modified: Some(now),
