@@ -1104,6 +1104,7 @@ fn record_pool() -> Vec<AccessRecord> {
                 project_source: aibom_semconv::project_source::DEFAULT,
                 foreign_root: false,
                 from_proc: false,
+                environment: Default::default(),
             })
         })
         .collect();

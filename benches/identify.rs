@@ -765,7 +765,9 @@ fn run_normalize_only(raws: &[RawAccess], rounds: usize) -> Timed {
 /// Each stage of a cache-miss identification alone over every file of `raws`, in
 /// order: seconds per stage (whole pass).
 fn miss_stages(raws: &[RawAccess]) -> Result<Vec<(&'static str, f64)>> {
-    let mut procs = Attributor::new(&Default::default(), "bench", None).expect("defaults");
+    let mut procs = Attributor::new(&Default::default(), "bench", None)
+        .expect("defaults")
+        .with_env_keys(provider::ENV_KEYS);
     let mut norm = Normalizer::new(&Default::default());
     let paths: Vec<&Path> = raws
         .iter()
@@ -794,7 +796,8 @@ fn miss_stages(raws: &[RawAccess]) -> Result<Vec<(&'static str, f64)>> {
             sniffed = paths.iter().map(|p| format::sniff(p)).collect();
         },
     );
-    let env = HubEnv::from_process(std::process::id());
+    let me = procs.lookup(std::process::id(), Default::default());
+    let env = HubEnv::from_process_env(&me.environment, me.working_directory.as_deref());
     let mut origins = Vec::with_capacity(paths.len());
     time("`provider::origin`", &mut || {
         origins = paths

@@ -584,6 +584,7 @@ mod direct {
                     project_source: aibom_semconv::project_source::DEFAULT,
                     foreign_root: false,
                     from_proc: true,
+                    environment: Default::default(),
                 })
             })
             .collect();

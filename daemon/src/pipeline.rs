@@ -86,7 +86,8 @@ impl Pipeline {
             dedup: Dedup::new(dedup_window),
             normalizer: Normalizer::new(&NormalizeConfig::default()),
             attributor: Attributor::new(&Default::default(), &project, None)
-                .expect("the default [attribute] settings are valid"),
+                .expect("the default [attribute] settings are valid")
+                .with_env_keys(crate::identify::provider::ENV_KEYS),
             identifier: Identifier::new(
                 &IdentifyConfig::default(),
                 cfg.hash_workers,
@@ -116,7 +117,7 @@ impl Pipeline {
 
     /// Attributes accesses with `attributor` (built from the `[attribute]` settings).
     pub fn with_attributor(mut self, attributor: Attributor) -> Self {
-        self.attributor = attributor;
+        self.attributor = attributor.with_env_keys(crate::identify::provider::ENV_KEYS);
         self
     }
 
@@ -151,7 +152,6 @@ impl Pipeline {
                 }
                 TraceEvent::Exit { pid } => {
                     self.attributor.on_exit(pid);
-                    self.identifier.forget_process(pid);
                     self.dedup.exit(pid, now);
                 }
             }

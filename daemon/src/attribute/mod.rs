@@ -69,6 +69,8 @@ pub struct Attributor {
     cgroups: cgroups::CgroupIds,
     pods: Option<kube::Pods>,
     evictions: u64,
+    /// Environment variables kept in each [`Attribution`].
+    env_keys: Vec<&'static str>,
 }
 
 impl Attributor {
@@ -104,6 +106,7 @@ impl Attributor {
             ),
             pods,
             evictions: 0,
+            env_keys: vec![process::PROJECT_ENV],
         })
     }
 
@@ -121,6 +124,17 @@ impl Attributor {
             Arc::make_mut(&mut entry.attr).exe = Some(e.path.clone());
         }
         self.insert(e.pid, entry);
+    }
+
+    /// Also keeps `keys` of each process's environment in its [`Attribution`] (read in the
+    /// same single read of `/proc/PID/environ` as `AIBOM_PROJECT`).
+    pub fn with_env_keys(mut self, keys: &[&'static str]) -> Self {
+        for k in keys {
+            if !self.env_keys.contains(k) {
+                self.env_keys.push(k);
+            }
+        }
+        self
     }
 
     /// Forgets an exited process.
@@ -190,7 +204,13 @@ impl Attributor {
     /// Builds the entry of `pid`; `depth` counts the ancestors built on the way to an
     /// inherited `AIBOM_PROJECT`.
     fn build(&mut self, pid: u32, hints: Hints, prev_env: Option<Arc<str>>, depth: usize) -> Entry {
-        let f = process::read(pid, self.cmdline_max, &self.host, hints.uid.is_none());
+        let f = process::read(
+            pid,
+            self.cmdline_max,
+            &self.host,
+            hints.uid.is_none(),
+            &self.env_keys,
+        );
         let from_proc = f.comm.is_some();
         let cgroup = f
             .cgroup
@@ -228,6 +248,7 @@ impl Attributor {
             project_source: project_source::DEFAULT,
             foreign_root: f.foreign_root,
             from_proc,
+            environment: Arc::new(f.environment),
         };
         (a.project, a.project_source) = if let Some(p) = &self.cli_project {
             (p.clone(), project_source::CLI)

@@ -7,11 +7,13 @@ use std::time::{Duration, SystemTime};
 
 use regex::Regex;
 
+use crate::model::Environment;
+
 /// The environment variable naming a process's project.
 pub const PROJECT_ENV: &str = "AIBOM_PROJECT";
 
-/// Most bytes of `/proc/PID/environ` read when looking for [`PROJECT_ENV`].
-const ENVIRON_MAX: u64 = 256 << 10;
+/// Most bytes of `/proc/PID/environ` read (once per exec, for every stage's variables).
+const ENVIRON_MAX: u64 = 1 << 20;
 
 /// What `/proc/PID` told about one process (absent facts: unreadable or exited).
 #[derive(Debug, Clone, Default)]
@@ -27,6 +29,8 @@ pub struct ProcFacts {
     pub cgroup: Option<String>,
     /// `Some(None)`: environ read, no `AIBOM_PROJECT`; `None`: unreadable.
     pub env_project: Option<Option<String>>,
+    /// The watched variables of the environment (empty when unreadable).
+    pub environment: Environment,
     /// The process's root or mount namespace differs from ours: paths it reports are
     /// relative to `/proc/PID/root`.
     pub foreign_root: bool,
@@ -34,7 +38,14 @@ pub struct ProcFacts {
 
 /// Reads every fact of `pid` (about eight small `/proc` reads; the uid from
 /// `/proc/PID/status` only when `want_uid`).
-pub fn read(pid: u32, cmdline_max: usize, host: &Host, want_uid: bool) -> ProcFacts {
+/// `env_keys`: the environment variables kept (see [`Environment`]).
+pub fn read(
+    pid: u32,
+    cmdline_max: usize,
+    host: &Host,
+    want_uid: bool,
+    env_keys: &[&str],
+) -> ProcFacts {
     let dir = PathBuf::from(format!("/proc/{pid}"));
     let mut f = ProcFacts::default();
     if let Ok(stat) = std::fs::read_to_string(dir.join("stat")) {
@@ -57,7 +68,10 @@ pub fn read(pid: u32, cmdline_max: usize, host: &Host, want_uid: bool) -> ProcFa
     f.cgroup = std::fs::read_to_string(dir.join("cgroup"))
         .ok()
         .and_then(|t| super::container::path_from_proc(&t));
-    f.env_project = read_bounded(&dir.join("environ"), ENVIRON_MAX).map(|e| env_value(&e));
+    if let Some(block) = read_bounded(&dir.join("environ"), ENVIRON_MAX) {
+        f.env_project = Some(env_value(&block));
+        f.environment = Environment::parse(&block, env_keys);
+    }
     f.foreign_root = host.foreign_root(pid);
     f
 }
@@ -314,7 +328,7 @@ mod tests {
     #[test]
     fn own_process_facts() {
         let host = Host::new();
-        let f = read(std::process::id(), 4096, &host, true);
+        let f = read(std::process::id(), 4096, &host, true, &[PROJECT_ENV]);
         assert_eq!(f.exe, std::env::current_exe().ok());
         assert_eq!(f.ppid, Some(std::os::unix::process::parent_id()));
         assert_eq!(f.uid, Some(nix::unistd::getuid().as_raw()));

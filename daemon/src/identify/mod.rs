@@ -12,7 +12,6 @@ pub mod hash;
 pub mod license;
 pub mod provider;
 
-use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -23,9 +22,6 @@ use serde::{Deserialize, Serialize};
 use crate::model::{AccessMode, AccessRecord, Artifact, FileVersion};
 use hash::HashPool;
 use provider::HubEnv;
-
-/// Process environments remembered (one per live process that accessed an artifact).
-const MAX_ENVS: NonZeroUsize = NonZeroUsize::new(4_096).unwrap();
 
 /// `[identify]` settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,7 +50,6 @@ pub struct Identifier {
     known_bytes: usize,
     cache_bytes: usize,
     evictions: u64,
-    envs: LruCache<u32, HubEnv>,
     pool: HashPool,
 }
 
@@ -66,7 +61,6 @@ impl Identifier {
             known_bytes: 0,
             cache_bytes: cfg.cache_bytes,
             evictions: 0,
-            envs: LruCache::new(MAX_ENVS),
             pool: HashPool::new(hash_workers, hash_queue),
         }
     }
@@ -103,11 +97,8 @@ impl Identifier {
         version: Option<FileVersion>,
         writing: bool,
     ) -> Artifact {
-        let pid = rec.pid();
-        let env = self
-            .envs
-            .get_or_insert(pid, || HubEnv::from_process(pid))
-            .clone();
+        let p = &rec.process;
+        let env = HubEnv::from_process_env(&p.environment, p.working_directory.as_deref());
         let sniffed = if writing {
             let claimed = format::from_extension(&file_name(&rec.absolute_path))
                 .unwrap_or(format::Format::Unknown);
@@ -215,11 +206,6 @@ impl Identifier {
     /// Artifact versions evicted from the full cache so far.
     pub fn evictions(&self) -> u64 {
         self.evictions
-    }
-
-    /// Forgets a process's environment (it exited).
-    pub fn forget_process(&mut self, pid: u32) {
-        self.envs.pop(&pid);
     }
 }
 

@@ -13,6 +13,6 @@ mod scan;
 
 pub use access::{AccessMode, ExecInfo, FileMeta, RawAccess, TraceEvent, TracerStats};
 pub use artifact::{Artifact, FileVersion};
-pub use process::{Attribution, Container, PodName};
+pub use process::{Attribution, Container, Environment, PodName};
 pub use record::{AccessRecord, RecordKind};
 pub use scan::ScanReport;

@@ -38,6 +38,41 @@ pub struct Attribution {
     pub foreign_root: bool,
     /// False when the process was gone: only the tracer's facts are known.
     pub from_proc: bool,
+    /// The environment variables aibomd looks at, read once per exec.
+    pub environment: Arc<Environment>,
+}
+
+/// The variables of a process's environment that some stage looks at (`AIBOM_PROJECT`, hub
+/// cache roots…), in the kernel's order, duplicates kept: each reader decides which one
+/// counts. Read once per exec from `/proc/PID/environ`, bounded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environment {
+    pub vars: Vec<(String, Vec<u8>)>,
+}
+
+impl Environment {
+    /// Keeps the `KEY=VALUE` entries of a NUL-separated environment block whose key is in
+    /// `keys`.
+    pub fn parse(block: &[u8], keys: &[&str]) -> Self {
+        let vars = block
+            .split(|b| *b == 0)
+            .filter_map(|kv| {
+                let eq = kv.iter().position(|b| *b == b'=')?;
+                let key = std::str::from_utf8(&kv[..eq]).ok()?;
+                keys.contains(&key)
+                    .then(|| (key.to_string(), kv[eq + 1..].to_vec()))
+            })
+            .collect();
+        Self { vars }
+    }
+
+    /// Every value of `key`, in order.
+    pub fn all<'a>(&'a self, key: &'a str) -> impl DoubleEndedIterator<Item = &'a [u8]> + 'a {
+        self.vars
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_slice())
+    }
 }
 
 /// The container a process runs in.

@@ -1,10 +1,8 @@
 //! [`HubEnv`]: cache roots read from a traced process's environment.
-use std::io::Read;
 use std::os::unix::ffi::OsStringExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// Most of `/proc/PID/environ` read (bytes).
-const ENVIRON_MAX: u64 = 1 << 20;
+use crate::model::Environment;
 
 /// Cache roots from a traced process's environment. Only absolute, non-empty values are
 /// kept (a relative one would be relative to a working directory we may not know).
@@ -38,16 +36,39 @@ pub struct HubEnv {
     pub cwd: Option<PathBuf>,
 }
 
+/// The environment variables [`HubEnv`] reads (the attribute stage keeps them in each
+/// process's [`Environment`]).
+pub const ENV_KEYS: &[&str] = &[
+    "HOME",
+    "XDG_CACHE_HOME",
+    "HF_HOME",
+    "HF_HUB_CACHE",
+    "HUGGINGFACE_HUB_CACHE",
+    "TRANSFORMERS_CACHE",
+    "HF_DATASETS_CACHE",
+    "TIKTOKEN_CACHE_DIR",
+    "DATA_GYM_CACHE_DIR",
+    "TMPDIR",
+    "TEMP",
+    "TMP",
+    "KERAS_HOME",
+    "TFHUB_CACHE_DIR",
+    "KAGGLEHUB_CACHE",
+];
+
 impl HubEnv {
     /// Parses `/proc/PID/environ` content: `KEY=VALUE` entries separated by NUL bytes.
     pub fn from_environ(bytes: &[u8]) -> HubEnv {
+        Self::from_process_env(&Environment::parse(bytes, ENV_KEYS), None)
+    }
+
+    /// The roots of a process's `environment` (as the attribute stage read it) and its
+    /// working directory.
+    pub fn from_process_env(environment: &Environment, cwd: Option<&Path>) -> HubEnv {
         let mut env = HubEnv::default();
         let (mut legacy_hub, mut temp, mut tmp) = (None, None, None);
-        for entry in bytes.split(|b| *b == 0) {
-            let Some(eq) = entry.iter().position(|b| *b == b'=') else {
-                continue;
-            };
-            let (key, value) = (&entry[..eq], &entry[eq + 1..]);
+        for (key, value) in &environment.vars {
+            let key = key.as_bytes();
             let Some(value) = abs_path(value) else {
                 continue;
             };
@@ -76,27 +97,7 @@ impl HubEnv {
         }
         env.hf_hub_cache = env.hf_hub_cache.or(legacy_hub);
         env.tmpdir = env.tmpdir.or(temp).or(tmp);
-        env
-    }
-
-    /// Reads `/proc/PID/environ` (at most 1 MiB) and `/proc/PID/cwd`. When the environment
-    /// cannot be read (process gone, no permission) every root is left unset and only the
-    /// shape-based recognition applies.
-    pub fn from_process(pid: u32) -> HubEnv {
-        let proc_dir = PathBuf::from(format!("/proc/{pid}"));
-        let mut env = match std::fs::File::open(proc_dir.join("environ")) {
-            Ok(f) => {
-                let mut bytes = Vec::new();
-                match f.take(ENVIRON_MAX).read_to_end(&mut bytes) {
-                    Ok(_) => HubEnv::from_environ(&bytes),
-                    Err(_) => HubEnv::default(),
-                }
-            }
-            Err(_) => HubEnv::default(),
-        };
-        env.cwd = std::fs::read_link(proc_dir.join("cwd"))
-            .ok()
-            .filter(|p| p.is_absolute());
+        env.cwd = cwd.filter(|p| p.is_absolute()).map(Path::to_path_buf);
         env
     }
 
@@ -209,14 +210,22 @@ mod tests {
     }
 
     #[test]
-    fn from_process_reads_our_own_environment() {
-        let e = HubEnv::from_process(std::process::id());
+    fn roots_come_from_the_environment_the_attribute_stage_read() {
+        let mut at = crate::attribute::Attributor::new(&Default::default(), "p", None)
+            .unwrap()
+            .with_env_keys(ENV_KEYS);
+        let me = at.lookup(std::process::id(), Default::default());
+        let e = HubEnv::from_process_env(&me.environment, me.working_directory.as_deref());
         assert_eq!(e.cwd, std::env::current_dir().ok());
         if let Some(home) = std::env::var_os("HOME").filter(|h| h.as_bytes().first() == Some(&b'/'))
         {
             assert_eq!(e.home.as_deref(), Some(Path::new(&home)));
         }
         // A process that does not exist: defaults, no panic.
-        assert_eq!(HubEnv::from_process(u32::MAX), HubEnv::default());
+        let gone = at.lookup(u32::MAX, Default::default());
+        assert_eq!(
+            HubEnv::from_process_env(&gone.environment, gone.working_directory.as_deref()),
+            HubEnv::default()
+        );
     }
 }

@@ -75,7 +75,7 @@ use local::local_name;
 use metadata::from_metadata;
 use openai::{by_known_name, tiktoken_cache, whisper_cache};
 
-pub use env::HubEnv;
+pub use env::{HubEnv, ENV_KEYS};
 pub use local::is_user_tree;
 
 /// Where an artifact came from.
