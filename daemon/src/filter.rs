@@ -27,43 +27,6 @@ pub struct FilterConfig {
     pub keep_prefixes: Vec<String>,
 }
 
-/// Default suffixes: model weights, datasets, tokenizers, prompt templates, model configs.
-pub const DEFAULT_SUFFIXES: &[&str] = &[
-    ".safetensors",
-    ".gguf",
-    ".ggml",
-    ".onnx",
-    ".pt",
-    ".pth",
-    ".bin",
-    ".ckpt",
-    ".h5",
-    ".hdf5",
-    ".keras",
-    ".tflite",
-    ".pb",
-    ".mlmodel",
-    ".parquet",
-    ".arrow",
-    ".jsonl",
-    ".csv",
-    ".tsv",
-    ".npy",
-    ".npz",
-    ".jinja",
-    ".jinja2",
-    ".prompt",
-    ".tiktoken",
-    ".model",
-    "tokenizer.json",
-    "vocab.json",
-    "vocab.txt",
-    "merges.txt",
-    "config.json",
-    "readme.md",
-    "mcp.json",
-];
-
 /// Default denied prefixes: kernel pseudo files, devices, shared libraries, locales.
 pub const DEFAULT_DENY_PREFIXES: &[&str] = &[
     "/proc/",
@@ -94,7 +57,9 @@ impl Default for FilterConfig {
     fn default() -> Self {
         let own = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         Self {
-            allow_suffixes: own(DEFAULT_SUFFIXES),
+            allow_suffixes: crate::identify::names::reported_by_default()
+                .map(str::to_string)
+                .collect(),
             deny_prefixes: own(DEFAULT_DENY_PREFIXES),
             keep_prefixes: own(DEFAULT_KEEP_PREFIXES),
         }

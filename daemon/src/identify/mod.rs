@@ -10,6 +10,7 @@ pub mod classify;
 pub mod format;
 pub mod hash;
 pub mod license;
+pub mod names;
 pub mod provider;
 
 use std::path::Path;

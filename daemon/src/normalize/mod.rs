@@ -19,6 +19,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::attribute::{Attributor, Hints};
+use crate::identify::names::{is_model_marker, CARD_NAMES};
 use crate::model::{AccessRecord, Attribution, FileVersion, RawAccess, RecordKind};
 use cache::{Cache, Facts};
 pub use path::{resolve, resolve_in, Resolved};
@@ -140,23 +141,6 @@ fn facts(raw: &RawAccess, proc: &Attribution) -> Option<Facts> {
     })
 }
 
-/// Model-card names that only count when they sit beside a model.
-const CARD_NAMES: &[&str] = &["readme.md"];
-/// Files whose presence marks a folder as a model folder.
-const MODEL_MARKERS: &[&str] = &[
-    "config.json",
-    "model_index.json",
-    ".safetensors",
-    ".gguf",
-    ".onnx",
-    ".bin",
-    ".pt",
-    ".pth",
-    ".h5",
-    ".keras",
-    ".tflite",
-];
-
 /// False for files that passed the path filter but are not artifacts: READMEs outside
 /// model folders, Python path-configuration files. `root`: see [`foreign_root`].
 fn is_artifact_file(absolute_path: &Path, root: Option<&Path>) -> bool {
@@ -178,12 +162,10 @@ fn is_artifact_file(absolute_path: &Path, root: Option<&Path>) -> bool {
     let Ok(entries) = std::fs::read_dir(path::in_root(root, dir)) else {
         return false;
     };
-    entries.flatten().take(4096).any(|e| {
-        let n = name(&e.path());
-        MODEL_MARKERS
-            .iter()
-            .any(|m| n == *m || (m.starts_with('.') && n.ends_with(m)))
-    })
+    entries
+        .flatten()
+        .take(4096)
+        .any(|e| is_model_marker(&name(&e.path())))
 }
 
 fn is_python_site_dir(p: &std::path::Path) -> bool {
