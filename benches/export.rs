@@ -44,7 +44,8 @@
 //! AIBOM_BENCH_RECORDS=50000 cargo bench -p aibomd --bench export
 //! ```
 //!
-//! `AIBOM_BENCH_RECORDS` sets N (and M = N / 512). Started without `--bench`
+//! `AIBOM_BENCH_RECORDS` sets N (and M = N / 512); `AIBOM_BENCH_SECTIONS=1b,2` runs only
+//! the sections listed (all by default). Started without `--bench`
 //! (e.g. by `cargo test --all-targets`) it does nothing.
 
 #[path = "report.rs"]
@@ -112,10 +113,21 @@ fn main() -> Result<()> {
     let bench = Bench::new()?;
     bench.print_header();
     let rotel = Rotel::start(&bench.rotel, bench.tmp.path())?;
-    bench.throughput(&rotel)?;
-    bench.per_core(&rotel)?;
-    bench.spool(&rotel)?;
-    bench.app_latency(&rotel)?;
+    // AIBOM_BENCH_SECTIONS=1b (comma-separated: 1, 1b, 2, 3) runs only those sections
+    let sections = std::env::var("AIBOM_BENCH_SECTIONS").unwrap_or_default();
+    let run = |s: &str| sections.is_empty() || sections.split(',').any(|x| x.trim() == s);
+    if run("1") {
+        bench.throughput(&rotel)?;
+    }
+    if run("1b") {
+        bench.per_core(&rotel)?;
+    }
+    if run("2") {
+        bench.spool(&rotel)?;
+    }
+    if run("3") {
+        bench.app_latency(&rotel)?;
+    }
     drop(rotel);
     println!(
         "\nBench wall time: {:.1} s; load average at end: {}",

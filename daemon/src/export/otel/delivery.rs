@@ -11,7 +11,6 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -178,17 +177,14 @@ fn next(
     (!run.is_empty()).then_some(run)
 }
 
-/// Reads a run's spooled bytes, concatenated, and sends them.
+/// Takes a run's spooled bytes (kept in memory, else read back) and sends them as one
+/// request, without concatenating them here.
 async fn send(transport: Arc<Transport>, run: Vec<Entry>, stats: Arc<Stats>) -> Done {
-    let mut body = Vec::new();
+    let mut body = Vec::with_capacity(run.len());
     let mut unreadable = Vec::new();
     for e in &run {
         match Spool::read_bytes(e) {
-            Ok(b) if body.is_empty() => body = b, // a run of one: no copy
-            Ok(b) => {
-                body.reserve(run.iter().map(|e| e.bytes as usize).sum::<usize>() - body.len());
-                body.extend_from_slice(&b);
-            }
+            Ok(b) => body.push(b),
             Err(err) => {
                 tracing::error!(error = %err, "unreadable spool entry dropped");
                 Stats::add(&stats.export_dropped, e.items);
@@ -199,7 +195,7 @@ async fn send(transport: Arc<Transport>, run: Vec<Entry>, stats: Arc<Stats>) -> 
     let result = if unreadable.len() == run.len() {
         Ok(())
     } else {
-        transport.send(run[0].signal, Bytes::from(body)).await
+        transport.send_parts(run[0].signal, body).await
     };
     Done {
         run,

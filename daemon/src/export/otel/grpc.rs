@@ -12,12 +12,13 @@ use tonic::Status;
 
 use super::request::Signal;
 
-/// Encodes `Bytes` as they are; decodes any response to `()`.
+/// Encodes byte chunks as they are, back to back (spooled requests of one run: their
+/// concatenation is their protobuf merge); decodes any response to `()`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RawCodec;
 
 impl Codec for RawCodec {
-    type Encode = Bytes;
+    type Encode = Vec<Bytes>;
     type Decode = ();
     type Encoder = RawCodec;
     type Decoder = RawCodec;
@@ -32,11 +33,14 @@ impl Codec for RawCodec {
 }
 
 impl Encoder for RawCodec {
-    type Item = Bytes;
+    type Item = Vec<Bytes>;
     type Error = Status;
 
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        dst.put(item);
+    fn encode(&mut self, item: Vec<Bytes>, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.reserve(item.iter().map(Bytes::len).sum());
+        for b in item {
+            dst.put(b);
+        }
         Ok(())
     }
 }
@@ -64,7 +68,7 @@ fn path(signal: Signal) -> PathAndQuery {
 pub async fn export(
     channel: Channel,
     signal: Signal,
-    req: tonic::Request<Bytes>,
+    req: tonic::Request<Vec<Bytes>>,
     gzip: bool,
 ) -> Result<(), Status> {
     let mut client = tonic::client::Grpc::new(channel);

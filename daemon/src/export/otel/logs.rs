@@ -4,6 +4,7 @@
 //! into `ExportLogsServiceRequest`s bounded in records and bytes.
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::{Buf, BytesMut};
 use opentelemetry::trace::SpanContext;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::Resource;
@@ -69,8 +70,13 @@ pub struct LogBatch {
     schema_url: String,
     /// Encoded `InstrumentationScope` message.
     scope: Vec<u8>,
-    /// `log_records` fields of a `ScopeLogs`, back to back.
-    records: Vec<u8>,
+    /// The request being built: [`LogBatch::head_room`] bytes left free for the
+    /// enclosing messages' headers (written at [`LogBatch::seal`], once their lengths are
+    /// known), then the `log_records` fields of a `ScopeLogs`, back to back. Sealing
+    /// hands this buffer over as the request body: records are not copied again.
+    buf: BytesMut,
+    /// Bytes at the front of `buf` reserved for the headers.
+    head_room: usize,
     items: u64,
     scratch: Vec<u8>,
 }
@@ -79,14 +85,35 @@ impl LogBatch {
     /// An empty batch for records of `resource`, in instrumentation scope `scope`.
     pub fn new(resource: &Resource, scope: &'static str) -> Self {
         let (res, schema_url) = pb_resource(resource);
-        Self {
-            resource: res.encode_to_vec(),
+        let resource = res.encode_to_vec();
+        let scope = pb_scope(&InstrumentationScope::builder(scope).build()).encode_to_vec();
+        // ExportLogsServiceRequest.resource_logs and ResourceLogs.scope_logs: a one-byte
+        // key and a varint length (at most 10 bytes) each; resource and scope fields
+        let head_room = 2 * 11 + len_field_len(1, resource.len()) + len_field_len(1, scope.len());
+        let mut batch = Self {
+            resource,
             schema_url,
-            scope: pb_scope(&InstrumentationScope::builder(scope).build()).encode_to_vec(),
-            records: Vec::with_capacity(BATCH_BYTES / 4),
+            scope,
+            buf: BytesMut::new(),
+            head_room,
             items: 0,
             scratch: Vec::with_capacity(4096),
-        }
+        };
+        batch.reset(BATCH_BYTES / 4);
+        batch
+    }
+
+    /// A fresh buffer of `capacity` record bytes, with the head room reserved.
+    fn reset(&mut self, capacity: usize) {
+        self.buf = BytesMut::with_capacity(
+            self.head_room + capacity + len_field_len(3, self.schema_url.len()),
+        );
+        self.buf.resize(self.head_room, 0);
+    }
+
+    /// Bytes of encoded log records in the batch.
+    fn records_len(&self) -> usize {
+        self.buf.len() - self.head_room
     }
 
     /// Appends one log record; `attrs` adds its attributes.
@@ -112,14 +139,14 @@ impl LogBatch {
         fixed64_field(tag::OBSERVED_TIME, nanos(h.observed), b);
         bytes_field(tag::EVENT_NAME, h.event_name.as_bytes(), b);
         // ScopeLogs.log_records = 2
-        len_prefix(2, b.len(), &mut self.records);
-        self.records.extend_from_slice(b);
+        len_prefix(2, b.len(), &mut self.buf);
+        self.buf.extend_from_slice(b);
         self.items += 1;
     }
 
     /// True when the batch should be sealed now.
     pub fn full(&self) -> bool {
-        self.items >= BATCH_RECORDS || self.records.len() >= BATCH_BYTES
+        self.items >= BATCH_RECORDS || self.records_len() >= BATCH_BYTES
     }
 
     /// Records in the batch.
@@ -138,30 +165,38 @@ impl LogBatch {
         if self.items == 0 {
             return None;
         }
+        let records = self.records_len();
         // ScopeLogs { scope = 1, log_records = 2 }
-        let scope_logs = len_field_len(1, self.scope.len()) + self.records.len();
+        let scope_logs = len_field_len(1, self.scope.len()) + records;
         // ResourceLogs { resource = 1, scope_logs = 2, schema_url = 3 }
         let mut resource_logs =
             len_field_len(1, self.resource.len()) + len_field_len(2, scope_logs);
         if !self.schema_url.is_empty() {
             resource_logs += len_field_len(3, self.schema_url.len());
         }
-        // ExportLogsServiceRequest { resource_logs = 1 }
-        let mut body = Vec::with_capacity(len_field_len(1, resource_logs));
-        len_prefix(1, resource_logs, &mut body);
-        bytes_field(1, &self.resource, &mut body);
-        len_prefix(2, scope_logs, &mut body);
-        bytes_field(1, &self.scope, &mut body);
-        body.extend_from_slice(&self.records);
+        // ExportLogsServiceRequest { resource_logs = 1 }: everything before the records,
+        // written into the head room, right-aligned against them
+        let mut head = Vec::with_capacity(self.head_room);
+        len_prefix(1, resource_logs, &mut head);
+        bytes_field(1, &self.resource, &mut head);
+        len_prefix(2, scope_logs, &mut head);
+        bytes_field(1, &self.scope, &mut head);
+        let skip = self.head_room - head.len();
+        self.buf[skip..self.head_room].copy_from_slice(&head);
         if !self.schema_url.is_empty() {
-            bytes_field(3, self.schema_url.as_bytes(), &mut body);
+            let mut tail = Vec::with_capacity(len_field_len(3, self.schema_url.len()));
+            bytes_field(3, self.schema_url.as_bytes(), &mut tail);
+            self.buf.extend_from_slice(&tail);
         }
         let items = std::mem::take(&mut self.items);
-        self.records.clear();
+        let mut body = self.buf.split();
+        body.advance(skip);
+        // the next batch's buffer, sized like this one so it does not grow while filling
+        self.reset((records + records / 8).clamp(BATCH_BYTES / 4, BATCH_BYTES + BATCH_BYTES / 4));
         Some(Request::Encoded(Encoded {
             signal: Signal::Logs,
             items,
-            body,
+            body: body.freeze(),
         }))
     }
 }
@@ -263,7 +298,7 @@ mod tests {
             }],
         };
         assert!(!want.resource_logs[0].schema_url.is_empty());
-        let got = ExportLogsServiceRequest::decode(e.body.as_slice()).unwrap();
+        let got = ExportLogsServiceRequest::decode(&e.body[..]).unwrap();
         assert_eq!(got, want);
         // and byte for byte what prost writes
         assert_eq!(e.body, want.encode_to_vec());

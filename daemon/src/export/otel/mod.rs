@@ -76,7 +76,8 @@ pub struct OtelSink {
     tracer_provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
     workload: Option<opentelemetry_sdk::trace::Span>,
-    processes: HashMap<u32, opentelemetry_sdk::trace::Span>,
+    /// Open process spans by pid, with the span events added to each so far.
+    processes: HashMap<u32, (opentelemetry_sdk::trace::Span, u32)>,
     /// Open `aibom.scan` spans by scan id.
     scans: HashMap<String, opentelemetry_sdk::trace::Span>,
     exec_times: HashMap<u32, (SystemTime, ExecInfo)>,
@@ -89,6 +90,10 @@ const SCOPE: &str = "aibomd";
 
 /// Most process spans open at once; beyond it the oldest ones are ended.
 const MAX_OPEN_SPANS: usize = 16_384;
+
+/// Span events kept per span (the SDK's default; past it, events are only counted as
+/// dropped): the sink knows it, so an access past it costs no event attributes.
+const MAX_EVENTS_PER_SPAN: u32 = 128;
 
 impl OtelSink {
     /// Builds the sink and starts delivery (needs a tokio runtime). `file` writes OTLP JSON
@@ -119,6 +124,7 @@ impl OtelSink {
         let resource = resource::detect();
         let logs = LogBatch::new(&resource, SCOPE);
         let tracer_provider = SdkTracerProvider::builder()
+            .with_max_events_per_span(MAX_EVENTS_PER_SPAN)
             .with_resource(resource.clone())
             .with_span_processor(SpanBatcher::new(outbox.clone()))
             .build();
@@ -176,7 +182,7 @@ impl OtelSink {
 
     /// The span context of `rec`'s process span, starting the span if needed.
     fn process_span(&mut self, rec: &AccessRecord) -> SpanContext {
-        if let Some(s) = self.processes.get(&rec.pid()) {
+        if let Some((s, _)) = self.processes.get(&rec.pid()) {
             return s.span_context().clone();
         }
         if self.processes.len() >= MAX_OPEN_SPANS {
@@ -225,7 +231,7 @@ impl OtelSink {
             .with_attributes(attrs)
             .start_with_context(&self.tracer, &parent);
         let cx = span.span_context().clone();
-        self.processes.insert(rec.pid(), span);
+        self.processes.insert(rec.pid(), (span, 0));
         cx
     }
 
@@ -237,7 +243,7 @@ impl OtelSink {
     }
 
     fn end_process(&mut self, pid: u32) {
-        if let Some(mut s) = self.processes.remove(&pid) {
+        if let Some((mut s, _)) = self.processes.remove(&pid) {
             s.end();
         }
     }
@@ -265,15 +271,22 @@ impl Sink for OtelSink {
             Some(p) => std::borrow::Cow::Borrowed(p),
             None => path_string(rec.file_path.as_os_str().as_encoded_bytes()).into(),
         };
-        if let Some(s) = self.processes.get_mut(&rec.pid()) {
+        if let Some((s, events)) = self.processes.get_mut(&rec.pid()) {
             // the artifact as a span event too, so trace views show what the process loaded
-            s.add_event(
-                rec.event_name(),
-                vec![
-                    KeyValue::new(attr::FILE_PATH, path.clone().into_owned()),
-                    KeyValue::new(attr::ACCESS_MODE, rec.mode.as_str()),
-                ],
-            );
+            if *events < MAX_EVENTS_PER_SPAN {
+                *events += 1;
+                s.add_event(
+                    rec.event_name(),
+                    vec![
+                        KeyValue::new(attr::FILE_PATH, path.clone().into_owned()),
+                        KeyValue::new(attr::ACCESS_MODE, rec.mode.as_str()),
+                    ],
+                );
+            } else {
+                // past the limit the SDK only counts the event as dropped: same span
+                // exported, without building the attributes (nor reading the clock)
+                s.add_event_with_timestamp(rec.event_name(), rec.time, Vec::new());
+            }
         }
         let header = Header {
             event_name: rec.event_name(),

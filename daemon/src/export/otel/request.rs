@@ -1,6 +1,7 @@
 //! One OTLP export request, of any signal, as it travels through spool and transport.
 use std::borrow::Cow;
 
+use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::{
     logs::v1::ExportLogsServiceRequest, metrics::v1::ExportMetricsServiceRequest,
     trace::v1::ExportTraceServiceRequest,
@@ -49,7 +50,8 @@ pub struct Encoded {
     pub signal: Signal,
     /// Log records, spans or data points inside.
     pub items: u64,
-    pub body: Vec<u8>,
+    /// Shared, not copied, between the spool's in-memory cache and the transport.
+    pub body: Bytes,
 }
 
 impl Request {
@@ -109,7 +111,7 @@ impl Request {
                 *self = Request::Encoded(Encoded {
                     signal: other.signal(),
                     items,
-                    body,
+                    body: body.into(),
                 });
             }
         }
@@ -131,11 +133,19 @@ impl Request {
         }
     }
 
-    /// Protobuf bytes, without a copy when the request is already encoded.
+    /// Protobuf bytes (a copy when the request is already encoded).
     pub fn into_bytes(self) -> Vec<u8> {
         match self {
-            Request::Encoded(e) => e.body,
+            Request::Encoded(e) => e.body.into(),
             typed => typed.encode(),
+        }
+    }
+
+    /// Protobuf bytes, shared without a copy when the request is already encoded.
+    pub fn body(&self) -> Bytes {
+        match self {
+            Request::Encoded(e) => e.body.clone(),
+            typed => typed.encode().into(),
         }
     }
 

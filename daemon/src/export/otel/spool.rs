@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use bytes::Bytes;
 use nix::fcntl::{Flock, FlockArg};
 
 use super::request::{Request, Signal};
@@ -18,6 +19,15 @@ use super::request::{Request, Signal};
 /// Most spool entries [`Spool::next_run`] looks at: bounds its cost when a long outage
 /// left a deep spool (requests in flight or waiting for a retry are at its front).
 pub const SCAN_WINDOW: usize = 1024;
+
+/// Most bytes of spooled requests also kept in memory, so delivery sends them without
+/// reading them back from disk (requests spooled past it, or by an earlier run, are
+/// read from their files).
+pub const CACHE_BYTES: u64 = 32 << 20;
+
+/// Files of sent requests kept for reuse (renamed to `.free-{n}`) at most: writing a new
+/// request into one of them costs no inode allocation, and removing a sent one no unlink.
+const MAX_FREE: usize = 16;
 
 /// One spooled request.
 #[derive(Debug, Clone)]
@@ -27,6 +37,8 @@ pub struct Entry {
     pub signal: Signal,
     pub items: u64,
     pub bytes: u64,
+    /// The request's bytes, when they are kept in memory too (see [`CACHE_BYTES`]).
+    pub body: Option<Bytes>,
 }
 
 /// FIFO of requests on disk.
@@ -37,6 +49,12 @@ pub struct Spool {
     next_seq: u64,
     bytes: u64,
     max_bytes: u64,
+    /// Bytes of the entries' in-memory copies.
+    cached: u64,
+    /// Files of sent requests, to write new ones into (see [`MAX_FREE`]), and the number
+    /// of the next one.
+    free: Vec<PathBuf>,
+    next_free: u64,
     /// Items dropped because the cap was hit.
     pub dropped_items: u64,
 }
@@ -59,6 +77,12 @@ impl Spool {
                 (own, l)
             }
         };
+        // files kept for reuse by an earlier run: nothing in them is needed
+        for e in std::fs::read_dir(&dir)?.flatten() {
+            if e.file_name().as_encoded_bytes().starts_with(b".free-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
         let mut entries: Vec<Entry> = std::fs::read_dir(&dir)?
             .flatten()
             .filter_map(|e| {
@@ -70,6 +94,7 @@ impl Spool {
                 seq,
                 signal,
                 items,
+                body: None,
             })
             .collect();
         entries.sort_by_key(|e| e.seq);
@@ -85,34 +110,41 @@ impl Spool {
             next_seq,
             bytes,
             max_bytes,
+            cached: 0,
+            free: Vec::new(),
+            next_free: 0,
             dropped_items: 0,
         })
     }
 
-    /// Appends a request (durably renamed into place), dropping the oldest past the cap.
+    /// Appends a request (written with one `write` to a temporary name, then renamed into
+    /// place, so a crash never leaves a torn request; no fsync), dropping the oldest past
+    /// the cap. Its bytes stay in memory too while [`CACHE_BYTES`] allows.
     pub fn push(&mut self, req: &Request) -> Result<()> {
-        let body = req.bytes();
+        let body = req.body();
         let seq = self.next_seq;
         self.next_seq += 1;
         let name = format!("{seq:020}-{}-{}.pb", req.signal().path(), req.items());
         let path = self.dir.join(&name);
-        let tmp = self.dir.join(format!(".{name}.tmp"));
-        let mut f = File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
-        f.write_all(&body)?;
-        drop(f);
-        std::fs::rename(&tmp, &path)?;
-        self.bytes += body.len() as u64;
+        self.write_file(&path, &body)?;
+        let len = body.len() as u64;
+        self.bytes += len;
+        let body = (self.cached + len <= CACHE_BYTES).then_some(body);
+        if body.is_some() {
+            self.cached += len;
+        }
         self.entries.push_back(Entry {
             path,
             seq,
             signal: req.signal(),
             items: req.items(),
-            bytes: body.len() as u64,
+            bytes: len,
+            body,
         });
         while self.bytes > self.max_bytes && self.entries.len() > 1 {
             let old = self.entries.pop_front().expect("non-empty");
             self.dropped_items += old.items;
-            self.bytes -= old.bytes;
+            self.forget(&old);
             let _ = std::fs::remove_file(&old.path);
             tracing::warn!(
                 items = old.items,
@@ -170,10 +202,66 @@ impl Spool {
         self.entries.binary_search_by_key(&seq, |e| e.seq).is_ok()
     }
 
-    /// The protobuf bytes of one spooled request.
-    pub fn read_bytes(e: &Entry) -> Result<Vec<u8>> {
+    /// Writes `body` under a temporary name (a file of a sent request when one is kept,
+    /// overwritten in place, else a new one), then renames it to `path`.
+    fn write_file(&mut self, path: &Path, body: &[u8]) -> Result<()> {
+        if let Some(tmp) = self.free.pop() {
+            let reused = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&tmp)
+                .and_then(|mut f| {
+                    f.write_all(body)?;
+                    if f.metadata()?.len() > body.len() as u64 {
+                        f.set_len(body.len() as u64)?;
+                    }
+                    Ok(())
+                })
+                .and_then(|()| std::fs::rename(&tmp, path));
+            match reused {
+                Ok(()) => return Ok(()),
+                Err(_) => {
+                    let _ = std::fs::remove_file(&tmp); // and write a new file below
+                }
+            }
+        }
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let mut f = File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        f.write_all(body)?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+
+    /// Removes the file of a request that left the spool, or keeps it for reuse.
+    fn discard_file(&mut self, path: &Path) {
+        if self.free.len() < MAX_FREE {
+            let free = self.dir.join(format!(".free-{}", self.next_free));
+            self.next_free += 1;
+            if std::fs::rename(path, &free).is_ok() {
+                self.free.push(free);
+                return;
+            }
+        }
+        let _ = std::fs::remove_file(path);
+    }
+
+    /// The protobuf bytes of one spooled request: its in-memory copy, else its file.
+    pub fn read_bytes(e: &Entry) -> Result<Bytes> {
+        if let Some(b) = &e.body {
+            return Ok(b.clone());
+        }
         std::fs::read(&e.path)
+            .map(Bytes::from)
             .with_context(|| format!("reading spooled request {}", e.path.display()))
+    }
+
+    /// Accounts for `e` leaving the spool (its file is removed by the caller).
+    fn forget(&mut self, e: &Entry) {
+        self.bytes -= e.bytes;
+        if e.body.is_some() {
+            self.cached -= e.bytes;
+        }
     }
 
     /// Reads one spooled request.
@@ -187,8 +275,8 @@ impl Spool {
     pub fn remove(&mut self, seq: u64) {
         if let Ok(pos) = self.entries.binary_search_by_key(&seq, |e| e.seq) {
             let e = self.entries.remove(pos).expect("position is valid");
-            self.bytes -= e.bytes;
-            let _ = std::fs::remove_file(&e.path);
+            self.forget(&e);
+            self.discard_file(&e.path);
         }
     }
 
@@ -207,6 +295,15 @@ impl Spool {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+impl Drop for Spool {
+    /// Files kept for reuse are not kept past the spool's life.
+    fn drop(&mut self) {
+        for f in self.free.drain(..) {
+            let _ = std::fs::remove_file(f);
+        }
     }
 }
 
@@ -261,6 +358,33 @@ mod tests {
         }
         assert_eq!(s2.len(), 1);
         assert_eq!(s2.dropped_items, 3);
+    }
+
+    #[test]
+    fn files_of_sent_requests_are_reused_and_read_back_whole() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = Spool::open(d.path(), 1 << 20).unwrap();
+        // a big request sent, then a small one written into its file
+        s.push(&req(50)).unwrap();
+        let e = s.front_run(1, u64::MAX).remove(0);
+        s.remove(e.seq);
+        assert_eq!(s.free.len(), 1);
+        s.push(&req(2)).unwrap();
+        assert!(s.free.is_empty());
+        let e = s.front_run(1, u64::MAX).remove(0);
+        assert_eq!(std::fs::metadata(&e.path).unwrap().len(), e.bytes);
+        let on_disk = Entry { body: None, ..e };
+        assert_eq!(Spool::read(&on_disk).unwrap().items(), 2);
+        s.remove(on_disk.seq);
+        drop(s);
+        // no file left behind but the lock
+        let left: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .filter(|n| n != ".lock")
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]

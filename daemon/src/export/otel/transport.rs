@@ -69,6 +69,13 @@ impl Transport {
     /// Sends the protobuf bytes of an export request of `signal`; Ok when the collector
     /// accepted it.
     pub async fn send(&self, signal: Signal, body: Bytes) -> Result<(), SendError> {
+        self.send_parts(signal, vec![body]).await
+    }
+
+    /// Sends export requests of `signal` as one (their bytes back to back: protobuf's
+    /// merge), without concatenating them first over gRPC; Ok when the collector
+    /// accepted it.
+    pub async fn send_parts(&self, signal: Signal, body: Vec<Bytes>) -> Result<(), SendError> {
         let Some(c) = self.client(signal) else {
             return Ok(()); // signal not exported: nothing to do
         };
@@ -83,7 +90,13 @@ impl Transport {
                 url,
                 headers,
                 gzip,
-            } => send_http(client, url, headers, body, *gzip).await,
+            } => {
+                let body = match <[Bytes; 1]>::try_from(body) {
+                    Ok([one]) => one,
+                    Err(parts) => parts.concat().into(),
+                };
+                send_http(client, url, headers, body, *gzip).await
+            }
         }
     }
 }
@@ -145,7 +158,7 @@ async fn send_grpc(
     channel: Channel,
     headers: &[(String, String)],
     signal: Signal,
-    body: Bytes,
+    body: Vec<Bytes>,
     gzip: bool,
 ) -> Result<(), SendError> {
     let mut req = tonic::Request::new(body);

@@ -16,7 +16,7 @@ pub fn len_field_len(tag: u32, len: usize) -> usize {
 }
 
 /// Key and length prefix of a length-delimited field; the caller writes `len` bytes next.
-pub fn len_prefix(tag: u32, len: usize, b: &mut Vec<u8>) {
+pub fn len_prefix(tag: u32, len: usize, b: &mut impl prost::bytes::BufMut) {
     encode_key(tag, WireType::LengthDelimited, b);
     encode_varint(len as u64, b);
 }
