@@ -229,15 +229,21 @@ fn metric_names_and_instruments() {
         metric::PROJECT_SAMPLED_OUT => "aibom.project.sampled_out",
         metric::PROJECT_RATE_LIMITED => "aibom.project.rate_limited",
         metric::SCANS_ACTIVE => "aibom.scans.active",
+        metric::EVENTS_FOLDED => "aibom.pipeline.events.folded",
+        metric::EVENTS_IRRELEVANT => "aibom.pipeline.events.irrelevant",
+        metric::QUEUE_BYTES => "aibom.pipeline.queue.bytes",
+        metric::NORMALIZE_EVICTIONS => "aibom.normalize.evictions",
+        metric::IDENTIFY_EVICTIONS => "aibom.identify.evictions",
     }
     let gauges = [
         metric::QUEUE_DEPTH,
+        metric::QUEUE_BYTES,
         metric::SPOOL_REQUESTS,
         metric::ARTIFACTS_KNOWN,
         metric::ATTRIBUTE_PROCESSES,
         metric::SCANS_ACTIVE,
     ];
-    assert_eq!(METRICS.len(), 17);
+    assert_eq!(METRICS.len(), 22);
     for m in METRICS {
         let want = if gauges.contains(m) {
             Instrument::Gauge
