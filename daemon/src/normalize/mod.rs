@@ -71,7 +71,9 @@ impl Normalizer {
                 cgroup_id: raw.cgroup_id,
             },
         );
-        let facts = match raw.version() {
+        // A model card's verdict depends on its folder, which can change while the card
+        // does not: cards are decided at each access, never cached.
+        let facts = match raw.version().filter(|_| !is_card(&raw.path)) {
             Some(v) => self
                 .cache
                 .get_or_insert(raw, v, &proc, || facts(raw, &proc))?,
@@ -168,8 +170,95 @@ fn is_artifact_file(absolute_path: &Path, root: Option<&Path>) -> bool {
         .any(|e| is_model_marker(&name(&e.path())))
 }
 
+/// True when the path as passed names a model card (`README.md`).
+fn is_card(path: &[u8]) -> bool {
+    let name = path.rsplit(|b| *b == b'/').next().unwrap_or_default();
+    CARD_NAMES
+        .iter()
+        .any(|c| name.eq_ignore_ascii_case(c.as_bytes()))
+}
+
 fn is_python_site_dir(p: &std::path::Path) -> bool {
     p.parent()
         .and_then(|d| d.file_name())
         .is_some_and(|d| d == "site-packages" || d == "dist-packages")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AccessMode, FileMeta};
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+
+    /// An open as the eBPF tracer reports it: identity and metadata from the kernel.
+    fn kernel_open(path: &Path) -> RawAccess {
+        let m = std::fs::metadata(path).unwrap();
+        RawAccess {
+            time: std::time::SystemTime::now(),
+            pid: std::process::id(),
+            ppid: None,
+            uid: None,
+            cgroup_id: None,
+            comm: None,
+            path: path.as_os_str().as_bytes().to_vec(),
+            kernel_path: None,
+            dirfd: None,
+            fd: None,
+            flags: Some(0),
+            mode: AccessMode::Read,
+            syscall: Some("openat"),
+            file_id: Some((m.dev(), m.ino())),
+            file_meta: Some(FileMeta {
+                size: m.len(),
+                mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+                mode: m.mode(),
+            }),
+            tracer: "test",
+        }
+    }
+
+    #[test]
+    fn repeated_opens_hit_the_cache_and_a_readme_follows_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let (model, card) = (dir.path().join("w.gguf"), dir.path().join("README.md"));
+        std::fs::write(&card, b"# card").unwrap();
+        let mut n = Normalizer::new(&NormalizeConfig::default());
+        let mut at = Attributor::new(&Default::default(), "p", None).unwrap();
+        // a README alone is no artifact...
+        assert!(n.normalize(&kernel_open(&card), 1, &mut at).is_none());
+        // ...until a model sits beside it, although the README itself did not change
+        std::fs::write(&model, b"GGUF").unwrap();
+        let r = n.normalize(&kernel_open(&card), 1, &mut at).unwrap();
+        assert_eq!(*r.file_path, *card);
+        // the model: resolved once, then served from the cache (same facts, no new entry)
+        let a = n.normalize(&kernel_open(&model), 1, &mut at).unwrap();
+        let entries = n.cache_stats().0;
+        let b = n.normalize(&kernel_open(&model), 1, &mut at).unwrap();
+        assert!(
+            Arc::ptr_eq(&a.file_path, &b.file_path),
+            "second open not from the cache"
+        );
+        assert_eq!(n.cache_stats().0, entries);
+        assert_eq!(b.size, Some(4));
+        assert_eq!(b.version, a.version);
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_bytes_and_counts_evictions() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut n = Normalizer::new(&NormalizeConfig { cache_bytes: 4096 });
+        let mut at = Attributor::new(&Default::default(), "p", None).unwrap();
+        for i in 0..100 {
+            let f = dir.path().join(format!("m{i}.safetensors"));
+            std::fs::write(&f, b"x").unwrap();
+            n.normalize(&kernel_open(&f), 1, &mut at).unwrap();
+        }
+        let (entries, bytes, evictions) = n.cache_stats();
+        assert!(bytes <= 4096, "{bytes} bytes held");
+        assert!(
+            entries < 100 && evictions == 100 - entries as u64,
+            "{entries} {evictions}"
+        );
+    }
 }
