@@ -71,14 +71,10 @@ impl Pipeline {
     }
 
     /// Sizes the normalize and identify caches.
-    pub fn with_caches(
-        mut self,
-        n: &NormalizeConfig,
-        i: &IdentifyConfig,
-        cfg: &PipelineConfig,
-    ) -> Self {
+    pub fn with_caches(mut self, n: &NormalizeConfig, i: &IdentifyConfig) -> Self {
         self.normalizer = Normalizer::new(n);
-        self.identifier = Identifier::new(i, cfg.hash_workers, cfg.hash_queue);
+        // only the budget changes: the hash workers started by `new` are kept
+        self.identifier.set_cache_bytes(i.cache_bytes);
         self
     }
 
@@ -350,24 +346,7 @@ mod tests {
 
     fn raw(path: &std::path::Path) -> RawAccess {
         use std::os::unix::ffi::OsStrExt;
-        RawAccess {
-            time: std::time::SystemTime::now(),
-            pid: std::process::id(),
-            ppid: None,
-            uid: None,
-            cgroup_id: None,
-            comm: None,
-            path: path.as_os_str().as_bytes().to_vec(),
-            kernel_path: None,
-            dirfd: None,
-            fd: None,
-            flags: None,
-            mode: crate::model::AccessMode::Read,
-            syscall: None,
-            file_id: None,
-            file_meta: None,
-            tracer: "test",
-        }
+        RawAccess::read_by_us(path.as_os_str().as_bytes())
     }
 
     /// A short-lived process: its access is still held for folding when the pipeline

@@ -60,7 +60,7 @@ pub fn build_pipeline(
         cfg.attribute.cli_project.clone(),
     )?;
     let pipeline = Pipeline::new(cfg.project.clone(), &cfg.pipeline, sinks, stats.clone())
-        .with_caches(&cfg.normalize, &cfg.identify, &cfg.pipeline)
+        .with_caches(&cfg.normalize, &cfg.identify)
         .with_limits(&cfg.projects)
         .with_attributor(attributor);
     Ok(Built {

@@ -66,6 +66,11 @@ impl Identifier {
         }
     }
 
+    /// Sets the byte budget of the artifact cache (evicting down to it at the next insert).
+    pub fn set_cache_bytes(&mut self, bytes: usize) {
+        self.cache_bytes = bytes;
+    }
+
     /// Identifies the file of `rec` (cached per file version and name). Files being
     /// written are identified by name only: their bytes are not final.
     pub fn identify(&mut self, rec: &AccessRecord) -> Arc<Artifact> {

@@ -98,6 +98,30 @@ impl FileMeta {
 }
 
 impl RawAccess {
+    /// A plain read of `path` by this process, with nothing else known (tests set the
+    /// rest).
+    #[cfg(test)]
+    pub(crate) fn read_by_us(path: &[u8]) -> Self {
+        Self {
+            time: SystemTime::now(),
+            pid: std::process::id(),
+            ppid: None,
+            uid: None,
+            cgroup_id: None,
+            comm: None,
+            path: path.to_vec(),
+            kernel_path: None,
+            dirfd: None,
+            fd: None,
+            flags: None,
+            mode: AccessMode::Read,
+            syscall: None,
+            file_id: None,
+            file_meta: None,
+            tracer: "test",
+        }
+    }
+
     /// The version of the opened file, when the tracer saw both its identity and its
     /// metadata (no `stat` needed).
     pub fn version(&self) -> Option<super::FileVersion> {

@@ -187,7 +187,7 @@ fn is_python_site_dir(p: &std::path::Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AccessMode, FileMeta};
+    use crate::model::FileMeta;
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
 
@@ -195,18 +195,7 @@ mod tests {
     fn kernel_open(path: &Path) -> RawAccess {
         let m = std::fs::metadata(path).unwrap();
         RawAccess {
-            time: std::time::SystemTime::now(),
-            pid: std::process::id(),
-            ppid: None,
-            uid: None,
-            cgroup_id: None,
-            comm: None,
-            path: path.as_os_str().as_bytes().to_vec(),
-            kernel_path: None,
-            dirfd: None,
-            fd: None,
             flags: Some(0),
-            mode: AccessMode::Read,
             syscall: Some("openat"),
             file_id: Some((m.dev(), m.ino())),
             file_meta: Some(FileMeta {
@@ -214,7 +203,7 @@ mod tests {
                 mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
                 mode: m.mode(),
             }),
-            tracer: "test",
+            ..RawAccess::read_by_us(path.as_os_str().as_bytes())
         }
     }
 

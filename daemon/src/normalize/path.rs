@@ -137,27 +137,11 @@ pub fn lexical_normalize(p: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::AccessMode;
-    use std::time::SystemTime;
 
     fn raw(path: &[u8], dirfd: Option<i32>) -> RawAccess {
         RawAccess {
-            time: SystemTime::now(),
-            pid: std::process::id(),
-            ppid: None,
-            uid: None,
-            cgroup_id: None,
-            comm: None,
-            path: path.to_vec(),
-            kernel_path: None,
             dirfd,
-            fd: None,
-            flags: None,
-            mode: AccessMode::Read,
-            syscall: None,
-            file_id: None,
-            file_meta: None,
-            tracer: "test",
+            ..RawAccess::read_by_us(path)
         }
     }
 
