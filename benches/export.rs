@@ -1171,6 +1171,8 @@ fn record_pool() -> Vec<AccessRecord> {
                 origin: aibom_semconv::access_origin::TRACE,
                 scan_id: None,
                 process: processes[(pid - 40_000) as usize].clone(),
+                refused: false,
+                violation: None,
             }
         })
         .collect()

@@ -623,6 +623,8 @@ mod direct {
                     origin: aibom_semconv::access_origin::TRACE,
                     scan_id: None,
                     process: procs[i % procs.len()].clone(),
+                    refused: false,
+                    violation: None,
                 }
             })
             .collect()

@@ -40,6 +40,8 @@ pub struct Config {
     pub attribute: crate::attribute::AttributeConfig,
     /// The control API (scans) of `aibomd daemon`.
     pub control: crate::control::ControlConfig,
+    /// Policy rules and their enforcement (`[policy]`).
+    pub policy: crate::policy::PolicyConfig,
     /// Per-project sampling and rate limits between scans (`[projects.<id>]`).
     pub projects: std::collections::HashMap<String, crate::scan::limits::ProjectLimits>,
 }
@@ -58,6 +60,7 @@ impl Default for Config {
             export: ExportConfig::default(),
             attribute: Default::default(),
             control: Default::default(),
+            policy: Default::default(),
             projects: Default::default(),
         }
     }

@@ -1,7 +1,8 @@
 //! aibomd: a runtime AI-BOM exporter.
 //!
 //! Stages: [`tracer`] (ebpf | fanotify | procfs) → [`dedup`] → [`normalize`] (with
-//! [`attribute`]) → [`identify`] → route ([`scan`]) → [`export`], wired by [`pipeline`];
+//! [`attribute`]) → [`identify`] → [`policy`] → route ([`scan`]) → [`export`], wired by
+//! [`pipeline`];
 //! every stage passes the types of [`model`].
 pub mod app;
 pub mod attribute;
@@ -14,6 +15,7 @@ pub mod identify;
 pub mod model;
 pub mod normalize;
 pub mod pipeline;
+pub mod policy;
 pub mod scan;
 pub mod stats;
 pub mod text;

@@ -19,6 +19,9 @@ use clap::{Args, Parser, Subcommand};
 ///   aibomd bom merge declared.cdx.json bom.cdx.json -o merged.cdx.json
 ///                                               mark which declared models were really loaded
 ///   aibomd daemon --config /etc/aibomd.toml     trace the whole host until SIGTERM
+///   aibomd run --policy policy.toml --fail-on-violation -- python app.py
+///                                               ...judge what it loads; exit non-zero on a violation
+///   aibomd policy check policy.toml             validate and explain a policy file
 ///   aibomd config                               print the effective configuration
 ///   OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 aibomd run -- python app.py
 ///                                               ...and send logs, spans, metrics over OTLP
@@ -60,6 +63,31 @@ enum Command {
     /// Work with AI-BOM documents (write one with `aibomd run --bom FILE`).
     #[command(subcommand)]
     Bom(BomCommand),
+    /// Work with policy files (`--policy FILE` of `run` and `daemon`).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum PolicyCommand {
+    /// Validate a policy file and explain each rule; exits 1 when it is invalid.
+    ///
+    /// A policy is TOML:
+    ///   enforce_roots = ["/srv/models"]   # where `deny` is enforced, besides the model stores
+    ///   [[rules]]
+    ///   name = "approved-model-licenses"
+    ///   match = { "aibom.artifact.type" = ["model"] }              # all must hold (globs)
+    ///   allow = { "aibom.artifact.license" = ["Apache-2.0", "MIT"] } # else a violation
+    ///   action = "alert"                   # alert | deny | kill
+    ///   severity = "high"                  # low | medium | high | critical
+    /// Keys are attribute names from the AI-BOM convention (semconv/README.md); `deny` and
+    /// `except` tables take the same form as `allow`.
+    #[command(verbatim_doc_comment)]
+    Check {
+        /// The policy file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -119,6 +147,10 @@ struct CommonArgs {
     /// Do not print one line per access on stderr.
     #[arg(long)]
     no_console: bool,
+    /// Judge every access by the rules of this policy file (TOML; `aibomd policy check
+    /// FILE` explains one). Violations are reported as aibom.policy.violation records.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -150,6 +182,10 @@ struct RunArgs {
     /// AI and Dataset profiles).
     #[arg(long, value_name = "FORMAT", default_value = "cyclonedx-json", value_parser = parse_bom_format)]
     bom_format: aibom_bom::Format,
+    /// Exit non-zero (3, unless CMD itself failed) when a policy rule was violated: for CI
+    /// jobs.
+    #[arg(long)]
+    fail_on_violation: bool,
     /// The command to run, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<String>,
@@ -171,6 +207,9 @@ impl CommonArgs {
         }
         if let Some(w) = self.dedup_window_ms {
             cfg.pipeline.dedup_window_ms = w;
+        }
+        if let Some(p) = &self.policy {
+            cfg.policy.file = Some(p.clone());
         }
         // The console is the default view only when nothing else is configured.
         cfg.export.console = if self.console {
@@ -226,6 +265,7 @@ fn real_main(cli: Cli) -> Result<i32> {
                 command: a.command,
                 summary: !a.quiet,
                 bom: a.bom.map(|f| (f, a.bom_format)),
+                fail_on_violation: a.fail_on_violation,
             };
             rt.block_on(app::run::run(&cfg, opts))
         }
@@ -240,6 +280,16 @@ fn real_main(cli: Cli) -> Result<i32> {
             rt.block_on(app::daemon::daemon(&cfg))?;
             Ok(0)
         }
+        Command::Policy(PolicyCommand::Check { file }) => match aibomd::policy::load(&file) {
+            Ok(set) => {
+                print!("{}", aibomd::policy::explain::explain(&set));
+                Ok(0)
+            }
+            Err(e) => {
+                eprintln!("aibomd: invalid policy: {e}");
+                Ok(1)
+            }
+        },
         Command::Config => {
             print!("{}", cfg.to_toml());
             Ok(0)

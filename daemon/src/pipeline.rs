@@ -1,5 +1,5 @@
 //! Wires the stages: tracer batches → dedup → normalize (+ attribute) → identify →
-//! announce → route (scans, limits) → fan-out to the sinks. Each stage is its own type
+//! policy → announce → route (scans, limits) → fan-out to the sinks. Each stage is its own type
 //! with one job; this file only passes records between them and counts into [`Stats`].
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,8 +12,9 @@ use crate::attribute::Attributor;
 use crate::dedup::{key_of, Dedup};
 use crate::export::{fanout::Fanout, Sink};
 use crate::identify::{announce::Announcer, Identifier, IdentifyConfig};
-use crate::model::{AccessRecord, RawAccess, TraceEvent};
+use crate::model::{AccessRecord, RawAccess, RecordKind, TraceEvent};
 use crate::normalize::{NormalizeConfig, Normalizer};
+use crate::policy::Policy;
 use crate::scan::inventory::Inventories;
 use crate::scan::limits::{Limiter, ProjectLimits};
 use crate::scan::route::Router;
@@ -31,6 +32,7 @@ pub struct Pipeline {
     attributor: Attributor,
     identifier: Identifier,
     announcer: Announcer,
+    policy: Option<Policy>,
     router: Router,
     fanout: Fanout,
     inventories: Option<Inventories>,
@@ -61,6 +63,7 @@ impl Pipeline {
                 cfg.hash_queue,
             ),
             announcer: Announcer::default(),
+            policy: None,
             router: Router::default(),
             fanout: Fanout::new(sinks),
             inventories: None,
@@ -81,6 +84,12 @@ impl Pipeline {
     /// Attributes accesses with `attributor` (built from the `[attribute]` settings).
     pub fn with_attributor(mut self, attributor: Attributor) -> Self {
         self.attributor = attributor.with_env_keys(crate::identify::provider::ENV_KEYS);
+        self
+    }
+
+    /// Judges records by the rules in `rules` (reloaded in place on SIGHUP).
+    pub fn with_policy(mut self, rules: crate::policy::Shared) -> Self {
+        self.policy = Some(Policy::new(rules));
         self
     }
 
@@ -109,6 +118,14 @@ impl Pipeline {
         for ev in batch {
             match ev {
                 TraceEvent::Access(raw) => self.access(raw, now),
+                TraceEvent::Refused(raw) => {
+                    // never folded: each refusal is reported as it happened
+                    if let Some(mut rec) = self.record_of(&raw) {
+                        rec.refused = true;
+                        self.judge(&rec);
+                        self.export(rec);
+                    }
+                }
                 TraceEvent::Exec(e) => {
                     self.attributor.on_exec(&e);
                     self.fanout.exec(&e);
@@ -131,6 +148,7 @@ impl Pipeline {
         let Some(rec) = self.record_of(&raw) else {
             return;
         };
+        self.judge(&rec);
         let rec = match key {
             Some(k) => self.dedup.hold(k, rec, now),
             None => Some(rec),
@@ -171,6 +189,7 @@ impl Pipeline {
             };
             rec.origin = aibom_semconv::access_origin::INVENTORY;
             rec.scan_id = Some(id.clone());
+            self.judge(&rec);
             self.export(rec);
             n += 1;
         }
@@ -276,7 +295,21 @@ impl Pipeline {
         self.send(rec);
     }
 
+    /// Sends the violation records of `rec`, at once (before `rec` itself, which may
+    /// be held for folding).
+    fn judge(&mut self, rec: &AccessRecord) {
+        let Some(p) = self.policy.as_mut() else {
+            return;
+        };
+        for v in p.judge(rec, &self.stats) {
+            self.send(v);
+        }
+    }
+
     fn send(&mut self, rec: AccessRecord) {
+        if rec.kind == RecordKind::Identified {
+            self.judge(&rec); // rules on the hash are decided here
+        }
         let (fanout, stats) = (&mut self.fanout, &*self.stats);
         self.router.route(rec, stats, |r| fanout.emit(r, stats));
     }

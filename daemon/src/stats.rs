@@ -1,5 +1,9 @@
 //! Counters about aibomd itself, shared by every stage and exported as OTel metrics.
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use crate::model::Action;
 
 /// Live counters (monotonic unless noted).
 #[derive(Debug, Default)]
@@ -48,6 +52,12 @@ pub struct Stats {
     pub normalize_evictions: AtomicU64,
     /// Artifact versions evicted from the full identify cache.
     pub identify_evictions: AtomicU64,
+    /// Policy violations reported, all rules.
+    pub policy_violations: AtomicU64,
+    /// ... per (rule, action).
+    pub violations_by_rule: Mutex<BTreeMap<(Arc<str>, Action), u64>>,
+    /// Permission events answered with the default because no verdict came in time.
+    pub policy_timeouts: AtomicU64,
 }
 
 impl Stats {
@@ -64,6 +74,23 @@ impl Stats {
     /// Reads a counter.
     pub fn get(c: &AtomicU64) -> u64 {
         c.load(Relaxed)
+    }
+
+    /// Counts one violation of `rule`.
+    pub fn violation(&self, rule: &Arc<str>, action: Action) {
+        Self::add(&self.policy_violations, 1);
+        *self
+            .violations_by_rule
+            .lock()
+            .expect("stats lock")
+            .entry((rule.clone(), action))
+            .or_default() += 1;
+    }
+
+    /// Violations so far per (rule, action).
+    pub fn violations(&self) -> Vec<(Arc<str>, Action, u64)> {
+        let m = self.violations_by_rule.lock().expect("stats lock");
+        m.iter().map(|((r, a), n)| (r.clone(), *a, *n)).collect()
     }
 
     /// The counter behind the semconv metric `name` (`aibom_semconv::metric::*`).
@@ -92,6 +119,8 @@ impl Stats {
             m::QUEUE_BYTES => &self.queue_bytes,
             m::NORMALIZE_EVICTIONS => &self.normalize_evictions,
             m::IDENTIFY_EVICTIONS => &self.identify_evictions,
+            m::POLICY_VIOLATIONS => &self.policy_violations,
+            m::POLICY_DECISIONS_TIMEOUT => &self.policy_timeouts,
             _ => return None,
         })
     }

@@ -9,6 +9,8 @@ pub mod event {
     pub const ARTIFACT_ACCESS: &str = "aibom.artifact.access";
     /// An artifact fully identified (hash computed), once per file version per run.
     pub const ARTIFACT_IDENTIFIED: &str = "aibom.artifact.identified";
+    /// An observation broke a policy rule.
+    pub const POLICY_VIOLATION: &str = "aibom.policy.violation";
     /// A scan ended; its counts.
     pub const SCAN_SUMMARY: &str = "aibom.scan.summary";
 }
@@ -125,6 +127,26 @@ pub mod attr {
     ///
     /// Values: [`crate::artifact_type`].
     pub const ARTIFACT_TYPE: &str = "aibom.artifact.type";
+    /// The action the rule asks for.
+    ///
+    /// Values: [`crate::policy_action`].
+    pub const POLICY_ACTION: &str = "aibom.policy.action";
+    /// Whether the action took effect (the open was refused, the process killed).
+    ///
+    /// `false` for `alert`, and for `deny` where the kernel could not be asked (the file lies
+    /// outside the marked directories, or the verdict needed a hash that was not known at the
+    /// open).
+    ///
+    /// Type `boolean`.
+    pub const POLICY_ENFORCED: &str = "aibom.policy.enforced";
+    /// The name of the rule that was violated, as written in the policy file.
+    ///
+    /// Type `string`.
+    pub const POLICY_RULE: &str = "aibom.policy.rule";
+    /// The severity the rule declares.
+    ///
+    /// Values: [`crate::policy_severity`].
+    pub const POLICY_SEVERITY: &str = "aibom.policy.severity";
     /// cgroup v2 id of the process (joins to container attribution).
     ///
     /// The numeric id (inode number) of the process's cgroup v2 directory, as
@@ -222,6 +244,18 @@ pub mod attr {
     ///
     /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `int`.
     pub const FILE_SIZE: &str = "file.size";
+    /// The name of the operation being performed.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const GEN_AI_OPERATION_NAME: &str = "gen_ai.operation.name";
+    /// The Generative AI provider as identified by the client or server instrumentation.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const GEN_AI_PROVIDER_NAME: &str = "gen_ai.provider.name";
+    /// The name of the GenAI model a request is being made to.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
     /// The CPU architecture the host system is running on.
     ///
     /// An open enum in OpenTelemetry (`amd64`, `arm64`, ...). aibomd maps `uname -m` `x86_64` to
@@ -321,6 +355,14 @@ pub mod attr {
     ///
     /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
     pub const PROCESS_WORKING_DIRECTORY: &str = "process.working_directory";
+    /// Server domain name if available without reverse DNS lookup; otherwise, IP address.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const SERVER_ADDRESS: &str = "server.address";
+    /// Server port number.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `int`.
+    pub const SERVER_PORT: &str = "server.port";
     /// The string ID of the service instance.
     ///
     /// aibomd sets a random UUID per start unless `OTEL_RESOURCE_ATTRIBUTES` names one.
@@ -494,6 +536,33 @@ pub mod artifact_type {
     pub const ALL: &[&str] = &[MODEL, DATASET, PROMPT, TOOL, CONFIG];
 }
 
+/// Values of [`attr::POLICY_ACTION`] (`aibom.policy.action`).
+pub mod policy_action {
+    /// Report only.
+    pub const ALERT: &str = "alert";
+    /// Fail the open with EPERM (fanotify permission event) where the file lies in a marked
+    /// directory.
+    pub const DENY: &str = "deny";
+    /// Kill the process with SIGKILL.
+    pub const KILL: &str = "kill";
+    /// Every value the registry lists for `aibom.policy.action`, in registry order.
+    pub const ALL: &[&str] = &[ALERT, DENY, KILL];
+}
+
+/// Values of [`attr::POLICY_SEVERITY`] (`aibom.policy.severity`).
+pub mod policy_severity {
+    /// Informational.
+    pub const LOW: &str = "low";
+    /// Worth a look.
+    pub const MEDIUM: &str = "medium";
+    /// Needs action (OTLP severity ERROR).
+    pub const HIGH: &str = "high";
+    /// Needs action now (OTLP severity ERROR).
+    pub const CRITICAL: &str = "critical";
+    /// Every value the registry lists for `aibom.policy.severity`, in registry order.
+    pub const ALL: &[&str] = &[LOW, MEDIUM, HIGH, CRITICAL];
+}
+
 /// Values of [`attr::PROJECT_SOURCE`] (`aibom.project.source`).
 pub mod project_source {
     /// `aibomd run --project`.
@@ -641,6 +710,15 @@ pub mod metric {
     ///
     /// Counter, unit `{artifact}`.
     pub const IDENTIFY_EVICTIONS: &str = "aibom.identify.evictions";
+    /// Policy violations reported, per rule (`aibom.policy.rule`) and action.
+    ///
+    /// Counter, unit `{violation}`.
+    pub const POLICY_VIOLATIONS: &str = "aibom.policy.violations";
+    /// Permission events answered with the configured default because no verdict came within
+    /// policy.decision_timeout_ms.
+    ///
+    /// Counter, unit `{event}`.
+    pub const POLICY_DECISIONS_TIMEOUT: &str = "aibom.policy.decisions.timeout";
 }
 
 /// Keys of a JSON Lines event record that are not attributes.
@@ -676,6 +754,10 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::ARTIFACT_SHA256_SOURCE,
     attr::ARTIFACT_SOURCE_URL,
     attr::ARTIFACT_TYPE,
+    attr::POLICY_ACTION,
+    attr::POLICY_ENFORCED,
+    attr::POLICY_RULE,
+    attr::POLICY_SEVERITY,
     attr::PROCESS_CGROUP_ID,
     attr::PROCESS_UID,
     attr::PROJECT_ID,
@@ -694,6 +776,9 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::FILE_MODIFIED,
     attr::FILE_PATH,
     attr::FILE_SIZE,
+    attr::GEN_AI_OPERATION_NAME,
+    attr::GEN_AI_PROVIDER_NAME,
+    attr::GEN_AI_REQUEST_MODEL,
     attr::HOST_ARCH,
     attr::HOST_ID,
     attr::HOST_NAME,
@@ -711,6 +796,8 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::PROCESS_PARENT_PID,
     attr::PROCESS_PID,
     attr::PROCESS_WORKING_DIRECTORY,
+    attr::SERVER_ADDRESS,
+    attr::SERVER_PORT,
     attr::SERVICE_INSTANCE_ID,
     attr::SERVICE_NAME,
     attr::SERVICE_VERSION,
@@ -723,6 +810,7 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
 pub const EVENTS: &[&str] = &[
     event::ARTIFACT_ACCESS,
     event::ARTIFACT_IDENTIFIED,
+    event::POLICY_VIOLATION,
     event::SCAN_SUMMARY,
 ];
 
@@ -753,6 +841,8 @@ pub const METRICS: &[&str] = &[
     metric::QUEUE_BYTES,
     metric::NORMALIZE_EVICTIONS,
     metric::IDENTIFY_EVICTIONS,
+    metric::POLICY_VIOLATIONS,
+    metric::POLICY_DECISIONS_TIMEOUT,
 ];
 
 /// Every attribute's definition, sorted by name (as [`ALL_ATTRIBUTES`]).
@@ -942,6 +1032,38 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         values: artifact_type::ALL,
     },
     AttributeDef {
+        name: attr::POLICY_ACTION,
+        ty: AttrType::Enum,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "The action the rule asks for.",
+        values: policy_action::ALL,
+    },
+    AttributeDef {
+        name: attr::POLICY_ENFORCED,
+        ty: AttrType::Boolean,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Whether the action took effect (the open was refused, the process killed).",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::POLICY_RULE,
+        ty: AttrType::String,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "The name of the rule that was violated, as written in the policy file.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::POLICY_SEVERITY,
+        ty: AttrType::Enum,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "The severity the rule declares.",
+        values: policy_severity::ALL,
+    },
+    AttributeDef {
         name: attr::PROCESS_CGROUP_ID,
         ty: AttrType::Int,
         origin: Origin::Aibom,
@@ -1086,6 +1208,30 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         values: &[],
     },
     AttributeDef {
+        name: attr::GEN_AI_OPERATION_NAME,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "The name of the operation being performed.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::GEN_AI_PROVIDER_NAME,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "The Generative AI provider as identified by the client or server instrumentation.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::GEN_AI_REQUEST_MODEL,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "The name of the GenAI model a request is being made to.",
+        values: &[],
+    },
+    AttributeDef {
         name: attr::HOST_ARCH,
         ty: AttrType::String,
         origin: Origin::Otel,
@@ -1219,6 +1365,22 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         origin: Origin::Otel,
         stability: Stability::Development,
         brief: "The working directory of the process.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::SERVER_ADDRESS,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Stable,
+        brief: "Server domain name if available without reverse DNS lookup; otherwise, IP address.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::SERVER_PORT,
+        ty: AttrType::Int,
+        origin: Origin::Otel,
+        stability: Stability::Stable,
+        brief: "Server port number.",
         values: &[],
     },
     AttributeDef {
@@ -1404,6 +1566,79 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ARTIFACT_TYPE,
             attr::ARTIFACT_FORMAT,
             attr::ARTIFACT_PROVIDER,
+        ],
+    },
+    EventDef {
+        name: event::POLICY_VIOLATION,
+        brief: "An observation broke a policy rule.",
+        attributes: &[
+            attr::FILE_PATH,
+            attr::FILE_SIZE,
+            attr::FILE_MODIFIED,
+            attr::FILE_INODE,
+            attr::ACCESS_PATH,
+            attr::ACCESS_ABSOLUTE_PATH,
+            attr::ACCESS_RESOLUTION,
+            attr::ACCESS_MODE,
+            attr::ACCESS_COUNT,
+            attr::ACCESS_SYSCALL,
+            attr::ACCESS_FLAGS,
+            attr::PROCESS_PID,
+            attr::PROCESS_PARENT_PID,
+            attr::PROCESS_EXECUTABLE_NAME,
+            attr::PROCESS_EXECUTABLE_PATH,
+            attr::PROCESS_OWNER,
+            attr::PROCESS_UID,
+            attr::PROCESS_CGROUP_ID,
+            attr::PROCESS_COMMAND_LINE,
+            attr::PROCESS_CREATION_TIME,
+            attr::PROCESS_WORKING_DIRECTORY,
+            attr::CONTAINER_ID,
+            attr::CONTAINER_RUNTIME_NAME,
+            attr::K8S_POD_UID,
+            attr::K8S_POD_NAME,
+            attr::K8S_NAMESPACE_NAME,
+            attr::TRACER,
+            attr::ACCESS_ORIGIN,
+            attr::PROJECT_ID,
+            attr::PROJECT_SOURCE,
+            attr::SCAN_ID,
+            attr::ARTIFACT_TYPE,
+            attr::ARTIFACT_ROLE,
+            attr::ARTIFACT_FORMAT,
+            attr::ARTIFACT_FORMAT_MISMATCH,
+            attr::ARTIFACT_FORMAT_ERROR,
+            attr::ARTIFACT_PROVIDER,
+            attr::ARTIFACT_ID,
+            attr::ARTIFACT_NAME,
+            attr::ARTIFACT_REVISION,
+            attr::ARTIFACT_SOURCE_URL,
+            attr::ARTIFACT_LICENSE,
+            attr::ARTIFACT_LICENSE_SOURCE,
+            attr::ARTIFACT_SHA256,
+            attr::ARTIFACT_SHA256_SOURCE,
+            attr::ARTIFACT_SHA256_ERROR,
+            attr::POLICY_RULE,
+            attr::POLICY_ACTION,
+            attr::POLICY_SEVERITY,
+            attr::POLICY_ENFORCED,
+        ],
+        required: &[
+            attr::FILE_PATH,
+            attr::ACCESS_PATH,
+            attr::ACCESS_ABSOLUTE_PATH,
+            attr::ACCESS_RESOLUTION,
+            attr::ACCESS_MODE,
+            attr::ACCESS_COUNT,
+            attr::PROCESS_PID,
+            attr::TRACER,
+            attr::ACCESS_ORIGIN,
+            attr::PROJECT_ID,
+            attr::PROJECT_SOURCE,
+            attr::POLICY_RULE,
+            attr::POLICY_ACTION,
+            attr::POLICY_SEVERITY,
+            attr::POLICY_ENFORCED,
         ],
     },
     EventDef {
@@ -1611,5 +1846,17 @@ pub const METRIC_DEFS: &[MetricDef] = &[
         instrument: Instrument::Counter,
         unit: "{artifact}",
         brief: "Artifact versions evicted from the full identify cache (identified again on their next access).",
+    },
+    MetricDef {
+        name: metric::POLICY_VIOLATIONS,
+        instrument: Instrument::Counter,
+        unit: "{violation}",
+        brief: "Policy violations reported, per rule (`aibom.policy.rule`) and action.",
+    },
+    MetricDef {
+        name: metric::POLICY_DECISIONS_TIMEOUT,
+        instrument: Instrument::Counter,
+        unit: "{event}",
+        brief: "Permission events answered with the configured default because no verdict came within policy.decision_timeout_ms.",
     },
 ];

@@ -13,6 +13,7 @@ fn event_names() {
     pin! {
         event::ARTIFACT_ACCESS => "aibom.artifact.access",
         event::ARTIFACT_IDENTIFIED => "aibom.artifact.identified",
+        event::POLICY_VIOLATION => "aibom.policy.violation",
     }
 }
 
@@ -20,6 +21,15 @@ fn event_names() {
 fn attribute_names() {
     pin! {
         attr::FILE_PATH => "file.path",
+        attr::POLICY_RULE => "aibom.policy.rule",
+        attr::POLICY_ACTION => "aibom.policy.action",
+        attr::POLICY_SEVERITY => "aibom.policy.severity",
+        attr::POLICY_ENFORCED => "aibom.policy.enforced",
+        attr::GEN_AI_PROVIDER_NAME => "gen_ai.provider.name",
+        attr::GEN_AI_REQUEST_MODEL => "gen_ai.request.model",
+        attr::GEN_AI_OPERATION_NAME => "gen_ai.operation.name",
+        attr::SERVER_ADDRESS => "server.address",
+        attr::SERVER_PORT => "server.port",
         attr::FILE_SIZE => "file.size",
         attr::FILE_MODIFIED => "file.modified",
         attr::FILE_INODE => "file.inode",
@@ -234,6 +244,8 @@ fn metric_names_and_instruments() {
         metric::QUEUE_BYTES => "aibom.pipeline.queue.bytes",
         metric::NORMALIZE_EVICTIONS => "aibom.normalize.evictions",
         metric::IDENTIFY_EVICTIONS => "aibom.identify.evictions",
+        metric::POLICY_VIOLATIONS => "aibom.policy.violations",
+        metric::POLICY_DECISIONS_TIMEOUT => "aibom.policy.decisions.timeout",
     }
     let gauges = [
         metric::QUEUE_DEPTH,
@@ -243,7 +255,7 @@ fn metric_names_and_instruments() {
         metric::ATTRIBUTE_PROCESSES,
         metric::SCANS_ACTIVE,
     ];
-    assert_eq!(METRICS.len(), 22);
+    assert_eq!(METRICS.len(), 24);
     for m in METRICS {
         let want = if gauges.contains(m) {
             Instrument::Gauge
@@ -271,6 +283,7 @@ fn events_spans_and_attributes_are_listed() {
         &[
             event::ARTIFACT_ACCESS,
             event::ARTIFACT_IDENTIFIED,
+            event::POLICY_VIOLATION,
             event::SCAN_SUMMARY
         ]
     );

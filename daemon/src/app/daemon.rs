@@ -25,6 +25,7 @@ pub async fn daemon(cfg: &Config) -> Result<()> {
         cfg.pipeline.queue_bytes,
         built.stats.clone(),
     );
+    let enforcer = crate::app::start_enforcer(cfg, built.policy.as_ref(), None, &tx, &built.stats)?;
     let stop = CancellationToken::new();
     let tracer_task = tracer.spawn(tx, stop.clone());
     let pipe_task = tokio::spawn(pipeline::run(rx, pipe));
@@ -33,16 +34,23 @@ pub async fn daemon(cfg: &Config) -> Result<()> {
     // Handlers first: a SIGTERM right after "ready" must drain, not kill.
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
     match control.socket() {
         Some(s) => eprintln!("aibomd: ready (tracer={name}, control={})", s.display()),
         None => eprintln!("aibomd: ready (tracer={name})"),
     }
 
-    tokio::select! {
-        _ = int.recv() => tracing::info!("SIGINT: draining"),
-        _ = term.recv() => tracing::info!("SIGTERM: draining"),
+    loop {
+        tokio::select! {
+            _ = int.recv() => break tracing::info!("SIGINT: draining"),
+            _ = term.recv() => break tracing::info!("SIGTERM: draining"),
+            _ = hup.recv() => reload_policy(built.policy.as_ref()),
+        }
     }
     control.shutdown().await;
+    if let Some(e) = enforcer {
+        tokio::task::block_in_place(|| e.stop());
+    }
     stop.cancel();
     let tstats = tracer_task.await.context("tracer task panicked")??;
     pipe_task.await.context("pipeline task panicked")??;
@@ -51,4 +59,15 @@ pub async fn daemon(cfg: &Config) -> Result<()> {
     }
     eprintln!("{}", crate::app::stats_line(name, &tstats, &built.stats));
     Ok(())
+}
+
+/// SIGHUP: reads the policy file again; an invalid file leaves the old rules in force.
+fn reload_policy(policy: Option<&crate::policy::Shared>) {
+    let Some(p) = policy else {
+        return eprintln!("aibomd: SIGHUP: no policy configured, nothing to reload");
+    };
+    match p.reload() {
+        Ok(n) => eprintln!("aibomd: policy reloaded ({n} rule(s))"),
+        Err(e) => eprintln!("aibomd: policy not reloaded, the previous rules stay in force: {e}"),
+    }
 }

@@ -19,6 +19,8 @@ pub struct Built {
     pub pipeline: Pipeline,
     /// OTLP delivery, drained at shutdown.
     pub otel: Option<OtelHandle>,
+    /// The rules in force, when a policy is configured (reloaded on SIGHUP).
+    pub policy: Option<crate::policy::Shared>,
     pub stats: Arc<Stats>,
 }
 
@@ -59,13 +61,24 @@ pub fn build_pipeline(
         &cfg.project,
         cfg.attribute.cli_project.clone(),
     )?;
-    let pipeline = Pipeline::new(cfg.project.clone(), &cfg.pipeline, sinks, stats.clone())
+    let mut pipeline = Pipeline::new(cfg.project.clone(), &cfg.pipeline, sinks, stats.clone())
         .with_caches(&cfg.normalize, &cfg.identify)
         .with_limits(&cfg.projects)
         .with_attributor(attributor);
+    let policy = match &cfg.policy.file {
+        Some(f) => {
+            let set = crate::policy::load(f).map_err(|e| anyhow::anyhow!("invalid policy: {e}"))?;
+            tracing::info!(file = %f.display(), rules = set.rules.len(), "policy loaded");
+            let shared = crate::policy::Shared::new(set);
+            pipeline = pipeline.with_policy(shared.clone());
+            Some(shared)
+        }
+        None => None,
+    };
     Ok(Built {
         pipeline,
         otel,
+        policy,
         stats,
     })
 }
@@ -81,5 +94,31 @@ pub fn stats_line(tracer: &str, t: &TracerStats, s: &Stats) -> String {
     format!(
         "aibomd: tracer={tracer} opens_seen={} filtered_in_kernel={}{filtered} failed_opens={} events={} dropped={} folded={} exported={}",
         t.seen, t.filtered, t.failed, g(&s.events_received), t.dropped, g(&s.folded), g(&s.exported)
+    )
+}
+
+/// Starts enforcing the policy's `deny` rules, when it has any (`follow`: only that
+/// process's tree, for `aibomd run`).
+pub fn start_enforcer(
+    cfg: &Config,
+    policy: Option<&crate::policy::Shared>,
+    follow: Option<Arc<std::sync::atomic::AtomicU32>>,
+    tx: &crate::tracer::QueueTx,
+    stats: &Arc<Stats>,
+) -> Result<Option<crate::policy::enforce::Enforcer>> {
+    let Some(p) = policy else { return Ok(None) };
+    let stages = crate::policy::enforce::Stages {
+        normalize: &cfg.normalize,
+        identify: &cfg.identify,
+        attribute: &cfg.attribute,
+        project: &cfg.project,
+    };
+    crate::policy::enforce::Enforcer::start(
+        &stages,
+        &cfg.policy,
+        p.clone(),
+        follow,
+        tx.clone(),
+        stats.clone(),
     )
 }

@@ -20,7 +20,13 @@ pub struct RunOptions {
     pub summary: bool,
     /// Write an AI-BOM of what was loaded to this file (`-`: stdout) in this format.
     pub bom: Option<(std::path::PathBuf, aibom_bom::Format)>,
+    /// Exit with [`VIOLATION_EXIT`] (unless the command failed) when a rule was violated.
+    pub fail_on_violation: bool,
 }
+
+/// The exit code of `aibomd run --fail-on-violation` when the command succeeded but a
+/// policy rule was violated.
+pub const VIOLATION_EXIT: i32 = 3;
 
 /// Runs the command under the tracer; returns the exit code to exit with (the command's,
 /// or 128 + signal number when a signal killed it).
@@ -28,24 +34,12 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     let Some((prog, args)) = opts.command.split_first() else {
         bail!("no command given: use `aibomd run [OPTIONS] -- CMD [ARGS...]`");
     };
+    if opts.fail_on_violation && cfg.policy.file.is_none() {
+        bail!("--fail-on-violation needs a policy: --policy FILE (or [policy] file in the config)");
+    }
     let mut tracer = tracer::open(cfg.tracer, Scope::Follow, cfg.tracer_settings())?;
     let tracer_name = tracer.name();
     tracing::info!(tracer = tracer_name, "tracer attached");
-
-    let mut cmd = std::process::Command::new(prog);
-    cmd.args(args);
-    if let Some(p) = &cfg.attribute.cli_project {
-        cmd.env(crate::attribute::process::PROJECT_ENV, p);
-    }
-    if let Some(hook) = tracer.pre_exec_follow() {
-        // SAFETY: the hook is async-signal-safe (one raw syscall), as the trait requires.
-        unsafe { cmd.pre_exec(hook) };
-    }
-    let mut child = tokio::process::Command::from(cmd)
-        .spawn()
-        .with_context(|| format!("cannot start `{prog}`"))?;
-    let pid = child.id().context("child has no pid")?;
-    tracer.follow(pid)?;
 
     let (sum_sink, table) = SummarySink::new();
     let workload = Workload {
@@ -69,11 +63,39 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
         cfg.pipeline.queue_bytes,
         built.stats.clone(),
     );
+    // the enforcer marks its directories before the command can open anything
+    let follow = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let enforcer = crate::app::start_enforcer(
+        cfg,
+        built.policy.as_ref(),
+        Some(follow.clone()),
+        &tx,
+        &built.stats,
+    )?;
+    let mut cmd = std::process::Command::new(prog);
+    cmd.args(args);
+    if let Some(p) = &cfg.attribute.cli_project {
+        cmd.env(crate::attribute::process::PROJECT_ENV, p);
+    }
+    if let Some(hook) = tracer.pre_exec_follow() {
+        // SAFETY: the hook is async-signal-safe (one raw syscall), as the trait requires.
+        unsafe { cmd.pre_exec(hook) };
+    }
+    let mut child = tokio::process::Command::from(cmd)
+        .spawn()
+        .with_context(|| format!("cannot start `{prog}`"))?;
+    let pid = child.id().context("child has no pid")?;
+    follow.store(pid, std::sync::atomic::Ordering::Release);
+    tracer.follow(pid)?;
+
     let stop = CancellationToken::new();
     let tracer_task = tracer.spawn(tx, stop.clone());
     let pipe_task = tokio::spawn(pipeline::run(rx, pipe));
 
     let status = wait_forwarding_signals(&mut child, pid).await?;
+    if let Some(e) = enforcer {
+        tokio::task::block_in_place(|| e.stop());
+    }
     stop.cancel();
     let tstats = tracer_task.await.context("tracer task panicked")??;
     pipe_task.await.context("pipeline task panicked")??;
@@ -95,9 +117,42 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
             "events were lost in the kernel (ring buffer full); raise ebpf.ring_buffer_bytes"
         );
     }
-    Ok(status
+    let code = status
         .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    Ok(policy_outcome(
+        prog,
+        code,
+        &built.stats,
+        opts.fail_on_violation,
+    ))
+}
+
+/// Says what the policy did (which rule killed the command), and the exit code.
+fn policy_outcome(prog: &str, code: i32, stats: &crate::stats::Stats, fail: bool) -> i32 {
+    let v = stats.violations();
+    if v.is_empty() {
+        return code;
+    }
+    let total: u64 = v.iter().map(|x| x.2).sum();
+    let rules: Vec<_> = v.iter().map(|(r, _, n)| format!("{r} ({n})")).collect();
+    eprintln!("aibomd: {total} policy violation(s): {}", rules.join(", "));
+    let killers: Vec<_> = v
+        .iter()
+        .filter(|x| x.1 == crate::model::Action::Kill)
+        .map(|x| x.0.to_string())
+        .collect();
+    if code == 128 + libc::SIGKILL && !killers.is_empty() {
+        eprintln!(
+            "aibomd: `{prog}` was killed (SIGKILL) by policy rule {}",
+            killers.join(", ")
+        );
+    }
+    if fail && code == 0 {
+        VIOLATION_EXIT
+    } else {
+        code
+    }
 }
 
 /// Waits for the child; SIGINT/SIGTERM/SIGHUP received meanwhile are passed on to it, so

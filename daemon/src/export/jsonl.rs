@@ -61,6 +61,7 @@ fn write_object<'a>(
         match v {
             Value::Str(s) => json_str(out, &s),
             Value::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
+            Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         }
     });
     out.push(b'}');

@@ -25,6 +25,7 @@ pub use config::ExportConfig;
 pub enum Value<'a> {
     Str(Cow<'a, str>),
     Int(i64),
+    Bool(bool),
 }
 
 impl Value<'_> {
@@ -33,6 +34,7 @@ impl Value<'_> {
         match self {
             Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
             Value::Int(i) => Value::Int(i),
+            Value::Bool(b) => Value::Bool(b),
         }
     }
 }
@@ -168,6 +170,12 @@ pub fn visit_attributes<'a>(r: &'a AccessRecord, mut out: impl FnMut(&'static st
         opt(attr::ARTIFACT_SHA256, os(&x.sha256));
         opt(attr::ARTIFACT_SHA256_SOURCE, x.sha256_source.map(s));
         opt(attr::ARTIFACT_SHA256_ERROR, os(&x.sha256_error));
+    }
+    if let Some(v) = &r.violation {
+        opt(attr::POLICY_RULE, Some(s(&v.rule)));
+        opt(attr::POLICY_ACTION, Some(s(v.action.as_str())));
+        opt(attr::POLICY_SEVERITY, Some(s(v.severity.as_str())));
+        opt(attr::POLICY_ENFORCED, Some(Value::Bool(v.enforced)));
     }
 }
 

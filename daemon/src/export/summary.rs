@@ -22,6 +22,8 @@ pub struct Row {
     pub via: BTreeSet<PathBuf>,
     /// The latest identification seen.
     pub artifact: Option<std::sync::Arc<crate::model::Artifact>>,
+    /// Policy violations of accesses to it, as lines for the table.
+    pub violations: BTreeSet<String>,
 }
 
 /// Shared table, readable after the pipeline stops.
@@ -52,6 +54,20 @@ impl Sink for SummarySink {
             && (row.artifact.is_none() || r.mode != crate::model::AccessMode::Write)
         {
             row.artifact.clone_from(&r.artifact);
+        }
+        if let Some(v) = &r.violation {
+            let what = match (v.action, v.enforced) {
+                (crate::model::Action::Alert, _) => "alerted".to_string(),
+                (a, true) => format!("{}: enforced", a.as_str()),
+                (a, false) => format!("{}: not enforced", a.as_str()),
+            };
+            row.violations.insert(format!(
+                "violates {:?} ({}, {what}) in {}[{}]",
+                v.rule,
+                v.severity.as_str(),
+                r.process.comm.as_deref().unwrap_or("?"),
+                r.pid()
+            ));
         }
         if r.kind != crate::model::RecordKind::Access {
             return Ok(());
@@ -142,6 +158,12 @@ pub fn render(table: &BTreeMap<PathBuf, Row>) -> String {
         for v in &row.via {
             let via = format!("via {}", printable(&path_string(v.as_os_str().as_bytes())));
             line(&mut out, ["", "", "", "", "", "", "", "", "", &via]);
+        }
+        for v in &row.violations {
+            line(
+                &mut out,
+                ["!", "", "", "", "", "", "", "", "", &printable(v)],
+            );
         }
     }
     out

@@ -150,8 +150,12 @@ pub struct ExecInfo {
 #[derive(Debug, Clone)]
 pub enum TraceEvent {
     Access(RawAccess),
+    /// An open the policy enforcer refused (EPERM): the process never got the file.
+    Refused(RawAccess),
     Exec(ExecInfo),
-    Exit { pid: u32 },
+    Exit {
+        pid: u32,
+    },
 }
 
 /// Counters a tracer reports when it stops.

@@ -1,7 +1,7 @@
 //! The observation types every stage passes on: what a tracer saw ([`RawAccess`],
 //! [`ExecInfo`], [`TraceEvent`]), who did it ([`Attribution`]), what the file is
-//! ([`Artifact`]), the record the sinks take ([`AccessRecord`]) and a scan's state
-//! ([`ScanReport`]).
+//! ([`Artifact`]), the record the sinks take ([`AccessRecord`]), a policy rule's verdict
+//! ([`Violation`]) and a scan's state ([`ScanReport`]).
 //!
 //! This module is the leaf of the crate: it imports only `std`, `serde`, `libc` and
 //! `aibom_semconv`, never a stage, so stages depend on it and never on each other's types.
@@ -10,9 +10,11 @@ mod artifact;
 mod process;
 mod record;
 mod scan;
+mod verdict;
 
 pub use access::{AccessMode, ExecInfo, FileMeta, RawAccess, TraceEvent, TracerStats};
 pub use artifact::{Artifact, FileVersion};
 pub use process::{Attribution, Container, Environment, PodName};
 pub use record::{AccessRecord, RecordKind};
 pub use scan::ScanReport;
+pub use verdict::{Action, Severity, Violation};

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use aibom_semconv::event;
 
-use super::{AccessMode, Artifact, Attribution, FileVersion};
+use super::{AccessMode, Artifact, Attribution, FileVersion, Violation};
 
 /// Which event a record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15,6 +15,9 @@ pub enum RecordKind {
     /// The one record per artifact version and name that completes its identity, its
     /// hash included (`aibom.artifact.identified`).
     Identified,
+    /// The access broke a policy rule (`aibom.policy.violation`); the record carries the
+    /// access's attributes and [`AccessRecord::violation`].
+    Violation,
 }
 
 impl RecordKind {
@@ -23,6 +26,7 @@ impl RecordKind {
         match self {
             RecordKind::Access => event::ARTIFACT_ACCESS,
             RecordKind::Identified => event::ARTIFACT_IDENTIFIED,
+            RecordKind::Violation => event::POLICY_VIOLATION,
         }
     }
 }
@@ -64,6 +68,10 @@ pub struct AccessRecord {
     pub scan_id: Option<String>,
     /// The process, container, pod and project behind the access.
     pub process: Arc<Attribution>,
+    /// The open was refused by the policy enforcer (EPERM).
+    pub refused: bool,
+    /// The verdict, on a [`RecordKind::Violation`] record.
+    pub violation: Option<Arc<Violation>>,
 }
 
 impl AccessRecord {
@@ -75,6 +83,15 @@ impl AccessRecord {
     /// The traced process id.
     pub fn pid(&self) -> u32 {
         self.process.pid
+    }
+
+    /// A violation record of `v` for this access: the same attributes, and the verdict.
+    pub fn violation_of(&self, v: Violation) -> AccessRecord {
+        AccessRecord {
+            kind: RecordKind::Violation,
+            violation: Some(Arc::new(v)),
+            ..self.clone()
+        }
     }
 
     /// The project the access is attributed to.

@@ -102,6 +102,8 @@ impl Normalizer {
             origin: aibom_semconv::access_origin::TRACE,
             scan_id: None,
             process: proc,
+            refused: false,
+            violation: None,
         })
     }
 

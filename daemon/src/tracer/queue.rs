@@ -12,7 +12,8 @@ use super::Batch;
 use crate::model::TraceEvent;
 use crate::stats::Stats;
 
-/// The sending side, one per tracer.
+/// The sending side, one per tracer (and one for the policy enforcer).
+#[derive(Clone)]
 pub struct QueueTx {
     tx: mpsc::Sender<Queued>,
     bytes: Arc<Semaphore>,
@@ -61,7 +62,7 @@ pub fn queue(batches: usize, bytes: usize, stats: Arc<Stats>) -> (QueueTx, Queue
 pub fn event_bytes(e: &TraceEvent) -> usize {
     std::mem::size_of::<TraceEvent>()
         + match e {
-            TraceEvent::Access(a) => {
+            TraceEvent::Access(a) | TraceEvent::Refused(a) => {
                 a.path.len()
                     + a.kernel_path.as_ref().map_or(0, Vec::len)
                     + a.comm.as_ref().map_or(0, String::len)

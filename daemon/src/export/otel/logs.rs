@@ -23,9 +23,32 @@ pub const BATCH_RECORDS: u64 = 512;
 /// Encoded log records per request at most, in bytes (a single bigger record still goes).
 pub const BATCH_BYTES: usize = 1 << 20;
 
-/// `SeverityNumber` INFO, and its text.
-const SEVERITY_INFO: u64 = 9;
-const SEVERITY_INFO_TEXT: &str = "INFO";
+/// A log record's severity (OTLP `SeverityNumber` and its text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Severity {
+    #[default]
+    Info,
+    Warn,
+    Error,
+}
+
+impl Severity {
+    fn number(self) -> u64 {
+        match self {
+            Severity::Info => 9,
+            Severity::Warn => 13,
+            Severity::Error => 17,
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Severity::Info => "INFO",
+            Severity::Warn => "WARN",
+            Severity::Error => "ERROR",
+        }
+    }
+}
 
 /// `LogRecord` field tags (opentelemetry/proto/logs/v1/logs.proto).
 mod tag {
@@ -50,6 +73,7 @@ pub struct Header<'a> {
     pub body: Option<&'a str>,
     /// The span the record belongs to (its process span, its scan span).
     pub span: Option<&'a SpanContext>,
+    pub severity: Severity,
 }
 
 /// Writes the attributes of one log record (see [`LogBatch::push`]).
@@ -122,8 +146,8 @@ impl LogBatch {
         b.clear();
         // fields in tag order, as prost writes them
         fixed64_field(tag::TIME, nanos(h.time), b);
-        varint_field(tag::SEVERITY_NUMBER, SEVERITY_INFO, b);
-        bytes_field(tag::SEVERITY_TEXT, SEVERITY_INFO_TEXT.as_bytes(), b);
+        varint_field(tag::SEVERITY_NUMBER, h.severity.number(), b);
+        bytes_field(tag::SEVERITY_TEXT, h.severity.text().as_bytes(), b);
         if let Some(body) = h.body {
             any_value_field(tag::BODY, &Value::Str(body.into()), b);
         }
@@ -221,6 +245,7 @@ mod tests {
             value: Some(match v {
                 Value::Str(s) => any_value::Value::StringValue(s.to_string()),
                 Value::Int(i) => any_value::Value::IntValue(*i),
+                Value::Bool(v) => any_value::Value::BoolValue(*v),
             }),
         })
     }
@@ -243,6 +268,8 @@ mod tests {
             ("file.path", Value::Str("/m/ü.gguf".into())),
             ("aibom.access.count", Value::Int(3)),
             ("neg", Value::Int(-5)),
+            ("aibom.policy.enforced", Value::Bool(true)),
+            ("off", Value::Bool(false)),
             ("empty", Value::Str("".into())),
         ];
         let mut batch = LogBatch::new(&resource, "aibomd");
@@ -254,6 +281,11 @@ mod tests {
                     observed: t + std::time::Duration::from_secs(i),
                     body: Some("/m/ü.gguf"),
                     span: (i == 0).then_some(&cx),
+                    severity: if i == 0 {
+                        Severity::Info
+                    } else {
+                        Severity::Error
+                    },
                 },
                 |a| attrs.iter().for_each(|(k, v)| a.add(k, v)),
             );
@@ -269,8 +301,8 @@ mod tests {
         let record = |i: u64| LogRecord {
             time_unix_nano: nanos(t),
             observed_time_unix_nano: nanos(t) + i * 1_000_000_000,
-            severity_number: 9,
-            severity_text: "INFO".into(),
+            severity_number: if i == 0 { 9 } else { 17 },
+            severity_text: if i == 0 { "INFO" } else { "ERROR" }.into(),
             body: any(&Value::Str("/m/ü.gguf".into())),
             attributes: attrs
                 .iter()

@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use self::config::OtlpConfig;
-use self::logs::{Header, LogBatch};
+use self::logs::{Header, LogBatch, Severity};
 use self::outbox::Outbox;
 use self::processor::{MetricSink, SpanBatcher};
 use super::{path_string, visit_attributes, Sink, Value};
@@ -257,6 +257,7 @@ fn to_kv((k, v): (&'static str, Value)) -> KeyValue {
     match v {
         Value::Str(s) => KeyValue::new(k, s.into_owned()),
         Value::Int(i) => KeyValue::new(k, i),
+        Value::Bool(b) => KeyValue::new(k, b),
     }
 }
 
@@ -288,12 +289,24 @@ impl Sink for OtelSink {
                 s.add_event_with_timestamp(rec.event_name(), rec.time, Vec::new());
             }
         }
+        let (body, severity) = match &rec.violation {
+            Some(v) => (
+                std::borrow::Cow::Owned(format!("{}: {path}", v.rule)),
+                if v.severity >= crate::model::Severity::High {
+                    Severity::Error
+                } else {
+                    Severity::Warn
+                },
+            ),
+            None => (std::borrow::Cow::Borrowed(path.as_ref()), Severity::Info),
+        };
         let header = Header {
             event_name: rec.event_name(),
             time: rec.time,
             observed: SystemTime::now(),
-            body: Some(path.as_ref()),
+            body: Some(body.as_ref()),
             span: Some(&cx),
+            severity,
         };
         self.logs.push(&header, |a| {
             // Also as an attribute: some collectors (rotel's ClickHouse exporter) drop EventName.
@@ -303,7 +316,8 @@ impl Sink for OtelSink {
             );
             visit_attributes(rec, |k, v| a.add(k, &v));
         });
-        if self.logs.full() {
+        // a violation leaves at once: alerts are not batched for a second
+        if self.logs.full() || rec.violation.is_some() {
             self.seal_logs();
         }
         Ok(())
@@ -358,6 +372,7 @@ impl Sink for OtelSink {
             observed: now,
             body: None,
             span: cx.as_ref(),
+            severity: Severity::Info,
         };
         self.logs.push(&header, |a| {
             a.add(
@@ -414,6 +429,24 @@ fn register_metrics(mp: &SdkMeterProvider, stats: Arc<Stats>) {
             continue; // no counter behind it (a test pins that there always is)
         }
         let st = stats.clone();
+        if name == aibom_semconv::metric::POLICY_VIOLATIONS {
+            // one series per rule and action
+            meter
+                .u64_observable_counter(name)
+                .with_description(def.brief)
+                .with_unit(def.unit)
+                .with_callback(move |o| {
+                    for (rule, action, n) in st.violations() {
+                        let attrs = [
+                            KeyValue::new(attr::POLICY_RULE, rule.to_string()),
+                            KeyValue::new(attr::POLICY_ACTION, action.as_str()),
+                        ];
+                        o.observe(n, &attrs);
+                    }
+                })
+                .build();
+            continue;
+        }
         let read = move || Stats::get(st.metric(name).expect("checked above"));
         match def.instrument {
             aibom_semconv::Instrument::Gauge | aibom_semconv::Instrument::UpDownCounter => {

@@ -47,6 +47,7 @@ pub fn fixed32_field(tag: u32, v: u32, b: &mut Vec<u8>) {
 
 /// `AnyValue` oneof tags.
 const ANY_STRING: u32 = 1;
+const ANY_BOOL: u32 = 2;
 const ANY_INT: u32 = 3;
 
 /// Encoded length of an `AnyValue` holding `v`.
@@ -54,6 +55,7 @@ fn any_value_len(v: &Value) -> usize {
     match v {
         Value::Str(s) => len_field_len(ANY_STRING, s.len()),
         Value::Int(i) => key_len(ANY_INT) + encoded_len_varint(*i as u64),
+        Value::Bool(_) => key_len(ANY_BOOL) + 1,
     }
 }
 
@@ -64,6 +66,7 @@ pub fn any_value_field(tag: u32, v: &Value, b: &mut Vec<u8>) {
         Value::Str(s) => bytes_field(ANY_STRING, s.as_bytes(), b),
         // int64: two's complement as a 64-bit varint, as prost writes it
         Value::Int(i) => varint_field(ANY_INT, *i as u64, b),
+        Value::Bool(v) => varint_field(ANY_BOOL, *v as u64, b),
     }
 }
 
