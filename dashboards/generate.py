@@ -271,6 +271,38 @@ LIMIT 1000
                 "properties": [{"id": "displayName", "value": "sha256"}, {"id": "links", "value": [{
                     "title": "Artifact detail",
                     "url": "/d/aibom-artifact?var-project=${project}&var-sha256=${__value.raw}&${__url_time_range}"}]}]}]))
+# Policy violations (aibomd --policy): runtime_violations, one row per aibom.policy.violation
+# record, with the host and container of the access it judged.
+ov.append(panel(L, "timeseries", "Policy violations by rule", f"""
+SELECT $__timeInterval(time) AS time, policy_rule AS rule, count() AS violations
+FROM runtime_violations
+WHERE {W}
+GROUP BY time, rule
+ORDER BY time
+""", 24, 8, "Violations of each policy rule per interval (empty when aibomd runs without --policy).",
+    fmt=0, options={"legend": {"displayMode": "list", "placement": "bottom"}},
+    field={"custom": {"drawStyle": "bars", "fillOpacity": 80, "stacking": {"mode": "normal"}}, "unit": "short"}))
+ov.append(panel(L, "table", "Recent policy violations", f"""
+SELECT
+    time AS violation_time,
+    policy_rule AS rule,
+    policy_severity AS severity,
+    policy_action AS action,
+    policy_enforced AS enforced,
+    file_path AS path,
+    if(artifact_name != '', artifact_name, artifact_id) AS artifact_label,
+    artifact_type AS artifact_kind,
+    artifact_license AS license_name,
+    host_name AS host,
+    container_id AS container,
+    process_pid AS pid,
+    process_executable_name AS executable,
+    process_command_line AS command_line
+FROM runtime_violations
+WHERE {W}
+ORDER BY violation_time DESC
+LIMIT 500
+""", 24, 10, "The latest violations: rule, severity, action and whether it took effect (open refused, process killed), the file and artifact, and the process that opened it."))
 overview = dashboard("aibom-overview", "AI-BOM overview",
     "Which AI artifacts (models, datasets, prompts, tools, configs) the project's processes really opened, from aibomd's runtime events.",
     ov, [PROJECT, HOST, CONTAINER], ["overview"], NAV)

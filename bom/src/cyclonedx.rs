@@ -241,6 +241,9 @@ pub fn component(c: &Component) -> Cdx {
     for pr in &c.projects {
         props.push(p(prop::project(), pr));
     }
+    for r in &c.policy_violations {
+        props.push(p(prop::policy_violation(), r));
+    }
     let data = match c.kind {
         Kind::Dataset | Kind::Prompt | Kind::Config => {
             let dtype = match c.kind {
@@ -451,6 +454,24 @@ mod tests {
         assert_eq!(deps["ref"], WORKLOAD_REF);
         assert_eq!(deps["dependsOn"].as_array().unwrap().len(), 4);
         assert_eq!(v["metadata"]["component"]["bom-ref"], WORKLOAD_REF);
+    }
+
+    #[test]
+    fn broken_policy_rules_are_properties_of_the_component() {
+        let mut ev = example();
+        ev.components[0].policy_violations = vec!["no-pickle".into(), "only-mit".into()];
+        let v = serde_json::to_value(from_evidence(&ev)).unwrap();
+        let rules = |c: &serde_json::Value| -> Vec<String> {
+            c["properties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["name"] == prop::policy_violation())
+                .map(|p| p["value"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(rules(&v["components"][0]), ["no-pickle", "only-mit"]);
+        assert!(rules(&v["components"][1]).is_empty(), "only where broken");
     }
 
     #[test]

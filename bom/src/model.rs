@@ -163,6 +163,10 @@ pub struct Component {
     pub projects: Vec<String>,
     /// Its files, primary first (one for a single-file artifact).
     pub files: Vec<FilePart>,
+    /// Policy rules its files broke (`aibom.policy.rule` of `aibom.policy.violation`
+    /// records), sorted and distinct. [`Evidence::build`] leaves it empty; who holds the
+    /// violations (the sidecar) fills it.
+    pub policy_violations: Vec<String>,
 }
 
 /// The traced workload: the root of the BOM.
@@ -302,6 +306,7 @@ fn component(key: String, mut fs: Vec<FileObservation>) -> Component {
         tracers,
         projects,
         files,
+        policy_violations: Vec::new(),
     };
     c.identity = identity(&c, &p);
     c

@@ -4,7 +4,7 @@
 //! `aibom.artifact.` or `aibom.` prefix gives way to `aibom:`, so `aibom.artifact.provider`
 //! is `aibom:provider`, `aibom.tracer` is `aibom:tracer`, `aibom.project.id` is
 //! `aibom:project.id` and `process.command_line` is `aibom:process.command_line`.
-use aibom_semconv::{attr, span};
+use aibom_semconv::{attr, event, span};
 
 /// The `aibom:` property for a semconv name.
 pub fn name(semconv: &str) -> String {
@@ -36,6 +36,12 @@ pub fn project() -> String {
     name(attr::PROJECT_ID)
 }
 
+/// A policy rule the component's files broke (`aibom:policy.violation`, after the event), one
+/// property per rule.
+pub fn policy_violation() -> String {
+    name(event::POLICY_VIOLATION)
+}
+
 /// Set by [`crate::merge`] on every declared component: `true` when it was loaded at run time.
 pub const RUNTIME_LOADED: &str = "aibom:runtime:loaded";
 /// Set by [`crate::merge`] on components loaded at run time that the static BOM did not declare.
@@ -53,5 +59,6 @@ mod tests {
         assert_eq!(project(), "aibom:project.id");
         assert_eq!(process(), "aibom:process");
         assert_eq!(name(attr::FILE_SIZE), "aibom:file.size");
+        assert_eq!(policy_violation(), "aibom:policy.violation");
     }
 }

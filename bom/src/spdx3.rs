@@ -6,6 +6,7 @@
 //! `software_Sbom` (type `runtime`) and `dependsOn` everything it loaded. Licenses are
 //! `simplelicensing_LicenseExpression`s linked by `hasConcludedLicense`; names that are no
 //! SPDX id become `LicenseRef-` ids.
+use aibom_semconv::event;
 use serde_json::{json, Value};
 
 use crate::model::{Component, Evidence, Kind};
@@ -134,6 +135,17 @@ impl Doc {
                 "simplelicensing_licenseExpression": l.spdx_expression(),
             }));
             self.relationship(&pkg, "hasConcludedLicense", vec![lic]);
+        }
+        // One annotation per broken policy rule: "aibom.policy.violation: RULE".
+        for rule in &c.policy_violations {
+            let aid = self.id("Annotation");
+            self.add(json!({
+                "type": "Annotation",
+                "spdxId": aid,
+                "annotationType": "other",
+                "subject": pkg,
+                "statement": format!("{}: {rule}", event::POLICY_VIOLATION),
+            }));
         }
         pkg
     }
@@ -267,5 +279,21 @@ mod tests {
                 assert!(ids.contains(&t), "{t} dangles");
             }
         }
+    }
+
+    #[test]
+    fn broken_policy_rules_annotate_their_package() {
+        let mut ev = example();
+        ev.components[0].policy_violations = vec!["no-pickle".into()];
+        let v = from_evidence(&ev);
+        let notes = of_type(&v, "Annotation");
+        assert_eq!(notes.len(), 1);
+        let ai = of_type(&v, "ai_AIPackage");
+        assert_eq!(notes[0]["subject"], ai[0]["spdxId"]);
+        assert_eq!(
+            notes[0]["statement"],
+            format!("{}: no-pickle", event::POLICY_VIOLATION)
+        );
+        assert!(of_type(&from_evidence(&example()), "Annotation").is_empty());
     }
 }

@@ -10,7 +10,7 @@
 //! `{{t:NAME_mv}}` the view that fills it.
 //! `{{sql:NAME}}` inlines the rendered `schema/NAME.sql` fragment (see [`FRAGMENTS`]).
 use crate::db::Db;
-use crate::tables::{quote_ident, Target, ARTIFACTS_TABLE, EVENTS_TABLE};
+use crate::tables::{quote_ident, Target, ARTIFACTS_TABLE, EVENTS_TABLE, VIOLATIONS_TABLE};
 use aibom_semconv::{attr, event, record};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -62,13 +62,24 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0009_runtime_events_v3.sql",
         include_str!("../schema/0009_runtime_events_v3.sql"),
     ),
+    (
+        10,
+        "0010_runtime_violations.sql",
+        include_str!("../schema/0010_runtime_violations.sql"),
+    ),
 ];
 
 /// SQL fragments templates inline with `{{sql:NAME}}` (not migrations themselves).
-pub const FRAGMENTS: &[(&str, &str)] = &[(
-    "runtime_artifacts.select",
-    include_str!("../schema/runtime_artifacts.select.sql"),
-)];
+pub const FRAGMENTS: &[(&str, &str)] = &[
+    (
+        "runtime_artifacts.select",
+        include_str!("../schema/runtime_artifacts.select.sql"),
+    ),
+    (
+        "runtime_violations.select",
+        include_str!("../schema/runtime_violations.select.sql"),
+    ),
+];
 
 /// Every name a template may use, keyed by its placeholder.
 const NAMES: &[(&str, &str)] = &[
@@ -116,6 +127,11 @@ const NAMES: &[(&str, &str)] = &[
     ("attr.ACCESS_ORIGIN", attr::ACCESS_ORIGIN),
     ("attr.PROJECT_SOURCE", attr::PROJECT_SOURCE),
     ("attr.PROCESS_COMMAND_LINE", attr::PROCESS_COMMAND_LINE),
+    ("attr.POLICY_RULE", attr::POLICY_RULE),
+    ("attr.POLICY_ACTION", attr::POLICY_ACTION),
+    ("attr.POLICY_SEVERITY", attr::POLICY_SEVERITY),
+    ("attr.POLICY_ENFORCED", attr::POLICY_ENFORCED),
+    ("event.POLICY_VIOLATION", event::POLICY_VIOLATION),
     // Placeholders of migration 0005 (deployed, so unchanged), written before semconv had
     // these names: the same semconv constants.
     ("names.CONTAINER_ID", attr::CONTAINER_ID),
@@ -314,6 +330,10 @@ pub async fn migrate(db: &Db, ttl_days: u32, raw_ttl_days: u32) -> Result<Migrat
             ARTIFACTS_TABLE.to_string(),
             format!("month + toIntervalMonth(1) + toIntervalDay({ttl_days})"),
         ),
+        (
+            VIOLATIONS_TABLE.to_string(),
+            format!("toDateTime(time) + toIntervalDay({ttl_days})"),
+        ),
     ];
     for (name, col) in COLLECTOR_TABLES {
         ttls.push((
@@ -429,6 +449,36 @@ mod tests {
             crate::routes::summary::PROCESS_CAP
         )));
         assert!(agg.contains(&select) && !select.contains("--"));
+    }
+
+    #[test]
+    fn the_violations_view_keeps_violation_records_with_their_verdict() {
+        let (v, name, tpl) = MIGRATIONS.last().unwrap();
+        assert_eq!((*v, *name), (10, "0010_runtime_violations.sql"));
+        let sql = render(tpl, &target()).unwrap();
+        for (name, col) in [
+            (attr::POLICY_RULE, "policy_rule"),
+            (attr::POLICY_ACTION, "policy_action"),
+            (attr::POLICY_SEVERITY, "policy_severity"),
+            (attr::PROCESS_COMMAND_LINE, "process_command_line"),
+        ] {
+            assert!(
+                sql.contains(&format!("LogAttributes['{name}'] AS {col}")),
+                "{col}"
+            );
+        }
+        assert!(sql.contains(&format!(
+            "LogAttributes['{}'] = 'true' AS policy_enforced",
+            attr::POLICY_ENFORCED
+        )));
+        assert!(sql.contains(&format!("= '{}'", event::POLICY_VIOLATION)));
+        assert!(sql.contains(&format!(
+            "{} AS container_id",
+            either_expr(attr::CONTAINER_ID)
+        )));
+        // the view and the backfill read the same rows
+        let select = fragment("runtime_violations.select", &target()).unwrap();
+        assert_eq!(sql.matches(&select).count(), 2);
     }
 
     #[test]

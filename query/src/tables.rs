@@ -9,6 +9,9 @@ pub const ARTIFACTS_TABLE: &str = "runtime_artifacts";
 /// The typed table the HTTP API reads.
 pub const EVENTS_TABLE: &str = "runtime_events";
 
+/// Policy violations (migration 0010): what `GET .../violations` lists.
+pub const VIOLATIONS_TABLE: &str = "runtime_violations";
+
 /// Where the rendered SQL goes: database and collector table prefix (validated identifiers).
 #[derive(Clone, Debug)]
 pub struct Target {

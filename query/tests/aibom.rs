@@ -4,6 +4,7 @@
 //! (bom/tests/validate_bom.py: cyclonedx-python-lib, spdx-python-model).
 mod common;
 
+use aibom_semconv::{policy_action, policy_severity};
 use common::*;
 use serde_json::Value;
 
@@ -96,6 +97,36 @@ fn fixture(ch: &ClickHouse, base: i64) {
         ],
         false,
     );
+    // aibomd's policy judged the dataset's access twice (two rules), and a file of another
+    // project: violation records carry the access's attributes and the verdict.
+    let violation = |t: i64, project: &str, file: &str, rule: &str| {
+        let mut v = local(t, project, file, "dataset", "read");
+        let attrs = v["LogAttributes"].as_object_mut().unwrap();
+        for (k, val) in [
+            (record::EVENT_NAME, event::POLICY_VIOLATION),
+            (attr::POLICY_RULE, rule),
+            (attr::POLICY_ACTION, policy_action::ALERT),
+            (attr::POLICY_SEVERITY, policy_severity::MEDIUM),
+            (attr::POLICY_ENFORCED, "false"),
+        ] {
+            attrs.insert(k.into(), val.into());
+        }
+        v
+    };
+    ch.insert_logs(
+        &[
+            violation(
+                6,
+                "proj-x",
+                "/data/train.parquet",
+                "datasets-need-a-license",
+            ),
+            violation(7, "proj-x", "/data/train.parquet", "no-local-data"),
+            violation(8, "proj-x", "/data/train.parquet", "no-local-data"),
+            violation(9, "proj-y", "/hub/models--org--m/blobs/w", "not-here"),
+        ],
+        false,
+    );
 }
 
 fn get(sc: &Sidecar, project: &str, query: &str, token: Option<&str>) -> (u16, String, String) {
@@ -162,6 +193,18 @@ fn aibom_route_serves_validated_cyclonedx_and_spdx3() {
         .map(|p| p["value"].as_str().unwrap())
         .collect();
     assert_eq!(procs, ["torchrun[101]"]);
+    // The dataset broke two rules: one property each (once, however often); the model none.
+    let rules = |c: &Value| -> Vec<String> {
+        c["properties"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["name"] == aibom_bom::prop::policy_violation())
+            .map(|p| p["value"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(rules(d), ["datasets-need-a-license", "no-local-data"]);
+    assert!(rules(m).is_empty(), "another project's violation: {m:#}");
     assert!(
         !text.contains("checkpoint") && !text.contains("secret"),
         "{text}"
@@ -180,6 +223,26 @@ fn aibom_route_serves_validated_cyclonedx_and_spdx3() {
         .collect();
     assert_eq!(ai.len(), 1);
     assert_eq!(ai[0]["verifiedUsing"][0]["hashValue"], SHA_W);
+    let graph = doc["@graph"].as_array().unwrap();
+    let dataset = graph
+        .iter()
+        .find(|e| e["type"] == "dataset_DatasetPackage")
+        .unwrap();
+    let notes: Vec<&str> = graph
+        .iter()
+        .filter(|e| e["type"] == "Annotation")
+        .map(|e| {
+            assert_eq!(e["subject"], dataset["spdxId"], "annotates the dataset");
+            e["statement"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            format!("{}: datasets-need-a-license", event::POLICY_VIOLATION),
+            format!("{}: no-local-data", event::POLICY_VIOLATION),
+        ]
+    );
 
     // a project with no events: a valid, empty document
     let (status, _, text) = get(&sc, "nobody", "", Some(TOKEN));

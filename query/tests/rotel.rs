@@ -48,6 +48,21 @@ fn rotel_writes_what_the_api_serves() {
         kv(attr::ACCESS_COUNT, json!({"intValue": "3"})),
         kv(attr::ARTIFACT_TYPE, json!({"stringValue": "model"})),
         kv(attr::FILE_SIZE, json!({"intValue": "1024"})),
+    ]}, {
+    // A policy violation as aibomd exports it: the access's attributes, the verdict (the
+    // enforced flag a boolean), the event name also as an attribute.
+    "timeUnixNano": now.to_string(), "eventName": event::POLICY_VIOLATION, "severityNumber": 17, "severityText": "ERROR",
+    "body": {"stringValue": "/models/r.safetensors"},
+    "attributes": [
+        kv(record::EVENT_NAME, json!({"stringValue": event::POLICY_VIOLATION})),
+        kv(attr::PROJECT_ID, json!({"stringValue": "rotel-proj"})),
+        kv(attr::FILE_PATH, json!({"stringValue": "/models/r.safetensors"})),
+        kv(attr::PROCESS_PID, json!({"intValue": "4242"})),
+        kv(attr::ARTIFACT_TYPE, json!({"stringValue": "model"})),
+        kv(attr::POLICY_RULE, json!({"stringValue": "no-unsigned-models"})),
+        kv(attr::POLICY_ACTION, json!({"stringValue": aibom_semconv::policy_action::DENY})),
+        kv(attr::POLICY_SEVERITY, json!({"stringValue": aibom_semconv::policy_severity::HIGH})),
+        kv(attr::POLICY_ENFORCED, json!({"boolValue": true})),
     ]}]}]}]});
     let end = (now + 5_000_000).to_string();
     let span = json!({"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": {"name": "aibomd"}, "spans": [{
@@ -91,6 +106,33 @@ fn rotel_writes_what_the_api_serves() {
         chrono::DateTime::<chrono::Utc>::from_timestamp_nanos(now)
             .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
     );
+    let events = call("GET", &url, Some(TOKEN), None);
+    assert_eq!(
+        events.json["events"].as_array().unwrap().len(),
+        1,
+        "the violation is no event: {}",
+        events.text
+    );
+    let v = &call(
+        "GET",
+        &format!("{}/projects/rotel-proj/runtime/violations", sc.base),
+        Some(TOKEN),
+        None,
+    )
+    .json["violations"][0];
+    assert_eq!(v[attr::POLICY_RULE], "no-unsigned-models", "{v}");
+    assert_eq!(v[attr::POLICY_ACTION], aibom_semconv::policy_action::DENY);
+    assert_eq!(
+        v[attr::POLICY_SEVERITY],
+        aibom_semconv::policy_severity::HIGH
+    );
+    assert_eq!(
+        v[attr::POLICY_ENFORCED],
+        json!(true),
+        "rotel's stringified bool"
+    );
+    assert_eq!(v[attr::PROCESS_PID], 4242);
+    assert_eq!(v[attr::HOST_NAME], "node-9");
     for table in ["otel_traces", "otel_metrics_sum", "otel_metrics_gauge"] {
         let start = Instant::now();
         while ch.sql(&format!("SELECT count() FROM {table}"), "").trim() == "0" {

@@ -73,6 +73,32 @@ fn openapi_fuzz_has_no_server_errors() {
         })
         .collect();
     ch.insert_logs(&rows, false);
+    // And two policy violations of those accesses, so the violation list pages over data.
+    let violations: Vec<_> = [
+        (aibom_semconv::policy_action::DENY, "true"),
+        (aibom_semconv::policy_action::ALERT, "false"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (action, enforced))| {
+        log_row(
+            now - (i as i64) * 1_000_000_000,
+            &[
+                (record::EVENT_NAME, event::POLICY_VIOLATION),
+                (attr::PROJECT_ID, "proj-a"),
+                (attr::FILE_PATH, "/models/m0/model.safetensors"),
+                (attr::PROCESS_PID, "100"),
+                (attr::ARTIFACT_TYPE, "model"),
+                (attr::POLICY_RULE, "approved-licenses"),
+                (attr::POLICY_ACTION, action),
+                (attr::POLICY_SEVERITY, aibom_semconv::policy_severity::HIGH),
+                (attr::POLICY_ENFORCED, enforced),
+            ],
+            &[],
+        )
+    })
+    .collect();
+    ch.insert_logs(&violations, false);
     let r = call(
         "GET",
         &format!("{}/projects/proj-a/runtime/events", sidecar.base),
@@ -123,7 +149,7 @@ fn openapi_fuzz_has_no_server_errors() {
     };
     let selected = number_after("Operations:");
     assert!(
-        selected.is_some_and(|n| n >= 7) && number_after("Tested:") == selected,
+        selected.is_some_and(|n| n >= 8) && number_after("Tested:") == selected,
         "every selected operation tested: {selected:?} selected\n{strict}"
     );
     if !lenient.is_empty() {

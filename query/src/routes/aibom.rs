@@ -6,7 +6,9 @@
 //! (files only written are outputs, not materials); the crate groups files into components
 //! (by `aibom.artifact.id`, else `aibom.artifact.sha256`, else path). For each attribute the
 //! latest non-empty value wins. At most [`MAX_FILES`] files, most recently seen first.
-use super::Shared;
+//! A component whose files broke policy rules (`aibom.policy.violation` records of the same
+//! path) lists them: CycloneDX property `aibom:policy.violation`, SPDX `Annotation`.
+use super::{violations, Shared};
 use crate::error::ApiError;
 use crate::params;
 use crate::tables::EVENTS_TABLE;
@@ -18,6 +20,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use clickhouse::Row;
 use serde::Deserialize;
+use std::collections::{BTreeSet, HashMap};
 use utoipa::IntoParams;
 
 /// Most files a document is built from.
@@ -133,6 +136,24 @@ impl FileRow {
     }
 }
 
+/// Sets each component's broken policy rules: those of its files' paths.
+fn mark_violations(ev: &mut Evidence, rules: &HashMap<String, Vec<String>>) {
+    if rules.is_empty() {
+        return;
+    }
+    for c in &mut ev.components {
+        let broken: BTreeSet<&String> = c
+            .files
+            .iter()
+            .map(|f| &f.path)
+            .chain(&c.paths)
+            .filter_map(|p| rules.get(p))
+            .flatten()
+            .collect();
+        c.policy_violations = broken.into_iter().cloned().collect();
+    }
+}
+
 /// The project's runtime AI-BOM.
 #[utoipa::path(get, path = "/projects/{id}/runtime/aibom",
     params(("id" = String, Path, description = "Project id"), AibomQuery),
@@ -140,7 +161,8 @@ impl FileRow {
         (status = 200, description = "CycloneDX 1.6 JSON (`application/vnd.cyclonedx+json`) or SPDX 3.0.1 JSON-LD \
             (`application/spdx+json`): one component per AI artifact the project's processes loaded, \
             with hash, license, purl, the paths it was loaded from and the processes that loaded it; \
-            the project is the root component. A project with no events gets a document with no components.",
+            the project is the root component; a component whose files broke policy rules names each rule \
+            (CycloneDX property `aibom:policy.violation`, SPDX `Annotation`). A project with no events gets a document with no components.",
             content(
                 (Object = "application/vnd.cyclonedx+json"),
                 (Object = "application/spdx+json"),
@@ -163,9 +185,8 @@ pub async fn get(
         Some(BomFormat::CyclonedxJson) => Format::CycloneDxJson,
         Some(BomFormat::Spdx3Json) => Format::Spdx3Json,
     };
-    let rows = st
-        .db
-        .run(
+    let (rows, rules) = tokio::try_join!(
+        st.db.run(
             st.db
                 .client()
                 .query_raw(&files_sql())
@@ -173,15 +194,17 @@ pub async fn get(
                 .param("write", access_mode::WRITE)
                 .param("lim", MAX_FILES)
                 .fetch_all::<FileRow>(),
-        )
-        .await?;
+        ),
+        violations::rules_by_path(&st.db, project, MAX_FILES),
+    )?;
     let workload = Workload {
         name: project.to_string(),
         command: Vec::new(),
         project: project.to_string(),
     };
     let files = rows.into_iter().map(|r| r.observation(project)).collect();
-    let ev = Evidence::build(workload, files, env!("CARGO_PKG_VERSION"));
+    let mut ev = Evidence::build(workload, files, env!("CARGO_PKG_VERSION"));
+    mark_violations(&mut ev, &rules);
     Ok((
         [(header::CONTENT_TYPE, format.media_type())],
         aibom_bom::render(&ev, format),

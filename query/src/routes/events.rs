@@ -3,7 +3,7 @@ use super::{put_num, put_str, Shared};
 use crate::error::ApiError;
 use crate::params::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::schema::{either_expr, fragment};
-use crate::tables::{quote_ident, ARTIFACTS_TABLE, EVENTS_TABLE};
+use crate::tables::{quote_ident, ARTIFACTS_TABLE, EVENTS_TABLE, VIOLATIONS_TABLE};
 use aibom_semconv::{attr, record};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -82,6 +82,7 @@ pub(crate) enum P {
     I(i64),
     U(u64),
     U32(u32),
+    B(bool),
 }
 
 /// A WHERE clause whose values are all server-side parameters.
@@ -98,7 +99,7 @@ impl Where {
         }
     }
 
-    fn add(&mut self, cond: &str, params: Vec<(&str, P)>) {
+    pub(crate) fn add(&mut self, cond: &str, params: Vec<(&str, P)>) {
         self.conds.push(cond.to_string());
         self.params
             .extend(params.into_iter().map(|(k, v)| (k.to_string(), v)));
@@ -115,6 +116,7 @@ impl Where {
                 P::I(i) => q.param(k, i),
                 P::U(u) => q.param(k, u),
                 P::U32(u) => q.param(k, u),
+                P::B(b) => q.param(k, b),
             };
         }
         q
@@ -147,7 +149,14 @@ fn build_where(project: &str, q: &EventsQuery) -> Result<Where, ApiError> {
             vec![("artifact", P::S(v.into()))],
         );
     }
-    if let Some(v) = params::filter("process", &q.process)? {
+    add_process(&mut w, &q.process)?;
+    add_window(&mut w, &q.since, &q.until, &q.cursor)?;
+    Ok(w)
+}
+
+/// `process`: the executable name, or the pid when numeric (either matches then).
+pub(crate) fn add_process(w: &mut Where, process: &Option<String>) -> Result<(), ApiError> {
+    if let Some(v) = params::filter("process", process)? {
         match v.parse::<u32>() {
             Ok(pid) => w.add(
                 "(process_pid = {pid:UInt32} OR process_executable_name = {process:String})",
@@ -159,19 +168,30 @@ fn build_where(project: &str, q: &EventsQuery) -> Result<Where, ApiError> {
             ),
         }
     }
-    if let Some(ns) = params::time_filter("since", &q.since)? {
+    Ok(())
+}
+
+/// `since` (>=), `until` (<) and the keyset `cursor` over `(time, event_id)`, newest first:
+/// the paging every list over a `time`/`event_id` table shares.
+pub(crate) fn add_window(
+    w: &mut Where,
+    since: &Option<String>,
+    until: &Option<String>,
+    cursor: &Option<String>,
+) -> Result<(), ApiError> {
+    if let Some(ns) = params::time_filter("since", since)? {
         w.add(
             "time >= fromUnixTimestamp64Nano({since:Int64}, 'UTC')",
             vec![("since", P::I(ns))],
         );
     }
-    if let Some(ns) = params::time_filter("until", &q.until)? {
+    if let Some(ns) = params::time_filter("until", until)? {
         w.add(
             "time < fromUnixTimestamp64Nano({until:Int64}, 'UTC')",
             vec![("until", P::I(ns))],
         );
     }
-    if let Some(v) = q.cursor.as_deref() {
+    if let Some(v) = cursor.as_deref() {
         let c = Cursor::decode(v)?;
         w.add(
             "time <= fromUnixTimestamp64Nano({c_time:Int64}, 'UTC') \
@@ -179,7 +199,7 @@ fn build_where(project: &str, q: &EventsQuery) -> Result<Where, ApiError> {
             vec![("c_time", P::I(c.time_ns)), ("c_id", P::U(c.event_id))],
         );
     }
-    Ok(w)
+    Ok(())
 }
 
 /// One row of `runtime_events`, in SELECT order.
@@ -330,27 +350,35 @@ pub async fn list(
         .bind(st.db.client().query_raw(&sql))
         .param("lim", limit + 1);
     let mut rows: Vec<EventRow> = st.db.run(query.fetch_all()).await?;
-    let next = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| {
-            Cursor {
-                time_ns: r.time_ns,
-                event_id: r.event_id,
-            }
-            .encode()
-        })
-    } else {
-        None
-    };
+    let next = next_page(&mut rows, limit, |r| Cursor {
+        time_ns: r.time_ns,
+        event_id: r.event_id,
+    });
     Ok(Json(EventsPage {
         events: rows.into_iter().map(EventRow::into_json).collect(),
         next,
     }))
 }
 
-/// Deletes a project's runtime events (all, or those before `before`), and the raw log rows
-/// they came from. The summary reflects it at once: the project's summary aggregates for the
-/// affected months are rebuilt from the events that remain.
+/// Cuts `rows` (fetched with `LIMIT limit + 1`) to `limit`, and returns the cursor of the
+/// next page (the last row kept) when there was one more.
+pub(crate) fn next_page<R>(
+    rows: &mut Vec<R>,
+    limit: u32,
+    key: impl Fn(&R) -> Cursor,
+) -> Option<String> {
+    if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| key(r).encode())
+    } else {
+        None
+    }
+}
+
+/// Deletes a project's runtime events and policy violations (all, or those before `before`),
+/// and the raw log rows they came from (`deleted` counts the events). The summary reflects it
+/// at once: the project's summary aggregates for the affected months are rebuilt from the
+/// events that remain.
 #[utoipa::path(delete, path = "/projects/{id}/runtime/events",
     params(("id" = String, Path, description = "Project id"), DeleteQuery),
     responses(
@@ -388,6 +416,12 @@ pub async fn delete(
         st.db.run(del.execute()).await?;
         rebuild_artifacts(&st, project, before).await?;
     }
+    // Its policy violations (a table of their own) over the same time span.
+    let sql = format!("DELETE FROM {VIOLATIONS_TABLE} WHERE {}", w.sql());
+    let del = w
+        .bind(st.db.client().query_raw(&sql))
+        .with_setting("lightweight_deletes_sync", "2");
+    st.db.run(del.execute()).await?;
     // The raw rows too: deleting a project's data must not leave it in the collector's table.
     let t = st.db.target();
     let mut raw = format!(

@@ -3,6 +3,7 @@ pub mod aibom;
 pub mod events;
 pub mod scans;
 pub mod summary;
+pub mod violations;
 
 use crate::auth::{self, Auth};
 use crate::db::Db;
@@ -127,6 +128,7 @@ fn api_routes(auth: Auth) -> (Router<Shared>, utoipa::openapi::OpenApi) {
     let protected = OpenApiRouter::new()
         .routes(routes!(events::list, events::delete))
         .routes(routes!(summary::get))
+        .routes(routes!(violations::list))
         .routes(routes!(aibom::get))
         .routes(routes!(scans::start))
         .routes(routes!(scans::status))
@@ -240,6 +242,7 @@ mod tests {
             ("/projects/{id}/runtime/events", "get"),
             ("/projects/{id}/runtime/events", "delete"),
             ("/projects/{id}/runtime/summary", "get"),
+            ("/projects/{id}/runtime/violations", "get"),
         ] {
             let id = param(path, method, "id");
             assert_eq!(id["pattern"], params::PROJECT_ID_PATTERN, "{path}");
@@ -261,6 +264,20 @@ mod tests {
             param(events, "get", "cursor")["pattern"],
             params::CURSOR_PATTERN
         );
+        let violations = "/projects/{id}/runtime/violations";
+        assert_eq!(
+            param(violations, "get", "limit")["maximum"],
+            json!(params::MAX_LIMIT)
+        );
+        assert_eq!(
+            param(violations, "get", "cursor")["pattern"],
+            params::CURSOR_PATTERN
+        );
+        assert_eq!(
+            param(violations, "get", "severity")["enum"],
+            json!(aibom_semconv::policy_severity::ALL)
+        );
+        assert_eq!(param(violations, "get", "enforced")["type"], "boolean");
         assert_eq!(
             param("/scans/{id}", "get", "id")["pattern"],
             params::SCAN_ID_PATTERN

@@ -13,7 +13,7 @@ use super::{put_num, put_str, Shared};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::params;
-use crate::tables::ARTIFACTS_TABLE;
+use crate::tables::{ARTIFACTS_TABLE, VIOLATIONS_TABLE};
 use aibom_semconv::attr;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -72,6 +72,31 @@ pub struct Totals {
     pub last_seen: Option<String>,
 }
 
+/// Violations for one value of a dimension (rule, severity, action).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ViolationCount {
+    /// The `aibom.policy.rule`, `aibom.policy.severity` or `aibom.policy.action` value.
+    pub value: String,
+    pub violations: u64,
+    /// Of these, the ones whose action took effect (`aibom.policy.enforced`).
+    pub enforced: u64,
+}
+
+/// The project's policy violations (`aibom.policy.violation` records); every count covers all
+/// of them. `GET .../violations` lists them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ViolationCounts {
+    pub total: u64,
+    /// Violations whose action took effect (open refused, process killed).
+    pub enforced: u64,
+    /// The latest violation; `null` when there is none.
+    pub last_seen: Option<String>,
+    /// Largest first, then by value.
+    pub by_rule: Vec<ViolationCount>,
+    pub by_severity: Vec<ViolationCount>,
+    pub by_action: Vec<ViolationCount>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Summary {
     pub project: String,
@@ -86,6 +111,8 @@ pub struct Summary {
     pub artifacts: Vec<Map<String, Value>>,
     /// True when more artifacts exist than `limit`.
     pub truncated: bool,
+    /// Policy violations: total, enforced, per rule, severity and action.
+    pub violations: ViolationCounts,
 }
 
 /// Per-path rows of a project from the `runtime_artifacts` aggregate: the latest non-empty
@@ -346,6 +373,62 @@ fn counts(arts: &[Artifact], dim: impl Fn(&Artifact) -> &str) -> Vec<Count> {
     v
 }
 
+/// The violation counts of a project, one row per (rule, severity, action). Parameter:
+/// `project`.
+fn violations_sql() -> String {
+    format!(
+        "SELECT toString(policy_rule) AS rule, toString(policy_severity) AS severity, \
+         toString(policy_action) AS action, count() AS n, countIf(policy_enforced) AS enforced, \
+         toUnixTimestamp64Nano(max(time)) AS last_ns \
+         FROM {VIOLATIONS_TABLE} WHERE project_id = {{project:String}} \
+         GROUP BY rule, severity, action"
+    )
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct ViolationGroup {
+    rule: String,
+    severity: String,
+    action: String,
+    n: u64,
+    enforced: u64,
+    last_ns: i64,
+}
+
+/// Totals and per-dimension counts of the groups (largest first, then by value).
+fn violation_counts(groups: &[ViolationGroup]) -> ViolationCounts {
+    let by = |dim: fn(&ViolationGroup) -> &str| {
+        let mut m: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        for g in groups {
+            let e = m.entry(dim(g)).or_default();
+            e.0 += g.n;
+            e.1 += g.enforced;
+        }
+        let mut v: Vec<ViolationCount> = m
+            .into_iter()
+            .map(|(value, (violations, enforced))| ViolationCount {
+                value: value.to_string(),
+                violations,
+                enforced,
+            })
+            .collect();
+        v.sort_by(|a, b| {
+            b.violations
+                .cmp(&a.violations)
+                .then_with(|| a.value.cmp(&b.value))
+        });
+        v
+    };
+    ViolationCounts {
+        total: groups.iter().map(|g| g.n).sum(),
+        enforced: groups.iter().map(|g| g.enforced).sum(),
+        last_seen: groups.iter().map(|g| g.last_ns).max().map(params::rfc3339),
+        by_rule: by(|g| &g.rule),
+        by_severity: by(|g| &g.severity),
+        by_action: by(|g| &g.action),
+    }
+}
+
 /// Summarizes a project's runtime events.
 #[utoipa::path(get, path = "/projects/{id}/runtime/summary",
     params(("id" = String, Path, description = "Project id"), SummaryQuery),
@@ -370,8 +453,8 @@ pub async fn get(
          toUnixTimestamp64Nano(max(last_seen)) AS last_ns \
          FROM {ARTIFACTS_TABLE} WHERE project_id = {{project:String}}"
     );
-    // Two statements at once (a ClickHouse server runs them in parallel; chdb-http in turn).
-    let (arts, pt) = tokio::try_join!(
+    // Three statements at once (a ClickHouse server runs them in parallel; chdb-http in turn).
+    let (arts, pt, vg) = tokio::try_join!(
         artifacts(&st.db, project),
         st.db.run(
             st.db
@@ -379,6 +462,13 @@ pub async fn get(
                 .query_raw(&totals_sql)
                 .param("project", project)
                 .fetch_one::<ProjectTotals>(),
+        ),
+        st.db.run(
+            st.db
+                .client()
+                .query_raw(&violations_sql())
+                .param("project", project)
+                .fetch_all::<ViolationGroup>(),
         ),
     )?;
     let by_type = counts(&arts, |a| &a.atype);
@@ -408,6 +498,7 @@ pub async fn get(
             .map(Artifact::to_json)
             .collect(),
         truncated,
+        violations: violation_counts(&vg),
     }))
 }
 
@@ -432,6 +523,54 @@ mod tests {
             accesses: 2,
             processes: vec![("python3".into(), pid)],
         }
+    }
+
+    #[test]
+    fn violations_are_counted_per_rule_severity_and_action() {
+        use aibom_semconv::{policy_action, policy_severity};
+        let g = |rule: &str, severity: &str, action: &str, n: u64, enforced: u64| ViolationGroup {
+            rule: rule.into(),
+            severity: severity.into(),
+            action: action.into(),
+            n,
+            enforced,
+            last_ns: n as i64,
+        };
+        let c = violation_counts(&[
+            g(
+                "no-pickle",
+                policy_severity::CRITICAL,
+                policy_action::DENY,
+                3,
+                2,
+            ),
+            g(
+                "no-pickle",
+                policy_severity::CRITICAL,
+                policy_action::ALERT,
+                1,
+                0,
+            ),
+            g("mit-only", policy_severity::LOW, policy_action::ALERT, 4, 0),
+        ]);
+        assert_eq!((c.total, c.enforced), (8, 2));
+        assert_eq!(c.last_seen, Some(params::rfc3339(4)));
+        let rules: Vec<_> = c
+            .by_rule
+            .iter()
+            .map(|v| (v.value.as_str(), v.violations, v.enforced))
+            .collect();
+        assert_eq!(
+            rules,
+            [("mit-only", 4, 0), ("no-pickle", 4, 2)],
+            "ties by value"
+        );
+        assert_eq!(c.by_action[0].value, policy_action::ALERT);
+        assert_eq!(c.by_action[0].violations, 5);
+        assert_eq!(c.by_severity.len(), 2);
+        let none = violation_counts(&[]);
+        assert_eq!((none.total, none.last_seen), (0, None));
+        assert!(none.by_rule.is_empty());
     }
 
     #[test]
