@@ -106,6 +106,15 @@ struct {
 	__type(value, __u8);
 } SUFFIX_RULES SEC(".maps");
 
+/* Files whose identity a `kill` policy rule denied: a process that opens one is sent
+ * SIGKILL as the open returns, before it can read a byte (filled by userspace). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct aibom_kill_key);
+	__type(value, __u8);
+} KILL_INODES SEC(".maps");
+
 /* Syscall tracepoint contexts (layout of tracefs `format`, stable ABI). */
 struct sys_enter_ctx {
 	__u64 common;
@@ -412,6 +421,13 @@ static __always_inline int open_exit(long ret)
 		struct file *f = fd_file(e, ret);
 		if (f && e->path_len > 0 && e->path[0] != '/')
 			append_dentry_path(e, f);
+		if (e->ino) {
+			struct aibom_kill_key k = { .dev = e->dev, .ino = e->ino };
+			if (bpf_map_lookup_elem(&KILL_INODES, &k)) {
+				bpf_send_signal(9 /* SIGKILL */);
+				stat_inc(AIBOM_STAT_KILLED);
+			}
+		}
 	}
 	emit(e);
 	return 0;

@@ -31,6 +31,7 @@
 #define AIBOM_STAT_RB_DROPPED 4     /* events lost: ring buffer full */
 #define AIBOM_STAT_EXEC_SEEN 5      /* successful execs of traced processes */
 #define AIBOM_STAT_WAKEUPS 6        /* forced ring-buffer wakeups */
+#define AIBOM_STAT_KILLED 7         /* processes sent SIGKILL for opening a denied file */
 #define AIBOM_STAT_MAX 8
 
 struct aibom_event {
@@ -87,3 +88,10 @@ struct aibom_suffix_key {
 /* values of the rule maps */
 #define AIBOM_RULE_KEEP 1
 #define AIBOM_RULE_DROP 2
+
+/* Key of `KILL_INODES`: a file whose opening is punished with SIGKILL (policy `kill`).
+ * `dev` is the kernel's `s_dev` (major << 20 | minor). */
+struct aibom_kill_key {
+	__u64 dev;
+	__u64 ino;
+};

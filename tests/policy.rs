@@ -419,3 +419,40 @@ fn daemon_alerts_within_a_second_and_reloads_on_sighup_keeping_good_rules() {
         "only the first open broke the rules"
     );
 }
+
+#[test]
+fn once_a_file_is_killed_on_the_kernel_kills_later_openers_before_they_read() {
+    if !kernel_tests_possible("policy kill in kernel") {
+        return;
+    }
+    let (_t, dir) = tempdir();
+    models(&dir);
+    let p = policy(&dir, "kill", "");
+    let py = python();
+    let first = format!("{py} -c \"import time; open('models/gpl.gguf','rb'); time.sleep(10)\"");
+    // the second opener prints as soon as open() returns: the kernel must not let it
+    let second = format!(
+        "{py} -c \"import sys; f = open('models/gpl.gguf','rb'); print('after-open', flush=True); f.read(1)\""
+    );
+    let script = format!("{first}; sleep 1; {second}; echo done");
+    let t = run_traced(
+        &dir,
+        "ebpf",
+        &["--policy", p.to_str().unwrap()],
+        &["sh", "-c", &script],
+    );
+    let stdout = String::from_utf8_lossy(&t.out.stdout);
+    assert!(stdout.contains("done"), "{stdout}\n{}", t.stderr());
+    assert!(
+        !stdout.contains("after-open"),
+        "the second opener ran past its open: {stdout}\n{}",
+        t.stderr()
+    );
+    let v = violations(&t.events);
+    assert_eq!(v.len(), 2, "one per process: {v:#?}");
+    assert!(
+        v.iter()
+            .all(|v| v[attr::POLICY_ENFORCED] == Value::Bool(true)),
+        "{v:#?}"
+    );
+}

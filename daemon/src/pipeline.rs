@@ -93,6 +93,12 @@ impl Pipeline {
         self
     }
 
+    /// `kill` rules also arm the tracer's in-kernel kill switch (eBPF).
+    pub fn with_kill_switch(mut self, switch: Option<crate::policy::KillSwitch>) -> Self {
+        self.policy = self.policy.map(|p| p.with_kill_switch(switch));
+        self
+    }
+
     /// Applies per-project sampling and rate limits to access records outside scans.
     pub fn with_limits(mut self, projects: &HashMap<String, ProjectLimits>) -> Self {
         self.router.limiter = Limiter::new(projects);

@@ -19,6 +19,7 @@ pub async fn daemon(cfg: &Config) -> Result<()> {
     let control = Control::start(&cfg.control, scans.clone()).await?;
     let pipe = built
         .pipeline
+        .with_kill_switch(tracer.kill_switch())
         .with_scans(scans, requests, cfg.filter.matcher());
     let (tx, rx) = tracer::queue(
         cfg.pipeline.queue_batches,

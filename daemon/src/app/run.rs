@@ -57,7 +57,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     }
     let built = crate::app::build_pipeline(cfg, Some(workload), extra)?;
     tracer.attach_stats(built.stats.clone());
-    let pipe = built.pipeline;
+    let pipe = built.pipeline.with_kill_switch(tracer.kill_switch());
     let (tx, rx) = tracer::queue(
         cfg.pipeline.queue_batches,
         cfg.pipeline.queue_bytes,

@@ -73,7 +73,17 @@ pub struct Policy {
     reported: lru::LruCache<(usize, u32, u64), ()>,
     /// Kills processes for `kill` rules (replaced in tests).
     killer: Box<dyn FnMut(u32) -> bool + Send>,
+    /// Tells the kernel to kill whoever opens a file (`st_dev`, inode) next.
+    kill_switch: Option<KillSwitch>,
+    /// Files the kill switch is armed for (as many as its map holds).
+    armed: std::collections::HashSet<(u64, u64)>,
 }
+
+/// Files the in-kernel kill switch holds at most (`KILL_INODES`' size).
+const ARMED_MAX: usize = 4096;
+
+/// Makes the kernel kill any process that opens the file (`st_dev`, inode).
+pub type KillSwitch = Box<dyn FnMut(u64, u64) -> anyhow::Result<()> + Send>;
 
 impl Policy {
     /// A stage judging by the rules in `shared`.
@@ -86,6 +96,8 @@ impl Policy {
             keys: judge::Keys::default(),
             reported: lru::LruCache::new(NonZeroUsize::new(REPORTED).expect("non-zero")),
             killer: Box::new(kill),
+            kill_switch: None,
+            armed: Default::default(),
         };
         p.index();
         p
@@ -93,6 +105,13 @@ impl Policy {
 
     fn index(&mut self) {
         self.keys = judge::Keys::of(&self.rules);
+    }
+
+    /// Files denied by `kill` rules are also killed in the kernel, at the open, through
+    /// `switch` (for every later open, by any process).
+    pub fn with_kill_switch(mut self, switch: Option<KillSwitch>) -> Self {
+        self.kill_switch = switch;
+        self
     }
 
     /// Picks up rules reloaded since the last call.
@@ -126,7 +145,24 @@ impl Policy {
             let enforced = match r.action {
                 Action::Alert => false,
                 Action::Deny => rec.refused,
-                Action::Kill => (self.killer)(rec.pid()),
+                Action::Kill => {
+                    // the kernel killed it at the open when the file was armed already
+                    let id = rec.version.map(|v| (v.dev, v.ino));
+                    let in_kernel = id.is_some_and(|id| self.armed.contains(&id));
+                    if let (Some(ks), Some(id), false) = (self.kill_switch.as_mut(), id, in_kernel)
+                    {
+                        match ks(id.0, id.1) {
+                            Ok(()) if self.armed.len() < ARMED_MAX => {
+                                self.armed.insert(id);
+                            }
+                            Ok(()) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "policy: the kernel cannot kill on this file")
+                            }
+                        }
+                    }
+                    (self.killer)(rec.pid()) || in_kernel
+                }
             };
             stats.violation(&r.name, r.action);
             tracing::warn!(rule = %r.name, action = r.action.as_str(), enforced, pid = rec.pid(), path = %rec.file_path.display(), "policy violation");

@@ -47,6 +47,10 @@ pub enum Scope {
 /// Async-signal-safe function a freshly forked child calls on itself; see [`Tracer::pre_exec_follow`].
 pub type PreExecFollow = Box<dyn Fn() -> std::io::Result<()> + Send + Sync>;
 
+/// Makes the kernel kill (SIGKILL, as the open returns) any process that opens the file
+/// of identity (`st_dev`, inode); see [`Tracer::kill_switch`].
+pub type KillSwitch = Box<dyn FnMut(u64, u64) -> Result<()> + Send>;
+
 /// A batch of events; tracers send batches to keep the queue cheap at high rates.
 pub type Batch = Vec<TraceEvent>;
 
@@ -60,6 +64,11 @@ pub trait Tracer: Send {
     /// runs a single instruction of the new program (async-signal-safe). `None` when
     /// [`Tracer::follow`] after spawn is enough for this backend.
     fn pre_exec_follow(&self) -> Option<PreExecFollow> {
+        None
+    }
+    /// The tracer's in-kernel kill switch, when it has one (eBPF: `bpf_send_signal`
+    /// from the open's exit tracepoint). Taken once.
+    fn kill_switch(&mut self) -> Option<KillSwitch> {
         None
     }
     /// Gives the tracer the shared counters to keep current while it runs.

@@ -232,6 +232,19 @@ impl Tracer for EbpfTracer {
         Some(Box::new(move || track_self(fd)))
     }
 
+    fn kill_switch(&mut self) -> Option<super::KillSwitch> {
+        let map = self.bpf.take_map("KILL_INODES")?;
+        let mut map: BpfHashMap<MapData, KillKey, u8> = BpfHashMap::try_from(map).ok()?;
+        Some(Box::new(move |st_dev, ino| {
+            let key = KillKey {
+                dev: wire::dev_to_kernel(st_dev),
+                ino,
+            };
+            map.insert(key, 1, 0)
+                .context("adding to KILL_INODES (4,096 files at most)")
+        }))
+    }
+
     fn attach_stats(&mut self, stats: std::sync::Arc<crate::stats::Stats>) {
         self.stats = Some(stats);
     }
@@ -407,3 +420,14 @@ impl BootClock {
         self.boot + Duration::from_nanos(ts_ns)
     }
 }
+
+/// Key of the `KILL_INODES` map (`struct aibom_kill_key`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct KillKey {
+    dev: u64,
+    ino: u64,
+}
+
+// SAFETY: plain old data, no padding (two u64s), as `struct aibom_kill_key`.
+unsafe impl aya::Pod for KillKey {}

@@ -113,9 +113,27 @@ pub fn dev_to_user(kdev: u32) -> u64 {
     libc::makedev(kdev >> 20, kdev & 0xfffff)
 }
 
+/// Userspace `st_dev` to the kernel-internal `s_dev` encoding (inverse of [`dev_to_user`]).
+pub fn dev_to_kernel(st_dev: u64) -> u64 {
+    (u64::from(libc::major(st_dev)) << 20) | u64::from(libc::minor(st_dev))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_numbers_round_trip() {
+        for kdev in [
+            0u32,
+            1,
+            (8 << 20) | 1,
+            (259 << 20) | 3,
+            (0xfff << 20) | 0xfffff,
+        ] {
+            assert_eq!(dev_to_kernel(dev_to_user(kdev)), u64::from(kdev));
+        }
+    }
 
     #[test]
     fn parses_record_and_stops_path_at_nul() {
