@@ -115,7 +115,11 @@ impl Sink for JsonlSink {
     }
 
     fn emit(&mut self, rec: &AccessRecord) -> Result<()> {
-        self.write_line(|out| write_record(out, rec))
+        self.write_line(|out| write_record(out, rec))?;
+        if rec.violation.is_some() {
+            self.flush()?; // alerts are not held back until the next tick
+        }
+        Ok(())
     }
 
     fn flush(&mut self) -> Result<()> {

@@ -106,6 +106,16 @@ impl Decider {
         }
     }
 
+    /// True when an `allow` may be remembered for the same process and file version:
+    /// no `deny` rule waits for a hash that a later verdict could know.
+    pub fn allow_is_final(&self) -> bool {
+        !self
+            .set
+            .rules
+            .iter()
+            .any(|r| r.action == Action::Deny && r.reads(aibom_semconv::attr::ARTIFACT_SHA256))
+    }
+
     /// True when `pid` is the followed process or one of its descendants (always, on
     /// the whole host).
     fn in_scope(&self, pid: u32) -> bool {
@@ -147,7 +157,9 @@ fn raw_access(pid: u32, fd: BorrowedFd<'_>) -> Option<RawAccess> {
     let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
     let path = std::fs::read_link(&link).ok()?.into_os_string().into_vec();
     let meta = std::fs::metadata(&link).ok()?; // follows the magic link: the open file
-    if !meta.is_file() {
+                                               // an empty file holds nothing to load: it is being created (a download, a save),
+                                               // and what it will be is judged when it is opened again
+    if !meta.is_file() || meta.len() == 0 {
         return None;
     }
     Some(RawAccess {

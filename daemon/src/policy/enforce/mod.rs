@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::os::fd::{AsFd, AsRawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -39,11 +39,49 @@ const MAX_WAITING: usize = 4096;
 /// How often new directories under the roots are marked.
 const REMARK: Duration = Duration::from_secs(5);
 
+/// Allowed opens per (pid, device, inode, size, mtime ns), with the rule generation
+/// they were judged under: a process reopening the same file is answered by the reader
+/// at once.
+type AllowKey = (i32, u64, u64, i64, i64);
+
+/// [`AllowKey`]s remembered at most.
+const ALLOWED: usize = 16_384;
+
+struct Allowed {
+    seen: Mutex<lru::LruCache<AllowKey, u64>>,
+    rules: Shared,
+}
+
+impl Allowed {
+    fn hit(&self, key: &AllowKey) -> bool {
+        let generation = self.rules.current().0;
+        let mut seen = self.seen.lock().expect("allowed lock");
+        seen.get(key).is_some_and(|g| *g == generation)
+    }
+
+    fn insert(&self, key: AllowKey, generation: u64) {
+        self.seen.lock().expect("allowed lock").put(key, generation);
+    }
+}
+
+/// The cache key of the file behind an event's fd.
+fn allow_key(pid: i32, fd: std::os::fd::BorrowedFd<'_>) -> Option<AllowKey> {
+    let st = nix::sys::stat::fstat(fd.as_raw_fd()).ok()?;
+    Some((
+        pid,
+        st.st_dev,
+        st.st_ino,
+        st.st_size,
+        st.st_mtime * 1_000_000_000 + st.st_mtime_nsec,
+    ))
+}
+
 /// One permission event, answered exactly once by whichever thread gets there first.
 struct Pending {
     ev: FanotifyEvent,
     answered: AtomicBool,
     deadline: Instant,
+    key: Option<AllowKey>,
 }
 
 impl Pending {
@@ -109,13 +147,21 @@ impl Enforcer {
         );
         let stop = Arc::new(AtomicBool::new(false));
         let (to_decider, from_reader) = sync_channel::<Arc<Pending>>(MAX_WAITING);
+        let allowed = Arc::new(Allowed {
+            seen: Mutex::new(lru::LruCache::new(
+                std::num::NonZeroUsize::new(ALLOWED).expect("non-zero"),
+            )),
+            rules: rules.clone(),
+        });
         let mut decider = Decider::new(stages, rules, follow)?;
         let rt = tokio::runtime::Handle::current();
         let d = {
-            let (fan, stop) = (fan.clone(), stop.clone());
+            let (fan, stop, allowed) = (fan.clone(), stop.clone(), allowed.clone());
             std::thread::Builder::new()
                 .name("aibomd-policy-decide".into())
-                .spawn(move || decide_loop(&fan, &mut decider, &from_reader, &stop, &tx, &rt))?
+                .spawn(move || {
+                    decide_loop(&fan, &mut decider, &from_reader, &stop, &allowed, &tx, &rt)
+                })?
         };
         let timeout = Duration::from_millis(cfg.decision_timeout_ms.max(1));
         let on_timeout = cfg.on_timeout;
@@ -133,6 +179,7 @@ impl Enforcer {
                         allow_on_timeout: on_timeout == OnTimeout::Allow,
                         stats,
                         own: std::process::id() as i32,
+                        allowed,
                     };
                     reader.run(&stop);
                 })?
@@ -163,6 +210,7 @@ struct Reader {
     allow_on_timeout: bool,
     stats: Arc<Stats>,
     own: i32,
+    allowed: Arc<Allowed>,
 }
 
 impl Reader {
@@ -199,14 +247,26 @@ impl Reader {
                     tracing::warn!("policy: fanotify queue overflow");
                     continue;
                 }
+                let own = ev.pid() == self.own;
+                let key = ev
+                    .fd()
+                    .filter(|_| !own)
+                    .and_then(|fd| allow_key(ev.pid(), fd));
                 let p = Arc::new(Pending {
                     deadline: Instant::now() + self.timeout,
                     answered: AtomicBool::new(false),
                     ev,
+                    key,
                 });
-                if p.ev.pid() == self.own || self.waiting.len() >= MAX_WAITING {
-                    // our own reads never wait (identifying a file reads it)
+                // our own reads never wait (identifying a file reads it); a reopen of a
+                // file version this process was allowed is allowed again
+                if own || p.key.is_some_and(|k| self.allowed.hit(&k)) {
                     p.answer(&self.fan, true);
+                    continue;
+                }
+                if self.waiting.len() >= MAX_WAITING {
+                    Stats::add(&self.stats.policy_timeouts, 1);
+                    p.answer(&self.fan, self.allow_on_timeout);
                     continue;
                 }
                 match self.to_decider.try_send(p.clone()) {
@@ -248,6 +308,7 @@ fn decide_loop(
     decider: &mut Decider,
     rx: &Receiver<Arc<Pending>>,
     stop: &AtomicBool,
+    allowed: &Allowed,
     tx: &QueueTx,
     rt: &tokio::runtime::Handle,
 ) {
@@ -264,8 +325,12 @@ fn decide_loop(
             continue; // timed out already
         }
         let Some(fd) = p.ev.fd() else { continue };
+        let generation = allowed.rules.current().0;
         let verdict = decider.decide(p.ev.pid() as u32, fd);
         let allow = matches!(verdict, Verdict::Allow);
+        if let (true, Some(k)) = (allow && decider.allow_is_final(), p.key) {
+            allowed.insert(k, generation);
+        }
         let answered = p.answer(fan, allow);
         if let (Verdict::Deny { rule, access }, true) = (verdict, answered) {
             tracing::info!(rule = %rule, pid = access.pid, fd = fd.as_raw_fd(), "policy: open refused");
