@@ -234,7 +234,9 @@ fn example_app_through_the_stack() {
     // The example app under the real aibomd, exporting OTLP to the stack's rotel.
     let work = st.dir.path().join("work");
     let out = Command::new(&aibomd)
-        .args(["run", "--project", &project(), "--"])
+        .args(["run", "--project", &project(), "--policy"])
+        .arg(repo_root().join("examples/policy.toml"))
+        .arg("--")
         .arg(&py)
         .arg(repo_root().join("examples/ml-app/app.py"))
         .arg("--workdir")
@@ -340,6 +342,37 @@ fn example_app_through_the_stack() {
     assert!(totals["processes"].as_u64().unwrap() >= 1);
     let procs = st_model["processes"].as_array().unwrap();
     assert!(!procs.is_empty(), "{st_model:#}");
+
+    // The README's policy (Apache-2.0 models only, alert): its three violations reached the
+    // collector, ClickHouse, the summary and the violations endpoint.
+    let v = loop {
+        let v = get(&st, &format!("/projects/{}/runtime/violations", project()));
+        let n = v["violations"].as_array().map_or(0, Vec::len);
+        if n >= 3 || start.elapsed() > Duration::from_secs(90) {
+            break v;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let mut paths: Vec<&str> = v["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            assert_eq!(x[attr::POLICY_RULE], "approved-model-licenses", "{x:#}");
+            assert_eq!(x[attr::POLICY_SEVERITY], "high", "{x:#}");
+            assert_eq!(x[attr::POLICY_ENFORCED], false, "{x:#}");
+            x[attr::FILE_PATH].as_str().unwrap()
+        })
+        .map(|p| p.rsplit('/').next().unwrap())
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        ["classifier.onnx", "embeddings.npy", "tiny.gguf"],
+        "{v:#}"
+    );
+    let s = get(&st, &summary_path);
+    assert_eq!(s["violations"]["total"], 3, "{:#}", s["violations"]);
 
     // Events: everything, unpaged, newest first.
     let all = events(&st, "limit=1000");

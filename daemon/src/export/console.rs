@@ -39,6 +39,17 @@ impl Sink for ConsoleSink {
             String::new()
         };
         let comm = printable(r.process.comm.as_deref().unwrap_or("?"));
+        if let Some(v) = &r.violation {
+            let done = if v.enforced { "enforced" } else { "not enforced" };
+            return Ok(writeln!(
+                std::io::stderr(),
+                "{t} {:>7} {comm:<15} VIOLATION {} ({}, {} {done}) {path}",
+                r.pid(),
+                printable(&v.rule),
+                v.severity.as_str(),
+                v.action.as_str(),
+            )?);
+        }
         writeln!(
             std::io::stderr(),
             "{t} {:>7} {comm:<15} {:<5} {path}{size}{count}",
