@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
 use tokio::sync::mpsc;
 
 use crate::attribute::Attributor;
@@ -20,10 +19,12 @@ use crate::scan::limits::{Limiter, ProjectLimits};
 use crate::scan::route::Router;
 use crate::scan::{ScanRequest, Scans};
 use crate::stats::Stats;
-use crate::tracer::{Batch, QueueRx};
+use crate::tracer::Batch;
 
 mod config;
+mod run;
 pub use config::PipelineConfig;
+pub use run::run;
 
 /// The userspace pipeline.
 pub struct Pipeline {
@@ -116,6 +117,11 @@ impl Pipeline {
         self.router.book = Some(scans);
         self.inventories = Some(Inventories::new(requests, filter));
         self
+    }
+
+    /// The control API's requests, for [`run`] to wait on (taken once).
+    fn take_requests(&mut self) -> Option<mpsc::UnboundedReceiver<ScanRequest>> {
+        self.inventories.as_mut().and_then(|s| s.requests.take())
     }
 
     /// Handles one batch from a tracer.
@@ -228,27 +234,10 @@ impl Pipeline {
         for rec in self.dedup.drain() {
             self.export(rec);
         }
-        if self.identifier.pending_hashes() > 0 {
-            tracing::info!(
-                files = self.identifier.pending_hashes(),
-                "waiting for artifact hashes"
-            );
-        }
-        let done = self.identifier.wait(self.hash_wait);
-        for rec in self.announcer.release(done) {
-            self.send_identified(rec);
-        }
-        let why = format!(
-            "hashing not finished within {} ms of shutdown",
-            self.hash_wait.as_millis()
-        );
-        for mut rec in self.announcer.drain() {
-            if let Some(a) = rec.artifact.as_mut() {
-                self.identifier.complete(a);
-                if a.sha256.is_none() && a.sha256_error.is_none() {
-                    Arc::make_mut(a).sha256_error = Some(why.clone());
-                }
-            }
+        for rec in self
+            .announcer
+            .shutdown(&mut self.identifier, self.hash_wait)
+        {
             self.send(rec);
         }
         self.finish_scans(true);
@@ -259,23 +248,12 @@ impl Pipeline {
         self.gauges();
     }
 
-    /// Ends the scans whose window is over (after the dedup window, so held records are
-    /// tagged first), or all of them when `closing`.
+    /// Ends the scans whose window is over, or all of them when `closing`.
     fn finish_scans(&mut self, closing: bool) {
-        let Some(book) = &self.router.book else {
-            return;
-        };
-        let done = if closing {
-            book.close()
-        } else {
-            book.finish_due(
-                std::time::SystemTime::now(),
-                self.dedup_window + Duration::from_millis(500),
-            )
-        };
-        Stats::set(&self.stats.scans_active, book.running() as u64);
-        for r in done {
-            tracing::info!(scan = %r.scan_id, state = r.state, records = r.records, "scan ended");
+        for r in self
+            .router
+            .finish_scans(closing, self.dedup_window, &self.stats)
+        {
             self.fanout.scan_ended(&r);
         }
     }
@@ -331,40 +309,10 @@ impl Pipeline {
     }
 }
 
-/// Runs `pipeline` until every tracer sender is dropped, then drains it.
-pub async fn run(mut rx: QueueRx, mut pipeline: Pipeline) -> Result<()> {
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut requests = pipeline
-        .inventories
-        .as_mut()
-        .and_then(|s| s.requests.take());
-    loop {
-        let next_request = async {
-            match requests.as_mut() {
-                Some(r) => r.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            Some(req) = next_request => tokio::task::block_in_place(|| pipeline.serve(req)),
-            b = rx.recv() => match b {
-                Some(q) => {
-                    tokio::task::block_in_place(|| pipeline.handle(q.events));
-                    drop(q.permit); // the queue's bytes are free once handled
-                }
-                None => break,
-            },
-            _ = tick.tick() => tokio::task::block_in_place(|| pipeline.tick()),
-        }
-    }
-    tokio::task::block_in_place(|| pipeline.finish());
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use anyhow::Result;
     use std::sync::Mutex;
 
     /// Keeps every record it is given.

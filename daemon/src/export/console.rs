@@ -40,7 +40,11 @@ impl Sink for ConsoleSink {
         };
         let comm = printable(r.process.comm.as_deref().unwrap_or("?"));
         if let Some(v) = &r.violation {
-            let done = if v.enforced { "enforced" } else { "not enforced" };
+            let done = if v.enforced {
+                "enforced"
+            } else {
+                "not enforced"
+            };
             return Ok(writeln!(
                 std::io::stderr(),
                 "{t} {:>7} {comm:<15} VIOLATION {} ({}, {} {done}) {path}",

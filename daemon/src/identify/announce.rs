@@ -9,9 +9,11 @@ use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use lru::LruCache;
 
+use super::Identifier;
 use crate::model::{AccessMode, AccessRecord, FileVersion, RecordKind};
 
 /// Versions and names remembered as announced (about 200 bytes each: ~13 MiB at most).
@@ -69,5 +71,32 @@ impl Announcer {
             .into_values()
             .flatten()
             .collect()
+    }
+
+    /// Shutdown: waits up to `wait` for the hashes still running, then gives every parked
+    /// record, completed with its hash, or with why there is none.
+    pub fn shutdown(&mut self, identifier: &mut Identifier, wait: Duration) -> Vec<AccessRecord> {
+        if identifier.pending_hashes() > 0 {
+            tracing::info!(
+                files = identifier.pending_hashes(),
+                "waiting for artifact hashes"
+            );
+        }
+        let done = identifier.wait(wait);
+        let mut out = self.release(done);
+        out.extend(self.drain());
+        let why = format!(
+            "hashing not finished within {} ms of shutdown",
+            wait.as_millis()
+        );
+        for rec in &mut out {
+            if let Some(a) = rec.artifact.as_mut() {
+                identifier.complete(a);
+                if a.sha256.is_none() && a.sha256_error.is_none() {
+                    Arc::make_mut(a).sha256_error = Some(why.clone());
+                }
+            }
+        }
+        out
     }
 }

@@ -16,6 +16,32 @@ pub struct Router {
 }
 
 impl Router {
+    /// Ends the scans whose window is over (after the dedup `window`, so held records are
+    /// tagged first), or all of them when `closing`; returns their final reports.
+    pub fn finish_scans(
+        &self,
+        closing: bool,
+        window: std::time::Duration,
+        stats: &Stats,
+    ) -> Vec<crate::model::ScanReport> {
+        let Some(book) = &self.book else {
+            return Vec::new();
+        };
+        let done = if closing {
+            book.close()
+        } else {
+            book.finish_due(
+                std::time::SystemTime::now(),
+                window + std::time::Duration::from_millis(500),
+            )
+        };
+        Stats::set(&stats.scans_active, book.running() as u64);
+        for r in &done {
+            tracing::info!(scan = %r.scan_id, state = r.state, records = r.records, "scan ended");
+        }
+        done
+    }
+
     /// Calls `deliver` with each copy of `rec` that leaves (none when held back; those
     /// are counted in `stats`).
     pub fn route(
