@@ -572,3 +572,56 @@ open('hub/models--o--m/snapshots/' + 'a' * 40 + '/model.safetensors', 'rb').read
     assert_eq!(s(blob, attr::ARTIFACT_FORMAT_MISMATCH), "safetensors");
     assert_eq!(s(blob, attr::ARTIFACT_PROVIDER), "huggingface");
 }
+
+/// `sudo aibomd run -- CMD` runs CMD as the user who ran sudo (a hostile model file must
+/// not run as root), still traced; `--as-root` keeps root.
+#[test]
+fn under_sudo_the_command_runs_as_the_invoking_user_and_is_still_traced() {
+    if !kernel_tests_possible("run as the sudo user") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let (_t, dir) = tempdir();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    touch(&dir.join("user.gguf"), 5);
+    let run = |extra: &[&str]| {
+        let events = dir.join(format!("events{}.jsonl", extra.len()));
+        let out = aibomd()
+            .args(["run", "--tracer", "ebpf", "--events"])
+            .arg(&events)
+            .args(extra)
+            .args(["--", "sh", "-c", "id -u; id -g; cat user.gguf > /dev/null"])
+            .current_dir(&dir)
+            .env("SUDO_UID", "65534")
+            .env("SUDO_GID", "65534")
+            .env("SUDO_USER", "nobody")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&events).unwrap();
+        // traced, with the uid the kernel saw (even though `cat` is gone before /proc is read)
+        let traced = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|e| {
+                e[attr::FILE_PATH]
+                    .as_str()
+                    .is_some_and(|p| p.ends_with("/user.gguf"))
+            })
+            .and_then(|e| e[attr::PROCESS_UID].as_i64());
+        (String::from_utf8_lossy(&out.stdout).into_owned(), traced)
+    };
+    let (ids, traced) = run(&[]);
+    assert_eq!(
+        ids, "65534\n65534\n",
+        "the command ran as SUDO_UID/SUDO_GID"
+    );
+    assert_eq!(traced, Some(65534), "and was traced as that user");
+    let (ids, traced) = run(&["--as-root"]);
+    assert_eq!(ids, "0\n0\n");
+    assert_eq!(traced, Some(0));
+}

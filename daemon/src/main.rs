@@ -186,6 +186,10 @@ struct RunArgs {
     /// jobs.
     #[arg(long)]
     fail_on_violation: bool,
+    /// Under sudo, CMD runs as the user who ran sudo (SUDO_UID/SUDO_GID and their groups):
+    /// a hostile model file never runs as root. This keeps CMD running as root.
+    #[arg(long)]
+    as_root: bool,
     /// The command to run, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     command: Vec<String>,
@@ -266,6 +270,7 @@ fn real_main(cli: Cli) -> Result<i32> {
                 summary: !a.quiet,
                 bom: a.bom.map(|f| (f, a.bom_format)),
                 fail_on_violation: a.fail_on_violation,
+                as_root: a.as_root,
             };
             rt.block_on(app::run::run(&cfg, opts))
         }

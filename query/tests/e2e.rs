@@ -251,6 +251,7 @@ fn example_app_through_the_stack() {
             st.dir.path().join("run-spool"),
         )
         .env_remove("AIBOM_PROJECT")
+        .env_remove("SUDO_UID")
         .output()
         .unwrap();
     assert!(

@@ -16,6 +16,10 @@ pub use aibom_semconv::{attr, record};
 pub fn aibomd() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_aibomd"));
     c.env_remove("AIBOM_PROJECT").env_remove("AIBOM_TRACER");
+    // tests started through sudo still run their commands as root unless they ask
+    for k in ["SUDO_UID", "SUDO_GID", "SUDO_USER"] {
+        c.env_remove(k);
+    }
     c
 }
 

@@ -22,6 +22,54 @@ pub struct RunOptions {
     pub bom: Option<(std::path::PathBuf, aibom_bom::Format)>,
     /// Exit with [`VIOLATION_EXIT`] (unless the command failed) when a rule was violated.
     pub fail_on_violation: bool,
+    /// Run the command as root even when aibomd was started through sudo.
+    pub as_root: bool,
+}
+
+/// Who the command runs as: under `sudo`, the user who ran sudo (`SUDO_UID`, `SUDO_GID`
+/// and that user's groups), so a malicious model file does not run as root.
+struct Invoker {
+    uid: nix::unistd::Uid,
+    gid: nix::unistd::Gid,
+    groups: Vec<nix::unistd::Gid>,
+}
+
+impl Invoker {
+    /// The sudo user, unless `as_root`, aibomd is not root, or sudo was run by root.
+    fn from_env(as_root: bool) -> Result<Option<Self>> {
+        use nix::unistd::{Gid, Uid};
+        if as_root || !nix::unistd::geteuid().is_root() {
+            return Ok(None);
+        }
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let (Some(uid), Some(gid)) = (var("SUDO_UID"), var("SUDO_GID")) else {
+            return Ok(None);
+        };
+        let uid: u32 = uid.parse().context("SUDO_UID is not a number")?;
+        let gid: u32 = gid.parse().context("SUDO_GID is not a number")?;
+        if uid == 0 {
+            return Ok(None);
+        }
+        let gid = Gid::from_raw(gid);
+        let groups = var("SUDO_USER")
+            .and_then(|u| std::ffi::CString::new(u).ok())
+            .and_then(|u| nix::unistd::getgrouplist(&u, gid).ok())
+            .unwrap_or_else(|| vec![gid]);
+        Ok(Some(Self {
+            uid: Uid::from_raw(uid),
+            gid,
+            groups,
+        }))
+    }
+
+    /// Drops to the user in a freshly forked child (async-signal-safe: three syscalls on
+    /// memory allocated before the fork).
+    fn drop_privileges(&self) -> std::io::Result<()> {
+        nix::unistd::setgroups(&self.groups)?;
+        nix::unistd::setgid(self.gid)?;
+        nix::unistd::setuid(self.uid)?;
+        Ok(())
+    }
 }
 
 /// The exit code of `aibomd run --fail-on-violation` when the command succeeded but a
@@ -80,6 +128,15 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     if let Some(hook) = tracer.pre_exec_follow() {
         // SAFETY: the hook is async-signal-safe (one raw syscall), as the trait requires.
         unsafe { cmd.pre_exec(hook) };
+    }
+    // after the tracer's hook: following needs root, the command does not
+    if let Some(user) = Invoker::from_env(opts.as_root)? {
+        tracing::info!(
+            uid = user.uid.as_raw(),
+            "running the command as the sudo user (--as-root keeps root)"
+        );
+        // SAFETY: setgroups/setgid/setuid on data allocated before the fork.
+        unsafe { cmd.pre_exec(move || user.drop_privileges()) };
     }
     let mut child = tokio::process::Command::from(cmd)
         .spawn()

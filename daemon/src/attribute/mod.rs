@@ -147,6 +147,11 @@ impl Attributor {
     pub fn lookup(&mut self, pid: u32, hints: Hints) -> Arc<Attribution> {
         if let Some(e) = self.cache.get(&pid) {
             let a = e.attr.clone();
+            if (a.uid.is_none() && hints.uid.is_some())
+                || (a.cgroup_id.is_none() && hints.cgroup_id.is_some())
+            {
+                return self.fill_from_hints(pid, a, hints);
+            }
             if a.pod.is_none() && a.pod_uid.is_some() && self.pods.is_some() {
                 return self.refresh_pod(pid, a);
             }
@@ -179,6 +184,24 @@ impl Attributor {
                 self.evictions += 1;
             }
         }
+    }
+
+    /// A process cached from its exec event (which carries no uid or cgroup) and gone
+    /// from `/proc` before it was read: its first access brings what the kernel said.
+    fn fill_from_hints(&mut self, pid: u32, a: Arc<Attribution>, hints: Hints) -> Arc<Attribution> {
+        let mut new = (*a).clone();
+        if new.uid.is_none() {
+            new.uid = hints.uid;
+            new.owner = hints.uid.and_then(|u| self.user_name(u));
+        }
+        if new.cgroup_id.is_none() {
+            new.cgroup_id = hints.cgroup_id;
+        }
+        let new = Arc::new(new);
+        if let Some(e) = self.cache.get_mut(&pid) {
+            e.attr = new.clone();
+        }
+        new
     }
 
     /// The pod name arrived from the kubelet after the process was cached.

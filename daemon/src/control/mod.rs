@@ -265,11 +265,23 @@ fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener> {
         }
         std::fs::remove_file(path).with_context(|| format!("removing stale {}", path.display()))?;
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            // a directory of our own: only its owner may even look inside
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
+        }
     }
-    let l = tokio::net::UnixListener::bind(path)
-        .with_context(|| format!("binding control socket {}", path.display()))?;
+    // bound under umask 077: the socket is never reachable by others, not even between
+    // bind and chmod
+    let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
+    let bound = tokio::net::UnixListener::bind(path);
+    nix::sys::stat::umask(old);
+    let l = bound.with_context(|| format!("binding control socket {}", path.display()))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .with_context(|| format!("chmod 0600 {}", path.display()))?;
     Ok(l)
@@ -278,6 +290,18 @@ fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn socket_is_owner_only_in_a_private_directory() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let sock = d.path().join("run/aibomd/control.sock");
+        let _l = bind_unix(&sock).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&sock), 0o600);
+        assert_eq!(mode(sock.parent().unwrap()), 0o700);
+        assert_eq!(mode(&d.path().join("run")), 0o700);
+    }
 
     #[test]
     fn token_comparison() {

@@ -62,16 +62,15 @@ pub struct Spool {
 impl Spool {
     /// Opens (creating) the spool in `dir`, taking over what a previous run left there.
     pub fn open(dir: &Path, max_bytes: u64) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating spool dir {}", dir.display()))?;
+        private_dir(dir).with_context(|| format!("creating spool dir {}", dir.display()))?;
         let lock_file =
-            File::create(dir.join(".lock")).with_context(|| format!("spool {}", dir.display()))?;
+            private_file(&dir.join(".lock")).with_context(|| format!("spool {}", dir.display()))?;
         let (dir, lock) = match Flock::lock(lock_file, FlockArg::LockExclusiveNonblock) {
             Ok(l) => (dir.to_path_buf(), l),
             Err(_) => {
                 let own = dir.join(format!("pid-{}", std::process::id()));
-                std::fs::create_dir_all(&own)?;
-                let f = File::create(own.join(".lock"))?;
+                private_dir(&own)?;
+                let f = private_file(&own.join(".lock"))?;
                 let l = Flock::lock(f, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| e)?;
                 tracing::info!(dir = %own.display(), "spool in use by another aibomd; using a private one");
                 (own, l)
@@ -226,7 +225,7 @@ impl Spool {
         }
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let tmp = self.dir.join(format!(".{name}.tmp"));
-        let mut f = File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+        let mut f = private_file(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
         f.write_all(body)?;
         drop(f);
         std::fs::rename(&tmp, path)?;
@@ -316,6 +315,28 @@ fn parse_name(p: &Path) -> Option<(u64, Signal, u64)> {
     Some((seq, signal, items))
 }
 
+/// Creates `dir` (and missing parents) readable by its owner only, and tightens it when
+/// it exists: the spool holds every user's command lines and paths.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+/// Creates (truncating) `path` with mode 0600.
+fn private_file(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,6 +353,24 @@ mod tests {
                 ..Default::default()
             }],
         })
+    }
+
+    #[test]
+    fn only_the_owner_can_read_the_spool() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("a/spool");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut s = Spool::open(&dir, 1 << 20).unwrap();
+        s.push(&req(2)).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700, "an existing spool dir is tightened");
+        let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
+        assert!(files.len() >= 2, "{files:?}");
+        for f in files {
+            assert_eq!(mode(&f.path()), 0o600, "{}", f.path().display());
+        }
     }
 
     #[test]
