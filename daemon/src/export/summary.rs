@@ -134,6 +134,12 @@ pub fn render(table: &BTreeMap<PathBuf, Row>) -> String {
         if a.format_mismatch.is_some() {
             kind.push_str("(!)");
         }
+        // an accelerator is named by what it is: `nvidia gpu 0`
+        let name = a.accelerator.map(|acc| match acc.index {
+            Some(i) => format!("{} {} {i}", acc.vendor, acc.kind),
+            None => format!("{} {}", acc.vendor, acc.kind),
+        });
+        let name = name.as_deref().or(a.name.as_deref());
         let modes: Vec<_> = row.modes.iter().copied().collect();
         let procs: Vec<_> = row.processes.iter().cloned().collect();
         let or_dash = |s: Option<&str>| printable(s.unwrap_or("-"));
@@ -145,7 +151,7 @@ pub fn render(table: &BTreeMap<PathBuf, Row>) -> String {
                 &modes.join(","),
                 &fit(&kind, 20),
                 &fit(&or_dash((!a.provider.is_empty()).then_some(a.provider)), 11),
-                &fit(&or_dash(a.name.as_deref()), 22),
+                &fit(&or_dash(name), 22),
                 &fit(&or_dash(a.license.as_deref()), 12),
                 a.sha256
                     .as_deref()

@@ -5,6 +5,7 @@
 //! [`Identifier`] caches one [`Artifact`] per file version and name, so repeated
 //! accesses cost a hash-map lookup; header reads are bounded; hashing runs on a worker
 //! pool off the pipeline.
+pub mod accelerator;
 pub mod announce;
 pub mod classify;
 pub mod format;
@@ -103,6 +104,13 @@ impl Identifier {
         version: Option<FileVersion>,
         writing: bool,
     ) -> Artifact {
+        if let Some(acc) = accelerator::accelerator(&rec.file_path) {
+            return Artifact {
+                artifact_type: aibom_semconv::artifact_type::ACCELERATOR,
+                accelerator: Some(acc),
+                ..Default::default()
+            };
+        }
         let p = &rec.process;
         let env = HubEnv::from_process_env(&p.environment, p.working_directory.as_deref());
         let sniffed = if writing {
