@@ -52,7 +52,7 @@ impl BomSink {
             .iter()
             // accelerator nodes are a use of hardware, not a component
             .filter(|(_, s)| {
-                s.loaded && !s.artifact.as_ref().is_some_and(|a| a.accelerator.is_some())
+                s.loaded && s.artifact.as_ref().is_none_or(|a| a.accelerator.is_none())
             })
             .map(|(path, s)| observation(path, s))
             .collect();
