@@ -6,7 +6,8 @@
  *    user pointer; the exit side drops failed opens and emits the event with the fd's inode.
  *  - in-kernel filter: one read of the path, one LPM-trie lookup on its first 64 bytes
  *    (prefix rules: keep/drop) and one on its last 32 bytes reversed+lowercased (suffix
- *    allow-list). Both tries are filled from the daemon's config at start.
+ *    allow-list). Both tries are filled from the daemon's config at start. Suffix-less
+ *    store blobs are kept by shape (see is_store_blob).
  *  - ring buffer written with BPF_RB_NO_WAKEUP; userspace drains on a timer and is only
  *    woken when `wakeup_bytes` are pending, never once per event.
  *  - follow mode (`aibomd run`): only tgids in TRACKED are traced; forks of tracked
@@ -30,6 +31,7 @@ const volatile __u32 follow_mode = 0;   /* 1: trace only TRACKED tgids */
 const volatile __u32 self_tgid = 0;     /* the daemon itself: never traced */
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile __u32 report_failed = 0; /* 1: emit failed opens (ret < 0) too */
+const volatile __u32 store_blobs = 1;   /* 1: keep `blobs/sha256-<64 hex>` (model stores) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -152,6 +154,36 @@ static __always_inline struct aibom_event *scratch(void)
 	return bpf_map_lookup_elem(&SCRATCH, &zero);
 }
 
+/* Content-addressed store blobs (Ollama: `…/blobs/sha256-<64 hex>`) have no suffix. They are
+ * kept by their shape, checked at a fixed offset from the end: `blobs/sha256-` preceded by
+ * '/' (or starting the path), then exactly 64 lowercase hex digits. No scan of the path
+ * and no per-user prefix ($OLLAMA_MODELS can be anywhere, every home has its own store);
+ * nothing but a content-addressed store names files so, and the first mismatching byte
+ * ends the check for every other suffix-less path. Twin: `filter::is_store_blob`. */
+#define STORE_BLOB_MARK_LEN 13 /* "blobs/sha256-" */
+#define STORE_BLOB_LEN (STORE_BLOB_MARK_LEN + 64)
+
+static __always_inline int is_store_blob(struct aibom_event *e, long n)
+{
+	const char mark[STORE_BLOB_MARK_LEN + 1] = "blobs/sha256-";
+	if (!store_blobs || n < STORE_BLOB_LEN)
+		return 0;
+	long at = n - STORE_BLOB_LEN;
+	if (at > 0 && e->path[(at - 1) & (AIBOM_PATH_MAX - 1)] != '/')
+		return 0;
+#pragma unroll
+	for (int i = 0; i < STORE_BLOB_MARK_LEN; i++)
+		if (e->path[(at + i) & (AIBOM_PATH_MAX - 1)] != mark[i])
+			return 0;
+#pragma unroll
+	for (int i = STORE_BLOB_MARK_LEN; i < STORE_BLOB_LEN; i++) {
+		char c = e->path[(at + i) & (AIBOM_PATH_MAX - 1)];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return 0;
+	}
+	return 1;
+}
+
 /* Decide on a path already read into e->path (len includes the NUL). */
 static __always_inline int path_matches(struct aibom_event *e, long len)
 {
@@ -184,7 +216,9 @@ static __always_inline int path_matches(struct aibom_event *e, long len)
 		}
 	}
 	__u8 *rule = bpf_map_lookup_elem(&SUFFIX_RULES, &sk);
-	return rule && *rule == AIBOM_RULE_KEEP;
+	if (rule && *rule == AIBOM_RULE_KEEP)
+		return 1;
+	return is_store_blob(e, n);
 }
 
 static __always_inline void fill_header(struct aibom_event *e, __u32 kind, __u32 syscall)

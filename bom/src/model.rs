@@ -405,6 +405,11 @@ fn identity(c: &Component, p: &FileObservation) -> Vec<Identity> {
                 confidence: 1.0,
                 value: format!("hub cache blob named by its sha256: {}", p.path),
             },
+            Some(hash_source::OLLAMA_DIGEST) => Method {
+                technique: "filename",
+                confidence: 1.0,
+                value: format!("Ollama store blob named by its sha256 digest: {}", p.path),
+            },
             _ => Method {
                 technique: "hash-comparison",
                 confidence: 1.0,

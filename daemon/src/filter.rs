@@ -6,7 +6,17 @@
 //! 1. absolute paths are matched against the prefix rules (first 64 bytes); the longest
 //!    matching prefix wins: `keep` reports the path, `deny` drops it;
 //! 2. otherwise the path is reported when it ends (case-insensitively, last 32 bytes) with
-//!    one of the allowed suffixes.
+//!    one of the allowed suffixes;
+//! 3. otherwise, with `store_blobs` on (the default), it is reported when its last two
+//!    components are a content-addressed store blob: `blobs/sha256-` and 64 lowercase hex
+//!    digits, with nothing after (see [`is_store_blob`]).
+//!
+//! Rule 3 is how suffix-less model files in model stores (Ollama's `blobs/sha256-HEX`,
+//! under `$OLLAMA_MODELS`, any user's `~/.ollama/models` or the service's
+//! `/usr/share/ollama/.ollama/models`) get through without letting every suffix-less file
+//! through: the shape is checked at a fixed offset from the end of the path (78 bytes, no
+//! scan, no per-user prefix), and a name of exactly that shape is only made by
+//! content-addressed stores. Deny prefixes still win (rule 1 comes first).
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +35,30 @@ pub struct FilterConfig {
     pub deny_prefixes: Vec<String>,
     /// ...except under these longer ones, which are always reported (accelerator devices).
     pub keep_prefixes: Vec<String>,
+    /// Report content-addressed store blobs (`…/blobs/sha256-<64 hex>`, Ollama's layout),
+    /// which have no suffix.
+    pub store_blobs: bool,
+}
+
+/// What ends a store blob's path: the folder, then the algorithm of the name.
+pub const STORE_BLOB_MARK: &[u8] = b"blobs/sha256-";
+/// Bytes of the hex digest that end a store blob's name.
+pub const STORE_BLOB_HEX: usize = 64;
+
+/// True when `path` ends with `blobs/sha256-` and 64 lowercase hex digits, the mark being
+/// the whole first component or preceded by `/` (the kernel checks the same bytes).
+pub fn is_store_blob(path: &[u8]) -> bool {
+    let n = STORE_BLOB_MARK.len() + STORE_BLOB_HEX;
+    if path.len() < n {
+        return false;
+    }
+    let at = path.len() - n;
+    let (mark, hex) = path[at..].split_at(STORE_BLOB_MARK.len());
+    (at == 0 || path[at - 1] == b'/')
+        && mark == STORE_BLOB_MARK
+        && hex
+            .iter()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
 }
 
 /// Default denied prefixes: kernel pseudo files, devices, shared libraries, locales.
@@ -62,6 +96,7 @@ impl Default for FilterConfig {
                 .collect(),
             deny_prefixes: own(DEFAULT_DENY_PREFIXES),
             keep_prefixes: own(DEFAULT_KEEP_PREFIXES),
+            store_blobs: true,
         }
     }
 }
@@ -111,6 +146,7 @@ impl FilterConfig {
         PathFilter {
             prefixes: self.prefix_rules(),
             suffixes: self.reversed_suffixes(),
+            store_blobs: self.store_blobs,
         }
     }
 }
@@ -120,6 +156,7 @@ impl FilterConfig {
 pub struct PathFilter {
     prefixes: Vec<(Vec<u8>, Rule)>,
     suffixes: Vec<Vec<u8>>,
+    store_blobs: bool,
 }
 
 impl PathFilter {
@@ -143,6 +180,7 @@ impl PathFilter {
             .map(|c| c.to_ascii_lowercase())
             .collect();
         self.suffixes.iter().any(|s| tail.starts_with(s))
+            || (self.store_blobs && is_store_blob(path))
     }
 }
 
@@ -172,6 +210,38 @@ mod tests {
         assert!(f.matches(b"/dev/dri/renderD128"));
         assert!(!f.matches(b"/dev/null"));
         assert!(!f.matches(b"/dev/shm/x.bin"));
+    }
+
+    #[test]
+    fn store_blobs_pass_and_other_suffixless_files_do_not() {
+        let f = f();
+        let hex = "0123456789abcdef".repeat(4);
+        for home in ["/root/.ollama/models", "/home/ann/.ollama/models", "/srv/m"] {
+            assert!(f.matches(format!("{home}/blobs/sha256-{hex}").as_bytes()));
+        }
+        assert!(
+            f.matches(format!("blobs/sha256-{hex}").as_bytes()),
+            "relative"
+        );
+        for no in [
+            format!("/m/blobs/sha256-{hex}-partial"),
+            format!("/m/blobs/sha256-{}", hex.to_uppercase()),
+            format!("/m/blobs/sha256-{}", &hex[1..]),
+            format!("/m/xblobs/sha256-{hex}"),
+            format!("/m/other/sha256-{hex}"),
+            format!("/run/m/blobs/sha256-{hex}"),
+            "/usr/bin/python3".to_string(),
+            "/home/ann/.ollama/models/manifests/registry.ollama.ai/library/x/latest".into(),
+        ] {
+            assert!(!f.matches(no.as_bytes()), "{no}");
+        }
+        let off = FilterConfig {
+            store_blobs: false,
+            ..Default::default()
+        };
+        assert!(!off
+            .matcher()
+            .matches(format!("/m/blobs/sha256-{hex}").as_bytes()));
     }
 
     #[test]

@@ -17,6 +17,25 @@ pub mod event {
 
 /// Attribute names: ours (`aibom.*`) and the OpenTelemetry ones aibomd reuses.
 pub mod attr {
+    /// The device's number among its kind, from the node's name.
+    ///
+    /// `N` of `/dev/nvidiaN`, `/dev/dri/cardN`, `/dev/accel/accelN`, `/dev/neuronN`; `N - 128` of
+    /// `/dev/dri/renderDN` (render minors start at 128). Absent for nodes shared by all devices.
+    ///
+    /// Type `int`.
+    pub const ACCELERATOR_INDEX: &str = "aibom.accelerator.index";
+    /// What kind of device node was opened.
+    ///
+    /// Values: [`crate::accelerator_kind`].
+    pub const ACCELERATOR_KIND: &str = "aibom.accelerator.kind";
+    /// Who made the accelerator.
+    ///
+    /// The PCI vendor of the device behind the node when sysfs has it, else what the node's name
+    /// implies (`/dev/nvidia*` NVIDIA, `/dev/kfd` AMD, `/dev/neuron*` AWS); `/dev/dri/*` and
+    /// `/dev/accel/*` nodes serve many vendors and are `unknown` without sysfs.
+    ///
+    /// Values: [`crate::accelerator_vendor`].
+    pub const ACCELERATOR_VENDOR: &str = "aibom.accelerator.vendor";
     /// The path made absolute (joined to the working directory or `dirfd`), symlinks not followed:
     /// for a Hugging Face snapshot this is the `snapshots/REV/FILE` path.
     ///
@@ -123,7 +142,7 @@ pub mod attr {
     ///
     /// Type `string`.
     pub const ARTIFACT_SOURCE_URL: &str = "aibom.artifact.source_url";
-    /// Artifact type: model, dataset, prompt, tool, config.
+    /// Artifact type: model, dataset, prompt, tool, config, accelerator.
     ///
     /// Values: [`crate::artifact_type`].
     pub const ARTIFACT_TYPE: &str = "aibom.artifact.type";
@@ -399,6 +418,45 @@ pub mod attr {
     pub const TELEMETRY_SDK_VERSION: &str = "telemetry.sdk.version";
 }
 
+/// Values of [`attr::ACCELERATOR_KIND`] (`aibom.accelerator.kind`).
+pub mod accelerator_kind {
+    /// One GPU (`/dev/nvidiaN`).
+    pub const GPU: &str = "gpu";
+    /// A driver's control node shared by all its devices (`/dev/nvidiactl`, `/dev/nvidia-uvm`,
+    /// ...).
+    pub const CONTROL: &str = "control";
+    /// A DRM render node (`/dev/dri/renderDN`), used for compute.
+    pub const RENDER: &str = "render";
+    /// A DRM primary node (`/dev/dri/cardN`).
+    pub const CARD: &str = "card";
+    /// AMD's compute interface (`/dev/kfd`), shared by all AMD GPUs.
+    pub const COMPUTE: &str = "compute";
+    /// A device of the kernel's compute-accelerator subsystem (`/dev/accel/accelN`).
+    pub const ACCEL: &str = "accel";
+    /// An AWS Neuron device (`/dev/neuronN`).
+    pub const NEURON: &str = "neuron";
+    /// Every value the registry lists for `aibom.accelerator.kind`, in registry order.
+    pub const ALL: &[&str] = &[GPU, CONTROL, RENDER, CARD, COMPUTE, ACCEL, NEURON];
+}
+
+/// Values of [`attr::ACCELERATOR_VENDOR`] (`aibom.accelerator.vendor`).
+pub mod accelerator_vendor {
+    /// NVIDIA (PCI vendor 0x10de; `/dev/nvidia*`).
+    pub const NVIDIA: &str = "nvidia";
+    /// AMD (PCI vendors 0x1002, 0x1022; `/dev/kfd`).
+    pub const AMD: &str = "amd";
+    /// Intel (PCI vendor 0x8086).
+    pub const INTEL: &str = "intel";
+    /// Habana Labs, Intel Gaudi (PCI vendor 0x1da3).
+    pub const HABANA: &str = "habana";
+    /// AWS Inferentia and Trainium (PCI vendor 0x1d0f; `/dev/neuron*`).
+    pub const AWS: &str = "aws";
+    /// A vendor the node's name and sysfs do not tell.
+    pub const UNKNOWN: &str = "unknown";
+    /// Every value the registry lists for `aibom.accelerator.vendor`, in registry order.
+    pub const ALL: &[&str] = &[NVIDIA, AMD, INTEL, HABANA, AWS, UNKNOWN];
+}
+
 /// Values of [`attr::ACCESS_MODE`] (`aibom.access.mode`).
 pub mod access_mode {
     /// Opened for reading only.
@@ -454,6 +512,8 @@ pub mod license_source {
     pub const ONNX_METADATA: &str = "onnx_metadata";
     /// A LICENSE file beside the artifact.
     pub const LICENSE_FILE: &str = "license_file";
+    /// The `license` layer of the model's Ollama manifest (its text identified).
+    pub const OLLAMA_LICENSE: &str = "ollama_license";
     /// Every value the registry lists for `aibom.artifact.license_source`, in registry order.
     pub const ALL: &[&str] = &[
         CARD,
@@ -461,6 +521,7 @@ pub mod license_source {
         SAFETENSORS_METADATA,
         ONNX_METADATA,
         LICENSE_FILE,
+        OLLAMA_LICENSE,
     ];
 }
 
@@ -473,12 +534,16 @@ pub mod provider {
     /// Google (Keras, TF-Hub, KaggleHub, Gemma); related to, but broader than,
     /// `gen_ai.provider.name` `gcp.*` values.
     pub const GOOGLE: &str = "google";
+    /// An Ollama model store (`$OLLAMA_MODELS`, `~/.ollama/models`,
+    /// `/usr/share/ollama/.ollama/models`): `blobs/sha256-HEX` named by the manifests under
+    /// `manifests/HOST/NAMESPACE/NAME/TAG`.
+    pub const OLLAMA: &str = "ollama";
     /// The user's own tree (a file of the project, not downloaded).
     pub const LOCAL: &str = "local";
     /// No origin could be determined.
     pub const UNKNOWN: &str = "unknown";
     /// Every value the registry lists for `aibom.artifact.provider`, in registry order.
-    pub const ALL: &[&str] = &[HUGGINGFACE, OPENAI, GOOGLE, LOCAL, UNKNOWN];
+    pub const ALL: &[&str] = &[HUGGINGFACE, OPENAI, GOOGLE, OLLAMA, LOCAL, UNKNOWN];
 }
 
 /// Values of [`attr::ARTIFACT_ROLE`] (`aibom.artifact.role`).
@@ -504,9 +569,14 @@ pub mod artifact_role {
     pub const MANIFEST: &str = "manifest";
     /// Precomputed embeddings (`embeddings.npy`, `doc_vectors.npy`, ...).
     pub const EMBEDDINGS: &str = "embeddings";
+    /// A model's license text shipped as its own file (an Ollama `license` layer).
+    pub const LICENSE: &str = "license";
+    /// A system prompt shipped with a model (an Ollama `system` layer).
+    pub const SYSTEM: &str = "system";
     /// Every value the registry lists for `aibom.artifact.role`, in registry order.
     pub const ALL: &[&str] = &[
         WEIGHTS, TOKENIZER, CONFIG, CARD, ADAPTER, VOCAB, TEMPLATE, SPLIT, MANIFEST, EMBEDDINGS,
+        LICENSE, SYSTEM,
     ];
 }
 
@@ -516,8 +586,11 @@ pub mod hash_source {
     pub const COMPUTED: &str = "computed";
     /// The name of a Hugging Face LFS blob (content-addressed by sha256), verified in form.
     pub const HF_BLOB_NAME: &str = "hf_blob_name";
+    /// The name of an Ollama store blob (`blobs/sha256-HEX`, the layer digest its manifest names;
+    /// Ollama verifies it on pull), verified in form (64 lowercase hex digits).
+    pub const OLLAMA_DIGEST: &str = "ollama_digest";
     /// Every value the registry lists for `aibom.artifact.sha256_source`, in registry order.
-    pub const ALL: &[&str] = &[COMPUTED, HF_BLOB_NAME];
+    pub const ALL: &[&str] = &[COMPUTED, HF_BLOB_NAME, OLLAMA_DIGEST];
 }
 
 /// Values of [`attr::ARTIFACT_TYPE`] (`aibom.artifact.type`).
@@ -532,8 +605,12 @@ pub mod artifact_type {
     pub const TOOL: &str = "tool";
     /// Any other configuration file (the type of last resort).
     pub const CONFIG: &str = "config";
+    /// An accelerator device node the process opened (`/dev/nvidia*`, `/dev/dri/*`, `/dev/kfd`,
+    /// `/dev/accel/*`, `/dev/neuron*`): an accelerator-use observation, described by
+    /// `aibom.accelerator.*`; never hashed or sniffed.
+    pub const ACCELERATOR: &str = "accelerator";
     /// Every value the registry lists for `aibom.artifact.type`, in registry order.
-    pub const ALL: &[&str] = &[MODEL, DATASET, PROMPT, TOOL, CONFIG];
+    pub const ALL: &[&str] = &[MODEL, DATASET, PROMPT, TOOL, CONFIG, ACCELERATOR];
 }
 
 /// Values of [`attr::POLICY_ACTION`] (`aibom.policy.action`).
@@ -731,6 +808,9 @@ pub mod record {
 
 /// Every attribute name in the registry, ours and reused OpenTelemetry ones, sorted.
 pub const ALL_ATTRIBUTES: &[&str] = &[
+    attr::ACCELERATOR_INDEX,
+    attr::ACCELERATOR_KIND,
+    attr::ACCELERATOR_VENDOR,
     attr::ACCESS_ABSOLUTE_PATH,
     attr::ACCESS_COUNT,
     attr::ACCESS_FLAGS,
@@ -847,6 +927,30 @@ pub const METRICS: &[&str] = &[
 
 /// Every attribute's definition, sorted by name (as [`ALL_ATTRIBUTES`]).
 pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
+    AttributeDef {
+        name: attr::ACCELERATOR_INDEX,
+        ty: AttrType::Int,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "The device's number among its kind, from the node's name.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::ACCELERATOR_KIND,
+        ty: AttrType::Enum,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "What kind of device node was opened.",
+        values: accelerator_kind::ALL,
+    },
+    AttributeDef {
+        name: attr::ACCELERATOR_VENDOR,
+        ty: AttrType::Enum,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Who made the accelerator.",
+        values: accelerator_vendor::ALL,
+    },
     AttributeDef {
         name: attr::ACCESS_ABSOLUTE_PATH,
         ty: AttrType::String,
@@ -1028,7 +1132,7 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         ty: AttrType::Enum,
         origin: Origin::Aibom,
         stability: Stability::Development,
-        brief: "Artifact type: model, dataset, prompt, tool, config.",
+        brief: "Artifact type: model, dataset, prompt, tool, config, accelerator.",
         values: artifact_type::ALL,
     },
     AttributeDef {
@@ -1485,6 +1589,9 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ARTIFACT_SHA256,
             attr::ARTIFACT_SHA256_SOURCE,
             attr::ARTIFACT_SHA256_ERROR,
+            attr::ACCELERATOR_VENDOR,
+            attr::ACCELERATOR_KIND,
+            attr::ACCELERATOR_INDEX,
         ],
         required: &[
             attr::FILE_PATH,
@@ -1550,6 +1657,9 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ARTIFACT_SHA256,
             attr::ARTIFACT_SHA256_SOURCE,
             attr::ARTIFACT_SHA256_ERROR,
+            attr::ACCELERATOR_VENDOR,
+            attr::ACCELERATOR_KIND,
+            attr::ACCELERATOR_INDEX,
         ],
         required: &[
             attr::FILE_PATH,
@@ -1618,6 +1728,9 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ARTIFACT_SHA256,
             attr::ARTIFACT_SHA256_SOURCE,
             attr::ARTIFACT_SHA256_ERROR,
+            attr::ACCELERATOR_VENDOR,
+            attr::ACCELERATOR_KIND,
+            attr::ACCELERATOR_INDEX,
             attr::POLICY_RULE,
             attr::POLICY_ACTION,
             attr::POLICY_SEVERITY,

@@ -50,7 +50,10 @@ impl BomSink {
         let files = self
             .files
             .iter()
-            .filter(|(_, s)| s.loaded)
+            // accelerator nodes are a use of hardware, not a component
+            .filter(|(_, s)| {
+                s.loaded && s.artifact.as_ref().is_none_or(|a| a.accelerator.is_none())
+            })
             .map(|(path, s)| observation(path, s))
             .collect();
         let mut ev = Evidence::build(self.workload.clone(), files, env!("CARGO_PKG_VERSION"));

@@ -157,10 +157,16 @@ pub fn visit_attributes<'a>(r: &'a AccessRecord, mut out: impl FnMut(&'static st
     if let Some(x) = &r.artifact {
         opt(attr::ARTIFACT_TYPE, Some(s(x.artifact_type)));
         opt(attr::ARTIFACT_ROLE, x.role.map(s));
-        opt(attr::ARTIFACT_FORMAT, Some(s(x.format)));
+        opt(
+            attr::ARTIFACT_FORMAT,
+            Some(x.format).filter(|f| !f.is_empty()).map(s),
+        );
         opt(attr::ARTIFACT_FORMAT_MISMATCH, x.format_mismatch.map(s));
         opt(attr::ARTIFACT_FORMAT_ERROR, os(&x.format_error));
-        opt(attr::ARTIFACT_PROVIDER, Some(s(x.provider)));
+        opt(
+            attr::ARTIFACT_PROVIDER,
+            Some(x.provider).filter(|p| !p.is_empty()).map(s),
+        );
         opt(attr::ARTIFACT_ID, os(&x.id));
         opt(attr::ARTIFACT_NAME, os(&x.name));
         opt(attr::ARTIFACT_REVISION, os(&x.revision));
@@ -170,6 +176,14 @@ pub fn visit_attributes<'a>(r: &'a AccessRecord, mut out: impl FnMut(&'static st
         opt(attr::ARTIFACT_SHA256, os(&x.sha256));
         opt(attr::ARTIFACT_SHA256_SOURCE, x.sha256_source.map(s));
         opt(attr::ARTIFACT_SHA256_ERROR, os(&x.sha256_error));
+        if let Some(acc) = &x.accelerator {
+            opt(attr::ACCELERATOR_VENDOR, Some(s(acc.vendor)));
+            opt(attr::ACCELERATOR_KIND, Some(s(acc.kind)));
+            opt(
+                attr::ACCELERATOR_INDEX,
+                acc.index.map(|i| Value::Int(i.into())),
+            );
+        }
     }
     if let Some(v) = &r.violation {
         opt(attr::POLICY_RULE, Some(s(&v.rule)));

@@ -99,10 +99,17 @@ pub fn render(table: &BTreeMap<PathBuf, Row>) -> String {
         return out;
     }
     let _ = writeln!(out, "aibomd: {} artifact file(s) accessed", table.len());
+    // TYPE:FORMAT as wide as its widest value (`model/tokenizer:tokenizer.json`), capped
+    let kw = table
+        .values()
+        .map(|r| kind_label(&r.artifact.as_deref().cloned().unwrap_or_default()).len())
+        .max()
+        .unwrap_or(0)
+        .clamp("TYPE:FORMAT".len(), KIND_MAX);
     let line = |out: &mut String, c: [&str; 10]| {
         let _ = writeln!(
             out,
-            "{:>4} {:>9} {:<10} {:<20} {:<11} {:<22} {:<12} {:<8} {:<14} {}",
+            "{:>4} {:>9} {:<10} {:<kw$} {:<11} {:<22} {:<12} {:<8} {:<14} {}",
             c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]
         );
     };
@@ -123,17 +130,13 @@ pub fn render(table: &BTreeMap<PathBuf, Row>) -> String {
     );
     for (path, row) in table {
         let a = row.artifact.as_deref().cloned().unwrap_or_default();
-        let mut kind = match (a.artifact_type, a.role) {
-            ("", _) => "-".to_string(),
-            (t, Some(r)) => format!("{t}/{r}"),
-            (t, None) => t.to_string(),
-        };
-        if !a.format.is_empty() {
-            kind = format!("{kind}:{}", a.format);
-        }
-        if a.format_mismatch.is_some() {
-            kind.push_str("(!)");
-        }
+        let kind = kind_label(&a);
+        // an accelerator is named by what it is: `nvidia gpu 0`
+        let name = a.accelerator.map(|acc| match acc.index {
+            Some(i) => format!("{} {} {i}", acc.vendor, acc.kind),
+            None => format!("{} {}", acc.vendor, acc.kind),
+        });
+        let name = name.as_deref().or(a.name.as_deref());
         let modes: Vec<_> = row.modes.iter().copied().collect();
         let procs: Vec<_> = row.processes.iter().cloned().collect();
         let or_dash = |s: Option<&str>| printable(s.unwrap_or("-"));
@@ -143,9 +146,9 @@ pub fn render(table: &BTreeMap<PathBuf, Row>) -> String {
                 &row.accesses.to_string(),
                 &row.size.map(human).unwrap_or_else(|| "-".into()),
                 &modes.join(","),
-                &fit(&kind, 20),
+                &fit(&kind, kw),
                 &fit(&or_dash((!a.provider.is_empty()).then_some(a.provider)), 11),
-                &fit(&or_dash(a.name.as_deref()), 22),
+                &fit(&or_dash(name), 22),
                 &fit(&or_dash(a.license.as_deref()), 12),
                 a.sha256
                     .as_deref()
@@ -167,6 +170,25 @@ pub fn render(table: &BTreeMap<PathBuf, Row>) -> String {
         }
     }
     out
+}
+
+/// Widest TYPE:FORMAT column.
+const KIND_MAX: usize = 34;
+
+/// `TYPE/ROLE:FORMAT`, `(!)` marking a format mismatch.
+fn kind_label(a: &crate::model::Artifact) -> String {
+    let mut kind = match (a.artifact_type, a.role) {
+        ("", _) => "-".to_string(),
+        (t, Some(r)) => format!("{t}/{r}"),
+        (t, None) => t.to_string(),
+    };
+    if !a.format.is_empty() {
+        kind = format!("{kind}:{}", a.format);
+    }
+    if a.format_mismatch.is_some() {
+        kind.push_str("(!)");
+    }
+    kind
 }
 
 /// `s` cut to `w` characters, marked with `~` when cut.
@@ -191,5 +213,29 @@ fn human(n: u64) -> String {
         format!("{n} B")
     } else {
         format!("{v:.1} {}", U[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Artifact;
+
+    #[test]
+    fn type_and_format_are_shown_whole() {
+        let a = Artifact {
+            artifact_type: "model",
+            role: Some("weights"),
+            format: "safetensors",
+            ..Default::default()
+        };
+        let row = Row {
+            artifact: Some(Arc::new(a)),
+            ..Default::default()
+        };
+        let table = BTreeMap::from([(PathBuf::from("/m/model.safetensors"), row)]);
+        let out = render(&table);
+        assert!(out.contains("model/weights:safetensors "), "{out}");
+        assert!(!out.contains('~'), "{out}");
     }
 }

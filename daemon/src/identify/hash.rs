@@ -1,4 +1,5 @@
-//! SHA-256 of artifacts: free for Hugging Face LFS blobs (their name is the hash), else
+//! SHA-256 of artifacts: free for Hugging Face LFS blobs (their name is the hash; Ollama
+//! store blobs likewise, see `provider::ollama_blob_digest`), else
 //! computed once per file version on a bounded worker pool, off the hot path, streaming
 //! (never reading a file into memory), and cached.
 use std::collections::HashMap;

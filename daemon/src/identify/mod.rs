@@ -5,6 +5,7 @@
 //! [`Identifier`] caches one [`Artifact`] per file version and name, so repeated
 //! accesses cost a hash-map lookup; header reads are bounded; hashing runs on a worker
 //! pool off the pipeline.
+pub mod accelerator;
 pub mod announce;
 pub mod classify;
 pub mod format;
@@ -103,6 +104,13 @@ impl Identifier {
         version: Option<FileVersion>,
         writing: bool,
     ) -> Artifact {
+        if let Some(acc) = accelerator::accelerator(&rec.file_path) {
+            return Artifact {
+                artifact_type: aibom_semconv::artifact_type::ACCELERATOR,
+                accelerator: Some(acc),
+                ..Default::default()
+            };
+        }
         let p = &rec.process;
         let env = HubEnv::from_process_env(&p.environment, p.working_directory.as_deref());
         let sniffed = if writing {
@@ -113,12 +121,15 @@ impl Identifier {
             format::sniff_as(&rec.file_path, claimed_name(rec))
         };
         let origin = provider::origin(&rec.file_path, &rec.absolute_path, &sniffed.fields, &env);
-        let kind = classify::classify(&rec.absolute_path, sniffed.format, &sniffed.fields);
+        let kind = origin.kind.unwrap_or_else(|| {
+            classify::classify(&rec.absolute_path, sniffed.format, &sniffed.fields)
+        });
         let lic = license::license(
             &rec.absolute_path,
             &sniffed.fields,
             origin.repo_root.as_deref(),
-        );
+        )
+        .or(origin.license);
         let mut a = Artifact {
             artifact_type: kind.artifact_type,
             role: kind.role,
@@ -135,9 +146,15 @@ impl Identifier {
             version,
             ..Default::default()
         };
+        let store_sha = (a.provider == aibom_semconv::provider::OLLAMA)
+            .then(|| provider::ollama_blob_digest(&rec.file_path))
+            .flatten();
         if let Some(sha) = hash::hf_blob_sha256(&rec.file_path) {
             a.sha256 = Some(sha);
             a.sha256_source = Some(hash_source::HF_BLOB_NAME);
+        } else if let (Some(sha), false) = (store_sha, writing) {
+            a.sha256 = Some(sha.to_string());
+            a.sha256_source = Some(hash_source::OLLAMA_DIGEST);
         } else if let (Some(v), false) = (version, writing) {
             self.pool.submit(v, &rec.file_path);
             fill_hash(&mut a, self.pool.cached(&v));

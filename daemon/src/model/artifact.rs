@@ -49,6 +49,20 @@ pub struct Artifact {
     pub sha256_source: Option<&'static str>,
     /// Why no hash could be computed.
     pub sha256_error: Option<String>,
-    /// The file version identified (absent when the file could not be stat'ed).
+    /// The file version identified (absent when the file could not be stat'ed, and for
+    /// accelerators: a device node has no content to version).
     pub version: Option<FileVersion>,
+    /// Set when the file is an accelerator's device node (type `accelerator`).
+    pub accelerator: Option<Accelerator>,
+}
+
+/// An accelerator a process opened (`aibom.accelerator.*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Accelerator {
+    /// An `aibom.accelerator.vendor` value.
+    pub vendor: &'static str,
+    /// An `aibom.accelerator.kind` value.
+    pub kind: &'static str,
+    /// `aibom.accelerator.index`, when the node's name numbers the device.
+    pub index: Option<u32>,
 }

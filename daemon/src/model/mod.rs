@@ -13,7 +13,7 @@ mod scan;
 mod verdict;
 
 pub use access::{AccessMode, ExecInfo, FileMeta, RawAccess, TraceEvent, TracerStats};
-pub use artifact::{Artifact, FileVersion};
+pub use artifact::{Accelerator, Artifact, FileVersion};
 pub use process::{Attribution, Container, Environment, PodName};
 pub use record::{AccessRecord, RecordKind};
 pub use scan::ScanReport;

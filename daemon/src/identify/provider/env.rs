@@ -32,6 +32,8 @@ pub struct HubEnv {
     pub tfhub_cache_dir: Option<PathBuf>,
     /// `KAGGLEHUB_CACHE`.
     pub kagglehub_cache: Option<PathBuf>,
+    /// `OLLAMA_MODELS` (an Ollama store root).
+    pub ollama_models: Option<PathBuf>,
     /// The process's working directory (part of the user's tree when it is not a system dir).
     pub cwd: Option<PathBuf>,
 }
@@ -54,6 +56,7 @@ pub const ENV_KEYS: &[&str] = &[
     "KERAS_HOME",
     "TFHUB_CACHE_DIR",
     "KAGGLEHUB_CACHE",
+    "OLLAMA_MODELS",
 ];
 
 impl HubEnv {
@@ -88,6 +91,7 @@ impl HubEnv {
                 b"KERAS_HOME" => &mut env.keras_home,
                 b"TFHUB_CACHE_DIR" => &mut env.tfhub_cache_dir,
                 b"KAGGLEHUB_CACHE" => &mut env.kagglehub_cache,
+                b"OLLAMA_MODELS" => &mut env.ollama_models,
                 _ => continue,
             };
             // The kernel keeps duplicates; getenv() returns the first.
@@ -162,6 +166,16 @@ impl HubEnv {
         let mut v: Vec<PathBuf> = Vec::new();
         v.extend(self.tfhub_cache_dir.clone());
         v.push(self.tmp().join("tfhub_modules"));
+        v
+    }
+
+    /// Ollama store roots: `OLLAMA_MODELS`, `$HOME/.ollama/models`, and the Linux
+    /// service's `/usr/share/ollama/.ollama/models`.
+    pub(super) fn ollama_roots(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = Vec::new();
+        v.extend(self.ollama_models.clone());
+        v.extend(self.home.as_ref().map(|h| h.join(".ollama/models")));
+        v.push(PathBuf::from("/usr/share/ollama/.ollama/models"));
         v
     }
 

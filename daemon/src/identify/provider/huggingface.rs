@@ -65,6 +65,8 @@ pub(super) fn hf_origin(
         name: Some(full),
         revision,
         repo_root,
+        kind: None,
+        license: None,
     }
 }
 

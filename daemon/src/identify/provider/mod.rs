@@ -20,6 +20,9 @@
 //!    - KaggleHub (`…/kagglehub/{models,datasets,competitions}/…`, `KAGGLEHUB_CACHE`);
 //!    - TF-Hub (`…/tfhub_modules/SHA1/…`, `TFHUB_CACHE_DIR`), Keras (`…/.keras/{models,datasets}/`,
 //!      `KERAS_HOME`);
+//!    - Ollama stores (`ROOT/blobs/sha256-HEX` named by `ROOT/manifests/HOST/NS/MODEL/TAG`;
+//!      `OLLAMA_MODELS`, `~/.ollama/models`, `/usr/share/ollama/.ollama/models`, or any root
+//!      with a `manifests/` folder), see [`ollama`];
 //!    - tiktoken (`TIKTOKEN_CACHE_DIR`, `DATA_GYM_CACHE_DIR`, `$TMPDIR/data-gym-cache`), Whisper
 //!      (`$XDG_CACHE_HOME/whisper`, `~/.cache/whisper`).
 //!
@@ -48,7 +51,9 @@
 //!   `pkg:generic/google/keras/resnet50_weights_tf_dim_ordering_tf_kernels`,
 //!   `pkg:generic/google/tfhub/google/universal-sentence-encoder@4`,
 //!   `pkg:generic/google/kaggle/OWNER/MODEL/FRAMEWORK/VARIATION@VERSION`,
-//!   `pkg:generic/google/kaggle/datasets/OWNER/DATASET@VERSION`.
+//!   `pkg:generic/google/kaggle/datasets/OWNER/DATASET@VERSION`,
+//!   `pkg:generic/ollama/registry.ollama.ai/library/tinyllm@latest` (Ollama: the registry
+//!   host as HUB, the tag as REV; the name is Ollama's short form, `tinyllm:latest`).
 //!
 //! KaggleHub artifacts are attributed to `google` whatever their owner (Meta's Llama on Kaggle
 //! included): the provider is the hub the artifact was obtained from, as `huggingface` is for
@@ -58,6 +63,7 @@ mod google;
 mod huggingface;
 mod local;
 mod metadata;
+mod ollama;
 mod openai;
 mod purl;
 mod url;
@@ -68,7 +74,9 @@ use std::path::{Component, Path, PathBuf};
 
 use aibom_semconv::provider;
 
+use super::classify::Kind;
 use super::format::Fields;
+use super::license::License;
 use google::{is_gemma, kagglehub_cache, keras_cache, tfhub_cache};
 use huggingface::{hf_datasets, hf_hub, hf_local_dir};
 use local::local_name;
@@ -77,6 +85,7 @@ use openai::{by_known_name, tiktoken_cache, whisper_cache};
 
 pub use env::{HubEnv, ENV_KEYS};
 pub use local::is_user_tree;
+pub use ollama::blob_digest as ollama_blob_digest;
 
 /// Where an artifact came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,6 +103,12 @@ pub struct Origin {
     /// Folder of the model/dataset (the snapshot dir for Hugging Face) for sibling lookups
     /// (model card, LICENSE, config).
     pub repo_root: Option<PathBuf>,
+    /// What the store's own records say the file is (an Ollama manifest's layer type);
+    /// beats classification by name and format.
+    pub kind: Option<Kind>,
+    /// The license the store records for the model (an Ollama `license` layer); used when
+    /// the file itself declares none.
+    pub license: Option<License>,
 }
 
 impl Origin {
@@ -105,6 +120,8 @@ impl Origin {
             revision: None,
             source_url: None,
             repo_root: None,
+            kind: None,
+            license: None,
         }
     }
 }
@@ -245,6 +262,7 @@ fn hub_cache(p: &Path, env: &HubEnv) -> Option<Origin> {
         .or_else(|| tiktoken_cache(p, env))
         .or_else(|| whisper_cache(p, env))
         .or_else(|| hf_datasets(p, env))
+        .or_else(|| ollama::ollama_store(p, env))
 }
 
 /// Files under a hub library's home that no layout above recognized (lock files, the xet

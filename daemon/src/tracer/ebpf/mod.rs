@@ -106,11 +106,13 @@ impl EbpfTracer {
         let follow: u32 = (scope == Scope::Follow).into();
         let self_tgid: u32 = std::process::id();
         let report_failed: u32 = cfg.report_failed_opens.into();
+        let store_blobs: u32 = filter.store_blobs.into();
         let mut bpf = EbpfLoader::new()
             .override_global("follow_mode", &follow, true)
             .override_global("self_tgid", &self_tgid, true)
             .override_global("wakeup_bytes", &cfg.wakeup_bytes, true)
             .override_global("report_failed", &report_failed, true)
+            .override_global("store_blobs", &store_blobs, true)
             .map_max_entries("EVENTS", cfg.ring_buffer_bytes)
             .load(BPF_OBJECT)
             .context("loading the eBPF object (verifier or BTF relocation failed)")?;
