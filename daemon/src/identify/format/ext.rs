@@ -5,8 +5,8 @@ use super::Format;
 /// The format a file name (or path) claims by its extension, case-insensitively.
 ///
 /// `tokenizer.json` claims [`Format::TokenizerJson`]; `.txt`/`.md` claim
-/// [`Format::Prompt`] only inside a `prompts/` (or `prompt/`) folder, which needs a path
-/// rather than a bare name. PyTorch extensions (`.pt`, `.pth`, `.bin`, `.ckpt`) claim
+/// [`Format::Prompt`] inside a `prompts/` (or `prompt/`) folder, which needs a path
+/// rather than a bare name; elsewhere `.md` claims [`Format::Markdown`]. PyTorch extensions (`.pt`, `.pth`, `.bin`, `.ckpt`) claim
 /// [`Format::PytorchZip`]; a bare pickle is also accepted for them (see [`compatible`]).
 pub fn from_extension(file_name: &str) -> Option<Format> {
     let (dir, base) = match file_name.rsplit_once('/') {
@@ -39,6 +39,7 @@ pub fn from_extension(file_name: &str) -> Option<Format> {
         "pb" => Format::Protobuf,
         "zip" => Format::Zip,
         "txt" | "md" if in_prompts_dir(dir) => Format::Prompt,
+        "md" | "markdown" => Format::Markdown,
         _ => return None,
     })
 }

@@ -52,6 +52,8 @@ pub enum Format {
     Jinja,
     /// A plain-text prompt.
     Prompt,
+    /// Markdown (model and dataset cards, with or without YAML front matter).
+    Markdown,
     /// Hugging Face `tokenizers` JSON.
     TokenizerJson,
     /// Other JSON (configs, tool manifests).
@@ -83,6 +85,7 @@ impl Format {
             Format::Csv => "csv",
             Format::Jinja => "jinja",
             Format::Prompt => "prompt",
+            Format::Markdown => "markdown",
             Format::TokenizerJson => "tokenizer.json",
             Format::Json => "json",
             Format::Protobuf => "protobuf",
@@ -99,6 +102,7 @@ impl Format {
                 | Format::Csv
                 | Format::Jinja
                 | Format::Prompt
+                | Format::Markdown
                 | Format::TokenizerJson
                 | Format::Json
         )
@@ -208,6 +212,7 @@ mod tests {
             Format::Csv,
             Format::Jinja,
             Format::Prompt,
+            Format::Markdown,
             Format::TokenizerJson,
             Format::Json,
             Format::Protobuf,

@@ -64,7 +64,7 @@ pub fn classify(head: &[u8], complete: bool, claimed: Option<Format>) -> Sniffed
         return Sniffed::new(Format::Jsonl);
     }
     match claimed {
-        Some(c @ (Format::Jinja | Format::Prompt)) => return Sniffed::new(c),
+        Some(c @ (Format::Jinja | Format::Prompt | Format::Markdown)) => return Sniffed::new(c),
         Some(Format::Csv) => {
             let mut s = Sniffed::new(Format::Csv);
             if let Some((delim, cols)) = csv(text, complete, 1) {
@@ -332,5 +332,20 @@ mod tests {
         assert_eq!(s.error, None);
         // BOM.
         assert_eq!(sniff("\u{feff}{\"a\": 1}", None).format, Format::Json);
+    }
+
+    #[test]
+    fn a_model_card_is_markdown_and_a_prompt_stays_a_prompt() {
+        use crate::identify::format::sniff_bytes;
+        let card = b"---\nlicense: apache-2.0\n---\n# tiny-bert\n\nA demo model.\n";
+        assert_eq!(
+            sniff_bytes(card, "models/x/README.md").format,
+            Format::Markdown
+        );
+        assert_eq!(sniff_bytes(card, "README.md").mismatch, None);
+        assert_eq!(
+            sniff_bytes(b"You are helpful.", "app/prompts/system.md").format,
+            Format::Prompt
+        );
     }
 }
