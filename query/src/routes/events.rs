@@ -342,22 +342,40 @@ pub async fn list(
     let project = params::project_id(&id)?;
     let limit = params::limit(q.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let w = build_where(project, &q)?;
-    let sql = format!(
-        "SELECT {SELECT} FROM {EVENTS_TABLE} WHERE {} ORDER BY time DESC, event_id DESC LIMIT {{lim:UInt32}}",
-        w.sql()
-    );
-    let query = w
-        .bind(st.db.client().query_raw(&sql))
-        .param("lim", limit + 1);
-    let mut rows: Vec<EventRow> = st.db.run(query.fetch_all()).await?;
-    let next = next_page(&mut rows, limit, |r| Cursor {
-        time_ns: r.time_ns,
-        event_id: r.event_id,
-    });
+    let (rows, next) = fetch_page(&st.db, EVENTS_TABLE, SELECT, &w, limit, |r: &EventRow| {
+        Cursor {
+            time_ns: r.time_ns,
+            event_id: r.event_id,
+        }
+    })
+    .await?;
     Ok(Json(EventsPage {
         events: rows.into_iter().map(EventRow::into_json).collect(),
         next,
     }))
+}
+
+/// One page of `table`'s rows matching `w`, newest first (`time`, then `event_id`), read
+/// with `select`; and the cursor of the next page (`key` of the last row) when there is one.
+pub(crate) async fn fetch_page<R>(
+    db: &crate::db::Db,
+    table: &str,
+    select: &str,
+    w: &Where,
+    limit: u32,
+    key: impl Fn(&R) -> Cursor,
+) -> Result<(Vec<R>, Option<String>), ApiError>
+where
+    R: clickhouse::RowOwned + clickhouse::RowRead,
+{
+    let sql = format!(
+        "SELECT {select} FROM {table} WHERE {} ORDER BY time DESC, event_id DESC LIMIT {{lim:UInt32}}",
+        w.sql()
+    );
+    let query = w.bind(db.client().query_raw(&sql)).param("lim", limit + 1);
+    let mut rows: Vec<R> = db.run(query.fetch_all()).await?;
+    let next = next_page(&mut rows, limit, key);
+    Ok((rows, next))
 }
 
 /// Cuts `rows` (fetched with `LIMIT limit + 1`) to `limit`, and returns the cursor of the

@@ -1,7 +1,7 @@
 //! `GET /projects/{id}/runtime/violations`: the policy violations aibomd reported for a
 //! project (`aibom.policy.violation` records, table `runtime_violations`, migration 0010),
 //! newest first, with the paging of the event list.
-use super::events::{add_process, add_window, next_page, Where, P};
+use super::events::{add_process, add_window, fetch_page, Where, P};
 use super::{put_num, put_str, Shared};
 use crate::db::Db;
 use crate::error::ApiError;
@@ -266,18 +266,18 @@ pub async fn list(
     let project = params::project_id(&id)?;
     let limit = params::limit(q.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
     let w = build_where(project, &q)?;
-    let sql = format!(
-        "SELECT {SELECT} FROM {VIOLATIONS_TABLE} WHERE {} ORDER BY time DESC, event_id DESC LIMIT {{lim:UInt32}}",
-        w.sql()
-    );
-    let query = w
-        .bind(st.db.client().query_raw(&sql))
-        .param("lim", limit + 1);
-    let mut rows: Vec<ViolationRow> = st.db.run(query.fetch_all()).await?;
-    let next = next_page(&mut rows, limit, |r| Cursor {
-        time_ns: r.time_ns,
-        event_id: r.event_id,
-    });
+    let (rows, next) = fetch_page(
+        &st.db,
+        VIOLATIONS_TABLE,
+        SELECT,
+        &w,
+        limit,
+        |r: &ViolationRow| Cursor {
+            time_ns: r.time_ns,
+            event_id: r.event_id,
+        },
+    )
+    .await?;
     Ok(Json(ViolationsPage {
         violations: rows.into_iter().map(ViolationRow::into_json).collect(),
         next,
