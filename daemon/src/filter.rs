@@ -160,6 +160,21 @@ pub struct PathFilter {
 }
 
 impl PathFilter {
+    /// True when an absolute `path` lies under a denied prefix (and no longer kept one):
+    /// checked again on the resolved path, which a relative open, `//proc`, `/./dev` or a
+    /// symlink hides from the check on the path as passed.
+    pub fn denied(&self, path: &[u8]) -> bool {
+        if path.first() != Some(&b'/') {
+            return false;
+        }
+        let head = &path[..path.len().min(PREFIX_MAX)];
+        self.prefixes
+            .iter()
+            .filter(|(p, _)| head.starts_with(p))
+            .max_by_key(|(p, _)| p.len())
+            .is_some_and(|(_, rule)| *rule == Rule::Drop)
+    }
+
     /// True when `path` would be reported.
     pub fn matches(&self, path: &[u8]) -> bool {
         if path.first() == Some(&b'/') {

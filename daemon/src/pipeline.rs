@@ -74,9 +74,16 @@ impl Pipeline {
         }
     }
 
-    /// Sizes the normalize and identify caches.
-    pub fn with_caches(mut self, n: &NormalizeConfig, i: &IdentifyConfig) -> Self {
+    /// Sizes the normalize and identify caches; `filter`'s denied prefixes are checked
+    /// again on resolved paths.
+    pub fn with_caches(
+        mut self,
+        n: &NormalizeConfig,
+        i: &IdentifyConfig,
+        filter: crate::filter::PathFilter,
+    ) -> Self {
         self.normalizer = Normalizer::new(n);
+        self.normalizer.set_filter(filter);
         // only the budget changes: the hash workers started by `new` are kept
         self.identifier.set_cache_bytes(i.cache_bytes);
         self

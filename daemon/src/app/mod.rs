@@ -62,7 +62,7 @@ pub fn build_pipeline(
         cfg.attribute.cli_project.clone(),
     )?;
     let mut pipeline = Pipeline::new(cfg.project.clone(), &cfg.pipeline, sinks, stats.clone())
-        .with_caches(&cfg.normalize, &cfg.identify)
+        .with_caches(&cfg.normalize, &cfg.identify, cfg.filter.matcher())
         .with_limits(&cfg.projects)
         .with_attributor(attributor);
     let policy = match &cfg.policy.file {

@@ -44,6 +44,8 @@ impl Default for NormalizeConfig {
 /// The normalize stage (see the module docs).
 pub struct Normalizer {
     cache: Cache,
+    /// Denied prefixes, checked again on the resolved path.
+    filter: Option<crate::filter::PathFilter>,
 }
 
 impl Normalizer {
@@ -51,7 +53,13 @@ impl Normalizer {
     pub fn new(cfg: &NormalizeConfig) -> Self {
         Self {
             cache: Cache::new(cfg.cache_bytes),
+            filter: None,
         }
+    }
+
+    /// Drops accesses whose resolved path lies under one of `filter`'s denied prefixes.
+    pub fn set_filter(&mut self, filter: crate::filter::PathFilter) {
+        self.filter = Some(filter);
     }
 
     /// Normalizes and attributes one raw access; `None` when it is not an artifact.
@@ -79,6 +87,15 @@ impl Normalizer {
                 .get_or_insert(raw, v, &proc, || facts(raw, &proc))?,
             None => Arc::new(facts(raw, &proc)?),
         };
+        if let Some(f) = &self.filter {
+            use std::os::unix::ffi::OsStrExt;
+            let r = &facts.resolved;
+            if f.denied(r.file_path.as_os_str().as_bytes())
+                || f.denied(r.absolute_path.as_os_str().as_bytes())
+            {
+                return None; // a denied tree reached by a relative path or a link
+            }
+        }
         Some(AccessRecord {
             kind: RecordKind::Access,
             artifact: None,
@@ -207,6 +224,36 @@ mod tests {
             }),
             ..RawAccess::read_by_us(path.as_os_str().as_bytes())
         }
+    }
+
+    #[test]
+    fn a_denied_tree_reached_through_a_link_or_dots_is_dropped() {
+        let target = Path::new("/etc/ld.so.cache"); // under the default "/etc/ld.so"
+        if !target.is_file() {
+            return eprintln!("SKIP: no {} on this host", target.display());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("m.safetensors");
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        let filter = crate::filter::FilterConfig::default().matcher();
+        assert!(
+            filter.matches(link.as_os_str().as_bytes()),
+            "the path as passed passes"
+        );
+        let mut attributor = Attributor::new(&Default::default(), "t", None).unwrap();
+        let raw = RawAccess::read_by_us(link.as_os_str().as_bytes());
+        let mut plain = Normalizer::new(&NormalizeConfig::default());
+        assert!(plain.normalize(&raw, 1, &mut attributor).is_some());
+        let mut n = Normalizer::new(&NormalizeConfig::default());
+        n.set_filter(filter);
+        assert!(
+            n.normalize(&raw, 1, &mut attributor).is_none(),
+            "resolved into /etc/ld.so*"
+        );
+        // and with dots in an absolute path
+        let dots = format!("{}/../../../../../../etc/ld.so.cache", dir.path().display());
+        let raw = RawAccess::read_by_us(dots.as_bytes());
+        assert!(n.normalize(&raw, 1, &mut attributor).is_none());
     }
 
     #[test]
