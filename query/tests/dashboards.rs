@@ -573,23 +573,13 @@ fn end_to_end_run() -> Option<Run> {
         .prefix("aibom-dash-")
         .tempdir_in("/tmp")
         .unwrap();
-    let (grpc, http) = (common::free_port(), common::free_port());
-    let rotel = start_rotel(
+    let (rotel, grpc, _http) = start_rotel_listening(
         &agent,
-        grpc,
-        http,
         &ch.url(),
         common::DB,
         &dir.path().join("rotel.log"),
+        common::free_port,
     );
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", grpc)).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "rotel did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
     let start = Utc::now();
     let work = dir.path().join("work");
     std::fs::create_dir_all(&work).unwrap();

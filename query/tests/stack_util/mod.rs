@@ -301,6 +301,39 @@ impl Drop for Killed {
     }
 }
 
+/// Starts rotel-agent on free ports and waits until its OTLP gRPC port accepts; returns
+/// it and its (gRPC, HTTP) ports. A start that dies or does not listen within 20 s (its
+/// log is printed) is retried on fresh ports, three times at most: a port found free can
+/// be taken by another test before rotel binds it.
+pub fn start_rotel_listening(
+    agent: &Path,
+    ch_url: &str,
+    db: &str,
+    log: &Path,
+    free_port: fn() -> u16,
+) -> (Killed, u16, u16) {
+    for attempt in 1..=3 {
+        let (grpc, http) = (free_port(), free_port());
+        let mut r = start_rotel(agent, grpc, http, ch_url, db, log);
+        let t0 = std::time::Instant::now();
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", grpc)).is_ok() {
+                return (r, grpc, http);
+            }
+            let exited = r.0.try_wait().ok().flatten().is_some();
+            if exited || t0.elapsed() > std::time::Duration::from_secs(20) {
+                eprintln!(
+                    "rotel start {attempt} failed (exited: {exited}); log:\n{}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                );
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+    panic!("rotel-agent did not listen in 3 starts");
+}
+
 /// Starts rotel-agent: OTLP in on `grpc`/`http` ports, ClickHouse (`ch_url`, `db`) out.
 pub fn start_rotel(
     agent: &Path,
