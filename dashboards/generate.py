@@ -273,12 +273,15 @@ LIMIT 1000
                     "url": "/d/aibom-artifact?var-project=${project}&var-sha256=${__value.raw}&${__url_time_range}"}]}]}]))
 # Policy violations (aibomd --policy): runtime_violations, one row per aibom.policy.violation
 # record, with the host and container of the access it judged.
+# A bucket named `time` would shadow the column in WHERE (ClickHouse resolves SELECT
+# aliases there first): `$__timeFilter(time)` would then drop the first bucket whenever it
+# starts before the range. Buckets of tables with a `time` column are called `bucket`.
 ov.append(panel(L, "timeseries", "Policy violations by rule", f"""
-SELECT $__timeInterval(time) AS time, policy_rule AS rule, count() AS violations
+SELECT $__timeInterval(time) AS bucket, policy_rule AS rule, count() AS violations
 FROM runtime_violations
 WHERE {W}
-GROUP BY time, rule
-ORDER BY time
+GROUP BY bucket, rule
+ORDER BY bucket
 """, 24, 8, "Violations of each policy rule per interval (empty when aibomd runs without --policy).",
     fmt=0, options={"legend": {"displayMode": "list", "placement": "bottom"}},
     field={"custom": {"drawStyle": "bars", "fillOpacity": 80, "stacking": {"mode": "normal"}}, "unit": "short"}))
@@ -392,11 +395,11 @@ ORDER BY last_seen DESC
 LIMIT 500
 """, 12, 8, "Paths the same bytes were opened under (copies, hub snapshots, mounts)."))
 ad.append(panel(L, "timeseries", "Accesses over time", f"""
-SELECT $__timeInterval(time) AS time, host_name AS host, sum(access_count) AS accesses
+SELECT $__timeInterval(time) AS bucket, host_name AS host, sum(access_count) AS accesses
 FROM runtime_events
 WHERE $__timeFilter(time) AND {FS}
-GROUP BY time, host
-ORDER BY time
+GROUP BY bucket, host
+ORDER BY bucket
 """, 24, 8, "Accesses per interval and host.", fmt=0,
     field={"custom": {"drawStyle": "bars", "fillOpacity": 80, "stacking": {"mode": "normal"}}, "unit": "short"}))
 detail = dashboard("aibom-artifact", "AI-BOM artifact detail",
