@@ -63,6 +63,11 @@ pub const ARTIFACT_NAMES: &[ArtifactName] = &[
 /// Model-card names: artifacts only beside a [`ArtifactName::model_marker`] file.
 pub const CARD_NAMES: &[&str] = &["readme.md"];
 
+/// Ollama's store under a home directory (when `OLLAMA_MODELS` is not set).
+pub const OLLAMA_HOME_STORE: &str = ".ollama/models";
+/// The store of Ollama's Linux service.
+pub const OLLAMA_SERVICE_STORE: &str = "/usr/share/ollama/.ollama/models";
+
 /// The suffixes the path filter reports by default.
 pub fn reported_by_default() -> impl Iterator<Item = &'static str> {
     ARTIFACT_NAMES

@@ -125,11 +125,6 @@ impl Policy {
         }
     }
 
-    /// True when there is no rule to judge by.
-    pub fn is_empty(&self) -> bool {
-        self.rules.rules.is_empty()
-    }
-
     /// The violation records `rec` causes (none for most), counted per rule in `stats`;
     /// `kill` rules kill the process first.
     pub fn judge(&mut self, rec: &AccessRecord, stats: &Stats) -> Vec<AccessRecord> {

@@ -19,6 +19,7 @@ mod proc_util;
 pub mod procfs;
 mod queue;
 
+pub use proc_util::ppid;
 pub use queue::{event_bytes, queue, Closed, QueueRx, QueueTx, Queued};
 
 /// Which tracer to use.

@@ -174,8 +174,12 @@ impl HubEnv {
     pub(super) fn ollama_roots(&self) -> Vec<PathBuf> {
         let mut v: Vec<PathBuf> = Vec::new();
         v.extend(self.ollama_models.clone());
-        v.extend(self.home.as_ref().map(|h| h.join(".ollama/models")));
-        v.push(PathBuf::from("/usr/share/ollama/.ollama/models"));
+        v.extend(
+            self.home
+                .as_ref()
+                .map(|h| h.join(crate::identify::names::OLLAMA_HOME_STORE)),
+        );
+        v.push(PathBuf::from(crate::identify::names::OLLAMA_SERVICE_STORE));
         v
     }
 

@@ -137,8 +137,8 @@ impl Decider {
             if p == root {
                 return true;
             }
-            match procfs::process::Process::new(p as i32).and_then(|x| x.stat()) {
-                Ok(s) if s.ppid > 0 => p = s.ppid as u32,
+            match crate::tracer::ppid(p) {
+                Some(pp) if pp > 0 => p = pp,
                 _ => return false,
             }
         }

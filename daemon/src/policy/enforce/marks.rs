@@ -12,7 +12,7 @@ use nix::sys::fanotify::{Fanotify, MarkFlags, MaskFlags};
 pub const HOME_STORES: &[&str] = &[
     ".cache/huggingface",
     ".cache/torch",
-    ".ollama/models",
+    crate::identify::names::OLLAMA_HOME_STORE,
     ".lmstudio/models",
     ".cache/llama.cpp",
     ".cache/kagglehub",
@@ -20,7 +20,7 @@ pub const HOME_STORES: &[&str] = &[
 ];
 
 /// Stores outside homes (the Ollama Linux service's).
-pub const SYSTEM_STORES: &[&str] = &["/usr/share/ollama/.ollama/models"];
+pub const SYSTEM_STORES: &[&str] = &[crate::identify::names::OLLAMA_SERVICE_STORE];
 
 /// Directories marked at most (each mark pins an inode; a bigger tree is cut, counted
 /// and logged).
