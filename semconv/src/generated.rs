@@ -11,6 +11,8 @@ pub mod event {
     pub const ARTIFACT_IDENTIFIED: &str = "aibom.artifact.identified";
     /// An observation broke a policy rule.
     pub const POLICY_VIOLATION: &str = "aibom.policy.violation";
+    /// A process called an AI API (hosted or a local inference server).
+    pub const API_CALL: &str = "aibom.api.call";
     /// A scan ended; its counts.
     pub const SCAN_SUMMARY: &str = "aibom.scan.summary";
 }
@@ -74,6 +76,32 @@ pub mod attr {
     ///
     /// Type `string`.
     pub const ACCESS_SYSCALL: &str = "aibom.access.syscall";
+    /// Calls folded into this record (same process, provider, host, model and operation within the
+    /// dedup window).
+    ///
+    /// Type `int`.
+    pub const API_COUNT: &str = "aibom.api.count";
+    /// Who serves the API, hosted or local.
+    ///
+    /// Equal to `gen_ai.provider.name` for the hosted providers OpenTelemetry names; also names
+    /// local inference servers, which OpenTelemetry identifies by `server.address` only.
+    /// `openai-compatible` is a server that speaks OpenAI's API and is not otherwise known.
+    ///
+    /// Values: [`crate::api_provider`].
+    pub const API_PROVIDER: &str = "aibom.api.provider";
+    /// What showed the call.
+    ///
+    /// `uprobe`: the plaintext of a TLS library (OpenSSL's `SSL_write`/`SSL_read`), so the
+    /// request's path and model are known; `sni`: only the server name of a TLS ClientHello
+    /// (clients with their own TLS stack: Go, rustls, static builds), so provider and host are
+    /// known and the model is not; `http`: a plain-HTTP request to a local inference server.
+    ///
+    /// Values: [`crate::api_seen_by`].
+    pub const API_SEEN_BY: &str = "aibom.api.seen_by";
+    /// The path of the TLS library whose uprobes showed the call, as the process maps it.
+    ///
+    /// Type `string`.
+    pub const API_TLS_LIBRARY: &str = "aibom.api.tls_library";
     /// Artifact format: safetensors, gguf, onnx, ...
     ///
     /// Taken from the file's header where it has one, else from the extension. An open set: aibomd
@@ -275,6 +303,18 @@ pub mod attr {
     ///
     /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
     pub const GEN_AI_REQUEST_MODEL: &str = "gen_ai.request.model";
+    /// The name of the model that generated the response.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const GEN_AI_RESPONSE_MODEL: &str = "gen_ai.response.model";
+    /// The number of tokens used in the GenAI input (prompt).
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `int`.
+    pub const GEN_AI_USAGE_INPUT_TOKENS: &str = "gen_ai.usage.input_tokens";
+    /// The number of tokens used in the GenAI response (completion).
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `int`.
+    pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
     /// The CPU architecture the host system is running on.
     ///
     /// An open enum in OpenTelemetry (`amd64`, `arm64`, ...). aibomd maps `uname -m` `x86_64` to
@@ -294,6 +334,14 @@ pub mod attr {
     ///
     /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
     pub const HOST_NAME: &str = "host.name";
+    /// HTTP request method.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
+    /// HTTP response status code.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `int`.
+    pub const HTTP_RESPONSE_STATUS_CODE: &str = "http.response.status_code";
     /// The name of the namespace that the pod is running in.
     ///
     /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
@@ -416,6 +464,10 @@ pub mod attr {
     ///
     /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
     pub const TELEMETRY_SDK_VERSION: &str = "telemetry.sdk.version";
+    /// The URI path component (the query string is never kept).
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const URL_PATH: &str = "url.path";
 }
 
 /// Values of [`attr::ACCELERATOR_KIND`] (`aibom.accelerator.kind`).
@@ -498,6 +550,73 @@ pub mod path_resolution {
     pub const UNRESOLVED: &str = "unresolved";
     /// Every value the registry lists for `aibom.access.resolution`, in registry order.
     pub const ALL: &[&str] = &[ABSOLUTE, CWD, DIRFD, KERNEL, FD, UNRESOLVED];
+}
+
+/// Values of [`attr::API_PROVIDER`] (`aibom.api.provider`).
+pub mod api_provider {
+    /// OpenAI (api.openai.com).
+    pub const OPENAI: &str = "openai";
+    /// Anthropic (api.anthropic.com).
+    pub const ANTHROPIC: &str = "anthropic";
+    /// Google Gemini API (generativelanguage.googleapis.com).
+    pub const GCP_GEMINI: &str = "gcp.gemini";
+    /// Google Vertex AI (*-aiplatform.googleapis.com).
+    pub const GCP_VERTEX_AI: &str = "gcp.vertex_ai";
+    /// Azure OpenAI (*.openai.azure.com).
+    pub const AZURE_AI_OPENAI: &str = "azure.ai.openai";
+    /// AWS Bedrock (bedrock-runtime.*.amazonaws.com).
+    pub const AWS_BEDROCK: &str = "aws.bedrock";
+    /// Mistral AI (api.mistral.ai).
+    pub const MISTRAL_AI: &str = "mistral_ai";
+    /// Cohere (api.cohere.com, api.cohere.ai).
+    pub const COHERE: &str = "cohere";
+    /// Groq (api.groq.com).
+    pub const GROQ: &str = "groq";
+    /// DeepSeek (api.deepseek.com).
+    pub const DEEPSEEK: &str = "deepseek";
+    /// xAI (api.x.ai).
+    pub const X_AI: &str = "x_ai";
+    /// An Ollama server (`/api/chat`, `/api/generate`, `/api/embed`; port 11434).
+    pub const OLLAMA: &str = "ollama";
+    /// A vLLM server (OpenAI-compatible; port 8000).
+    pub const VLLM: &str = "vllm";
+    /// An LM Studio server (OpenAI-compatible; port 1234).
+    pub const LMSTUDIO: &str = "lmstudio";
+    /// A llama.cpp server (`/completion`, OpenAI-compatible; port 8080).
+    pub const LLAMACPP: &str = "llamacpp";
+    /// Any other server answering OpenAI-shaped requests (`/v1/chat/completions`, ...).
+    pub const OPENAI_COMPATIBLE: &str = "openai-compatible";
+    /// Every value the registry lists for `aibom.api.provider`, in registry order.
+    pub const ALL: &[&str] = &[
+        OPENAI,
+        ANTHROPIC,
+        GCP_GEMINI,
+        GCP_VERTEX_AI,
+        AZURE_AI_OPENAI,
+        AWS_BEDROCK,
+        MISTRAL_AI,
+        COHERE,
+        GROQ,
+        DEEPSEEK,
+        X_AI,
+        OLLAMA,
+        VLLM,
+        LMSTUDIO,
+        LLAMACPP,
+        OPENAI_COMPATIBLE,
+    ];
+}
+
+/// Values of [`attr::API_SEEN_BY`] (`aibom.api.seen_by`).
+pub mod api_seen_by {
+    /// TLS plaintext through uprobes on the process's TLS library.
+    pub const UPROBE: &str = "uprobe";
+    /// The server name of the TLS ClientHello only.
+    pub const SNI: &str = "sni";
+    /// A plain-HTTP request.
+    pub const HTTP: &str = "http";
+    /// Every value the registry lists for `aibom.api.seen_by`, in registry order.
+    pub const ALL: &[&str] = &[UPROBE, SNI, HTTP];
 }
 
 /// Values of [`attr::ARTIFACT_LICENSE_SOURCE`] (`aibom.artifact.license_source`).
@@ -796,6 +915,19 @@ pub mod metric {
     ///
     /// Counter, unit `{event}`.
     pub const POLICY_DECISIONS_TIMEOUT: &str = "aibom.policy.decisions.timeout";
+    /// AI API calls seen, per provider (`aibom.api.provider`) and how they were seen.
+    ///
+    /// Counter, unit `{call}`.
+    pub const API_CALLS: &str = "aibom.api.calls";
+    /// TLS libraries (distinct files) with uprobes attached.
+    ///
+    /// Gauge, unit `{library}`.
+    pub const API_TLS_LIBRARIES: &str = "aibom.api.tls_libraries";
+    /// API events dropped (ring buffer full, connection table full, or a request body longer than
+    /// the scan limit before its model was found).
+    ///
+    /// Counter, unit `{event}`.
+    pub const API_DROPPED: &str = "aibom.api.dropped";
 }
 
 /// Keys of a JSON Lines event record that are not attributes.
@@ -819,6 +951,10 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::ACCESS_PATH,
     attr::ACCESS_RESOLUTION,
     attr::ACCESS_SYSCALL,
+    attr::API_COUNT,
+    attr::API_PROVIDER,
+    attr::API_SEEN_BY,
+    attr::API_TLS_LIBRARY,
     attr::ARTIFACT_FORMAT,
     attr::ARTIFACT_FORMAT_ERROR,
     attr::ARTIFACT_FORMAT_MISMATCH,
@@ -859,9 +995,14 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::GEN_AI_OPERATION_NAME,
     attr::GEN_AI_PROVIDER_NAME,
     attr::GEN_AI_REQUEST_MODEL,
+    attr::GEN_AI_RESPONSE_MODEL,
+    attr::GEN_AI_USAGE_INPUT_TOKENS,
+    attr::GEN_AI_USAGE_OUTPUT_TOKENS,
     attr::HOST_ARCH,
     attr::HOST_ID,
     attr::HOST_NAME,
+    attr::HTTP_REQUEST_METHOD,
+    attr::HTTP_RESPONSE_STATUS_CODE,
     attr::K8S_NAMESPACE_NAME,
     attr::K8S_POD_NAME,
     attr::K8S_POD_UID,
@@ -884,6 +1025,7 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::TELEMETRY_SDK_LANGUAGE,
     attr::TELEMETRY_SDK_NAME,
     attr::TELEMETRY_SDK_VERSION,
+    attr::URL_PATH,
 ];
 
 /// Every event name, in registry order.
@@ -891,6 +1033,7 @@ pub const EVENTS: &[&str] = &[
     event::ARTIFACT_ACCESS,
     event::ARTIFACT_IDENTIFIED,
     event::POLICY_VIOLATION,
+    event::API_CALL,
     event::SCAN_SUMMARY,
 ];
 
@@ -923,6 +1066,9 @@ pub const METRICS: &[&str] = &[
     metric::IDENTIFY_EVICTIONS,
     metric::POLICY_VIOLATIONS,
     metric::POLICY_DECISIONS_TIMEOUT,
+    metric::API_CALLS,
+    metric::API_TLS_LIBRARIES,
+    metric::API_DROPPED,
 ];
 
 /// Every attribute's definition, sorted by name (as [`ALL_ATTRIBUTES`]).
@@ -1013,6 +1159,38 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         origin: Origin::Aibom,
         stability: Stability::Development,
         brief: "The system call that performed the access.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::API_COUNT,
+        ty: AttrType::Int,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Calls folded into this record (same process, provider, host, model and operation within the dedup window).",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::API_PROVIDER,
+        ty: AttrType::Enum,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Who serves the API, hosted or local.",
+        values: api_provider::ALL,
+    },
+    AttributeDef {
+        name: attr::API_SEEN_BY,
+        ty: AttrType::Enum,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "What showed the call.",
+        values: api_seen_by::ALL,
+    },
+    AttributeDef {
+        name: attr::API_TLS_LIBRARY,
+        ty: AttrType::String,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "The path of the TLS library whose uprobes showed the call, as the process maps it.",
         values: &[],
     },
     AttributeDef {
@@ -1336,6 +1514,30 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         values: &[],
     },
     AttributeDef {
+        name: attr::GEN_AI_RESPONSE_MODEL,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "The name of the model that generated the response.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::GEN_AI_USAGE_INPUT_TOKENS,
+        ty: AttrType::Int,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "The number of tokens used in the GenAI input (prompt).",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::GEN_AI_USAGE_OUTPUT_TOKENS,
+        ty: AttrType::Int,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "The number of tokens used in the GenAI response (completion).",
+        values: &[],
+    },
+    AttributeDef {
         name: attr::HOST_ARCH,
         ty: AttrType::String,
         origin: Origin::Otel,
@@ -1357,6 +1559,22 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         origin: Origin::Otel,
         stability: Stability::Development,
         brief: "Name of the host.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::HTTP_REQUEST_METHOD,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Stable,
+        brief: "HTTP request method.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::HTTP_RESPONSE_STATUS_CODE,
+        ty: AttrType::Int,
+        origin: Origin::Otel,
+        stability: Stability::Stable,
+        brief: "HTTP response status code.",
         values: &[],
     },
     AttributeDef {
@@ -1533,6 +1751,14 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         origin: Origin::Otel,
         stability: Stability::Stable,
         brief: "The version string of the telemetry SDK.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::URL_PATH,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Stable,
+        brief: "The URI path component (the query string is never kept).",
         values: &[],
     },
 ];
@@ -1755,6 +1981,57 @@ pub const EVENT_DEFS: &[EventDef] = &[
         ],
     },
     EventDef {
+        name: event::API_CALL,
+        brief: "A process called an AI API (hosted or a local inference server).",
+        attributes: &[
+            attr::GEN_AI_PROVIDER_NAME,
+            attr::API_PROVIDER,
+            attr::GEN_AI_REQUEST_MODEL,
+            attr::GEN_AI_OPERATION_NAME,
+            attr::GEN_AI_RESPONSE_MODEL,
+            attr::GEN_AI_USAGE_INPUT_TOKENS,
+            attr::GEN_AI_USAGE_OUTPUT_TOKENS,
+            attr::SERVER_ADDRESS,
+            attr::SERVER_PORT,
+            attr::URL_PATH,
+            attr::HTTP_REQUEST_METHOD,
+            attr::HTTP_RESPONSE_STATUS_CODE,
+            attr::API_SEEN_BY,
+            attr::API_COUNT,
+            attr::API_TLS_LIBRARY,
+            attr::PROCESS_PID,
+            attr::PROCESS_PARENT_PID,
+            attr::PROCESS_EXECUTABLE_NAME,
+            attr::PROCESS_EXECUTABLE_PATH,
+            attr::PROCESS_OWNER,
+            attr::PROCESS_UID,
+            attr::PROCESS_CGROUP_ID,
+            attr::PROCESS_COMMAND_LINE,
+            attr::PROCESS_CREATION_TIME,
+            attr::PROCESS_WORKING_DIRECTORY,
+            attr::CONTAINER_ID,
+            attr::CONTAINER_RUNTIME_NAME,
+            attr::K8S_POD_UID,
+            attr::K8S_POD_NAME,
+            attr::K8S_NAMESPACE_NAME,
+            attr::TRACER,
+            attr::PROJECT_ID,
+            attr::PROJECT_SOURCE,
+            attr::SCAN_ID,
+        ],
+        required: &[
+            attr::API_PROVIDER,
+            attr::SERVER_ADDRESS,
+            attr::SERVER_PORT,
+            attr::API_SEEN_BY,
+            attr::API_COUNT,
+            attr::PROCESS_PID,
+            attr::TRACER,
+            attr::PROJECT_ID,
+            attr::PROJECT_SOURCE,
+        ],
+    },
+    EventDef {
         name: event::SCAN_SUMMARY,
         brief: "A scan ended; its counts.",
         attributes: &[
@@ -1971,5 +2248,23 @@ pub const METRIC_DEFS: &[MetricDef] = &[
         instrument: Instrument::Counter,
         unit: "{event}",
         brief: "Permission events answered with the configured default because no verdict came within policy.decision_timeout_ms.",
+    },
+    MetricDef {
+        name: metric::API_CALLS,
+        instrument: Instrument::Counter,
+        unit: "{call}",
+        brief: "AI API calls seen, per provider (`aibom.api.provider`) and how they were seen.",
+    },
+    MetricDef {
+        name: metric::API_TLS_LIBRARIES,
+        instrument: Instrument::Gauge,
+        unit: "{library}",
+        brief: "TLS libraries (distinct files) with uprobes attached.",
+    },
+    MetricDef {
+        name: metric::API_DROPPED,
+        instrument: Instrument::Counter,
+        unit: "{event}",
+        brief: "API events dropped (ring buffer full, connection table full, or a request body longer than the scan limit before its model was found).",
     },
 ];

@@ -14,6 +14,7 @@ fn event_names() {
         event::ARTIFACT_ACCESS => "aibom.artifact.access",
         event::ARTIFACT_IDENTIFIED => "aibom.artifact.identified",
         event::POLICY_VIOLATION => "aibom.policy.violation",
+        event::API_CALL => "aibom.api.call",
     }
 }
 
@@ -21,6 +22,13 @@ fn event_names() {
 fn attribute_names() {
     pin! {
         attr::FILE_PATH => "file.path",
+        attr::API_PROVIDER => "aibom.api.provider",
+        attr::API_SEEN_BY => "aibom.api.seen_by",
+        attr::GEN_AI_PROVIDER_NAME => "gen_ai.provider.name",
+        attr::GEN_AI_REQUEST_MODEL => "gen_ai.request.model",
+        attr::GEN_AI_OPERATION_NAME => "gen_ai.operation.name",
+        attr::SERVER_ADDRESS => "server.address",
+        attr::SERVER_PORT => "server.port",
         attr::POLICY_RULE => "aibom.policy.rule",
         attr::POLICY_ACTION => "aibom.policy.action",
         attr::POLICY_SEVERITY => "aibom.policy.severity",
@@ -310,8 +318,9 @@ fn metric_names_and_instruments() {
         metric::ARTIFACTS_KNOWN,
         metric::ATTRIBUTE_PROCESSES,
         metric::SCANS_ACTIVE,
+        metric::API_TLS_LIBRARIES,
     ];
-    assert_eq!(METRICS.len(), 24);
+    assert_eq!(METRICS.len(), 27);
     for m in METRICS {
         let want = if gauges.contains(m) {
             Instrument::Gauge
@@ -340,6 +349,7 @@ fn events_spans_and_attributes_are_listed() {
             event::ARTIFACT_ACCESS,
             event::ARTIFACT_IDENTIFIED,
             event::POLICY_VIOLATION,
+            event::API_CALL,
             event::SCAN_SUMMARY
         ]
     );

@@ -265,7 +265,7 @@ fn rules_reject_bad_names() {
     );
     assert_flags(
         &GOOD.replace("value: \"read\"", "value: \"Read\""),
-        "snake_case",
+        "not a lower-case value",
     );
 }
 

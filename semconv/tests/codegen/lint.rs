@@ -184,6 +184,7 @@ pub fn is_otel_name(s: &str) -> bool {
 /// Names follow OpenTelemetry's naming rules.
 pub fn names(reg: &Registry) -> Vec<String> {
     let mut out = Vec::new();
+    let mut bad_values = Vec::new();
     let mut check = |what: &str, name: &str| {
         if !is_otel_name(name) {
             out.push(format!(
@@ -196,7 +197,16 @@ pub fn names(reg: &Registry) -> Vec<String> {
         if let Type::Enum(ms) = &a.ty {
             for m in ms {
                 check(&format!("`{}` member id", a.id), &m.id);
-                check(&format!("`{}` value", a.id), &m.value);
+                // values are data, not names: OpenTelemetry only asks them to be
+                // stable lower-case strings (the issue's `openai-compatible` has a dash)
+                let v = &m.value;
+                if v.is_empty()
+                    || !v.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)
+                    })
+                {
+                    bad_values.push(format!("`{}` value `{v}`: not a lower-case value", a.id));
+                }
             }
         }
     }
@@ -212,6 +222,7 @@ pub fn names(reg: &Registry) -> Vec<String> {
     for r in &reg.records {
         check("record key", &r.key);
     }
+    out.extend(bad_values);
     out
 }
 
