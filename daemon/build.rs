@@ -5,7 +5,13 @@ use std::{env, path::PathBuf, process::Command};
 fn main() {
     let src_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../ebpf");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("aibom.bpf.o");
-    for f in ["aibom.bpf.c", "aibom_event.h", "vmlinux_min.h"] {
+    for f in [
+        "aibom.bpf.c",
+        "aibom_event.h",
+        "vmlinux_min.h",
+        "api.bpf.h",
+        "aibom_api.h",
+    ] {
         println!("cargo:rerun-if-changed={}", src_dir.join(f).display());
     }
     let clang = env::var("CLANG").unwrap_or_else(|_| "clang".into());

@@ -621,3 +621,5 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 		bpf_map_delete_elem(&TRACKED, &tgid);
 	return 0;
 }
+
+#include "api.bpf.h"

@@ -42,6 +42,8 @@ pub struct Config {
     pub control: crate::control::ControlConfig,
     /// Policy rules and their enforcement (`[policy]`).
     pub policy: crate::policy::PolicyConfig,
+    /// AI API calls (`[api]`).
+    pub api: crate::api::ApiConfig,
     /// Per-project sampling and rate limits between scans (`[projects.<id>]`).
     pub projects: std::collections::HashMap<String, crate::scan::limits::ProjectLimits>,
 }
@@ -61,6 +63,7 @@ impl Default for Config {
             attribute: Default::default(),
             control: Default::default(),
             policy: Default::default(),
+            api: Default::default(),
             projects: Default::default(),
         }
     }
@@ -106,6 +109,7 @@ impl Config {
             filter: &self.filter,
             ebpf: &self.ebpf,
             procfs: &self.procfs,
+            api: &self.api,
         }
     }
 

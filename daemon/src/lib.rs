@@ -4,6 +4,7 @@
 //! [`attribute`]) → [`identify`] → [`policy`] → route ([`scan`]) → [`export`], wired by
 //! [`pipeline`];
 //! every stage passes the types of [`model`].
+pub mod api;
 pub mod app;
 pub mod attribute;
 pub mod config;

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::attribute::Attributor;
+use crate::api::{ApiConfig, ApiStage, Finished};
+use crate::attribute::{Attributor, Hints};
 use crate::dedup::{key_of, Dedup};
 use crate::export::{fanout::Fanout, Sink};
 use crate::identify::{announce::Announcer, Identifier, IdentifyConfig};
@@ -34,6 +35,7 @@ pub struct Pipeline {
     identifier: Identifier,
     announcer: Announcer,
     policy: Option<Policy>,
+    api: ApiStage,
     router: Router,
     fanout: Fanout,
     inventories: Option<Inventories>,
@@ -65,6 +67,8 @@ impl Pipeline {
             ),
             announcer: Announcer::default(),
             policy: None,
+            api: ApiStage::new(&ApiConfig::default(), dedup_window)
+                .expect("the default [api] settings are valid"),
             router: Router::default(),
             fanout: Fanout::new(sinks),
             inventories: None,
@@ -93,6 +97,12 @@ impl Pipeline {
     pub fn with_attributor(mut self, attributor: Attributor) -> Self {
         self.attributor = attributor.with_env_keys(crate::identify::provider::ENV_KEYS);
         self
+    }
+
+    /// Assembles AI API calls with `cfg` (`[api]`).
+    pub fn with_api(mut self, cfg: &ApiConfig) -> anyhow::Result<Self> {
+        self.api = ApiStage::new(cfg, self.dedup_window)?;
+        Ok(self)
     }
 
     /// Judges records by the rules in `rules` (reloaded in place on SIGHUP).
@@ -149,7 +159,13 @@ impl Pipeline {
                     self.attributor.on_exec(&e);
                     self.fanout.exec(&e);
                 }
+                TraceEvent::Api(ev) => {
+                    let done = self.api.on_event(ev, now);
+                    self.api_calls(done);
+                }
                 TraceEvent::Exit { pid } => {
+                    let done = self.api.exit(pid, now);
+                    self.api_calls(done);
                     self.attributor.on_exit(pid);
                     self.dedup.exit(pid, now);
                 }
@@ -174,6 +190,27 @@ impl Pipeline {
         };
         if let Some(rec) = rec {
             self.export(rec);
+        }
+    }
+
+    /// Attributes, judges and sends completed API calls.
+    fn api_calls(&mut self, done: Vec<Finished>) {
+        for f in done {
+            let w = &f.who;
+            let process = self.attributor.lookup(
+                w.pid,
+                Hints {
+                    comm: w.comm.as_deref(),
+                    uid: w.uid,
+                    ppid: w.ppid,
+                    cgroup_id: w.cgroup_id,
+                },
+            );
+            self.stats
+                .api_call(f.call.provider, f.call.seen_by, f.call.count);
+            let rec = AccessRecord::api_call(f.call, f.time, process, w.tracer);
+            self.judge(&rec);
+            self.send(rec);
         }
     }
 
@@ -227,6 +264,8 @@ impl Pipeline {
         for rec in self.dedup.expired(now) {
             self.export(rec);
         }
+        let done = self.api.tick(now);
+        self.api_calls(done);
         for pid in self.dedup.exits(now, false) {
             self.fanout.exit(pid);
         }
@@ -241,6 +280,8 @@ impl Pipeline {
         for rec in self.dedup.drain() {
             self.export(rec);
         }
+        let done = self.api.finish();
+        self.api_calls(done);
         for rec in self
             .announcer
             .shutdown(&mut self.identifier, self.hash_wait)

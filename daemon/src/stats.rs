@@ -58,6 +58,14 @@ pub struct Stats {
     pub violations_by_rule: Mutex<BTreeMap<(Arc<str>, Action), u64>>,
     /// Permission events answered with the default because no verdict came in time.
     pub policy_timeouts: AtomicU64,
+    /// AI API calls seen, all providers.
+    pub api_calls: AtomicU64,
+    /// ... per (provider, seen by).
+    pub api_calls_by: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// OpenSSL libraries with uprobes attached (gauge).
+    pub api_tls_libraries: AtomicU64,
+    /// API events lost in the kernel, and request bodies longer than the scan limit.
+    pub api_dropped: AtomicU64,
 }
 
 impl Stats {
@@ -93,6 +101,23 @@ impl Stats {
         m.iter().map(|((r, a), n)| (r.clone(), *a, *n)).collect()
     }
 
+    /// Counts `n` API calls of `provider` seen by `seen_by`.
+    pub fn api_call(&self, provider: &'static str, seen_by: &'static str, n: u64) {
+        Self::add(&self.api_calls, n);
+        *self
+            .api_calls_by
+            .lock()
+            .expect("stats lock")
+            .entry((provider, seen_by))
+            .or_default() += n;
+    }
+
+    /// API calls so far per (provider, seen by).
+    pub fn api_calls(&self) -> Vec<(&'static str, &'static str, u64)> {
+        let m = self.api_calls_by.lock().expect("stats lock");
+        m.iter().map(|((p, s), n)| (*p, *s, *n)).collect()
+    }
+
     /// The counter behind the semconv metric `name` (`aibom_semconv::metric::*`).
     pub fn metric(&self, name: &str) -> Option<&AtomicU64> {
         use aibom_semconv::metric as m;
@@ -121,6 +146,9 @@ impl Stats {
             m::IDENTIFY_EVICTIONS => &self.identify_evictions,
             m::POLICY_VIOLATIONS => &self.policy_violations,
             m::POLICY_DECISIONS_TIMEOUT => &self.policy_timeouts,
+            m::API_CALLS => &self.api_calls,
+            m::API_TLS_LIBRARIES => &self.api_tls_libraries,
+            m::API_DROPPED => &self.api_dropped,
             _ => return None,
         })
     }

@@ -64,7 +64,8 @@ pub fn build_pipeline(
     let mut pipeline = Pipeline::new(cfg.project.clone(), &cfg.pipeline, sinks, stats.clone())
         .with_caches(&cfg.normalize, &cfg.identify, cfg.filter.matcher())
         .with_limits(&cfg.projects)
-        .with_attributor(attributor);
+        .with_attributor(attributor)
+        .with_api(&cfg.api)?;
     let policy = match &cfg.policy.file {
         Some(f) => {
             let set = crate::policy::load(f).map_err(|e| anyhow::anyhow!("invalid policy: {e}"))?;

@@ -104,6 +104,9 @@ impl Sink for BomSink {
     }
 
     fn emit(&mut self, r: &AccessRecord) -> Result<()> {
+        if r.api.is_some() {
+            return Ok(()); // API calls are services of the sidecar's BOM (ClickHouse)
+        }
         let s = self.files.entry(r.file_path.to_path_buf()).or_default();
         // what was read describes the artifact better than what was being written; an
         // `identified` record completes it with the hash

@@ -39,6 +39,10 @@ impl Sink for ConsoleSink {
             String::new()
         };
         let comm = printable(r.process.comm.as_deref().unwrap_or("?"));
+        let path = match &r.api {
+            Some(c) => printable(&format!("API {} ({})", c.body(), c.seen_by)),
+            None => path,
+        };
         if let Some(v) = &r.violation {
             let done = if v.enforced {
                 "enforced"

@@ -106,6 +106,9 @@ fn attribution_attributes<'a>(
 /// Calls `out` with each of the record's attributes, in a stable order, absent values
 /// left out. Values borrow from the record: no copy of a path or name is made.
 pub fn visit_attributes<'a>(r: &'a AccessRecord, mut out: impl FnMut(&'static str, Value<'a>)) {
+    if let Some(call) = &r.api {
+        return visit_api_attributes(r, call, out);
+    }
     let w = &*r.process;
     out(attr::FILE_PATH, p(&r.file_path));
     out(
@@ -140,20 +143,7 @@ pub fn visit_attributes<'a>(r: &'a AccessRecord, mut out: impl FnMut(&'static st
     );
     opt(attr::ACCESS_SYSCALL, r.syscall.map(s));
     opt(attr::ACCESS_FLAGS, r.flags.map(|f| Value::Int(f as i64)));
-    opt(
-        attr::PROCESS_PARENT_PID,
-        w.ppid.map(|v| Value::Int(v.into())),
-    );
-    opt(attr::PROCESS_EXECUTABLE_NAME, os(&w.comm));
-    opt(attr::PROCESS_EXECUTABLE_PATH, w.exe.as_deref().map(p));
-    opt(attr::PROCESS_OWNER, os(&w.owner));
-    opt(attr::PROCESS_UID, w.uid.map(|v| Value::Int(v.into())));
-    opt(
-        attr::PROCESS_CGROUP_ID,
-        w.cgroup_id.map(|v| Value::Int(v as i64)),
-    );
-    opt(attr::PROJECT_SOURCE, Some(s(w.project_source)));
-    attribution_attributes(w, &mut opt);
+    process_attributes(w, &mut opt);
     if let Some(x) = &r.artifact {
         opt(attr::ARTIFACT_TYPE, Some(s(x.artifact_type)));
         opt(attr::ARTIFACT_ROLE, x.role.map(s));
@@ -186,10 +176,85 @@ pub fn visit_attributes<'a>(r: &'a AccessRecord, mut out: impl FnMut(&'static st
         }
     }
     if let Some(v) = &r.violation {
-        opt(attr::POLICY_RULE, Some(s(&v.rule)));
-        opt(attr::POLICY_ACTION, Some(s(v.action.as_str())));
-        opt(attr::POLICY_SEVERITY, Some(s(v.severity.as_str())));
-        opt(attr::POLICY_ENFORCED, Some(Value::Bool(v.enforced)));
+        violation_attributes(v, &mut opt);
+    }
+}
+
+/// A policy verdict's attributes.
+fn violation_attributes<'a>(
+    v: &'a crate::model::Violation,
+    opt: &mut impl FnMut(&'static str, Option<Value<'a>>),
+) {
+    opt(attr::POLICY_RULE, Some(s(&v.rule)));
+    opt(attr::POLICY_ACTION, Some(s(v.action.as_str())));
+    opt(attr::POLICY_SEVERITY, Some(s(v.severity.as_str())));
+    opt(attr::POLICY_ENFORCED, Some(Value::Bool(v.enforced)));
+}
+
+/// The process attributes every record carries.
+fn process_attributes<'a>(
+    w: &'a Attribution,
+    opt: &mut impl FnMut(&'static str, Option<Value<'a>>),
+) {
+    opt(
+        attr::PROCESS_PARENT_PID,
+        w.ppid.map(|v| Value::Int(v.into())),
+    );
+    opt(attr::PROCESS_EXECUTABLE_NAME, os(&w.comm));
+    opt(attr::PROCESS_EXECUTABLE_PATH, w.exe.as_deref().map(p));
+    opt(attr::PROCESS_OWNER, os(&w.owner));
+    opt(attr::PROCESS_UID, w.uid.map(|v| Value::Int(v.into())));
+    opt(
+        attr::PROCESS_CGROUP_ID,
+        w.cgroup_id.map(|v| Value::Int(v as i64)),
+    );
+    opt(attr::PROJECT_SOURCE, Some(s(w.project_source)));
+    attribution_attributes(w, opt);
+}
+
+/// The attributes of an `aibom.api.call` record (and of a violation of one).
+fn visit_api_attributes<'a>(
+    r: &'a AccessRecord,
+    c: &'a crate::model::ApiCall,
+    mut out: impl FnMut(&'static str, Value<'a>),
+) {
+    let w = &*r.process;
+    out(attr::API_PROVIDER, s(c.provider));
+    out(attr::SERVER_ADDRESS, s(&c.server_address));
+    out(attr::SERVER_PORT, Value::Int(c.server_port.into()));
+    out(attr::API_SEEN_BY, s(c.seen_by));
+    out(attr::API_COUNT, Value::Int(c.count as i64));
+    out(attr::PROCESS_PID, Value::Int(w.pid.into()));
+    out(attr::TRACER, s(r.tracer));
+    out(attr::PROJECT_ID, s(&w.project));
+    let mut opt = |k: &'static str, v: Option<Value<'a>>| {
+        if let Some(v) = v {
+            out(k, v);
+        }
+    };
+    opt(attr::GEN_AI_PROVIDER_NAME, c.gen_ai_provider.map(s));
+    opt(attr::GEN_AI_REQUEST_MODEL, os(&c.request_model));
+    opt(attr::GEN_AI_OPERATION_NAME, c.operation.map(s));
+    opt(attr::GEN_AI_RESPONSE_MODEL, os(&c.response_model));
+    opt(
+        attr::GEN_AI_USAGE_INPUT_TOKENS,
+        c.input_tokens.map(|n| Value::Int(n as i64)),
+    );
+    opt(
+        attr::GEN_AI_USAGE_OUTPUT_TOKENS,
+        c.output_tokens.map(|n| Value::Int(n as i64)),
+    );
+    opt(attr::URL_PATH, os(&c.path));
+    opt(attr::HTTP_REQUEST_METHOD, os(&c.method));
+    opt(
+        attr::HTTP_RESPONSE_STATUS_CODE,
+        c.status.map(|n| Value::Int(n.into())),
+    );
+    opt(attr::API_TLS_LIBRARY, c.tls_library.as_deref().map(s));
+    opt(attr::SCAN_ID, os(&r.scan_id));
+    process_attributes(w, &mut opt);
+    if let Some(v) = &r.violation {
+        violation_attributes(v, &mut opt);
     }
 }
 

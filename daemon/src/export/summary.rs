@@ -26,8 +26,27 @@ pub struct Row {
     pub violations: BTreeSet<String>,
 }
 
+/// One API row: calls of a process to one provider, server, model and operation.
+#[derive(Debug, Default, Clone)]
+pub struct ApiRow {
+    pub calls: u64,
+    pub seen_by: BTreeSet<&'static str>,
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+}
+
+/// (provider, server:port, model, operation, process) of an [`ApiRow`].
+pub type ApiKey = (&'static str, String, String, String, String);
+
+/// What `aibomd run` prints: files, then API calls.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub files: BTreeMap<PathBuf, Row>,
+    pub apis: BTreeMap<ApiKey, ApiRow>,
+}
+
 /// Shared table, readable after the pipeline stops.
-pub type Table = Arc<Mutex<BTreeMap<PathBuf, Row>>>;
+pub type Table = Arc<Mutex<Summary>>;
 
 /// Collects rows into a [`Table`].
 pub struct SummarySink {
@@ -48,7 +67,31 @@ impl Sink for SummarySink {
 
     fn emit(&mut self, r: &AccessRecord) -> Result<()> {
         let mut t = self.table.lock().expect("summary lock");
-        let row = t.entry(r.file_path.to_path_buf()).or_default();
+        if let (Some(c), crate::model::RecordKind::ApiCall) = (&r.api, r.kind) {
+            let key = (
+                c.provider,
+                format!("{}:{}", c.server_address, c.server_port),
+                c.request_model.clone().unwrap_or_else(|| "-".into()),
+                c.operation.unwrap_or("-").to_string(),
+                format!("{}[{}]", r.process.comm.as_deref().unwrap_or("?"), r.pid()),
+            );
+            let row = t.apis.entry(key).or_default();
+            row.calls += c.count;
+            row.seen_by.insert(c.seen_by);
+            for (sum, n) in [
+                (&mut row.input_tokens, c.input_tokens),
+                (&mut row.output_tokens, c.output_tokens),
+            ] {
+                if let Some(n) = n {
+                    *sum = Some(sum.unwrap_or(0) + n);
+                }
+            }
+            return Ok(());
+        }
+        if r.api.is_some() {
+            return Ok(()); // a violation of an API call: shown in the console line
+        }
+        let row = t.files.entry(r.file_path.to_path_buf()).or_default();
         // what was read describes the artifact better than what was being written
         if r.artifact.is_some()
             && (row.artifact.is_none() || r.mode != crate::model::AccessMode::Write)
@@ -91,8 +134,69 @@ impl Sink for SummarySink {
     }
 }
 
-/// Renders the table as aligned text.
-pub fn render(table: &BTreeMap<PathBuf, Row>) -> String {
+/// Renders the tables as aligned text.
+pub fn render(sum: &Summary) -> String {
+    let mut out = render_files(&sum.files);
+    if !sum.apis.is_empty() {
+        out.push_str(&render_apis(&sum.apis));
+    }
+    out
+}
+
+/// The API calls table.
+fn render_apis(apis: &BTreeMap<ApiKey, ApiRow>) -> String {
+    let mut out = String::new();
+    let calls: u64 = apis.values().map(|r| r.calls).sum();
+    let _ = writeln!(out, "aibomd: {calls} AI API call(s)");
+    let line = |out: &mut String, c: [&str; 8]| {
+        let _ = writeln!(
+            out,
+            "{:>5} {:<17} {:<34} {:<26} {:<16} {:<12} {:<14} {}",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+        );
+    };
+    line(
+        &mut out,
+        [
+            "CALLS",
+            "PROVIDER",
+            "SERVER",
+            "MODEL",
+            "OPERATION",
+            "TOKENS",
+            "SEEN BY",
+            "PROCESS",
+        ],
+    );
+    for ((provider, server, model, op, process), r) in apis {
+        let tokens = match (r.input_tokens, r.output_tokens) {
+            (None, None) => "-".to_string(),
+            (i, o) => format!(
+                "{}/{}",
+                i.map_or("-".into(), |n| n.to_string()),
+                o.map_or("-".into(), |n| n.to_string())
+            ),
+        };
+        let seen: Vec<_> = r.seen_by.iter().copied().collect();
+        line(
+            &mut out,
+            [
+                &r.calls.to_string(),
+                &fit(provider, 17),
+                &fit(&printable(server), 34),
+                &fit(&printable(model), 26),
+                op,
+                &tokens,
+                &seen.join(","),
+                &printable(process),
+            ],
+        );
+    }
+    out
+}
+
+/// The files table.
+fn render_files(table: &BTreeMap<PathBuf, Row>) -> String {
     let mut out = String::new();
     if table.is_empty() {
         out.push_str("aibomd: no AI artifacts were accessed\n");
@@ -233,7 +337,10 @@ mod tests {
             artifact: Some(Arc::new(a)),
             ..Default::default()
         };
-        let table = BTreeMap::from([(PathBuf::from("/m/model.safetensors"), row)]);
+        let table = Summary {
+            files: BTreeMap::from([(PathBuf::from("/m/model.safetensors"), row)]),
+            apis: BTreeMap::new(),
+        };
         let out = render(&table);
         assert!(out.contains("model/weights:safetensors "), "{out}");
         assert!(!out.contains('~'), "{out}");

@@ -153,6 +153,8 @@ pub enum TraceEvent {
     /// An open the policy enforcer refused (EPERM): the process never got the file.
     Refused(RawAccess),
     Exec(ExecInfo),
+    /// Something the kernel saw of an AI API connection.
+    Api(super::ApiEvent),
     Exit {
         pid: u32,
     },

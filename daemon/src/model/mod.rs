@@ -1,11 +1,12 @@
 //! The observation types every stage passes on: what a tracer saw ([`RawAccess`],
 //! [`ExecInfo`], [`TraceEvent`]), who did it ([`Attribution`]), what the file is
-//! ([`Artifact`]), the record the sinks take ([`AccessRecord`]), a policy rule's verdict
+//! ([`Artifact`]), an AI API call ([`ApiEvent`], [`ApiCall`]), the record the sinks take ([`AccessRecord`]), a policy rule's verdict
 //! ([`Violation`]) and a scan's state ([`ScanReport`]).
 //!
 //! This module is the leaf of the crate: it imports only `std`, `serde`, `libc` and
 //! `aibom_semconv`, never a stage, so stages depend on it and never on each other's types.
 mod access;
+mod api;
 mod artifact;
 mod process;
 mod record;
@@ -13,6 +14,7 @@ mod scan;
 mod verdict;
 
 pub use access::{AccessMode, ExecInfo, FileMeta, RawAccess, TraceEvent, TracerStats};
+pub use api::{ApiCall, ApiEvent, ApiEventKind, ApiField, ConnRef, Direction};
 pub use artifact::{Accelerator, Artifact, FileVersion};
 pub use process::{Attribution, Container, Environment, PodName};
 pub use record::{AccessRecord, RecordKind};

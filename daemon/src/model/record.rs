@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use aibom_semconv::event;
 
-use super::{AccessMode, Artifact, Attribution, FileVersion, Violation};
+use super::{AccessMode, ApiCall, Artifact, Attribution, FileVersion, Violation};
 
 /// Which event a record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -18,6 +18,9 @@ pub enum RecordKind {
     /// The access broke a policy rule (`aibom.policy.violation`); the record carries the
     /// access's attributes and [`AccessRecord::violation`].
     Violation,
+    /// An AI API call (`aibom.api.call`): [`AccessRecord::api`] says what; the file
+    /// fields are empty.
+    ApiCall,
 }
 
 impl RecordKind {
@@ -27,11 +30,12 @@ impl RecordKind {
             RecordKind::Access => event::ARTIFACT_ACCESS,
             RecordKind::Identified => event::ARTIFACT_IDENTIFIED,
             RecordKind::Violation => event::POLICY_VIOLATION,
+            RecordKind::ApiCall => event::API_CALL,
         }
     }
 }
 
-/// A normalized, attributed file access, ready for the sinks.
+/// A normalized, attributed file access, or an AI API call, ready for the sinks.
 ///
 /// The process behind it is shared ([`Attribution`] behind an `Arc`, one per process),
 /// never copied field by field.
@@ -72,6 +76,8 @@ pub struct AccessRecord {
     pub refused: bool,
     /// The verdict, on a [`RecordKind::Violation`] record.
     pub violation: Option<Arc<Violation>>,
+    /// The call, on a [`RecordKind::ApiCall`] record (and on a violation of one).
+    pub api: Option<Arc<ApiCall>>,
 }
 
 impl AccessRecord {
@@ -91,6 +97,40 @@ impl AccessRecord {
             kind: RecordKind::Violation,
             violation: Some(Arc::new(v)),
             ..self.clone()
+        }
+    }
+
+    /// An API call record of process `process`: the file fields are empty.
+    pub fn api_call(
+        call: ApiCall,
+        time: SystemTime,
+        process: Arc<Attribution>,
+        tracer: &'static str,
+    ) -> Self {
+        let empty: Arc<Path> = Arc::from(Path::new(""));
+        AccessRecord {
+            kind: RecordKind::ApiCall,
+            artifact: None,
+            time,
+            file_path: empty.clone(),
+            absolute_path: empty,
+            access_path: Vec::new(),
+            resolution: "",
+            size: None,
+            modified: None,
+            inode: None,
+            version: None,
+            mode: AccessMode::Read,
+            syscall: None,
+            flags: None,
+            count: call.count,
+            tracer,
+            origin: aibom_semconv::access_origin::TRACE,
+            scan_id: None,
+            process,
+            refused: false,
+            violation: None,
+            api: Some(Arc::new(call)),
         }
     }
 

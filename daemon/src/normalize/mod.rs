@@ -121,6 +121,7 @@ impl Normalizer {
             process: proc,
             refused: false,
             violation: None,
+            api: None,
         })
     }
 

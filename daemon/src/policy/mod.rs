@@ -182,6 +182,10 @@ impl Policy {
 fn path_hash(rec: &AccessRecord) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     rec.file_path.hash(&mut h);
+    if let Some(c) = &rec.api {
+        // one violation per rule, process and called API
+        (c.provider, &c.server_address, &c.request_model, c.operation).hash(&mut h);
+    }
     h.finish()
 }
 

@@ -89,11 +89,13 @@ pub struct Settings<'a> {
     pub filter: &'a FilterConfig,
     pub ebpf: &'a ebpf::EbpfConfig,
     pub procfs: &'a procfs::ProcfsConfig,
+    /// `[api]`: AI API calls (eBPF only).
+    pub api: &'a crate::api::ApiConfig,
 }
 
 /// Opens the tracer `choice`; `auto` tries them best-first and logs why each was skipped.
 pub fn open(choice: TracerChoice, scope: Scope, cfg: Settings) -> Result<Box<dyn Tracer>> {
-    let ebpf = || ebpf::EbpfTracer::open(scope, cfg.filter, cfg.ebpf);
+    let ebpf = || ebpf::EbpfTracer::open(scope, cfg.filter, cfg.ebpf, cfg.api);
     let fanotify = || fanotify::FanotifyTracer::open(scope, cfg.filter);
     let procfs = || procfs::ProcfsTracer::open(scope, cfg.filter, cfg.procfs);
     match choice {

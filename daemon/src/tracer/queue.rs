@@ -70,6 +70,20 @@ pub fn event_bytes(e: &TraceEvent) -> usize {
             TraceEvent::Exec(x) => {
                 x.path.as_os_str().len() + x.comm.as_ref().map_or(0, String::len)
             }
+            TraceEvent::Api(a) => {
+                // strings are bounded in the kernel (128 bytes each)
+                a.comm.as_ref().map_or(0, String::len)
+                    + match &a.kind {
+                        crate::model::ApiEventKind::Sni { host, .. } => host.len(),
+                        crate::model::ApiEventKind::Request { method, path } => {
+                            method.len() + path.len()
+                        }
+                        crate::model::ApiEventKind::Field(_, crate::model::ApiField::Model(m)) => {
+                            m.len()
+                        }
+                        _ => 0,
+                    }
+            }
             TraceEvent::Exit { .. } => 0,
         }
 }

@@ -268,9 +268,10 @@ impl Sink for OtelSink {
 
     fn emit(&mut self, rec: &AccessRecord) -> Result<()> {
         let cx = self.process_span(rec);
-        let path = match rec.file_path.to_str() {
-            Some(p) => std::borrow::Cow::Borrowed(p),
-            None => path_string(rec.file_path.as_os_str().as_encoded_bytes()).into(),
+        let path = match (&rec.api, rec.file_path.to_str()) {
+            (Some(call), _) => std::borrow::Cow::Owned(call.body()),
+            (None, Some(p)) => std::borrow::Cow::Borrowed(p),
+            (None, None) => path_string(rec.file_path.as_os_str().as_encoded_bytes()).into(),
         };
         if let Some((s, events)) = self.processes.get_mut(&rec.pid()) {
             // the artifact as a span event too, so trace views show what the process loaded
@@ -278,10 +279,16 @@ impl Sink for OtelSink {
                 *events += 1;
                 s.add_event(
                     rec.event_name(),
-                    vec![
-                        KeyValue::new(attr::FILE_PATH, path.clone().into_owned()),
-                        KeyValue::new(attr::ACCESS_MODE, rec.mode.as_str()),
-                    ],
+                    match &rec.api {
+                        Some(call) => vec![
+                            KeyValue::new(attr::API_PROVIDER, call.provider),
+                            KeyValue::new(attr::SERVER_ADDRESS, call.server_address.clone()),
+                        ],
+                        None => vec![
+                            KeyValue::new(attr::FILE_PATH, path.clone().into_owned()),
+                            KeyValue::new(attr::ACCESS_MODE, rec.mode.as_str()),
+                        ],
+                    },
                 );
             } else {
                 // past the limit the SDK only counts the event as dropped: same span
@@ -440,6 +447,24 @@ fn register_metrics(mp: &SdkMeterProvider, stats: Arc<Stats>) {
                         let attrs = [
                             KeyValue::new(attr::POLICY_RULE, rule.to_string()),
                             KeyValue::new(attr::POLICY_ACTION, action.as_str()),
+                        ];
+                        o.observe(n, &attrs);
+                    }
+                })
+                .build();
+            continue;
+        }
+        if name == aibom_semconv::metric::API_CALLS {
+            // one series per provider and way seen
+            meter
+                .u64_observable_counter(name)
+                .with_description(def.brief)
+                .with_unit(def.unit)
+                .with_callback(move |o| {
+                    for (provider, seen_by, n) in st.api_calls() {
+                        let attrs = [
+                            KeyValue::new(attr::API_PROVIDER, provider),
+                            KeyValue::new(attr::API_SEEN_BY, seen_by),
                         ];
                         o.observe(n, &attrs);
                     }

@@ -20,6 +20,7 @@ use super::{QueueTx, Scope, Tracer};
 use crate::filter::{FilterConfig, Rule, PREFIX_MAX, SUFFIX_MAX};
 use crate::model::{AccessMode, ExecInfo, RawAccess, TraceEvent, TracerStats};
 
+pub mod api;
 mod config;
 pub mod wire;
 
@@ -70,6 +71,8 @@ pub struct EbpfTracer {
     stats: Option<std::sync::Arc<crate::stats::Stats>>,
     cfg: EbpfConfig,
     clock: BootClock,
+    /// The OpenSSL libraries with uprobes (None: API calls are not traced).
+    tls: Option<api::TlsLibraries>,
 }
 
 /// Checks what the eBPF tracer needs, naming the first thing missing.
@@ -101,13 +104,21 @@ fn preflight() -> Result<()> {
 
 impl EbpfTracer {
     /// Loads the programs, fills the filter maps and attaches every tracepoint.
-    pub fn open(scope: Scope, filter: &FilterConfig, cfg: &EbpfConfig) -> Result<Self> {
+    pub fn open(
+        scope: Scope,
+        filter: &FilterConfig,
+        cfg: &EbpfConfig,
+        api_cfg: &crate::api::ApiConfig,
+    ) -> Result<Self> {
         preflight()?;
         let follow: u32 = (scope == Scope::Follow).into();
         let self_tgid: u32 = std::process::id();
         let report_failed: u32 = cfg.report_failed_opens.into();
         let store_blobs: u32 = filter.store_blobs.into();
+        let api_enabled: u32 = api_cfg.enabled.into();
         let mut bpf = EbpfLoader::new()
+            .override_global("api_enabled", &api_enabled, true)
+            .override_global("api_scan_bytes", &api_cfg.scan_bytes, true)
             .override_global("follow_mode", &follow, true)
             .override_global("self_tgid", &self_tgid, true)
             .override_global("wakeup_bytes", &cfg.wakeup_bytes, true)
@@ -145,11 +156,20 @@ impl EbpfTracer {
             rtp.attach(name)
                 .with_context(|| format!("attaching raw tracepoint {name}"))?;
         }
+        let tls = if api_cfg.enabled {
+            Some(
+                api::setup(&mut bpf, api_cfg)
+                    .context("setting up AI API tracing ([api] enabled = false turns it off)")?,
+            )
+        } else {
+            None
+        };
         Ok(Self {
             bpf,
             stats: None,
             cfg: cfg.clone(),
             clock: BootClock::now(),
+            tls,
         })
     }
 
@@ -188,6 +208,11 @@ impl EbpfTracer {
             Stats::set(&s.kernel_seen, k.seen);
             Stats::set(&s.kernel_filtered, k.filtered);
             Stats::set(&s.kernel_dropped, k.dropped);
+            if let (Some(tls), Ok((dropped, truncated))) = (&self.tls, api::kernel_stats(&self.bpf))
+            {
+                Stats::set(&s.api_tls_libraries, tls.len() as u64);
+                Stats::set(&s.api_dropped, dropped + truncated);
+            }
         }
     }
 }
@@ -264,6 +289,14 @@ impl Tracer for EbpfTracer {
                 .map_err(|e| anyhow::anyhow!("registering the ring buffer with tokio: {e}"))?;
             let mut tick = tokio::time::interval(Duration::from_millis(self.cfg.drain_interval_ms));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut api_ring = match self.tls {
+                Some(_) => Some(RingBuf::try_from(
+                    self.bpf
+                        .take_map("API_EVENTS")
+                        .context("API_EVENTS missing")?,
+                )?),
+                None => None,
+            };
             let mut sent = 0u64;
             let mut last_dropped = 0u64;
             loop {
@@ -276,12 +309,18 @@ impl Tracer for EbpfTracer {
                     }
                     _ = tick.tick() => {
                         sent += drain(ring.get_mut(), &self.clock, &out).await;
+                        if let Some(r) = api_ring.as_mut() {
+                            sent += self.drain_api(r, &out).await;
+                        }
                         self.publish_stats(&mut last_dropped);
                     }
                 }
             }
             // Everything the kernel wrote before the stop is in the ring: take it all.
             sent += drain(ring.get_mut(), &self.clock, &out).await;
+            if let Some(r) = api_ring.as_mut() {
+                sent += self.drain_api(r, &out).await;
+            }
             self.publish_stats(&mut last_dropped);
             let k = EbpfTracer::kernel_stats(&self.bpf)?;
             tracing::debug!(
@@ -298,6 +337,36 @@ impl Tracer for EbpfTracer {
                 dropped: k.dropped,
             })
         })
+    }
+}
+
+impl EbpfTracer {
+    /// Drains `API_EVENTS`; a process that speaks TLS gets its own OpenSSL attached
+    /// (a container's library, one loaded late) for its next connections.
+    async fn drain_api(&mut self, ring: &mut RingBuf<MapData>, out: &QueueTx) -> u64 {
+        let clock = self.clock;
+        let mut batch = Vec::new();
+        while let Some(item) = ring.next() {
+            if let Some(ev) = api::decode(&item, |ts| clock.to_system(ts)) {
+                batch.push(ev);
+            }
+        }
+        let n = batch.len() as u64;
+        if let Some(tls) = self.tls.as_mut() {
+            for ev in &batch {
+                if matches!(ev.kind, crate::model::ApiEventKind::Sni { .. })
+                    && matches!(ev.conn, crate::model::ConnRef::Sock(_))
+                {
+                    tls.attach_for(&mut self.bpf, ev.pid);
+                }
+            }
+        }
+        if n > 0 {
+            let _ = out
+                .send(batch.into_iter().map(TraceEvent::Api).collect())
+                .await;
+        }
+        n
     }
 }
 

@@ -1,0 +1,397 @@
+//! Turns a process's API events into calls: one per request, complete at the next
+//! request on its connection, its close, the process's exit or `quiet` of silence.
+//! TLS server names seen only in a ClientHello (clients with their own TLS) become one
+//! call per connection, unless the OpenSSL uprobes turn out to see that connection.
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use aibom_semconv::api_seen_by;
+
+use super::providers;
+use crate::model::{ApiCall, ApiEvent, ApiEventKind, ApiField, ConnRef, Direction};
+
+/// Who made a call (for attribution) and when.
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub pid: u32,
+    pub ppid: Option<u32>,
+    pub uid: Option<u32>,
+    pub cgroup_id: Option<u64>,
+    pub comm: Option<String>,
+    pub tracer: &'static str,
+}
+
+/// A call, complete.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub call: ApiCall,
+    pub time: SystemTime,
+    pub who: Who,
+}
+
+#[derive(Debug, Default)]
+struct Req {
+    method: Option<String>,
+    path: Option<String>,
+    model: Option<String>,
+    response_model: Option<String>,
+    status: Option<u16>,
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    time: Option<SystemTime>,
+}
+
+#[derive(Debug)]
+struct Conn {
+    who: Who,
+    host: Option<String>,
+    dest: Option<(IpAddr, u16)>,
+    ssl: bool,
+    req: Option<Req>,
+    last: Instant,
+}
+
+#[derive(Debug)]
+struct PendingSni {
+    who: Who,
+    host: String,
+    port: u16,
+    time: SystemTime,
+    seen: Instant,
+}
+
+/// The assembler (see the module docs).
+pub struct Assembler {
+    conns: HashMap<(u32, ConnRef), Conn>,
+    ssl_by_fd: HashMap<(u32, i32), u64>,
+    sni: HashMap<(u32, i32), PendingSni>,
+    extra: Vec<(String, &'static str)>,
+    quiet: Duration,
+    max: usize,
+}
+
+fn who(ev: &ApiEvent) -> Who {
+    Who {
+        pid: ev.pid,
+        ppid: ev.ppid,
+        uid: ev.uid,
+        cgroup_id: ev.cgroup_id,
+        comm: ev.comm.clone(),
+        tracer: ev.tracer,
+    }
+}
+
+impl Assembler {
+    /// `extra`: configured host → provider pairs; `quiet`: silence that completes a call;
+    /// `max`: connections followed at once.
+    pub fn new(extra: Vec<(String, &'static str)>, quiet: Duration, max: usize) -> Self {
+        Self {
+            conns: HashMap::new(),
+            ssl_by_fd: HashMap::new(),
+            sni: HashMap::new(),
+            extra,
+            quiet,
+            max: max.max(1),
+        }
+    }
+
+    /// Connections followed now.
+    pub fn len(&self) -> usize {
+        self.conns.len() + self.sni.len()
+    }
+
+    /// True when nothing is followed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes one event; returns the calls it completed.
+    pub fn on_event(&mut self, ev: ApiEvent, now: Instant) -> Vec<Finished> {
+        let mut out = Vec::new();
+        let pid = ev.pid;
+        match (&ev.kind, ev.conn) {
+            (ApiEventKind::Sni { host, ai_host }, ConnRef::Ssl(_)) => {
+                if !ai_host && providers::by_host(host, &self.extra).is_none() {
+                    return out; // TLS to somewhere else
+                }
+                let host = host.clone();
+                if let Some(fd) = ev.fd {
+                    self.link(pid, fd, ev.conn);
+                }
+                let c = self.conn(&ev, now, &mut out);
+                c.host = Some(host);
+            }
+            (ApiEventKind::Sni { host, .. }, ConnRef::Sock(fd)) => {
+                if providers::by_host(host, &self.extra).is_none()
+                    || self.ssl_by_fd.contains_key(&(pid, fd))
+                {
+                    return out;
+                }
+                self.sni.insert(
+                    (pid, fd),
+                    PendingSni {
+                        who: who(&ev),
+                        host: host.clone(),
+                        port: ev.dest.map_or(443, |d| d.1),
+                        time: ev.time,
+                        seen: now,
+                    },
+                );
+            }
+            (ApiEventKind::Link { fd }, conn) => {
+                self.link(pid, *fd, conn);
+                if let Some(c) = self.conns.get_mut(&(pid, conn)) {
+                    c.dest = ev.dest.or(c.dest);
+                    c.last = now;
+                }
+            }
+            (ApiEventKind::Close, ConnRef::Sock(fd)) => {
+                self.close(pid, fd, &mut out);
+            }
+            (ApiEventKind::Request { method, path }, _) => {
+                let (method, path) = (method.clone(), path.clone());
+                let time = ev.time;
+                let c = self.conn(&ev, now, &mut out);
+                if let Some(r) = c.req.take() {
+                    out.extend(finish(c, r));
+                }
+                c.req = Some(Req {
+                    method: Some(method),
+                    path: Some(path),
+                    time: Some(time),
+                    ..Default::default()
+                });
+            }
+            (ApiEventKind::Field(dir, f), _) => {
+                let (dir, f) = (*dir, f.clone());
+                let time = ev.time;
+                let c = self.conn(&ev, now, &mut out);
+                let r = c.req.get_or_insert_with(Req::default);
+                r.time.get_or_insert(time);
+                match (dir, f) {
+                    (Direction::Request, ApiField::Model(m)) => r.model = Some(m),
+                    (Direction::Response, ApiField::Model(m)) => r.response_model = Some(m),
+                    (Direction::Response, ApiField::InputTokens(n)) => r.input_tokens = Some(n),
+                    (Direction::Response, ApiField::OutputTokens(n)) => r.output_tokens = Some(n),
+                    _ => {}
+                }
+            }
+            (ApiEventKind::Status(s), _) => {
+                let s = *s;
+                let c = self.conn(&ev, now, &mut out);
+                c.req.get_or_insert_with(Req::default).status = Some(s);
+            }
+            _ => {}
+        }
+        self.fix_extra(&mut out);
+        out
+    }
+
+    /// Completes calls whose connection has been quiet long enough, and ClientHello
+    /// names no uprobe claimed; forgets connections idle for a minute.
+    pub fn tick(&mut self, now: Instant) -> Vec<Finished> {
+        let mut out = Vec::new();
+        let quiet = self.quiet;
+        for c in self.conns.values_mut() {
+            if now.duration_since(c.last) >= quiet {
+                if let Some(r) = c.req.take() {
+                    out.extend(finish(c, r));
+                }
+            }
+        }
+        self.conns
+            .retain(|_, c| now.duration_since(c.last) < Duration::from_secs(60));
+        let old: Vec<_> = self
+            .sni
+            .iter()
+            .filter(|(_, s)| now.duration_since(s.seen) >= quiet)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in old {
+            if let Some(s) = self.sni.remove(&k) {
+                out.extend(self.sni_call(s));
+            }
+        }
+        self.ssl_by_fd
+            .retain(|(pid, _), ssl| self.conns.contains_key(&(*pid, ConnRef::Ssl(*ssl))));
+        self.fix_extra(&mut out);
+        out
+    }
+
+    /// Completes everything of process `pid` (it exited).
+    pub fn exit(&mut self, pid: u32) -> Vec<Finished> {
+        let mut out = Vec::new();
+        let keys: Vec<_> = self.conns.keys().filter(|k| k.0 == pid).copied().collect();
+        for k in keys {
+            if let Some(mut c) = self.conns.remove(&k) {
+                if let Some(r) = c.req.take() {
+                    out.extend(finish(&c, r));
+                }
+            }
+        }
+        let keys: Vec<_> = self.sni.keys().filter(|k| k.0 == pid).copied().collect();
+        for k in keys {
+            if let Some(s) = self.sni.remove(&k) {
+                out.extend(self.sni_call(s));
+            }
+        }
+        self.ssl_by_fd.retain(|k, _| k.0 != pid);
+        self.fix_extra(&mut out);
+        out
+    }
+
+    /// Completes everything (shutdown).
+    pub fn drain(&mut self) -> Vec<Finished> {
+        let pids: std::collections::BTreeSet<u32> = self
+            .conns
+            .keys()
+            .map(|k| k.0)
+            .chain(self.sni.keys().map(|k| k.0))
+            .collect();
+        pids.into_iter().flat_map(|p| self.exit(p)).collect()
+    }
+
+    fn link(&mut self, pid: u32, fd: i32, conn: ConnRef) {
+        if let ConnRef::Ssl(s) = conn {
+            self.ssl_by_fd.insert((pid, fd), s);
+            self.sni.remove(&(pid, fd)); // the uprobes see this connection
+        }
+    }
+
+    fn close(&mut self, pid: u32, fd: i32, out: &mut Vec<Finished>) {
+        if let Some(mut c) = self.conns.remove(&(pid, ConnRef::Sock(fd))) {
+            if let Some(r) = c.req.take() {
+                out.extend(finish(&c, r));
+            }
+        }
+        if let Some(s) = self.ssl_by_fd.remove(&(pid, fd)) {
+            if let Some(mut c) = self.conns.remove(&(pid, ConnRef::Ssl(s))) {
+                if let Some(r) = c.req.take() {
+                    out.extend(finish(&c, r));
+                }
+            }
+        }
+        if let Some(s) = self.sni.remove(&(pid, fd)) {
+            out.extend(self.sni_call(s));
+        }
+    }
+
+    /// The connection of `ev`, made when new (the oldest completed when full).
+    fn conn(&mut self, ev: &ApiEvent, now: Instant, out: &mut Vec<Finished>) -> &mut Conn {
+        let key = (ev.pid, ev.conn);
+        if !self.conns.contains_key(&key) && self.conns.len() >= self.max {
+            if let Some(oldest) = self
+                .conns
+                .iter()
+                .min_by_key(|(_, c)| c.last)
+                .map(|(k, _)| *k)
+            {
+                if let Some(mut c) = self.conns.remove(&oldest) {
+                    if let Some(r) = c.req.take() {
+                        out.extend(finish(&c, r));
+                    }
+                }
+            }
+        }
+        let c = self.conns.entry(key).or_insert_with(|| Conn {
+            who: who(ev),
+            host: None,
+            dest: None,
+            ssl: matches!(ev.conn, ConnRef::Ssl(_)),
+            req: None,
+            last: now,
+        });
+        c.last = now;
+        if ev.dest.is_some() {
+            c.dest = ev.dest;
+        }
+        c
+    }
+
+    fn sni_call(&self, s: PendingSni) -> Option<Finished> {
+        let provider = providers::by_host(&s.host, &self.extra)?;
+        Some(Finished {
+            call: ApiCall {
+                provider,
+                gen_ai_provider: providers::gen_ai_name(provider),
+                server_address: s.host,
+                server_port: s.port,
+                request_model: None,
+                response_model: None,
+                operation: None,
+                path: None,
+                method: None,
+                status: None,
+                input_tokens: None,
+                output_tokens: None,
+                seen_by: api_seen_by::SNI,
+                tls_library: None,
+                count: 1,
+            },
+            time: s.time,
+            who: s.who,
+        })
+    }
+
+    /// `finish` cannot see the configured hosts: providers of TLS calls to them are
+    /// filled here.
+    fn fix_extra(&self, out: &mut [Finished]) {
+        for f in out.iter_mut() {
+            if f.call.provider.is_empty() {
+                f.call.provider = providers::by_host(&f.call.server_address, &self.extra)
+                    .unwrap_or(aibom_semconv::api_provider::OPENAI_COMPATIBLE);
+                f.call.gen_ai_provider = providers::gen_ai_name(f.call.provider);
+            }
+        }
+    }
+}
+
+/// The call a request made, when it is one: a POST (or a body with a model, HTTP/2) to
+/// a known provider or an inference-shaped path.
+fn finish(c: &Conn, r: Req) -> Option<Finished> {
+    match r.method.as_deref() {
+        Some("POST") => {}
+        None if r.model.is_some() => {}
+        _ => return None,
+    }
+    let path = r.path.clone();
+    let port = c.dest.map(|d| d.1).unwrap_or(if c.ssl { 443 } else { 80 });
+    let (provider, address, seen_by) = if c.ssl || c.host.is_some() {
+        let host = c.host.clone().or_else(|| c.dest.map(|d| d.0.to_string()))?;
+        // TLS: the provider is the host's; filled from the built-in table here and
+        // from the configured hosts by `fix_extra` (empty = not known yet)
+        let p = providers::by_host(&host, &[]).unwrap_or("");
+        (p, host, api_seen_by::UPROBE)
+    } else {
+        let p = providers::local_server(port, path.as_deref().unwrap_or(""))?;
+        let address = c.dest.map(|d| d.0.to_string())?;
+        (p, address, api_seen_by::HTTP)
+    };
+    let model = r.model.or_else(|| {
+        path.as_deref()
+            .and_then(providers::model_in_path)
+            .map(str::to_string)
+    });
+    Some(Finished {
+        call: ApiCall {
+            provider,
+            gen_ai_provider: providers::gen_ai_name(provider),
+            server_address: address,
+            server_port: port,
+            request_model: model,
+            response_model: r.response_model,
+            operation: path.as_deref().and_then(providers::operation),
+            path,
+            method: r.method,
+            status: r.status,
+            input_tokens: r.input_tokens,
+            output_tokens: r.output_tokens,
+            seen_by,
+            tls_library: None,
+            count: 1,
+        },
+        time: r.time.unwrap_or_else(SystemTime::now),
+        who: c.who.clone(),
+    })
+}

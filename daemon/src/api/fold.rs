@@ -1,0 +1,117 @@
+//! One record per (process, provider, host, model, operation, how seen) per window:
+//! calls within it are folded into the first, counted, their token usage summed.
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use super::assemble::Finished;
+
+type Key = (
+    u32,
+    &'static str,
+    String,
+    u16,
+    Option<String>,
+    Option<&'static str>,
+    &'static str,
+);
+
+fn key(f: &Finished) -> Key {
+    let c = &f.call;
+    (
+        f.who.pid,
+        c.provider,
+        c.server_address.clone(),
+        c.server_port,
+        c.request_model.clone(),
+        c.operation,
+        c.seen_by,
+    )
+}
+
+/// Calls held for folding (see the module docs).
+pub struct Folder {
+    window: Duration,
+    max: usize,
+    held: HashMap<Key, (Finished, Instant)>,
+}
+
+fn add(into: &mut Option<u64>, n: Option<u64>) {
+    if let Some(n) = n {
+        *into = Some(into.unwrap_or(0) + n);
+    }
+}
+
+impl Folder {
+    /// Folds over `window` (zero: every call is its own record), holding `max` at most.
+    pub fn new(window: Duration, max: usize) -> Self {
+        Self {
+            window,
+            max: max.max(1),
+            held: HashMap::new(),
+        }
+    }
+
+    /// Takes a call; returns what leaves now (nothing while it can still fold, unless
+    /// the window is zero or too many are held).
+    pub fn push(&mut self, f: Finished, now: Instant) -> Vec<Finished> {
+        if self.window.is_zero() {
+            return vec![f];
+        }
+        let k = key(&f);
+        if let Some((held, _)) = self.held.get_mut(&k) {
+            let (a, b) = (&mut held.call, f.call);
+            a.count += b.count;
+            add(&mut a.input_tokens, b.input_tokens);
+            add(&mut a.output_tokens, b.output_tokens);
+            a.response_model = b.response_model.or(a.response_model.take());
+            a.status = b.status.or(a.status);
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        if self.held.len() >= self.max {
+            if let Some(oldest) = self
+                .held
+                .iter()
+                .min_by_key(|(_, v)| v.1)
+                .map(|(k, _)| k.clone())
+            {
+                out.extend(self.held.remove(&oldest).map(|v| v.0));
+            }
+        }
+        self.held.insert(k, (f, now + self.window));
+        out
+    }
+
+    /// The records whose window ended by `now`.
+    pub fn expired(&mut self, now: Instant) -> Vec<Finished> {
+        let done: Vec<Key> = self
+            .held
+            .iter()
+            .filter(|(_, v)| v.1 <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut out: Vec<Finished> = done
+            .into_iter()
+            .filter_map(|k| self.held.remove(&k).map(|v| v.0))
+            .collect();
+        out.sort_by_key(|f| f.time);
+        out
+    }
+
+    /// Everything held (shutdown).
+    pub fn drain(&mut self) -> Vec<Finished> {
+        let mut out: Vec<Finished> = self.held.drain().map(|(_, v)| v.0).collect();
+        out.sort_by_key(|f| f.time);
+        out
+    }
+
+    /// Records held now.
+    pub fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+}
