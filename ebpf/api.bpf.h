@@ -682,7 +682,7 @@ static __always_inline int sock_write(__u32 fd, const char *buf, __u64 len)
 	if (!si)
 		return 0;
 	if (si->state == SOCK_NEW) {
-		char h[16] = {};
+		char h[32] = {};
 		if (len < 6 || bpf_probe_read_user(h, sizeof(h), buf)) {
 			si->state = SOCK_OTHER;
 			return 0;
@@ -727,6 +727,36 @@ SEC("tracepoint/syscalls/sys_enter_sendto")
 int sys_enter_sendto(struct sys_enter_ctx *ctx)
 {
 	return sock_write((__u32)ctx->args[0], (const char *)ctx->args[1], ctx->args[2]);
+}
+
+struct iovec_ {
+	__u64 base;
+	__u64 len;
+};
+
+/* Vectored writes: the first buffer is what is looked at (a ClientHello or a request
+ * line is never split before its interesting part by the clients measured). */
+static __always_inline int sock_writev(__u32 fd, const void *iov)
+{
+	struct iovec_ v = {};
+	if (bpf_probe_read_user(&v, sizeof(v), iov))
+		return 0;
+	return sock_write(fd, (const char *)v.base, v.len);
+}
+
+SEC("tracepoint/syscalls/sys_enter_writev")
+int sys_enter_writev(struct sys_enter_ctx *ctx)
+{
+	return sock_writev((__u32)ctx->args[0], (const void *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int sys_enter_sendmsg(struct sys_enter_ctx *ctx)
+{
+	__u64 iov = 0; /* struct user_msghdr: name, namelen, then the iovec pointer */
+	if (bpf_probe_read_user(&iov, sizeof(iov), (const char *)ctx->args[1] + 16) || !iov)
+		return 0;
+	return sock_writev((__u32)ctx->args[0], (const void *)iov);
 }
 
 static __always_inline int sock_read_enter(__u32 fd, const char *buf)

@@ -160,12 +160,24 @@ impl Pipeline {
                     self.fanout.exec(&e);
                 }
                 TraceEvent::Api(ev) => {
-                    let done = self.api.on_event(ev, now);
+                    tracing::trace!(?ev, "api event");
+                    let attributor = &mut self.attributor;
+                    let mut attr = |w: &crate::api::Who| {
+                        attributor.lookup(
+                            w.pid,
+                            Hints {
+                                comm: w.comm.as_deref(),
+                                uid: w.uid,
+                                ppid: w.ppid,
+                                cgroup_id: w.cgroup_id,
+                            },
+                        )
+                    };
+                    let done = self.api.on_event(ev, now, &mut attr);
                     self.api_calls(done);
                 }
                 TraceEvent::Exit { pid } => {
-                    let done = self.api.exit(pid, now);
-                    self.api_calls(done);
+                    self.api.exit(pid, now);
                     self.attributor.on_exit(pid);
                     self.dedup.exit(pid, now);
                 }
@@ -196,19 +208,9 @@ impl Pipeline {
     /// Attributes, judges and sends completed API calls.
     fn api_calls(&mut self, done: Vec<Finished>) {
         for f in done {
-            let w = &f.who;
-            let process = self.attributor.lookup(
-                w.pid,
-                Hints {
-                    comm: w.comm.as_deref(),
-                    uid: w.uid,
-                    ppid: w.ppid,
-                    cgroup_id: w.cgroup_id,
-                },
-            );
             self.stats
                 .api_call(f.call.provider, f.call.seen_by, f.call.count);
-            let rec = AccessRecord::api_call(f.call, f.time, process, w.tracer);
+            let rec = AccessRecord::api_call(f.call, f.time, f.process, f.who.tracer);
             self.judge(&rec);
             self.send(rec);
         }

@@ -1,5 +1,6 @@
 //! Turns a process's API events into calls: one per request, complete at the next
-//! request on its connection, its close, the process's exit or `quiet` of silence.
+//! request on its connection, its close, the process's exit, or `quiet` of silence
+//! after its response started (a minute without any response).
 //! TLS server names seen only in a ClientHello (clients with their own TLS) become one
 //! call per connection, unless the OpenSSL uprobes turn out to see that connection.
 use std::collections::HashMap;
@@ -8,8 +9,17 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aibom_semconv::api_seen_by;
 
+use std::sync::Arc;
+
 use super::providers;
-use crate::model::{ApiCall, ApiEvent, ApiEventKind, ApiField, ConnRef, Direction};
+use crate::model::{ApiCall, ApiEvent, ApiEventKind, ApiField, Attribution, ConnRef, Direction};
+
+/// Looks up who process `who.pid` is (called when a connection is first kept, so the
+/// process is still there to be read).
+pub type Attribute<'a> = &'a mut dyn FnMut(&Who) -> Arc<Attribution>;
+
+/// How long a request waits for its response before it is reported without one.
+const RESPONSE_WAIT: Duration = Duration::from_secs(60);
 
 /// Who made a call (for attribution) and when.
 #[derive(Debug, Clone)]
@@ -28,6 +38,8 @@ pub struct Finished {
     pub call: ApiCall,
     pub time: SystemTime,
     pub who: Who,
+    /// The process as it was when its connection was first seen.
+    pub process: Arc<Attribution>,
 }
 
 #[derive(Debug, Default)]
@@ -45,6 +57,7 @@ struct Req {
 #[derive(Debug)]
 struct Conn {
     who: Who,
+    process: Arc<Attribution>,
     host: Option<String>,
     dest: Option<(IpAddr, u16)>,
     ssl: bool,
@@ -55,6 +68,7 @@ struct Conn {
 #[derive(Debug)]
 struct PendingSni {
     who: Who,
+    process: Arc<Attribution>,
     host: String,
     port: u16,
     time: SystemTime,
@@ -69,7 +83,13 @@ pub struct Assembler {
     extra: Vec<(String, &'static str)>,
     quiet: Duration,
     max: usize,
+    /// Processes that exited, completed after [`EXIT_GRACE`].
+    exits: Vec<(u32, Instant)>,
 }
+
+/// How long after a process's exit its calls are completed: its last API events may be
+/// read from their ring buffer after the exit was read from the other.
+const EXIT_GRACE: Duration = Duration::from_millis(300);
 
 fn who(ev: &ApiEvent) -> Who {
     Who {
@@ -93,6 +113,7 @@ impl Assembler {
             extra,
             quiet,
             max: max.max(1),
+            exits: Vec::new(),
         }
     }
 
@@ -107,7 +128,7 @@ impl Assembler {
     }
 
     /// Takes one event; returns the calls it completed.
-    pub fn on_event(&mut self, ev: ApiEvent, now: Instant) -> Vec<Finished> {
+    pub fn on_event(&mut self, ev: ApiEvent, now: Instant, attr: Attribute) -> Vec<Finished> {
         let mut out = Vec::new();
         let pid = ev.pid;
         match (&ev.kind, ev.conn) {
@@ -119,7 +140,7 @@ impl Assembler {
                 if let Some(fd) = ev.fd {
                     self.link(pid, fd, ev.conn);
                 }
-                let c = self.conn(&ev, now, &mut out);
+                let c = self.conn(&ev, now, &mut out, attr);
                 c.host = Some(host);
             }
             (ApiEventKind::Sni { host, .. }, ConnRef::Sock(fd)) => {
@@ -128,10 +149,12 @@ impl Assembler {
                 {
                     return out;
                 }
+                let w = who(&ev);
                 self.sni.insert(
                     (pid, fd),
                     PendingSni {
-                        who: who(&ev),
+                        process: attr(&w),
+                        who: w,
                         host: host.clone(),
                         port: ev.dest.map_or(443, |d| d.1),
                         time: ev.time,
@@ -152,7 +175,7 @@ impl Assembler {
             (ApiEventKind::Request { method, path }, _) => {
                 let (method, path) = (method.clone(), path.clone());
                 let time = ev.time;
-                let c = self.conn(&ev, now, &mut out);
+                let c = self.conn(&ev, now, &mut out, attr);
                 if let Some(r) = c.req.take() {
                     out.extend(finish(c, r));
                 }
@@ -166,7 +189,7 @@ impl Assembler {
             (ApiEventKind::Field(dir, f), _) => {
                 let (dir, f) = (*dir, f.clone());
                 let time = ev.time;
-                let c = self.conn(&ev, now, &mut out);
+                let c = self.conn(&ev, now, &mut out, attr);
                 let r = c.req.get_or_insert_with(Req::default);
                 r.time.get_or_insert(time);
                 match (dir, f) {
@@ -179,7 +202,7 @@ impl Assembler {
             }
             (ApiEventKind::Status(s), _) => {
                 let s = *s;
-                let c = self.conn(&ev, now, &mut out);
+                let c = self.conn(&ev, now, &mut out, attr);
                 c.req.get_or_insert_with(Req::default).status = Some(s);
             }
             _ => {}
@@ -192,16 +215,28 @@ impl Assembler {
     /// names no uprobe claimed; forgets connections idle for a minute.
     pub fn tick(&mut self, now: Instant) -> Vec<Finished> {
         let mut out = Vec::new();
+        let (gone, waiting): (Vec<_>, Vec<_>) = self
+            .exits
+            .drain(..)
+            .partition(|(_, t)| now.duration_since(*t) >= EXIT_GRACE);
+        self.exits = waiting;
+        for (pid, _) in gone {
+            out.extend(self.complete(pid));
+        }
         let quiet = self.quiet;
         for c in self.conns.values_mut() {
-            if now.duration_since(c.last) >= quiet {
+            // a call waits for its response (models take seconds to answer), then for
+            // the rest of it (`quiet`)
+            let answered = c.req.as_ref().is_some_and(|r| r.status.is_some());
+            let wait = if answered { quiet } else { RESPONSE_WAIT };
+            if now.duration_since(c.last) >= wait {
                 if let Some(r) = c.req.take() {
                     out.extend(finish(c, r));
                 }
             }
         }
         self.conns
-            .retain(|_, c| now.duration_since(c.last) < Duration::from_secs(60));
+            .retain(|_, c| c.req.is_some() || now.duration_since(c.last) < RESPONSE_WAIT);
         let old: Vec<_> = self
             .sni
             .iter()
@@ -219,8 +254,13 @@ impl Assembler {
         out
     }
 
-    /// Completes everything of process `pid` (it exited).
-    pub fn exit(&mut self, pid: u32) -> Vec<Finished> {
+    /// Process `pid` exited: its calls are completed a little later (see [`EXIT_GRACE`]).
+    pub fn exit(&mut self, pid: u32, now: Instant) {
+        self.exits.push((pid, now));
+    }
+
+    /// Completes everything of process `pid`.
+    fn complete(&mut self, pid: u32) -> Vec<Finished> {
         let mut out = Vec::new();
         let keys: Vec<_> = self.conns.keys().filter(|k| k.0 == pid).copied().collect();
         for k in keys {
@@ -249,7 +289,8 @@ impl Assembler {
             .map(|k| k.0)
             .chain(self.sni.keys().map(|k| k.0))
             .collect();
-        pids.into_iter().flat_map(|p| self.exit(p)).collect()
+        self.exits.clear();
+        pids.into_iter().flat_map(|p| self.complete(p)).collect()
     }
 
     fn link(&mut self, pid: u32, fd: i32, conn: ConnRef) {
@@ -278,7 +319,13 @@ impl Assembler {
     }
 
     /// The connection of `ev`, made when new (the oldest completed when full).
-    fn conn(&mut self, ev: &ApiEvent, now: Instant, out: &mut Vec<Finished>) -> &mut Conn {
+    fn conn(
+        &mut self,
+        ev: &ApiEvent,
+        now: Instant,
+        out: &mut Vec<Finished>,
+        attr: Attribute,
+    ) -> &mut Conn {
         let key = (ev.pid, ev.conn);
         if !self.conns.contains_key(&key) && self.conns.len() >= self.max {
             if let Some(oldest) = self
@@ -294,13 +341,17 @@ impl Assembler {
                 }
             }
         }
-        let c = self.conns.entry(key).or_insert_with(|| Conn {
-            who: who(ev),
-            host: None,
-            dest: None,
-            ssl: matches!(ev.conn, ConnRef::Ssl(_)),
-            req: None,
-            last: now,
+        let c = self.conns.entry(key).or_insert_with(|| {
+            let w = who(ev);
+            Conn {
+                process: attr(&w),
+                who: w,
+                host: None,
+                dest: None,
+                ssl: matches!(ev.conn, ConnRef::Ssl(_)),
+                req: None,
+                last: now,
+            }
         });
         c.last = now;
         if ev.dest.is_some() {
@@ -331,6 +382,7 @@ impl Assembler {
             },
             time: s.time,
             who: s.who,
+            process: s.process,
         })
     }
 
@@ -393,5 +445,6 @@ fn finish(c: &Conn, r: Req) -> Option<Finished> {
         },
         time: r.time.unwrap_or_else(SystemTime::now),
         who: c.who.clone(),
+        process: c.process.clone(),
     })
 }

@@ -17,7 +17,8 @@ pub struct ApiConfig {
     /// (`openai`, `openai-compatible`, `vllm`, …). Exact names are parsed in the kernel;
     /// patterns give provider and host from the TLS server name only.
     pub hosts: BTreeMap<String, String>,
-    /// A call is complete once its connection has been quiet this long (milliseconds).
+    /// A call is complete once its connection has been quiet this long after its
+    /// response began (milliseconds); without any response it waits a minute.
     pub quiet_ms: u64,
     /// Connections followed at most at once (the oldest are completed first).
     pub max_connections: usize,

@@ -7,7 +7,7 @@ pub mod providers;
 
 use std::time::{Duration, Instant};
 
-pub use assemble::{Finished, Who};
+pub use assemble::{Attribute, Finished, Who};
 pub use config::ApiConfig;
 
 use crate::model::ApiEvent;
@@ -32,8 +32,8 @@ impl ApiStage {
     }
 
     /// Takes one event; returns the records that leave now.
-    pub fn on_event(&mut self, ev: ApiEvent, now: Instant) -> Vec<Finished> {
-        let done = self.asm.on_event(ev, now);
+    pub fn on_event(&mut self, ev: ApiEvent, now: Instant, attr: Attribute) -> Vec<Finished> {
+        let done = self.asm.on_event(ev, now, attr);
         self.fold_all(done, now)
     }
 
@@ -45,11 +45,10 @@ impl ApiStage {
         out
     }
 
-    /// Process `pid` exited: its calls are complete (they still fold until the window
-    /// ends).
-    pub fn exit(&mut self, pid: u32, now: Instant) -> Vec<Finished> {
-        let done = self.asm.exit(pid);
-        self.fold_all(done, now)
+    /// Process `pid` exited: its calls complete at a coming [`ApiStage::tick`] (they
+    /// still fold until the window ends).
+    pub fn exit(&mut self, pid: u32, now: Instant) {
+        self.asm.exit(pid, now);
     }
 
     /// Everything, complete or not (shutdown).

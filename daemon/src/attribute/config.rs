@@ -61,6 +61,12 @@ pub const DEFAULT_REDACT_PATTERNS: &[&str] = &[
     r"(?i)\b[a-z0-9_]*(?:_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD)=(\S+)",
     // https://user:pass@host
     r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:([^/\s@]+)@",
+    // credential headers given to curl, wget, httpie…: `Authorization: Bearer x`, `x-api-key: x`
+    r"(?i)\b(?:proxy-)?(?:authorization|x-api-key|x-goog-api-key|api-key|x-auth-token)\s*[:=]\s*(?:(?:bearer|basic|token)\s+)?([^\s'\x22]+)",
+    // keys in query strings: ?key=x, &api_key=x, &access_token=x
+    r"(?i)[?&](?:key|api_key|apikey|access_token|token|sig)=([^&\s'\x22]+)",
+    // AI provider keys wherever they stand: sk-… (OpenAI, Anthropic), AIza… (Google), hf_… (Hugging Face)
+    r"\b((?:sk-[A-Za-z0-9_-]{8,})|(?:AIza[0-9A-Za-z_-]{20,})|(?:hf_[A-Za-z0-9]{20,}))",
 ];
 
 /// One project rule. Every field given must match; at least one must be given.

@@ -258,6 +258,27 @@ mod tests {
             (&["app", "--client-secret", "s3"], "app --client-secret ***"),
             (
                 &[
+                    "curl",
+                    "-H",
+                    "Authorization: Bearer abc.def",
+                    "https://x/v1",
+                ],
+                "curl -H Authorization: Bearer *** https://x/v1",
+            ),
+            (
+                &[
+                    "wget",
+                    "--header=x-api-key: k-123",
+                    "https://x/?key=AIzaX&alt=1",
+                ],
+                "wget --header=x-api-key: *** https://x/?key=***&alt=1",
+            ),
+            (
+                &["node", "-e", "f({auth:\"sk-proj-abcdefgh12\"})"],
+                "node -e f({auth:\"***\"})",
+            ),
+            (
+                &[
                     "env",
                     "OPENAI_API_KEY=sk-1",
                     "HF_TOKEN=hf_2",

@@ -80,6 +80,8 @@ const TRACEPOINTS: &[(&str, &str)] = &[
     ("sys_enter_connect", "sys_enter_connect"),
     ("sys_enter_write", "sys_enter_write"),
     ("sys_enter_sendto", "sys_enter_sendto"),
+    ("sys_enter_writev", "sys_enter_writev"),
+    ("sys_enter_sendmsg", "sys_enter_sendmsg"),
     ("sys_enter_read", "sys_enter_read"),
     ("sys_exit_read", "sys_exit_read"),
     ("sys_enter_recvfrom", "sys_enter_recvfrom"),

@@ -308,19 +308,20 @@ impl Tracer for EbpfTracer {
                         guard.clear_ready();
                     }
                     _ = tick.tick() => {
-                        sent += drain(ring.get_mut(), &self.clock, &out).await;
+                        // API events first: they happened before the exits in the other ring
                         if let Some(r) = api_ring.as_mut() {
                             sent += self.drain_api(r, &out).await;
                         }
+                        sent += drain(ring.get_mut(), &self.clock, &out).await;
                         self.publish_stats(&mut last_dropped);
                     }
                 }
             }
             // Everything the kernel wrote before the stop is in the ring: take it all.
-            sent += drain(ring.get_mut(), &self.clock, &out).await;
             if let Some(r) = api_ring.as_mut() {
                 sent += self.drain_api(r, &out).await;
             }
+            sent += drain(ring.get_mut(), &self.clock, &out).await;
             self.publish_stats(&mut last_dropped);
             let k = EbpfTracer::kernel_stats(&self.bpf)?;
             tracing::debug!(
