@@ -1173,6 +1173,7 @@ fn record_pool() -> Vec<AccessRecord> {
                 process: processes[(pid - 40_000) as usize].clone(),
                 refused: false,
                 violation: None,
+                api: None,
             }
         })
         .collect()

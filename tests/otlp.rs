@@ -625,6 +625,7 @@ mod direct {
                     process: procs[i % procs.len()].clone(),
                     refused: false,
                     violation: None,
+                    api: None,
                 }
             })
             .collect()

@@ -2006,7 +2006,6 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::PROCESS_OWNER,
             attr::PROCESS_UID,
             attr::PROCESS_CGROUP_ID,
-            attr::PROCESS_COMMAND_LINE,
             attr::PROCESS_CREATION_TIME,
             attr::PROCESS_WORKING_DIRECTORY,
             attr::CONTAINER_ID,

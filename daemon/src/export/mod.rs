@@ -83,7 +83,6 @@ fn attribution_attributes<'a>(
     w: &'a Attribution,
     opt: &mut impl FnMut(&'static str, Option<Value<'a>>),
 ) {
-    opt(attr::PROCESS_COMMAND_LINE, os(&w.command_line));
     opt(
         attr::PROCESS_CREATION_TIME,
         w.start_time.map(|t| Value::Str(rfc3339(t).into())),
@@ -143,7 +142,7 @@ pub fn visit_attributes<'a>(r: &'a AccessRecord, mut out: impl FnMut(&'static st
     );
     opt(attr::ACCESS_SYSCALL, r.syscall.map(s));
     opt(attr::ACCESS_FLAGS, r.flags.map(|f| Value::Int(f as i64)));
-    process_attributes(w, &mut opt);
+    process_attributes(w, true, &mut opt);
     if let Some(x) = &r.artifact {
         opt(attr::ARTIFACT_TYPE, Some(s(x.artifact_type)));
         opt(attr::ARTIFACT_ROLE, x.role.map(s));
@@ -191,9 +190,11 @@ fn violation_attributes<'a>(
     opt(attr::POLICY_ENFORCED, Some(Value::Bool(v.enforced)));
 }
 
-/// The process attributes every record carries.
+/// The process attributes every record carries. API calls leave the command line out:
+/// it is where prompts and keys are given to `curl -d`, `llm "…"`, `ollama run m "…"`.
 fn process_attributes<'a>(
     w: &'a Attribution,
+    with_command_line: bool,
     opt: &mut impl FnMut(&'static str, Option<Value<'a>>),
 ) {
     opt(
@@ -209,6 +210,9 @@ fn process_attributes<'a>(
         w.cgroup_id.map(|v| Value::Int(v as i64)),
     );
     opt(attr::PROJECT_SOURCE, Some(s(w.project_source)));
+    if with_command_line {
+        opt(attr::PROCESS_COMMAND_LINE, os(&w.command_line));
+    }
     attribution_attributes(w, opt);
 }
 
@@ -252,7 +256,7 @@ fn visit_api_attributes<'a>(
     );
     opt(attr::API_TLS_LIBRARY, c.tls_library.as_deref().map(s));
     opt(attr::SCAN_ID, os(&r.scan_id));
-    process_attributes(w, &mut opt);
+    process_attributes(w, false, &mut opt);
     if let Some(v) = &r.violation {
         violation_attributes(v, &mut opt);
     }
