@@ -81,7 +81,8 @@ mount --bind "$PWD/hosts" /etc/hosts
 standin=$!
 for i in $(seq 100); do grep -q ready standin.log && break; sleep 0.1; done
 grep -q ready standin.log
-"$AIBOMD" run --tracer ebpf --events events.jsonl --otlp-file otlp.jsonl --bom bom.json -- sh clients.sh > run.out 2> run.err
+"$AIBOMD" run --tracer ebpf --events events.jsonl --otlp-file otlp.jsonl --bom bom.json \
+  --policy "$SRC/examples/policy.toml" -- sh clients.sh > run.out 2> run.err
 AIBOM_API__ENABLED=false "$AIBOMD" run --tracer ebpf --events off.jsonl -- "$PY" -c "
 import ollama; ollama.Client(host='http://127.0.0.1:11434').chat(model='llama3.2', messages=[{'role': 'user', 'content': 'hi'}])
 " > off.out 2> off.err
@@ -193,6 +194,10 @@ fn official_clients_curl_and_wget_are_seen_with_provider_host_and_model_and_no_s
     assert_eq!(i(oa, attr::GEN_AI_USAGE_OUTPUT_TOKENS), 5);
     assert_eq!(i(oa, attr::HTTP_RESPONSE_STATUS_CODE), 200);
     assert_eq!(s(oa, attr::API_SEEN_BY), api_seen_by::UPROBE);
+    assert!(
+        s(oa, attr::API_TLS_LIBRARY).contains("libssl.so"),
+        "{oa:#}"
+    );
 
     // Anthropic writes `model` after a 20 kB prompt: the kernel scanned past it
     let an = find(&calls, api_provider::ANTHROPIC, "python");
@@ -237,6 +242,29 @@ fn official_clients_curl_and_wget_are_seen_with_provider_host_and_model_and_no_s
     assert_eq!(calls.len(), 6, "no other call: {calls:#?}");
     assert!(table.contains("6 AI API call(s)"), "{table}");
     assert!(table.contains("claude-3-5-haiku"), "{table}");
+
+    // the README policy's `no-unapproved-apis`: every hosted provider but OpenAI, once
+    // per process and API; Ollama has no `gen_ai.provider.name` and breaks nothing
+    let mut broke: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e[record::EVENT_NAME] == event::POLICY_VIOLATION)
+        .filter(|e| e[attr::POLICY_RULE] == "no-unapproved-apis")
+        .map(|e| {
+            (
+                s(e, attr::GEN_AI_PROVIDER_NAME).to_string(),
+                s(e, attr::PROCESS_EXECUTABLE_NAME).to_string(),
+            )
+        })
+        .collect();
+    broke.sort();
+    assert_eq!(
+        broke,
+        [
+            ("anthropic".to_string(), "python".to_string()),
+            ("anthropic".to_string(), "wget".to_string()),
+            ("gcp.gemini".to_string(), "python".to_string()),
+        ]
+    );
 
     // the OTLP file has them as log records with the event name
     assert!(log("otlp.jsonl").contains(event::API_CALL));

@@ -58,6 +58,7 @@ struct Req {
 struct Conn {
     who: Who,
     process: Arc<Attribution>,
+    tls_library: Option<Arc<str>>,
     host: Option<String>,
     dest: Option<(IpAddr, u16)>,
     ssl: bool,
@@ -140,8 +141,10 @@ impl Assembler {
                 if let Some(fd) = ev.fd {
                     self.link(pid, fd, ev.conn);
                 }
+                let lib = ev.tls_library.clone();
                 let c = self.conn(&ev, now, &mut out, attr);
                 c.host = Some(host);
+                c.tls_library = lib.or(c.tls_library.take());
             }
             (ApiEventKind::Sni { host, .. }, ConnRef::Sock(fd)) => {
                 if providers::by_host(host, &self.extra).is_none()
@@ -346,6 +349,7 @@ impl Assembler {
             Conn {
                 process: attr(&w),
                 who: w,
+                tls_library: None,
                 host: None,
                 dest: None,
                 ssl: matches!(ev.conn, ConnRef::Ssl(_)),
@@ -440,11 +444,179 @@ fn finish(c: &Conn, r: Req) -> Option<Finished> {
             input_tokens: r.input_tokens,
             output_tokens: r.output_tokens,
             seen_by,
-            tls_library: None,
+            tls_library: c.tls_library.clone(),
             count: 1,
         },
         time: r.time.unwrap_or_else(SystemTime::now),
         who: c.who.clone(),
         process: c.process.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(conn: ConnRef, kind: ApiEventKind) -> ApiEvent {
+        ApiEvent {
+            time: SystemTime::UNIX_EPOCH,
+            pid: 7,
+            ppid: None,
+            uid: None,
+            cgroup_id: None,
+            comm: Some("python".into()),
+            conn,
+            fd: None,
+            dest: Some((IpAddr::from([127, 0, 0, 1]), 443)),
+            kind,
+            tls_library: None,
+            tracer: "test",
+        }
+    }
+
+    fn attr(w: &Who) -> Arc<Attribution> {
+        Arc::new(Attribution::bare(w.pid))
+    }
+
+    fn feed(a: &mut Assembler, evs: Vec<ApiEvent>, now: Instant) -> Vec<Finished> {
+        let mut f = attr;
+        evs.into_iter()
+            .flat_map(|e| a.on_event(e, now, &mut f))
+            .collect()
+    }
+
+    const SSL: ConnRef = ConnRef::Ssl(0xabc);
+
+    fn sni(conn: ConnRef, host: &str) -> ApiEvent {
+        ev(
+            conn,
+            ApiEventKind::Sni {
+                host: host.into(),
+                ai_host: true,
+            },
+        )
+    }
+
+    fn request(path: &str) -> ApiEvent {
+        ev(
+            SSL,
+            ApiEventKind::Request {
+                method: "POST".into(),
+                path: path.into(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_request_its_fields_and_its_response_make_one_call_at_the_close() {
+        let mut a = Assembler::new(Vec::new(), Duration::from_secs(1), 16);
+        let now = Instant::now();
+        let out = feed(
+            &mut a,
+            vec![
+                sni(SSL, "api.openai.com"),
+                ev(SSL, ApiEventKind::Link { fd: 5 }),
+                request("/v1/chat/completions"),
+                ev(
+                    SSL,
+                    ApiEventKind::Field(Direction::Request, ApiField::Model("gpt-4o".into())),
+                ),
+                ev(SSL, ApiEventKind::Status(200)),
+                ev(
+                    SSL,
+                    ApiEventKind::Field(Direction::Response, ApiField::OutputTokens(9)),
+                ),
+            ],
+            now,
+        );
+        assert!(out.is_empty(), "complete only at the close: {out:?}");
+        let out = feed(&mut a, vec![ev(ConnRef::Sock(5), ApiEventKind::Close)], now);
+        assert_eq!(out.len(), 1);
+        let c = &out[0].call;
+        assert_eq!(
+            (c.provider, c.request_model.as_deref(), c.operation, c.status),
+            ("openai", Some("gpt-4o"), Some("chat"), Some(200))
+        );
+        assert_eq!((c.output_tokens, c.seen_by), (Some(9), api_seen_by::UPROBE));
+        assert!(a.is_empty());
+    }
+
+    #[test]
+    fn a_client_hello_seen_by_the_uprobes_too_is_not_a_second_call() {
+        let mut a = Assembler::new(Vec::new(), Duration::from_millis(10), 16);
+        let now = Instant::now();
+        let mut hello = sni(ConnRef::Sock(5), "api.openai.com");
+        hello.fd = Some(5);
+        feed(
+            &mut a,
+            vec![hello, ev(SSL, ApiEventKind::Link { fd: 5 })],
+            now,
+        );
+        assert!(a.tick(now + Duration::from_secs(1)).is_empty());
+        // without the uprobes (Go, rustls): one `sni` call per connection
+        let mut hello = sni(ConnRef::Sock(6), "api.anthropic.com");
+        hello.fd = Some(6);
+        feed(&mut a, vec![hello], now);
+        let out = a.tick(now + Duration::from_secs(1));
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            (out[0].call.provider, out[0].call.seen_by),
+            ("anthropic", api_seen_by::SNI)
+        );
+        // a host that is no AI API is nothing
+        let mut other = sni(ConnRef::Sock(7), "example.com");
+        other.fd = Some(7);
+        feed(&mut a, vec![other], now);
+        assert!(a.tick(now + Duration::from_secs(1)).is_empty());
+    }
+
+    #[test]
+    fn calls_wait_for_their_response_and_for_late_events_after_an_exit() {
+        let mut a = Assembler::new(Vec::new(), Duration::from_millis(100), 16);
+        let now = Instant::now();
+        feed(
+            &mut a,
+            vec![sni(SSL, "api.openai.com"), request("/v1/embeddings")],
+            now,
+        );
+        // no response yet: still waiting after the quiet time
+        assert!(a.tick(now + Duration::from_secs(2)).is_empty());
+        a.exit(7, now + Duration::from_secs(2));
+        // the response's events come after the exit was read
+        feed(
+            &mut a,
+            vec![ev(SSL, ApiEventKind::Status(200))],
+            now + Duration::from_secs(2),
+        );
+        assert!(a.tick(now + Duration::from_millis(2100)).is_empty());
+        let out = a.tick(now + Duration::from_secs(3));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].call.status, Some(200));
+        assert_eq!(out[0].call.operation, Some("embeddings"));
+    }
+
+    #[test]
+    fn gets_are_not_calls_and_the_next_request_completes_the_last() {
+        let mut a = Assembler::new(Vec::new(), Duration::from_secs(1), 16);
+        let now = Instant::now();
+        let get = ev(
+            SSL,
+            ApiEventKind::Request {
+                method: "GET".into(),
+                path: "/v1/models".into(),
+            },
+        );
+        let out = feed(
+            &mut a,
+            vec![
+                sni(SSL, "api.openai.com"),
+                get,
+                request("/v1/chat/completions"),
+                request("/v1/chat/completions"),
+            ],
+            now,
+        );
+        assert_eq!(out.len(), 1, "the GET is no call; the first POST is done");
+        assert_eq!(a.drain().len(), 1);
+    }
 }

@@ -115,3 +115,62 @@ impl Folder {
         self.held.is_empty()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Who;
+    use crate::model::{ApiCall, Attribution};
+    use std::sync::Arc;
+    use std::time::SystemTime;
+
+    fn call(model: &str, tokens: u64) -> Finished {
+        Finished {
+            call: ApiCall {
+                provider: "openai",
+                gen_ai_provider: Some("openai"),
+                server_address: "api.openai.com".into(),
+                server_port: 443,
+                request_model: Some(model.into()),
+                response_model: None,
+                operation: Some("chat"),
+                path: None,
+                method: None,
+                status: None,
+                input_tokens: Some(tokens),
+                output_tokens: None,
+                seen_by: "uprobe",
+                tls_library: None,
+                count: 1,
+            },
+            time: SystemTime::UNIX_EPOCH,
+            who: Who {
+                pid: 1,
+                ppid: None,
+                uid: None,
+                cgroup_id: None,
+                comm: None,
+                tracer: "test",
+            },
+            process: Arc::new(Attribution::bare(1)),
+        }
+    }
+
+    #[test]
+    fn calls_fold_per_model_within_the_window_with_summed_tokens() {
+        let mut f = Folder::new(Duration::from_secs(5), 16);
+        let t = Instant::now();
+        for _ in 0..3 {
+            assert!(f.push(call("gpt-4o", 10), t).is_empty());
+        }
+        assert!(f.push(call("gpt-4o-mini", 1), t).is_empty());
+        assert!(f.expired(t + Duration::from_secs(1)).is_empty());
+        let mut out = f.expired(t + Duration::from_secs(5));
+        out.sort_by_key(|x| x.call.count);
+        assert_eq!(out.len(), 2);
+        assert_eq!((out[1].call.count, out[1].call.input_tokens), (3, Some(30)));
+        assert_eq!(out[0].call.request_model.as_deref(), Some("gpt-4o-mini"));
+        let mut none = Folder::new(Duration::ZERO, 16);
+        assert_eq!(none.push(call("m", 1), t).len(), 1, "no window: no folding");
+    }
+}

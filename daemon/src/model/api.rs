@@ -62,6 +62,9 @@ pub struct ApiEvent {
     /// The destination, when the connect was seen.
     pub dest: Option<(IpAddr, u16)>,
     pub kind: ApiEventKind,
+    /// The TLS library whose uprobes saw it, as the process maps it (on server names
+    /// from the uprobes).
+    pub tls_library: Option<Arc<str>>,
     /// Which tracer saw it (`aibom.tracer`).
     pub tracer: &'static str,
 }

@@ -42,6 +42,34 @@ pub struct Attribution {
     pub environment: Arc<Environment>,
 }
 
+impl Attribution {
+    /// Process `pid` with nothing else known (tests).
+    #[cfg(test)]
+    pub(crate) fn bare(pid: u32) -> Self {
+        Self {
+            pid,
+            ppid: None,
+            uid: None,
+            owner: None,
+            comm: None,
+            exe: None,
+            command_line: None,
+            start_time: None,
+            working_directory: None,
+            cgroup: None,
+            cgroup_id: None,
+            container: None,
+            pod_uid: None,
+            pod: None,
+            project: Arc::from("default"),
+            project_source: "default",
+            foreign_root: false,
+            from_proc: false,
+            environment: Arc::default(),
+        }
+    }
+}
+
 /// The variables of a process's environment that some stage looks at (`AIBOM_PROJECT`, hub
 /// cache roots…), in the kernel's order, duplicates kept: each reader decides which one
 /// counts. Read once per exec from `/proc/PID/environ`, bounded.

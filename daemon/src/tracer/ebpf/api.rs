@@ -130,8 +130,8 @@ const SYSTEM_LIBSSL: &[&str] = &[
 /// The OpenSSL libraries with uprobes attached, by file identity.
 pub struct TlsLibraries {
     attached: HashSet<(u64, u64)>,
-    /// processes whose maps were read already
-    looked: lru::LruCache<u32, ()>,
+    /// processes whose maps were read already, and the OpenSSL each maps
+    looked: lru::LruCache<u32, Option<std::sync::Arc<str>>>,
 }
 
 impl TlsLibraries {
@@ -182,23 +182,42 @@ impl TlsLibraries {
     /// Attaches to the OpenSSL libraries process `pid` maps (once per process), read
     /// through its own root so a container's library is the one attached.
     pub fn attach_for(&mut self, bpf: &mut Ebpf, pid: u32) {
-        if self.looked.put(pid, ()).is_some() {
+        if self.looked.contains(&pid) {
             return;
         }
         let Ok(maps) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
             return;
         };
-        let libs: HashSet<&str> = maps
+        let libs: std::collections::BTreeSet<&str> = maps
             .lines()
             .filter_map(|l| l.split_whitespace().nth(5))
             .filter(|p| is_libssl(p))
             .collect();
+        self.looked
+            .put(pid, libs.first().map(|l| std::sync::Arc::from(*l)));
         for lib in libs {
             let target = PathBuf::from(format!("/proc/{pid}/root{lib}"));
             if let Err(e) = self.attach(bpf, &target) {
                 tracing::debug!(pid, library = lib, error = %e, "OpenSSL of a process not attached");
             }
         }
+    }
+}
+
+impl TlsLibraries {
+    /// The OpenSSL process `pid` maps (read once per process).
+    pub fn library_of(&mut self, pid: u32) -> Option<std::sync::Arc<str>> {
+        if let Some(l) = self.looked.get(&pid) {
+            return l.clone();
+        }
+        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+        let lib = maps
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(5))
+            .find(|p| is_libssl(p))
+            .map(std::sync::Arc::from);
+        self.looked.put(pid, lib.clone());
+        lib
     }
 }
 
@@ -354,6 +373,7 @@ pub fn decode(buf: &[u8], time: impl Fn(u64) -> std::time::SystemTime) -> Option
         fd: (e.fd >= 0).then_some(e.fd),
         dest: addr.filter(|_| e.port != 0).map(|a| (a, e.port)),
         kind,
+        tls_library: None,
         tracer: tracer_name::EBPF,
     })
 }

@@ -354,11 +354,16 @@ impl EbpfTracer {
         }
         let n = batch.len() as u64;
         if let Some(tls) = self.tls.as_mut() {
-            for ev in &batch {
-                if matches!(ev.kind, crate::model::ApiEventKind::Sni { .. })
-                    && matches!(ev.conn, crate::model::ConnRef::Sock(_))
-                {
-                    tls.attach_for(&mut self.bpf, ev.pid);
+            use crate::model::{ApiEventKind, ConnRef};
+            for ev in batch.iter_mut() {
+                match (&ev.kind, ev.conn) {
+                    (ApiEventKind::Sni { .. }, ConnRef::Sock(_)) => {
+                        tls.attach_for(&mut self.bpf, ev.pid)
+                    }
+                    (ApiEventKind::Sni { ai_host: true, .. }, ConnRef::Ssl(_)) => {
+                        ev.tls_library = tls.library_of(ev.pid)
+                    }
+                    _ => {}
                 }
             }
         }
