@@ -218,13 +218,17 @@ impl ApiService {
         }
     }
 
-    /// `scheme://host:port/path` per path (`scheme://host:port` when no path was seen); IPv6
-    /// addresses in brackets.
+    /// `scheme://host:port/path` per path (`scheme://host:port` when no path was seen): IPv6
+    /// addresses in brackets and written out in full (validators' IRI grammars miss `::`),
+    /// other characters an IRI may not hold there percent-encoded.
     pub fn endpoints(&self) -> Vec<String> {
-        let host = if self.host.contains(':') && !self.host.starts_with('[') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
+        let bare = self.host.trim_start_matches('[').trim_end_matches(']');
+        let host = match bare.parse::<std::net::Ipv6Addr>() {
+            Ok(ip) => {
+                let segs: Vec<String> = ip.segments().iter().map(|s| format!("{s:x}")).collect();
+                format!("[{}]", segs.join(":"))
+            }
+            Err(_) => percent_encode(&self.host, b"-._~!$&'()*+,;="),
         };
         let base = match self.port {
             Some(p) => format!("{}://{host}:{p}", self.scheme()),
@@ -236,6 +240,7 @@ impl ApiService {
         self.paths
             .iter()
             .map(|p| {
+                let p = percent_encode(p, b"-._~!$&'()*+,;=:@/%");
                 if p.starts_with('/') {
                     format!("{base}{p}")
                 } else {
@@ -244,6 +249,19 @@ impl ApiService {
             })
             .collect()
     }
+}
+
+/// `s` with every byte that is not ASCII alphanumeric or in `keep` percent-encoded.
+fn percent_encode(s: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The traced workload: the root of the BOM.
@@ -550,9 +568,12 @@ pub(crate) mod tests {
         s.paths.clear();
         s.seen_by = vec!["sni".into()];
         assert_eq!(s.endpoints(), ["https://api.openai.com:443"]);
-        s.host = "::1".into();
+        s.host = "fd00::1".into();
         s.port = None;
-        assert_eq!(s.endpoints(), ["https://[::1]"]);
+        assert_eq!(s.endpoints(), ["https://[fd00:0:0:0:0:0:0:1]"], "in full");
+        s.host = "bad host".into();
+        s.paths = vec!["/v1/a b".into()];
+        assert_eq!(s.endpoints(), ["https://bad%20host/v1/a%20b"]);
         s.seen_by = vec!["http".into(), "uprobe".into()];
         assert_eq!(s.scheme(), "https", "TLS seen too");
     }
