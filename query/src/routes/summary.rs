@@ -9,6 +9,8 @@
 //! Reads only the `runtime_artifacts` aggregate (migration 0007, one row per project, path and
 //! month, kept up to date by a materialized view and rebuilt on DELETE): two small queries, the
 //! per-path rows and the project totals; artifacts, counts and totals are derived here.
+//! Policy violations and AI API calls come from their own tables (`runtime_violations`,
+//! `runtime_api_calls`: [`super::api_calls::counts`]), in the same `try_join!`.
 use super::api_calls::{self, ApiCallCounts};
 use super::{put_num, put_str, Shared};
 use crate::db::Db;
