@@ -306,6 +306,24 @@ WHERE {W}
 ORDER BY violation_time DESC
 LIMIT 500
 """, 24, 10, "The latest violations: rule, severity, action and whether it took effect (open refused, process killed), the file and artifact, and the process that opened it."))
+# AI APIs called (issue 14): runtime_api_calls, one row per aibom.api.call record (calls folded
+# into api_count), with the host and container of the calling process.
+ov.append(panel(L, "table", "AI APIs called", f"""
+SELECT
+    api_provider AS provider,
+    server_address AS api_host,
+    server_port AS port,
+    gen_ai_request_model AS model,
+    gen_ai_operation_name AS operation,
+    sum(api_count) AS calls,
+    uniqExact(host_name, process_pid) AS processes,
+    max(time) AS last_call
+FROM runtime_api_calls
+WHERE {W}
+GROUP BY provider, api_host, port, model, operation
+ORDER BY calls DESC, provider, api_host, port, model, operation
+LIMIT 500
+""", 24, 8, "The AI APIs (hosted providers and local inference servers) the project's processes called: calls, distinct processes (host, pid) and the latest call, per provider, server, model and operation. The model is empty when only the TLS server name was seen."))
 overview = dashboard("aibom-overview", "AI-BOM overview",
     "Which AI artifacts (models, datasets, prompts, tools, configs) the project's processes really opened, from aibomd's runtime events.",
     ov, [PROJECT, HOST, CONTAINER], ["overview"], NAV)

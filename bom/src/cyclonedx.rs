@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::license::License;
-use crate::model::{Component, Evidence, Kind};
+use crate::model::{ApiService, Component, Evidence, Kind};
 use crate::prop;
 use aibom_semconv::attr;
 
@@ -23,7 +23,36 @@ pub struct Bom {
     pub version: u32,
     pub metadata: Metadata,
     pub components: Vec<Cdx>,
+    /// The AI APIs the workload called.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub services: Vec<Service>,
     pub dependencies: Vec<Dependency>,
+}
+
+/// A service: an AI API the workload called.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Service {
+    #[serde(rename = "bom-ref")]
+    pub bom_ref: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<OrganizationalEntity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub endpoints: Vec<String>,
+    /// True when calls leave the workload's trust boundary (a hosted provider).
+    #[serde(rename = "x-trust-boundary", skip_serializing_if = "Option::is_none")]
+    pub trust_boundary: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub properties: Vec<Property>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct OrganizationalEntity {
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -370,6 +399,64 @@ pub fn component(c: &Component) -> Cdx {
     }
 }
 
+/// The CycloneDX service of an AI API: named by its provider (`aibom.api.provider`), grouped
+/// by the server it was called on, its endpoints `scheme://host:port/path`; hosted providers
+/// (those with a `gen_ai.provider.name`) are its `provider` and lie across a trust boundary.
+pub fn service(s: &ApiService) -> Service {
+    let mut props = vec![p(prop::api_provider(), &s.provider)];
+    if let Some(g) = &s.gen_ai_provider {
+        props.push(p(prop::name(attr::GEN_AI_PROVIDER_NAME), g));
+    }
+    for m in &s.models {
+        props.push(p(prop::api_model(), m));
+    }
+    for o in &s.operations {
+        props.push(p(prop::api_operation(), o));
+    }
+    props.push(p(prop::api_calls(), s.calls.to_string()));
+    for v in &s.seen_by {
+        props.push(p(prop::api_seen_by(), v));
+    }
+    if let Some(n) = s.input_tokens {
+        props.push(p(
+            prop::name(attr::GEN_AI_USAGE_INPUT_TOKENS),
+            n.to_string(),
+        ));
+    }
+    if let Some(n) = s.output_tokens {
+        props.push(p(
+            prop::name(attr::GEN_AI_USAGE_OUTPUT_TOKENS),
+            n.to_string(),
+        ));
+    }
+    for x in &s.processes {
+        props.push(p(prop::process(), x.to_string()));
+    }
+    let by = if s.processes.is_empty() {
+        String::new()
+    } else {
+        let ps: Vec<_> = s.processes.iter().map(|p| p.to_string()).collect();
+        format!(" by {}", ps.join(", "))
+    };
+    Service {
+        bom_ref: s.key(),
+        provider: s
+            .gen_ai_provider
+            .as_ref()
+            .map(|g| OrganizationalEntity { name: g.clone() }),
+        group: Some(s.host.clone()).filter(|h| !h.is_empty()),
+        name: s.provider.clone(),
+        description: Some(format!(
+            "AI API called at run time{by}: {} call{}",
+            s.calls,
+            if s.calls == 1 { "" } else { "s" }
+        )),
+        endpoints: s.endpoints(),
+        trust_boundary: s.gen_ai_provider.as_ref().map(|_| true),
+        properties: props,
+    }
+}
+
 /// The CycloneDX 1.6 BOM of `ev`.
 pub fn from_evidence(ev: &Evidence) -> Bom {
     let w = &ev.workload;
@@ -381,7 +468,13 @@ pub fn from_evidence(ev: &Evidence) -> Bom {
         ));
     }
     let components: Vec<Cdx> = ev.components.iter().map(component).collect();
-    let refs: Vec<String> = ev.components.iter().map(|c| c.key.clone()).collect();
+    let services: Vec<Service> = ev.services.iter().map(service).collect();
+    let refs: Vec<String> = ev
+        .components
+        .iter()
+        .map(|c| c.key.clone())
+        .chain(services.iter().map(|s| s.bom_ref.clone()))
+        .collect();
     let mut dependencies = vec![Dependency {
         reference: WORKLOAD_REF.into(),
         depends_on: refs.clone(),
@@ -420,6 +513,7 @@ pub fn from_evidence(ev: &Evidence) -> Bom {
             properties: Vec::new(),
         },
         components,
+        services,
         dependencies,
     }
 }
@@ -472,6 +566,54 @@ mod tests {
         };
         assert_eq!(rules(&v["components"][0]), ["no-pickle", "only-mit"]);
         assert!(rules(&v["components"][1]).is_empty(), "only where broken");
+    }
+
+    #[test]
+    fn api_services_name_the_provider_endpoints_and_models() {
+        let mut ev = example();
+        ev.services = crate::model::tests::services();
+        let v = serde_json::to_value(from_evidence(&ev)).unwrap();
+        let s = &v["services"];
+        assert_eq!(s.as_array().unwrap().len(), 2);
+        let openai = &s[0];
+        assert_eq!(openai["name"], "openai");
+        assert_eq!(openai["bom-ref"], "api:openai@api.openai.com:443");
+        assert_eq!(openai["provider"]["name"], "openai");
+        assert_eq!(openai["group"], "api.openai.com");
+        assert_eq!(openai["x-trust-boundary"], true);
+        assert_eq!(
+            openai["endpoints"],
+            serde_json::json!([
+                "https://api.openai.com:443/v1/chat/completions",
+                "https://api.openai.com:443/v1/embeddings"
+            ])
+        );
+        let props = |svc: &serde_json::Value, name: String| -> Vec<String> {
+            svc["properties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["name"] == name)
+                .map(|p| p["value"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            props(openai, prop::api_model()),
+            ["gpt-4o-mini", "text-embedding-3-small"]
+        );
+        assert_eq!(props(openai, prop::api_calls()), ["7"]);
+        assert_eq!(props(openai, prop::api_operation()), ["chat", "embeddings"]);
+        let ollama = &s[1];
+        assert_eq!(
+            ollama["endpoints"],
+            serde_json::json!(["http://127.0.0.1:11434/api/chat"]),
+            "plain HTTP"
+        );
+        assert!(ollama.get("provider").is_none() && ollama.get("x-trust-boundary").is_none());
+        assert_eq!(props(ollama, prop::api_seen_by()), ["http"]);
+        let deps = v["dependencies"][0]["dependsOn"].as_array().unwrap();
+        assert!(deps.contains(&serde_json::json!("api:ollama@127.0.0.1:11434")));
+        assert!(serde_json::to_value(from_evidence(&example())).unwrap()["services"].is_null());
     }
 
     #[test]

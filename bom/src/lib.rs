@@ -8,7 +8,7 @@
 //!   dataset split...), each with its hash, license, purl, paths, how it was identified,
 //!   and which processes loaded it; the traced workload is the root.
 //! - [`cyclonedx`]: CycloneDX 1.6 JSON (`machine-learning-model` and `data` components,
-//!   model cards, evidence, dependencies).
+//!   model cards, evidence, dependencies; the AI APIs called as `services`).
 //! - [`spdx3`]: SPDX 3.0.1 JSON-LD with the AI and Dataset profiles.
 //! - [`merge`]: marks which components of a statically declared CycloneDX BOM were really
 //!   loaded at run time, and adds the ones nobody declared.
@@ -22,7 +22,7 @@ pub mod model;
 pub mod prop;
 pub mod spdx3;
 
-pub use model::{Component, Evidence, FileObservation, Kind, Process, Workload};
+pub use model::{ApiService, Component, Evidence, FileObservation, Kind, Process, Workload};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,7 +1,7 @@
 //! The neutral evidence model: what was loaded, by whom, and how we know what it is.
 use std::collections::BTreeMap;
 
-use aibom_semconv::{artifact_role, artifact_type, hash_source, provider};
+use aibom_semconv::{api_seen_by, artifact_role, artifact_type, hash_source, provider};
 use chrono::{DateTime, Utc};
 
 use crate::license::License;
@@ -169,6 +169,101 @@ pub struct Component {
     pub policy_violations: Vec<String>,
 }
 
+/// An AI API the workload called (`aibom.api.call` records), hosted (OpenAI, Anthropic...) or
+/// a local inference server (Ollama, vLLM...): one per provider, server address and port.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApiService {
+    /// `aibom.api.provider` (`openai`, `ollama`, `openai-compatible`...).
+    pub provider: String,
+    /// `gen_ai.provider.name`: set for the hosted providers OpenTelemetry names only.
+    pub gen_ai_provider: Option<String>,
+    /// `server.address`.
+    pub host: String,
+    /// `server.port`, when known.
+    pub port: Option<u16>,
+    /// `url.path`s requested, sorted and distinct (none when only the TLS server name was seen).
+    pub paths: Vec<String>,
+    /// `gen_ai.request.model`s, sorted and distinct.
+    pub models: Vec<String>,
+    /// `gen_ai.operation.name`s, sorted and distinct.
+    pub operations: Vec<String>,
+    /// `aibom.api.seen_by` values, sorted and distinct.
+    pub seen_by: Vec<String>,
+    /// Calls: the sum of `aibom.api.count`.
+    pub calls: u64,
+    /// Sums of `gen_ai.usage.input_tokens` / `output_tokens` where the records had them.
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    /// Processes that called it.
+    pub processes: Vec<Process>,
+}
+
+impl ApiService {
+    /// Unique within a document: `api:<provider>@<host>:<port>`.
+    pub fn key(&self) -> String {
+        format!(
+            "api:{}@{}:{}",
+            self.provider,
+            self.host,
+            self.port.unwrap_or(0)
+        )
+    }
+
+    /// `http` when only plain-HTTP requests showed it, else `https`.
+    pub fn scheme(&self) -> &'static str {
+        if !self.seen_by.is_empty() && self.seen_by.iter().all(|s| s == api_seen_by::HTTP) {
+            "http"
+        } else {
+            "https"
+        }
+    }
+
+    /// `scheme://host:port/path` per path (`scheme://host:port` when no path was seen): IPv6
+    /// addresses in brackets and written out in full (validators' IRI grammars miss `::`),
+    /// other characters an IRI may not hold there percent-encoded.
+    pub fn endpoints(&self) -> Vec<String> {
+        let bare = self.host.trim_start_matches('[').trim_end_matches(']');
+        let host = match bare.parse::<std::net::Ipv6Addr>() {
+            Ok(ip) => {
+                let segs: Vec<String> = ip.segments().iter().map(|s| format!("{s:x}")).collect();
+                format!("[{}]", segs.join(":"))
+            }
+            Err(_) => percent_encode(&self.host, b"-._~!$&'()*+,;="),
+        };
+        let base = match self.port {
+            Some(p) => format!("{}://{host}:{p}", self.scheme()),
+            None => format!("{}://{host}", self.scheme()),
+        };
+        if self.paths.is_empty() {
+            return vec![base];
+        }
+        self.paths
+            .iter()
+            .map(|p| {
+                let p = percent_encode(p, b"-._~!$&'()*+,;=:@/%");
+                if p.starts_with('/') {
+                    format!("{base}{p}")
+                } else {
+                    format!("{base}/{p}")
+                }
+            })
+            .collect()
+    }
+}
+
+/// `s` with every byte that is not ASCII alphanumeric or in `keep` percent-encoded.
+fn percent_encode(s: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || keep.contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// The traced workload: the root of the BOM.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Workload {
@@ -184,6 +279,9 @@ pub struct Workload {
 pub struct Evidence {
     pub workload: Workload,
     pub components: Vec<Component>,
+    /// AI APIs the workload called. [`Evidence::build`] leaves it empty; who holds the API-call
+    /// records (the sidecar) fills it.
+    pub services: Vec<ApiService>,
     /// When the document was made.
     pub timestamp: DateTime<Utc>,
     /// Unique document id.
@@ -211,6 +309,7 @@ impl Evidence {
         Evidence {
             workload,
             components,
+            services: Vec::new(),
             timestamp: Utc::now(),
             serial: uuid::Uuid::new_v4(),
             tool_version: tool_version.to_string(),
@@ -428,6 +527,56 @@ fn identity(c: &Component, p: &FileObservation) -> Vec<Identity> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// A hosted API over TLS (two models, 7 calls) and a local Ollama over plain HTTP.
+    pub(crate) fn services() -> Vec<ApiService> {
+        vec![
+            ApiService {
+                provider: "openai".into(),
+                gen_ai_provider: Some("openai".into()),
+                host: "api.openai.com".into(),
+                port: Some(443),
+                paths: vec!["/v1/chat/completions".into(), "/v1/embeddings".into()],
+                models: vec!["gpt-4o-mini".into(), "text-embedding-3-small".into()],
+                operations: vec!["chat".into(), "embeddings".into()],
+                seen_by: vec!["uprobe".into()],
+                calls: 7,
+                input_tokens: Some(120),
+                output_tokens: None,
+                processes: vec![Process {
+                    exe: "python".into(),
+                    pid: Some(42),
+                }],
+            },
+            ApiService {
+                provider: "ollama".into(),
+                host: "127.0.0.1".into(),
+                port: Some(11434),
+                paths: vec!["/api/chat".into()],
+                models: vec!["llama3.2".into()],
+                operations: vec!["chat".into()],
+                seen_by: vec!["http".into()],
+                calls: 1,
+                ..Default::default()
+            },
+        ]
+    }
+
+    #[test]
+    fn api_endpoints_follow_how_the_call_was_seen() {
+        let mut s = services().remove(0);
+        s.paths.clear();
+        s.seen_by = vec!["sni".into()];
+        assert_eq!(s.endpoints(), ["https://api.openai.com:443"]);
+        s.host = "fd00::1".into();
+        s.port = None;
+        assert_eq!(s.endpoints(), ["https://[fd00:0:0:0:0:0:0:1]"], "in full");
+        s.host = "bad host".into();
+        s.paths = vec!["/v1/a b".into()];
+        assert_eq!(s.endpoints(), ["https://bad%20host/v1/a%20b"]);
+        s.seen_by = vec!["http".into(), "uprobe".into()];
+        assert_eq!(s.scheme(), "https", "TLS seen too");
+    }
 
     /// Observations shaped like those of `examples/ml-app` (a hub repo of four files and a
     /// local GGUF file).

@@ -4,7 +4,7 @@
 //! `aibom.artifact.` or `aibom.` prefix gives way to `aibom:`, so `aibom.artifact.provider`
 //! is `aibom:provider`, `aibom.tracer` is `aibom:tracer`, `aibom.project.id` is
 //! `aibom:project.id` and `process.command_line` is `aibom:process.command_line`.
-use aibom_semconv::{attr, event, span};
+use aibom_semconv::{attr, event, metric, span};
 
 /// The `aibom:` property for a semconv name.
 pub fn name(semconv: &str) -> String {
@@ -42,6 +42,35 @@ pub fn policy_violation() -> String {
     name(event::POLICY_VIOLATION)
 }
 
+/// The provider of an AI API service (`aibom:api.provider`).
+pub fn api_provider() -> String {
+    name(attr::API_PROVIDER)
+}
+/// How calls to it were seen (`aibom:api.seen_by`), one property per value.
+pub fn api_seen_by() -> String {
+    name(attr::API_SEEN_BY)
+}
+/// Calls made to it (`aibom:api.calls`, after the metric): the sum of `aibom.api.count`.
+pub fn api_calls() -> String {
+    name(metric::API_CALLS)
+}
+/// A model requested from it (`aibom:api.model`: `gen_ai.request.model`), one per model.
+pub fn api_model() -> String {
+    api_prop("model")
+}
+/// An operation called (`aibom:api.operation`: `gen_ai.operation.name`), one per operation.
+pub fn api_operation() -> String {
+    api_prop("operation")
+}
+
+/// `aibom:api.<what>`: the namespace of the `aibom.api.*` attributes, for the service facts
+/// OpenTelemetry names outside it (`gen_ai.request.model`, `gen_ai.operation.name`).
+fn api_prop(what: &str) -> String {
+    let p = api_provider();
+    let ns = p.strip_suffix("provider").unwrap_or(&p);
+    format!("{ns}{what}")
+}
+
 /// Set by [`crate::merge`] on every declared component: `true` when it was loaded at run time.
 pub const RUNTIME_LOADED: &str = "aibom:runtime:loaded";
 /// Set by [`crate::merge`] on components loaded at run time that the static BOM did not declare.
@@ -60,5 +89,10 @@ mod tests {
         assert_eq!(process(), "aibom:process");
         assert_eq!(name(attr::FILE_SIZE), "aibom:file.size");
         assert_eq!(policy_violation(), "aibom:policy.violation");
+        assert_eq!(api_provider(), "aibom:api.provider");
+        assert_eq!(api_model(), "aibom:api.model");
+        assert_eq!(api_operation(), "aibom:api.operation");
+        assert_eq!(api_calls(), "aibom:api.calls");
+        assert_eq!(api_seen_by(), "aibom:api.seen_by");
     }
 }

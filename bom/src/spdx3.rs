@@ -1,5 +1,11 @@
 //! SPDX 3.0.1 JSON-LD with the AI and Dataset profiles.
 //!
+//! SPDX 3 has no service element: an AI API the workload called is a `software_Package`
+//! (purpose `other`) named by its provider, its endpoints in `comment` and
+//! `software_homePage`, supplied by an `Organization` when hosted, and one `Annotation` per
+//! fact, named as the CycloneDX properties (`aibom:api.model: gpt-4o-mini`, ...); the workload
+//! `dependsOn` it.
+//!
 //! Models are `ai_AIPackage`, datasets `dataset_DatasetPackage`, prompts, tools and configs
 //! `software_Package` (purpose `data`, `application`, `configuration`); each file is a
 //! `software_File` its package `contains`. The workload is the root `software_Package` of a
@@ -9,7 +15,8 @@
 use aibom_semconv::event;
 use serde_json::{json, Value};
 
-use crate::model::{Component, Evidence, Kind};
+use crate::model::{ApiService, Component, Evidence, Kind};
+use crate::prop;
 
 const CONTEXT: &str = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld";
 const CREATION_INFO: &str = "_:creationinfo";
@@ -151,6 +158,58 @@ impl Doc {
     }
 }
 
+impl Doc {
+    fn annotate(&mut self, subject: &str, statement: String) {
+        let aid = self.id("Annotation");
+        self.add(json!({
+            "type": "Annotation",
+            "spdxId": aid,
+            "annotationType": "other",
+            "subject": subject,
+            "statement": statement,
+        }));
+    }
+
+    fn service(&mut self, s: &ApiService) -> String {
+        let id = self.id("software_Package");
+        let endpoints = s.endpoints();
+        let mut comment = format!("AI API called at run time at {}", endpoints.join(", "));
+        if !s.processes.is_empty() {
+            let ps: Vec<_> = s.processes.iter().map(|p| p.to_string()).collect();
+            comment.push_str(&format!(" by {}", ps.join(", ")));
+        }
+        let mut v = json!({
+            "type": "software_Package",
+            "spdxId": id,
+            "name": s.provider,
+            "software_primaryPurpose": "other",
+            "comment": comment,
+        });
+        if let Some(e) = endpoints.first() {
+            v["software_homePage"] = json!(e);
+        }
+        if let Some(g) = &s.gen_ai_provider {
+            let oid = self.id("Organization");
+            let org = self.add(json!({"type": "Organization", "spdxId": oid, "name": g}));
+            v["suppliedBy"] = json!(org);
+        }
+        let pkg = self.add(v);
+        let mut facts = vec![(prop::api_provider(), s.provider.clone())];
+        facts.extend(s.models.iter().map(|m| (prop::api_model(), m.clone())));
+        facts.extend(
+            s.operations
+                .iter()
+                .map(|o| (prop::api_operation(), o.clone())),
+        );
+        facts.push((prop::api_calls(), s.calls.to_string()));
+        facts.extend(s.seen_by.iter().map(|b| (prop::api_seen_by(), b.clone())));
+        for (name, value) in facts {
+            self.annotate(&pkg, format!("{name}: {value}"));
+        }
+        pkg
+    }
+}
+
 /// The dataset type a file format suggests.
 fn dataset_type(format: Option<&str>) -> &'static str {
     match format {
@@ -191,7 +250,8 @@ pub fn from_evidence(ev: &Evidence) -> Value {
         ));
     }
     let workload = d.add(wv);
-    let pkgs: Vec<String> = ev.components.iter().map(|c| d.package(c)).collect();
+    let mut pkgs: Vec<String> = ev.components.iter().map(|c| d.package(c)).collect();
+    pkgs.extend(ev.services.iter().map(|s| d.service(s)));
     d.relationship(&workload, "dependsOn", pkgs);
     let sbom = d.id("software_Sbom");
     let mut elements: Vec<Value> = d.graph.iter().map(|v| v["spdxId"].clone()).collect();
@@ -279,6 +339,40 @@ mod tests {
                 assert!(ids.contains(&t), "{t} dangles");
             }
         }
+    }
+
+    #[test]
+    fn api_services_are_packages_with_annotated_facts() {
+        let mut ev = example();
+        ev.services = crate::model::tests::services();
+        let v = from_evidence(&ev);
+        let pkgs = of_type(&v, "software_Package");
+        let openai = pkgs.iter().find(|p| p["name"] == "openai").unwrap();
+        assert_eq!(openai["software_primaryPurpose"], "other");
+        assert_eq!(
+            openai["software_homePage"],
+            "https://api.openai.com:443/v1/chat/completions"
+        );
+        let org = of_type(&v, "Organization");
+        assert_eq!(org.len(), 1, "only the hosted provider supplies");
+        assert_eq!(openai["suppliedBy"], org[0]["spdxId"]);
+        let notes: Vec<String> = of_type(&v, "Annotation")
+            .iter()
+            .filter(|a| a["subject"] == openai["spdxId"])
+            .map(|a| a["statement"].as_str().unwrap().to_string())
+            .collect();
+        assert!(notes.contains(&format!("{}: gpt-4o-mini", prop::api_model())));
+        assert!(notes.contains(&format!("{}: 7", prop::api_calls())));
+        let dep = of_type(&v, "Relationship")
+            .into_iter()
+            .find(|r| r["relationshipType"] == "dependsOn")
+            .unwrap();
+        assert!(dep["to"].as_array().unwrap().contains(&openai["spdxId"]));
+        assert_eq!(
+            dep["to"].as_array().unwrap().len(),
+            6,
+            "4 components, 2 APIs"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use aibom_bom::{merge, render, Evidence, FileObservation, Format, Process, Workload};
+use aibom_bom::{merge, render, ApiService, Evidence, FileObservation, Format, Process, Workload};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/validate_bom.py");
 
@@ -110,6 +110,46 @@ fn evidence() -> Evidence {
         architecture_family: Some("bert".into()),
         architecture: Some("BertModel".into()),
     });
+    // AI APIs called: hosted over TLS, a server name only (IPv6, no path, no model), local
+    // over plain HTTP.
+    ev.services = vec![
+        ApiService {
+            provider: "openai".into(),
+            gen_ai_provider: Some("openai".into()),
+            host: "api.openai.com".into(),
+            port: Some(443),
+            paths: vec!["/v1/chat/completions".into()],
+            models: vec!["gpt-4o-mini".into()],
+            operations: vec!["chat".into()],
+            seen_by: vec!["uprobe".into()],
+            calls: 7,
+            input_tokens: Some(12),
+            output_tokens: Some(34),
+            processes: vec![Process {
+                exe: "python".into(),
+                pid: Some(7),
+            }],
+        },
+        ApiService {
+            provider: "openai-compatible".into(),
+            host: "fd00::1".into(),
+            port: Some(8443),
+            seen_by: vec!["sni".into()],
+            calls: 1,
+            ..Default::default()
+        },
+        ApiService {
+            provider: "ollama".into(),
+            host: "127.0.0.1".into(),
+            port: Some(11434),
+            paths: vec!["/api/chat".into(), "/api/embed".into()],
+            models: vec!["llama3.2".into(), "nomic-embed-text".into()],
+            operations: vec!["chat".into(), "embeddings".into()],
+            seen_by: vec!["http".into()],
+            calls: 3,
+            ..Default::default()
+        },
+    ];
     ev
 }
 

@@ -10,7 +10,9 @@
 //! `{{t:NAME_mv}}` the view that fills it.
 //! `{{sql:NAME}}` inlines the rendered `schema/NAME.sql` fragment (see [`FRAGMENTS`]).
 use crate::db::Db;
-use crate::tables::{quote_ident, Target, ARTIFACTS_TABLE, EVENTS_TABLE, VIOLATIONS_TABLE};
+use crate::tables::{
+    quote_ident, Target, API_CALLS_TABLE, ARTIFACTS_TABLE, EVENTS_TABLE, VIOLATIONS_TABLE,
+};
 use aibom_semconv::{attr, event, record};
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -67,6 +69,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0010_runtime_violations.sql",
         include_str!("../schema/0010_runtime_violations.sql"),
     ),
+    (
+        11,
+        "0011_runtime_api_calls.sql",
+        include_str!("../schema/0011_runtime_api_calls.sql"),
+    ),
 ];
 
 /// SQL fragments templates inline with `{{sql:NAME}}` (not migrations themselves).
@@ -78,6 +85,10 @@ pub const FRAGMENTS: &[(&str, &str)] = &[
     (
         "runtime_violations.select",
         include_str!("../schema/runtime_violations.select.sql"),
+    ),
+    (
+        "runtime_api_calls.select",
+        include_str!("../schema/runtime_api_calls.select.sql"),
     ),
 ];
 
@@ -132,6 +143,31 @@ const NAMES: &[(&str, &str)] = &[
     ("attr.POLICY_SEVERITY", attr::POLICY_SEVERITY),
     ("attr.POLICY_ENFORCED", attr::POLICY_ENFORCED),
     ("event.POLICY_VIOLATION", event::POLICY_VIOLATION),
+    ("attr.API_PROVIDER", attr::API_PROVIDER),
+    ("attr.API_SEEN_BY", attr::API_SEEN_BY),
+    ("attr.API_COUNT", attr::API_COUNT),
+    ("attr.API_TLS_LIBRARY", attr::API_TLS_LIBRARY),
+    ("attr.GEN_AI_PROVIDER_NAME", attr::GEN_AI_PROVIDER_NAME),
+    ("attr.GEN_AI_REQUEST_MODEL", attr::GEN_AI_REQUEST_MODEL),
+    ("attr.GEN_AI_RESPONSE_MODEL", attr::GEN_AI_RESPONSE_MODEL),
+    ("attr.GEN_AI_OPERATION_NAME", attr::GEN_AI_OPERATION_NAME),
+    (
+        "attr.GEN_AI_USAGE_INPUT_TOKENS",
+        attr::GEN_AI_USAGE_INPUT_TOKENS,
+    ),
+    (
+        "attr.GEN_AI_USAGE_OUTPUT_TOKENS",
+        attr::GEN_AI_USAGE_OUTPUT_TOKENS,
+    ),
+    ("attr.SERVER_ADDRESS", attr::SERVER_ADDRESS),
+    ("attr.SERVER_PORT", attr::SERVER_PORT),
+    ("attr.URL_PATH", attr::URL_PATH),
+    ("attr.HTTP_REQUEST_METHOD", attr::HTTP_REQUEST_METHOD),
+    (
+        "attr.HTTP_RESPONSE_STATUS_CODE",
+        attr::HTTP_RESPONSE_STATUS_CODE,
+    ),
+    ("event.API_CALL", event::API_CALL),
     // Placeholders of migration 0005 (deployed, so unchanged), written before semconv had
     // these names: the same semconv constants.
     ("names.CONTAINER_ID", attr::CONTAINER_ID),
@@ -334,6 +370,10 @@ pub async fn migrate(db: &Db, ttl_days: u32, raw_ttl_days: u32) -> Result<Migrat
             VIOLATIONS_TABLE.to_string(),
             format!("toDateTime(time) + toIntervalDay({ttl_days})"),
         ),
+        (
+            API_CALLS_TABLE.to_string(),
+            format!("toDateTime(time) + toIntervalDay({ttl_days})"),
+        ),
     ];
     for (name, col) in COLLECTOR_TABLES {
         ttls.push((
@@ -453,7 +493,7 @@ mod tests {
 
     #[test]
     fn the_violations_view_keeps_violation_records_with_their_verdict() {
-        let (v, name, tpl) = MIGRATIONS.last().unwrap();
+        let (v, name, tpl) = MIGRATIONS.iter().find(|m| m.0 == 10).unwrap();
         assert_eq!((*v, *name), (10, "0010_runtime_violations.sql"));
         let sql = render(tpl, &target()).unwrap();
         for (name, col) in [
@@ -479,6 +519,39 @@ mod tests {
         // the view and the backfill read the same rows
         let select = fragment("runtime_violations.select", &target()).unwrap();
         assert_eq!(sql.matches(&select).count(), 2);
+    }
+
+    #[test]
+    fn the_api_calls_view_keeps_api_call_records_with_typed_columns() {
+        let (v, name, tpl) = MIGRATIONS.iter().find(|m| m.0 == 11).unwrap();
+        assert_eq!(*name, "0011_runtime_api_calls.sql");
+        assert_eq!(MIGRATIONS.last().unwrap().0, *v);
+        let sql = render(tpl, &target()).unwrap();
+        for (name, col) in [
+            (attr::API_PROVIDER, "api_provider"),
+            (attr::GEN_AI_PROVIDER_NAME, "gen_ai_provider_name"),
+            (attr::GEN_AI_REQUEST_MODEL, "gen_ai_request_model"),
+            (attr::GEN_AI_OPERATION_NAME, "gen_ai_operation_name"),
+            (attr::SERVER_ADDRESS, "server_address"),
+            (attr::API_SEEN_BY, "api_seen_by"),
+            (attr::PROCESS_COMMAND_LINE, "process_command_line"),
+        ] {
+            assert!(
+                sql.contains(&format!("LogAttributes['{name}'] AS {col}")),
+                "{col}"
+            );
+        }
+        assert!(sql.contains(&format!(
+            "toUInt16OrZero(LogAttributes['{}']) AS server_port",
+            attr::SERVER_PORT
+        )));
+        assert!(sql.contains(&format!(
+            "toUInt64OrNull(LogAttributes['{}']) AS gen_ai_usage_input_tokens",
+            attr::GEN_AI_USAGE_INPUT_TOKENS
+        )));
+        assert!(sql.contains(&format!("= '{}'", event::API_CALL)));
+        let select = fragment("runtime_api_calls.select", &target()).unwrap();
+        assert_eq!(sql.matches(&select).count(), 2, "view and backfill");
     }
 
     #[test]

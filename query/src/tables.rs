@@ -12,6 +12,9 @@ pub const EVENTS_TABLE: &str = "runtime_events";
 /// Policy violations (migration 0010): what `GET .../violations` lists.
 pub const VIOLATIONS_TABLE: &str = "runtime_violations";
 
+/// AI API calls (migration 0011): what `GET .../api-calls` lists.
+pub const API_CALLS_TABLE: &str = "runtime_api_calls";
+
 /// Where the rendered SQL goes: database and collector table prefix (validated identifiers).
 #[derive(Clone, Debug)]
 pub struct Target {

@@ -4,7 +4,7 @@
 //! (bom/tests/validate_bom.py: cyclonedx-python-lib, spdx-python-model).
 mod common;
 
-use aibom_semconv::{policy_action, policy_severity};
+use aibom_semconv::{api_provider, api_seen_by, policy_action, policy_severity};
 use common::*;
 use serde_json::Value;
 
@@ -127,6 +127,87 @@ fn fixture(ch: &ClickHouse, base: i64) {
         ],
         false,
     );
+    // AI API calls: OpenAI over TLS (two models, 2 + 1 + 4 calls on chat), a local Ollama over
+    // plain HTTP, and another project's Anthropic.
+    let api = |t: i64, project: &str, attrs: &[(&str, &str)]| {
+        let mut a = vec![
+            (record::EVENT_NAME, event::API_CALL),
+            (attr::PROJECT_ID, project),
+            (attr::PROCESS_PID, "102"),
+            (attr::PROCESS_EXECUTABLE_NAME, "python3"),
+        ];
+        a.extend_from_slice(attrs);
+        log_row(base + t * S, &a, &[])
+    };
+    let openai =
+        |t: i64, model: &'static str, op: &'static str, path: &'static str, n: &'static str| {
+            api(
+                t,
+                "proj-x",
+                &[
+                    (attr::API_PROVIDER, api_provider::OPENAI),
+                    (attr::GEN_AI_PROVIDER_NAME, "openai"),
+                    (attr::GEN_AI_REQUEST_MODEL, model),
+                    (attr::GEN_AI_OPERATION_NAME, op),
+                    (attr::SERVER_ADDRESS, "api.openai.com"),
+                    (attr::SERVER_PORT, "443"),
+                    (attr::URL_PATH, path),
+                    (attr::API_SEEN_BY, api_seen_by::UPROBE),
+                    (attr::API_COUNT, n),
+                ],
+            )
+        };
+    ch.insert_logs(
+        &[
+            openai(10, "gpt-4o-mini", "chat", "/v1/chat/completions", "2"),
+            openai(11, "gpt-4o-mini", "chat", "/v1/chat/completions", "1"),
+            openai(12, "gpt-4o-mini", "chat", "/v1/chat/completions", "4"),
+            openai(
+                13,
+                "text-embedding-3-small",
+                "embeddings",
+                "/v1/embeddings",
+                "3",
+            ),
+            api(
+                14,
+                "proj-x",
+                &[
+                    (attr::API_PROVIDER, api_provider::OLLAMA),
+                    (attr::GEN_AI_REQUEST_MODEL, "llama3.2"),
+                    (attr::GEN_AI_OPERATION_NAME, "chat"),
+                    (attr::SERVER_ADDRESS, "127.0.0.1"),
+                    (attr::SERVER_PORT, "11434"),
+                    (attr::URL_PATH, "/api/chat"),
+                    (attr::API_SEEN_BY, api_seen_by::HTTP),
+                    (attr::API_COUNT, "1"),
+                ],
+            ),
+            api(
+                15,
+                "proj-y",
+                &[
+                    (attr::API_PROVIDER, api_provider::ANTHROPIC),
+                    (attr::SERVER_ADDRESS, "api.anthropic.com"),
+                    (attr::SERVER_PORT, "443"),
+                    (attr::API_SEEN_BY, api_seen_by::SNI),
+                    (attr::API_COUNT, "1"),
+                ],
+            ),
+        ],
+        false,
+    );
+}
+
+/// The values of the properties named `name` of a CycloneDX component or service.
+fn props(c: &Value, name: &str) -> Vec<String> {
+    c["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == name)
+        .map(|p| p["value"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn get(sc: &Sidecar, project: &str, query: &str, token: Option<&str>) -> (u16, String, String) {
@@ -209,6 +290,42 @@ fn aibom_route_serves_validated_cyclonedx_and_spdx3() {
         !text.contains("checkpoint") && !text.contains("secret"),
         "{text}"
     );
+    // The APIs the project called are services: one per provider and server, with endpoints,
+    // models, operations and calls; the workload depends on them; not another project's.
+    let services = bom["services"].as_array().expect("services");
+    assert_eq!(services.len(), 2, "{:#}", bom["services"]);
+    let openai = services.iter().find(|s| s["name"] == "openai").unwrap();
+    assert_eq!(openai["provider"]["name"], "openai");
+    assert_eq!(openai["group"], "api.openai.com");
+    assert_eq!(
+        openai["endpoints"],
+        serde_json::json!([
+            "https://api.openai.com:443/v1/chat/completions",
+            "https://api.openai.com:443/v1/embeddings"
+        ])
+    );
+    let p = |name: String| props(openai, &name);
+    assert_eq!(
+        p(aibom_bom::prop::api_model()),
+        ["gpt-4o-mini", "text-embedding-3-small"]
+    );
+    assert_eq!(p(aibom_bom::prop::api_operation()), ["chat", "embeddings"]);
+    assert_eq!(p(aibom_bom::prop::api_calls()), ["10"], "2 + 1 + 4 + 3");
+    assert_eq!(p(aibom_bom::prop::api_provider()), [api_provider::OPENAI]);
+    assert_eq!(p(aibom_bom::prop::api_seen_by()), [api_seen_by::UPROBE]);
+    assert_eq!(p(aibom_bom::prop::process()), ["python3[102]"]);
+    let ollama = services.iter().find(|s| s["name"] == "ollama").unwrap();
+    assert_eq!(
+        ollama["endpoints"],
+        serde_json::json!(["http://127.0.0.1:11434/api/chat"]),
+        "seen over plain HTTP"
+    );
+    assert!(ollama.get("provider").is_none(), "a local server: {ollama}");
+    let deps = bom["dependencies"][0]["dependsOn"].as_array().unwrap();
+    for s in services {
+        assert!(deps.contains(&s["bom-ref"]), "workload -> {}", s["bom-ref"]);
+    }
+    assert!(!text.contains("anthropic"), "another project's API");
 
     let (status, ct, text) = get(&sc, "proj-x", "?format=spdx3-json", Some(TOKEN));
     assert_eq!(status, 200, "{text}");
@@ -228,21 +345,53 @@ fn aibom_route_serves_validated_cyclonedx_and_spdx3() {
         .iter()
         .find(|e| e["type"] == "dataset_DatasetPackage")
         .unwrap();
-    let notes: Vec<&str> = graph
+    let ai_pkg = &ai[0]["spdxId"];
+    assert!(
+        graph
+            .iter()
+            .filter(|e| e["type"] == "Annotation")
+            .all(|e| e["subject"] != *ai_pkg),
+        "the model broke no rule"
+    );
+    let dataset_notes: Vec<&str> = graph
         .iter()
-        .filter(|e| e["type"] == "Annotation")
-        .map(|e| {
-            assert_eq!(e["subject"], dataset["spdxId"], "annotates the dataset");
-            e["statement"].as_str().unwrap()
-        })
+        .filter(|e| e["type"] == "Annotation" && e["subject"] == dataset["spdxId"])
+        .map(|e| e["statement"].as_str().unwrap())
         .collect();
     assert_eq!(
-        notes,
+        dataset_notes,
         [
             format!("{}: datasets-need-a-license", event::POLICY_VIOLATION),
             format!("{}: no-local-data", event::POLICY_VIOLATION),
         ]
     );
+    // Each API called is a package (SPDX 3 has no service element), its facts annotations.
+    let openai = graph
+        .iter()
+        .find(|e| e["type"] == "software_Package" && e["name"] == "openai")
+        .expect("the OpenAI API as a package");
+    assert_eq!(openai["software_primaryPurpose"], "other");
+    let openai_notes: Vec<&str> = graph
+        .iter()
+        .filter(|e| e["type"] == "Annotation" && e["subject"] == openai["spdxId"])
+        .map(|e| e["statement"].as_str().unwrap())
+        .collect();
+    for fact in [
+        format!("{}: gpt-4o-mini", aibom_bom::prop::api_model()),
+        format!("{}: text-embedding-3-small", aibom_bom::prop::api_model()),
+        format!("{}: 10", aibom_bom::prop::api_calls()),
+    ] {
+        assert!(
+            openai_notes.contains(&fact.as_str()),
+            "{fact}: {openai_notes:?}"
+        );
+    }
+    let supplier = graph
+        .iter()
+        .find(|e| e["spdxId"] == openai["suppliedBy"])
+        .expect("supplier");
+    assert_eq!(supplier["type"], "Organization");
+    assert_eq!(supplier["name"], "openai");
 
     // a project with no events: a valid, empty document
     let (status, _, text) = get(&sc, "nobody", "", Some(TOKEN));

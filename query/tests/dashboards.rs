@@ -41,16 +41,24 @@ const MAY_BE_ZERO: &[(&str, &str)] = &[
     ),
 ];
 
-/// Panels that return no rows after a healthy run without a policy, and why. They must have
-/// rows exactly when the run stored some (checked against the data).
-const MAY_BE_EMPTY: &[(&str, &str)] = &[
+/// Panels that return no rows after a healthy run without a policy or without AI API calls,
+/// the table they read, and why. They must have rows exactly when the run stored some in that
+/// table (checked against the data).
+const MAY_BE_EMPTY: &[(&str, &str, &str)] = &[
     (
         "Policy violations by rule",
+        "runtime_violations",
         "aibomd ran without --policy, so nothing was judged",
     ),
     (
         "Recent policy violations",
+        "runtime_violations",
         "aibomd ran without --policy, so nothing was judged",
+    ),
+    (
+        "AI APIs called",
+        "runtime_api_calls",
+        "the example app calls no AI API",
     ),
 ];
 
@@ -483,6 +491,149 @@ fn overview_shows_policy_violations_by_rule_and_the_latest_ones() {
     assert!(run(&by_rule, Var::one("no-such-host")).is_empty());
 }
 
+/// The overview's "AI APIs called" panel, run as Grafana runs it against a real ClickHouse
+/// engine holding `aibom.api.call` records shaped as rotel writes them: calls (the sum of
+/// `aibom.api.count`) and distinct processes per provider, server, model and operation, most
+/// calls first; the host selection applies. No root needed (no aibomd run).
+#[test]
+fn overview_shows_the_ai_apis_called() {
+    use aibom_semconv::{api_provider, api_seen_by, event, record};
+    let board = dashboards()
+        .into_iter()
+        .find(|d| d.uid() == "aibom-overview")
+        .unwrap();
+    let panel = board
+        .panels()
+        .into_iter()
+        .find(|p| p["title"] == "AI APIs called")
+        .expect("no panel \"AI APIs called\"");
+    let sql = panel["targets"][0]["rawSql"].as_str().unwrap().to_string();
+    for a in [
+        attr::API_PROVIDER,
+        attr::SERVER_ADDRESS,
+        attr::GEN_AI_REQUEST_MODEL,
+        attr::API_COUNT,
+    ] {
+        assert!(sql.contains(&column_of(a)), "the panel lacks {a}");
+    }
+
+    let Some(ch) = common::ClickHouse::start() else {
+        return;
+    };
+    let m = common::migrate(&ch);
+    assert!(
+        m.status.success(),
+        "migrate: {}",
+        String::from_utf8_lossy(&m.stderr)
+    );
+    let now = Utc::now();
+    let base = now.timestamp_nanos_opt().unwrap() - 600 * 1_000_000_000;
+    let api_call =
+        |t: i64, provider: &str, host: &str, model: &str, count: &str, pid: &str, node: &str| {
+            let mut a = vec![
+                (record::EVENT_NAME, event::API_CALL),
+                (attr::PROJECT_ID, "demo"),
+                (attr::API_PROVIDER, provider),
+                (attr::SERVER_ADDRESS, host),
+                (attr::SERVER_PORT, "443"),
+                (attr::API_SEEN_BY, api_seen_by::UPROBE),
+                (attr::API_COUNT, count),
+                (attr::PROCESS_PID, pid),
+                (attr::PROCESS_EXECUTABLE_NAME, "python3"),
+                (attr::GEN_AI_OPERATION_NAME, "chat"),
+            ];
+            if !model.is_empty() {
+                a.push((attr::GEN_AI_REQUEST_MODEL, model));
+            }
+            common::log_row(base + t * 1_000_000_000, &a, &[(attr::HOST_NAME, node)])
+        };
+    let (openai, anthropic) = (api_provider::OPENAI, api_provider::ANTHROPIC);
+    ch.insert_logs(
+        &[
+            api_call(
+                1,
+                openai,
+                "api.openai.com",
+                "gpt-4o-mini",
+                "2",
+                "100",
+                "node-1",
+            ),
+            api_call(
+                2,
+                openai,
+                "api.openai.com",
+                "gpt-4o-mini",
+                "1",
+                "100",
+                "node-1",
+            ),
+            api_call(
+                3,
+                openai,
+                "api.openai.com",
+                "gpt-4o-mini",
+                "4",
+                "101",
+                "node-2",
+            ),
+            api_call(4, anthropic, "api.anthropic.com", "", "3", "102", "node-1"),
+        ],
+        false,
+    );
+    let range = TimeRange {
+        from: now - chrono::Duration::hours(1),
+        to: now + chrono::Duration::minutes(1),
+        interval_ms: 3_600_000,
+    };
+    let run = |host: Var| {
+        let mut vars = Vars::new();
+        vars.insert("project".into(), Var::one("demo"));
+        vars.insert("host".into(), host);
+        vars.insert("container".into(), Var::all(Vec::new()));
+        let sql = grafana::interpolate(&sql, &vars, &range).unwrap();
+        query(&ch, &sql).unwrap_or_else(|e| panic!("{e}\n{sql}"))
+    };
+    let rows = run(Var::all(vec!["node-1".into(), "node-2".into()]));
+    let got: Vec<(String, String, String, f64, f64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["provider"].as_str().unwrap().to_string(),
+                r["api_host"].as_str().unwrap().to_string(),
+                r["model"].as_str().unwrap().to_string(),
+                num(&r["calls"]),
+                num(&r["processes"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                openai.into(),
+                "api.openai.com".into(),
+                "gpt-4o-mini".into(),
+                7.0,
+                2.0
+            ),
+            (
+                anthropic.into(),
+                "api.anthropic.com".into(),
+                String::new(),
+                3.0,
+                1.0
+            ),
+        ],
+        "most calls first: {rows:?}"
+    );
+    // The host selection applies: node-2 made 4 of the OpenAI calls.
+    let one = run(Var::one("node-2"));
+    assert_eq!(one.len(), 1, "{one:?}");
+    assert_eq!(num(&one[0]["calls"]), 4.0);
+    assert!(run(Var::one("no-such-host")).is_empty());
+}
+
 // ------------------------------------------------------------------ end to end
 
 /// Runs SQL over ClickHouse's HTTP interface; rows as JSON objects.
@@ -782,10 +933,12 @@ fn every_panel_and_variable_returns_rows_from_an_end_to_end_run() {
         "SELECT uniqExact(container_id) FROM runtime_events \
          WHERE project_id = 'demo' AND container_id != ''",
     );
-    let violations = count(
-        &run.ch,
-        "SELECT count() FROM runtime_violations WHERE project_id = 'demo'",
-    );
+    let stored = |table: &str| {
+        count(
+            &run.ch,
+            &format!("SELECT count() FROM {table} WHERE project_id = 'demo'"),
+        )
+    };
     let mut report = Vec::new();
     for d in dashboards() {
         // variables in order, each query filled with the ones before it
@@ -831,11 +984,12 @@ fn every_panel_and_variable_returns_rows_from_an_end_to_end_run() {
         let all = run_panels(&run, &d, &vars, &range);
         for (title, rows) in &all {
             let at = format!("{} {title:?}", d.file);
-            if let Some((_, why)) = MAY_BE_EMPTY.iter().find(|(t, _)| t == title) {
+            if let Some((_, table, why)) = MAY_BE_EMPTY.iter().find(|(t, _, _)| t == title) {
+                let n = stored(table);
                 assert_eq!(
                     rows.is_empty(),
-                    violations == 0,
-                    "{at}: {} rows, {violations} violations stored",
+                    n == 0,
+                    "{at}: {} rows, {n} rows stored in {table}",
                     rows.len()
                 );
                 report.push(format!("{at}: {} rows (may be empty: {why})", rows.len()));

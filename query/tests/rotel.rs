@@ -63,6 +63,31 @@ fn rotel_writes_what_the_api_serves() {
         kv(attr::POLICY_ACTION, json!({"stringValue": aibom_semconv::policy_action::DENY})),
         kv(attr::POLICY_SEVERITY, json!({"stringValue": aibom_semconv::policy_severity::HIGH})),
         kv(attr::POLICY_ENFORCED, json!({"boolValue": true})),
+    ]}, {
+    // An AI API call as aibomd exports it: numbers as OTLP ints, no file, the event name also
+    // as an attribute.
+    "timeUnixNano": now.to_string(), "eventName": event::API_CALL, "severityNumber": 9, "severityText": "INFO",
+    "body": {"stringValue": "openai gpt-4o-mini api.openai.com:443"},
+    "attributes": [
+        kv(record::EVENT_NAME, json!({"stringValue": event::API_CALL})),
+        kv(attr::PROJECT_ID, json!({"stringValue": "rotel-proj"})),
+        kv(attr::API_PROVIDER, json!({"stringValue": aibom_semconv::api_provider::OPENAI})),
+        kv(attr::GEN_AI_PROVIDER_NAME, json!({"stringValue": "openai"})),
+        kv(attr::GEN_AI_REQUEST_MODEL, json!({"stringValue": "gpt-4o-mini"})),
+        kv(attr::GEN_AI_OPERATION_NAME, json!({"stringValue": "chat"})),
+        kv(attr::SERVER_ADDRESS, json!({"stringValue": "api.openai.com"})),
+        kv(attr::SERVER_PORT, json!({"intValue": "443"})),
+        kv(attr::URL_PATH, json!({"stringValue": "/v1/chat/completions"})),
+        kv(attr::HTTP_REQUEST_METHOD, json!({"stringValue": "POST"})),
+        kv(attr::HTTP_RESPONSE_STATUS_CODE, json!({"intValue": "200"})),
+        kv(attr::GEN_AI_USAGE_INPUT_TOKENS, json!({"intValue": "12"})),
+        kv(attr::GEN_AI_USAGE_OUTPUT_TOKENS, json!({"intValue": "34"})),
+        kv(attr::API_SEEN_BY, json!({"stringValue": aibom_semconv::api_seen_by::UPROBE})),
+        kv(attr::API_COUNT, json!({"intValue": "3"})),
+        kv(attr::PROCESS_PID, json!({"intValue": "4243"})),
+        kv(attr::PROCESS_EXECUTABLE_NAME, json!({"stringValue": "python3"})),
+        kv(attr::PROCESS_COMMAND_LINE, json!({"stringValue": "python3 chat.py"})),
+        kv(attr::TRACER, json!({"stringValue": "ebpf"})),
     ]}]}]}]});
     let end = (now + 5_000_000).to_string();
     let span = json!({"resourceSpans": [{"resource": resource, "scopeSpans": [{"scope": {"name": "aibomd"}, "spans": [{
@@ -110,7 +135,7 @@ fn rotel_writes_what_the_api_serves() {
     assert_eq!(
         events.json["events"].as_array().unwrap().len(),
         1,
-        "the violation is no event: {}",
+        "neither the violation nor the API call is an event: {}",
         events.text
     );
     let v = &call(
@@ -133,6 +158,63 @@ fn rotel_writes_what_the_api_serves() {
     );
     assert_eq!(v[attr::PROCESS_PID], 4242);
     assert_eq!(v[attr::HOST_NAME], "node-9");
+    // The API call: its own typed row (no event, no violation), the ints typed again.
+    let row = ch.sql(
+        "SELECT project_id, api_provider, gen_ai_provider_name, gen_ai_request_model, \
+         gen_ai_operation_name, server_address, server_port, url_path, http_request_method, \
+         http_response_status_code, api_seen_by, api_count, gen_ai_usage_input_tokens, \
+         gen_ai_usage_output_tokens, process_pid, process_executable_name, \
+         process_command_line, host_name, toUnixTimestamp64Nano(time) \
+         FROM runtime_api_calls FORMAT TSV",
+        "",
+    );
+    assert_eq!(
+        row.trim_end().split('\t').collect::<Vec<_>>(),
+        [
+            "rotel-proj",
+            aibom_semconv::api_provider::OPENAI,
+            "openai",
+            "gpt-4o-mini",
+            "chat",
+            "api.openai.com",
+            "443",
+            "/v1/chat/completions",
+            "POST",
+            "200",
+            aibom_semconv::api_seen_by::UPROBE,
+            "3",
+            "12",
+            "34",
+            "4243",
+            "python3",
+            "python3 chat.py",
+            "node-9",
+            &now.to_string(),
+        ],
+        "one typed row: {row}"
+    );
+    let c = &call(
+        "GET",
+        &format!("{}/projects/rotel-proj/runtime/api-calls", sc.base),
+        Some(TOKEN),
+        None,
+    )
+    .json["api_calls"];
+    assert_eq!(c.as_array().map(Vec::len), Some(1), "{c}");
+    assert_eq!(c[0][attr::SERVER_PORT], 443);
+    assert_eq!(c[0][attr::API_COUNT], 3);
+    assert_eq!(c[0][attr::GEN_AI_REQUEST_MODEL], "gpt-4o-mini");
+    let violations = call(
+        "GET",
+        &format!("{}/projects/rotel-proj/runtime/violations", sc.base),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(
+        violations.json["violations"].as_array().unwrap().len(),
+        1,
+        "the API call is no violation"
+    );
     for table in ["otel_traces", "otel_metrics_sum", "otel_metrics_gauge"] {
         let start = Instant::now();
         while ch.sql(&format!("SELECT count() FROM {table}"), "").trim() == "0" {

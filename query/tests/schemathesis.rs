@@ -99,6 +99,44 @@ fn openapi_fuzz_has_no_server_errors() {
     })
     .collect();
     ch.insert_logs(&violations, false);
+    let api_calls: Vec<_> = [
+        (
+            aibom_semconv::api_provider::OPENAI,
+            "api.openai.com",
+            "443",
+            aibom_semconv::api_seen_by::UPROBE,
+        ),
+        (
+            aibom_semconv::api_provider::OLLAMA,
+            "127.0.0.1",
+            "11434",
+            aibom_semconv::api_seen_by::HTTP,
+        ),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (provider, host, port, seen_by))| {
+        log_row(
+            now - (i as i64) * 1_000_000_000,
+            &[
+                (record::EVENT_NAME, event::API_CALL),
+                (attr::PROJECT_ID, "proj-a"),
+                (attr::API_PROVIDER, provider),
+                (attr::GEN_AI_REQUEST_MODEL, "gpt-4o-mini"),
+                (attr::GEN_AI_OPERATION_NAME, "chat"),
+                (attr::SERVER_ADDRESS, host),
+                (attr::SERVER_PORT, port),
+                (attr::API_SEEN_BY, seen_by),
+                (attr::API_COUNT, "2"),
+                (attr::GEN_AI_USAGE_INPUT_TOKENS, "12"),
+                (attr::PROCESS_PID, "100"),
+                (attr::PROCESS_EXECUTABLE_NAME, "python3"),
+            ],
+            &[],
+        )
+    })
+    .collect();
+    ch.insert_logs(&api_calls, false);
     let r = call(
         "GET",
         &format!("{}/projects/proj-a/runtime/events", sidecar.base),
@@ -149,7 +187,7 @@ fn openapi_fuzz_has_no_server_errors() {
     };
     let selected = number_after("Operations:");
     assert!(
-        selected.is_some_and(|n| n >= 8) && number_after("Tested:") == selected,
+        selected.is_some_and(|n| n >= 9) && number_after("Tested:") == selected,
         "every selected operation tested: {selected:?} selected\n{strict}"
     );
     if !lenient.is_empty() {

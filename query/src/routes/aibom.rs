@@ -8,7 +8,9 @@
 //! latest non-empty value wins. At most [`MAX_FILES`] files, most recently seen first.
 //! A component whose files broke policy rules (`aibom.policy.violation` records of the same
 //! path) lists them: CycloneDX property `aibom:policy.violation`, SPDX `Annotation`.
-use super::{violations, Shared};
+//! The AI APIs the project called (`aibom.api.call` records, one per provider, server address
+//! and port) are CycloneDX `services`, SPDX `software_Package`s (see `aibom_bom::spdx3`).
+use super::{api_calls, violations, Shared};
 use crate::error::ApiError;
 use crate::params;
 use crate::tables::EVENTS_TABLE;
@@ -25,6 +27,8 @@ use utoipa::IntoParams;
 
 /// Most files a document is built from.
 pub const MAX_FILES: u32 = 10_000;
+/// Most AI API services a document lists.
+pub const MAX_SERVICES: u32 = 1000;
 /// Most processes and tracers listed per file.
 const LIST_CAP: u32 = 100;
 
@@ -162,7 +166,9 @@ fn mark_violations(ev: &mut Evidence, rules: &HashMap<String, Vec<String>>) {
             (`application/spdx+json`): one component per AI artifact the project's processes loaded, \
             with hash, license, purl, the paths it was loaded from and the processes that loaded it; \
             the project is the root component; a component whose files broke policy rules names each rule \
-            (CycloneDX property `aibom:policy.violation`, SPDX `Annotation`). A project with no events gets a document with no components.",
+            (CycloneDX property `aibom:policy.violation`, SPDX `Annotation`); the AI APIs it called are CycloneDX `services` \
+            (endpoints, properties `aibom:api.provider`, `aibom:api.model`, `aibom:api.operation`, `aibom:api.calls`, `aibom:api.seen_by`), \
+            SPDX `software_Package`s with annotations. A project with no events gets a document with no components.",
             content(
                 (Object = "application/vnd.cyclonedx+json"),
                 (Object = "application/spdx+json"),
@@ -185,7 +191,7 @@ pub async fn get(
         Some(BomFormat::CyclonedxJson) => Format::CycloneDxJson,
         Some(BomFormat::Spdx3Json) => Format::Spdx3Json,
     };
-    let (rows, rules) = tokio::try_join!(
+    let (rows, rules, services) = tokio::try_join!(
         st.db.run(
             st.db
                 .client()
@@ -196,6 +202,7 @@ pub async fn get(
                 .fetch_all::<FileRow>(),
         ),
         violations::rules_by_path(&st.db, project, MAX_FILES),
+        api_calls::services(&st.db, project, MAX_SERVICES),
     )?;
     let workload = Workload {
         name: project.to_string(),
@@ -205,6 +212,7 @@ pub async fn get(
     let files = rows.into_iter().map(|r| r.observation(project)).collect();
     let mut ev = Evidence::build(workload, files, env!("CARGO_PKG_VERSION"));
     mark_violations(&mut ev, &rules);
+    ev.services = services;
     Ok((
         [(header::CONTENT_TYPE, format.media_type())],
         aibom_bom::render(&ev, format),

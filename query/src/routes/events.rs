@@ -3,7 +3,9 @@ use super::{put_num, put_str, Shared};
 use crate::error::ApiError;
 use crate::params::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::schema::{either_expr, fragment};
-use crate::tables::{quote_ident, ARTIFACTS_TABLE, EVENTS_TABLE, VIOLATIONS_TABLE};
+use crate::tables::{
+    quote_ident, API_CALLS_TABLE, ARTIFACTS_TABLE, EVENTS_TABLE, VIOLATIONS_TABLE,
+};
 use aibom_semconv::{attr, record};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -393,10 +395,10 @@ pub(crate) fn next_page<R>(
     }
 }
 
-/// Deletes a project's runtime events and policy violations (all, or those before `before`),
-/// and the raw log rows they came from (`deleted` counts the events). The summary reflects it
-/// at once: the project's summary aggregates for the affected months are rebuilt from the
-/// events that remain.
+/// Deletes a project's runtime events, policy violations and AI API calls (all, or those
+/// before `before`), and the raw log rows they came from (`deleted` counts the events). The
+/// summary reflects it at once: the project's summary aggregates for the affected months are
+/// rebuilt from the events that remain.
 #[utoipa::path(delete, path = "/projects/{id}/runtime/events",
     params(("id" = String, Path, description = "Project id"), DeleteQuery),
     responses(
@@ -434,12 +436,14 @@ pub async fn delete(
         st.db.run(del.execute()).await?;
         rebuild_artifacts(&st, project, before).await?;
     }
-    // Its policy violations (a table of their own) over the same time span.
-    let sql = format!("DELETE FROM {VIOLATIONS_TABLE} WHERE {}", w.sql());
-    let del = w
-        .bind(st.db.client().query_raw(&sql))
-        .with_setting("lightweight_deletes_sync", "2");
-    st.db.run(del.execute()).await?;
+    // Its policy violations and AI API calls (tables of their own) over the same time span.
+    for table in [VIOLATIONS_TABLE, API_CALLS_TABLE] {
+        let sql = format!("DELETE FROM {table} WHERE {}", w.sql());
+        let del = w
+            .bind(st.db.client().query_raw(&sql))
+            .with_setting("lightweight_deletes_sync", "2");
+        st.db.run(del.execute()).await?;
+    }
     // The raw rows too: deleting a project's data must not leave it in the collector's table.
     let t = st.db.target();
     let mut raw = format!(

@@ -1,5 +1,6 @@
 //! The HTTP API: routes, shared state, the OpenAPI document.
 pub mod aibom;
+pub mod api_calls;
 pub mod events;
 pub mod scans;
 pub mod summary;
@@ -129,6 +130,7 @@ fn api_routes(auth: Auth) -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .routes(routes!(events::list, events::delete))
         .routes(routes!(summary::get))
         .routes(routes!(violations::list))
+        .routes(routes!(api_calls::list))
         .routes(routes!(aibom::get))
         .routes(routes!(scans::start))
         .routes(routes!(scans::status))
@@ -278,6 +280,23 @@ mod tests {
             json!(aibom_semconv::policy_severity::ALL)
         );
         assert_eq!(param(violations, "get", "enforced")["type"], "boolean");
+        let api_calls = "/projects/{id}/runtime/api-calls";
+        assert_eq!(
+            param(api_calls, "get", "id")["pattern"],
+            params::PROJECT_ID_PATTERN
+        );
+        assert_eq!(
+            param(api_calls, "get", "limit")["maximum"],
+            json!(params::MAX_LIMIT)
+        );
+        assert_eq!(
+            param(api_calls, "get", "provider")["enum"],
+            json!(aibom_semconv::api_provider::ALL)
+        );
+        assert_eq!(
+            param(api_calls, "get", "seen_by")["enum"],
+            json!(aibom_semconv::api_seen_by::ALL)
+        );
         assert_eq!(
             param("/scans/{id}", "get", "id")["pattern"],
             params::SCAN_ID_PATTERN

@@ -9,6 +9,9 @@
 //! Reads only the `runtime_artifacts` aggregate (migration 0007, one row per project, path and
 //! month, kept up to date by a materialized view and rebuilt on DELETE): two small queries, the
 //! per-path rows and the project totals; artifacts, counts and totals are derived here.
+//! Policy violations and AI API calls come from their own tables (`runtime_violations`,
+//! `runtime_api_calls`: [`super::api_calls::counts`]), in the same `try_join!`.
+use super::api_calls::{self, ApiCallCounts};
 use super::{put_num, put_str, Shared};
 use crate::db::Db;
 use crate::error::ApiError;
@@ -113,6 +116,9 @@ pub struct Summary {
     pub truncated: bool,
     /// Policy violations: total, enforced, per rule, severity and action.
     pub violations: ViolationCounts,
+    /// AI API calls (`aibom.api.call` records): totals, and calls per provider, server, model
+    /// and operation. `GET .../api-calls` lists them.
+    pub api_calls: ApiCallCounts,
 }
 
 /// Per-path rows of a project from the `runtime_artifacts` aggregate: the latest non-empty
@@ -454,7 +460,7 @@ pub async fn get(
          FROM {ARTIFACTS_TABLE} WHERE project_id = {{project:String}}"
     );
     // Three statements at once (a ClickHouse server runs them in parallel; chdb-http in turn).
-    let (arts, pt, vg) = tokio::try_join!(
+    let (arts, pt, vg, api) = tokio::try_join!(
         artifacts(&st.db, project),
         st.db.run(
             st.db
@@ -470,6 +476,7 @@ pub async fn get(
                 .param("project", project)
                 .fetch_all::<ViolationGroup>(),
         ),
+        api_calls::counts(&st.db, project),
     )?;
     let by_type = counts(&arts, |a| &a.atype);
     let by_provider = counts(&arts, |a| &a.provider);
@@ -499,6 +506,7 @@ pub async fn get(
             .collect(),
         truncated,
         violations: violation_counts(&vg),
+        api_calls: api,
     }))
 }
 

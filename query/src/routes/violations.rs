@@ -19,7 +19,7 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 /// The OpenAPI schema of a filter that takes one of `values` (semconv's list).
-fn one_of(values: &[&str]) -> Object {
+pub(crate) fn one_of(values: &[&str]) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(values.iter().copied()))
@@ -90,7 +90,7 @@ pub struct ViolationsPage {
 }
 
 /// `v` when it is one of `allowed`, else a 400 naming them. Absent: no filter.
-fn one_of_filter<'a>(
+pub(crate) fn one_of_filter<'a>(
     name: &str,
     v: &'a Option<String>,
     allowed: &[&str],
