@@ -266,6 +266,23 @@ fn official_clients_curl_and_wget_are_seen_with_provider_host_and_model_and_no_s
         ]
     );
 
+    // `--bom`: the APIs are CycloneDX services with their endpoints and models
+    let bom: Value = serde_json::from_str(&log("bom.json")).unwrap();
+    let services = bom["services"].as_array().expect("services in the BOM");
+    let openai = services
+        .iter()
+        .find(|s| s["name"] == "openai")
+        .unwrap_or_else(|| panic!("{services:#?}"));
+    let text = openai.to_string();
+    for want in [
+        "https://api.openai.com:443/v1/chat/completions",
+        "gpt-4o-mini",
+        "text-embedding-3-small",
+    ] {
+        assert!(text.contains(want), "{want} missing from {openai:#}");
+    }
+    assert_eq!(services.len(), 4, "openai, anthropic, gcp.gemini, ollama: {services:#?}");
+
     // the OTLP file has them as log records with the event name
     assert!(log("otlp.jsonl").contains(event::API_CALL));
 

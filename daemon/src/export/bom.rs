@@ -9,7 +9,7 @@ use std::io::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use aibom_bom::{Evidence, FileObservation, Format, Process, Workload};
+use aibom_bom::{ApiService, Evidence, FileObservation, Format, Process, Workload};
 use anyhow::{Context, Result};
 
 use super::{path_string, Sink};
@@ -32,6 +32,8 @@ pub struct BomSink {
     format: Format,
     workload: Workload,
     files: BTreeMap<PathBuf, Seen>,
+    /// AI APIs called, by (provider, host, port).
+    services: BTreeMap<(String, String, u16), ApiService>,
 }
 
 impl BomSink {
@@ -42,6 +44,57 @@ impl BomSink {
             format,
             workload,
             files: BTreeMap::new(),
+            services: BTreeMap::new(),
+        }
+    }
+
+    /// Adds an API call record to its service.
+    fn api_call(&mut self, r: &AccessRecord, c: &crate::model::ApiCall) {
+        let key = (
+            c.provider.to_string(),
+            c.server_address.clone(),
+            c.server_port,
+        );
+        let s = self.services.entry(key).or_insert_with(|| ApiService {
+            provider: c.provider.to_string(),
+            gen_ai_provider: c.gen_ai_provider.map(str::to_string),
+            host: c.server_address.clone(),
+            port: Some(c.server_port),
+            paths: Vec::new(),
+            models: Vec::new(),
+            operations: Vec::new(),
+            seen_by: Vec::new(),
+            calls: 0,
+            input_tokens: None,
+            output_tokens: None,
+            processes: Vec::new(),
+        });
+        fn add(v: &mut Vec<String>, x: Option<&str>) {
+            if let Some(x) = x {
+                if let Err(i) = v.binary_search_by(|y| y.as_str().cmp(x)) {
+                    v.insert(i, x.to_string());
+                }
+            }
+        }
+        add(&mut s.paths, c.path.as_deref());
+        add(&mut s.models, c.request_model.as_deref());
+        add(&mut s.operations, c.operation);
+        add(&mut s.seen_by, Some(c.seen_by));
+        s.calls += c.count;
+        for (sum, n) in [
+            (&mut s.input_tokens, c.input_tokens),
+            (&mut s.output_tokens, c.output_tokens),
+        ] {
+            if let Some(n) = n {
+                *sum = Some(sum.unwrap_or(0) + n);
+            }
+        }
+        let p = Process {
+            exe: r.process.comm.clone().unwrap_or_else(|| "?".into()),
+            pid: Some(r.pid()),
+        };
+        if let Err(i) = s.processes.binary_search(&p) {
+            s.processes.insert(i, p);
         }
     }
 
@@ -57,6 +110,7 @@ impl BomSink {
             .map(|(path, s)| observation(path, s))
             .collect();
         let mut ev = Evidence::build(self.workload.clone(), files, env!("CARGO_PKG_VERSION"));
+        ev.services = self.services.values().cloned().collect();
         for c in ev
             .components
             .iter_mut()
@@ -104,8 +158,11 @@ impl Sink for BomSink {
     }
 
     fn emit(&mut self, r: &AccessRecord) -> Result<()> {
-        if r.api.is_some() {
-            return Ok(()); // API calls are services of the sidecar's BOM (ClickHouse)
+        if let Some(c) = &r.api {
+            if r.kind == crate::model::RecordKind::ApiCall {
+                self.api_call(r, c);
+            }
+            return Ok(());
         }
         let s = self.files.entry(r.file_path.to_path_buf()).or_default();
         // what was read describes the artifact better than what was being written; an
