@@ -1,7 +1,10 @@
 //! The HTTP API: routes, shared state, the OpenAPI document.
 pub mod aibom;
 pub mod events;
+pub mod projects;
+pub mod scan_stop;
 pub mod scans;
+pub mod stream;
 pub mod summary;
 pub mod violations;
 
@@ -36,6 +39,8 @@ pub struct AppState {
     pub daemons: Vec<scans::Daemon>,
     /// Sent to daemons as a bearer token (`AIBOM_DAEMON_TOKEN`).
     pub daemon_token: Option<String>,
+    /// Open live streams (`GET .../runtime/stream`) and their cap.
+    pub stream: stream::Hub,
 }
 
 pub type Shared = Arc<AppState>;
@@ -132,6 +137,9 @@ fn api_routes(auth: Auth) -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .routes(routes!(aibom::get))
         .routes(routes!(scans::start))
         .routes(routes!(scans::status))
+        .routes(routes!(scan_stop::stop))
+        .routes(routes!(projects::list))
+        .routes(routes!(stream::stream))
         .route_layer(middleware::from_fn_with_state(auth, auth::require));
     let open = OpenApiRouter::new()
         .routes(routes!(healthz))
@@ -155,6 +163,7 @@ pub fn app(state: Shared, auth: Auth) -> Router {
             "/openapi.json",
             get(move || async move { Json(api.as_ref().clone()) }),
         )
+        .merge(crate::ui::routes())
         .fallback(|| async { ApiError::NotFound("no such route: see /openapi.json".into()) })
         .layer(middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY))
