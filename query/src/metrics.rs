@@ -152,11 +152,30 @@ pub fn render() -> String {
     }
     let load = |i: usize| STREAMS[i].load(std::sync::atomic::Ordering::Relaxed);
     for (i, name, kind, help) in [
-        (0, "aibom_query_stream_clients", "gauge", "Live streams open."),
-        (1, "aibom_query_stream_dropped_total", "counter", "Live streams disconnected for reading too slowly."),
-        (2, "aibom_query_stream_rejected_total", "counter", "Live streams refused: --stream-max-clients reached."),
+        (
+            0,
+            "aibom_query_stream_clients",
+            "gauge",
+            "Live streams open.",
+        ),
+        (
+            1,
+            "aibom_query_stream_dropped_total",
+            "counter",
+            "Live streams disconnected for reading too slowly.",
+        ),
+        (
+            2,
+            "aibom_query_stream_rejected_total",
+            "counter",
+            "Live streams refused: --stream-max-clients reached.",
+        ),
     ] {
-        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", load(i));
+        let _ = writeln!(
+            s,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
+            load(i)
+        );
     }
     s
 }

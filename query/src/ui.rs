@@ -145,8 +145,11 @@ mod tests {
         for n in names {
             assert!(
                 aibom_semconv::ALL_ATTRIBUTES.contains(&n)
-                    || [aibom_semconv::record::TIMESTAMP, aibom_semconv::record::EVENT_NAME]
-                        .contains(&n),
+                    || [
+                        aibom_semconv::record::TIMESTAMP,
+                        aibom_semconv::record::EVENT_NAME
+                    ]
+                    .contains(&n),
                 "{n} is no aibom-semconv attribute"
             );
         }

@@ -24,6 +24,30 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// The sidecar under test: `AIBOM_TEST_QUERY` (a copy, when several worktrees share one
+/// target dir and rebuild it in turn), else this package's binary.
+fn query_bin() -> String {
+    std::env::var("AIBOM_TEST_QUERY").unwrap_or_else(|_| env!("CARGO_BIN_EXE_aibom-query").into())
+}
+
+/// The sidecar on `ch` with `extra` flags; killed on drop.
+fn sidecar(ch: &ClickHouse, extra: &[&str]) -> (Killed, String) {
+    let port = free_port();
+    let child = Command::new(query_bin())
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--clickhouse-url", &ch.url(), "--database", DB])
+        .args(extra)
+        .env_remove("AIBOM_QUERY_LISTEN")
+        .env_remove("AIBOM_CLICKHOUSE_DATABASE")
+        .env("AIBOM_QUERY_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let k = Killed(child);
+    wait_for_port(port, Duration::from_secs(30));
+    (k, format!("http://127.0.0.1:{port}"))
+}
+
 fn project() -> String {
     format!("ui-{}", std::process::id())
 }
@@ -100,10 +124,7 @@ impl Stack {
             ("AIBOM_QUERY_PORT", api.to_string()),
             ("AIBOM_QUERY_TOKEN", TOKEN.to_string()),
             ("AIBOM_STACK_CLICKHOUSE", "chdb".to_string()),
-            (
-                "AIBOM_STACK_QUERY",
-                env!("CARGO_BIN_EXE_aibom-query").to_string(),
-            ),
+            ("AIBOM_STACK_QUERY", query_bin()),
             ("AIBOM_STACK_AIBOMD", aibomd.to_string_lossy().into_owned()),
         ]
         .into_iter()
@@ -261,7 +282,7 @@ fn stream_cap_ui_headers_and_projects() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let t = chrono::Utc::now().timestamp_nanos_opt().unwrap() - 60_000_000_000;
+    let t = chrono::Utc::now().timestamp_nanos_opt().unwrap() - 10_000_000_000;
     ch.insert_logs(
         &[log_row(
             t,
@@ -277,7 +298,8 @@ fn stream_cap_ui_headers_and_projects() {
         )],
         false,
     );
-    let sc = Sidecar::start(&ch, &["--stream-max-clients", "1"]);
+    let (_sidecar, base) = sidecar(&ch, &["--stream-max-clients", "1"]);
+    let sc = Base { base };
 
     // /ui: the page and its headers, open; assets embedded.
     let page = block(reqwest::get(format!("{}/ui/", sc.base))).unwrap();
@@ -319,13 +341,19 @@ fn stream_cap_ui_headers_and_projects() {
             .to_str()
             .unwrap()
             .starts_with("text/event-stream"));
-        let chunk = tokio::time::timeout(Duration::from_secs(10), first.chunk())
-            .await
-            .expect("a first SSE chunk within 10 s")
-            .unwrap()
-            .expect("a chunk");
-        let text = String::from_utf8_lossy(&chunk);
-        assert!(text.contains("event: ready"), "{text}");
+        // `ready`, then the project's recent event (the backlog)
+        let mut text = String::new();
+        while !text.contains("event: runtime") {
+            let chunk = tokio::time::timeout(Duration::from_secs(10), first.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("no runtime event within 10 s: {text}"))
+                .unwrap()
+                .expect("a chunk");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert!(text.starts_with("event: ready"), "{text}");
+        assert!(text.contains("/m/a.safetensors"), "{text}");
+        assert!(!text.contains("event: error"), "{text}");
         let second = c.get(&url).bearer_auth(TOKEN).send().await.unwrap();
         assert_eq!(second.status(), 503);
         drop(first);
@@ -370,4 +398,8 @@ fn stream_cap_ui_headers_and_projects() {
         None,
     );
     assert_eq!(r.status, 404, "{}", r.text);
+}
+
+struct Base {
+    base: String,
 }

@@ -226,7 +226,7 @@ function liveFeed(ctx, project, scanId) {
           legend: { show: false },
           cursor: { show: false },
           scales: { x: { time: true } },
-          series: [{}, { label: "events / 5 s", stroke: "#1f5fbf", fill: "rgba(31,95,191,0.25)", paths: window.uPlot.paths.bars({ size: [0.8] }) }],
+          series: [{}, { label: "events / 5 s", stroke: "#1f5fbf", fill: "rgba(31,95,191,0.25)", points: { show: false }, paths: window.uPlot.paths.bars({ size: [0.8] }) }],
           axes: [{}, { label: "events / 5 s", size: 50 }],
         },
         chartData(),
@@ -666,6 +666,7 @@ async function scanPage(ctx, id) {
     progText.textContent = s.state === "completed" ? `${Math.round(total)} s traced` : s.state === "failed" ? "" : `${Math.round(done)} s of ${s.duration} s`;
     stop.hidden = s.state !== "running";
     info.replaceChildren(
+      ...[
       h(
         "dl",
         { class: "kv" },
@@ -679,6 +680,7 @@ async function scanPage(ctx, id) {
       s.error
         ? h("div", { class: "error", role: "alert" }, h("strong", {}, "The scan failed: "), s.error, h("p", {}, "The sidecar passes scans to the daemons given with --daemon; `scripts/stack up` starts one and connects it."))
         : null,
+      ].filter(Boolean),
     );
     const arts = s.artifacts || [];
     if (arts.length) {

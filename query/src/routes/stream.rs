@@ -90,7 +90,7 @@ struct FeedRow {
     process_executable_name: String,
     container_id: String,
     scan_id: String,
-    access_origin: String,
+    origin: String,
 }
 
 impl FeedRow {
@@ -120,7 +120,7 @@ impl FeedRow {
         );
         put_str(&mut m, attr::CONTAINER_ID, self.container_id);
         put_str(&mut m, attr::SCAN_ID, self.scan_id);
-        put_str(&mut m, attr::ACCESS_ORIGIN, self.access_origin);
+        put_str(&mut m, attr::ACCESS_ORIGIN, self.origin);
         m
     }
 }
@@ -128,10 +128,10 @@ impl FeedRow {
 /// Newest first. Parameters: `project`, `since` (ns), `lim`.
 fn feed_sql() -> String {
     format!(
-        "SELECT toUnixTimestamp64Nano(time) AS time_ns, event_id, toString(event_name), file_path, \
-           artifact_id, artifact_name, toString(artifact_type), toString(artifact_license), \
-           artifact_sha256, access_count, process_pid, toString(process_executable_name), \
-           container_id, scan_id, toString(access_origin) \
+        "SELECT toUnixTimestamp64Nano(time) AS time_ns, event_id, event_name, file_path, \
+           artifact_id, artifact_name, artifact_type, artifact_license, \
+           artifact_sha256, access_count, process_pid, process_executable_name, \
+           container_id, scan_id, toString(access_origin) AS origin \
          FROM {EVENTS_TABLE} \
          WHERE project_id = {{project:String}} AND time >= fromUnixTimestamp64Nano({{since:Int64}}, 'UTC') \
          ORDER BY time DESC, event_id DESC LIMIT {{lim:UInt32}}"
@@ -209,9 +209,9 @@ async fn poll(st: Shared, project: String, tx: mpsc::Sender<Event>, slot: OwnedS
                         .data(Value::Object(r.into_json()).to_string())
                 })
                 .collect(),
-            Err(e) => vec![Event::default().event("error").data(
-                json!({"error": e.message(), "status": e.status().as_u16()}).to_string(),
-            )],
+            Err(e) => vec![Event::default()
+                .event("error")
+                .data(json!({"error": e.message(), "status": e.status().as_u16()}).to_string())],
         };
         first = false;
         for ev in events {
@@ -296,7 +296,7 @@ mod tests {
             process_executable_name: String::new(),
             container_id: String::new(),
             scan_id: String::new(),
-            access_origin: String::new(),
+            origin: String::new(),
         }
     }
 
