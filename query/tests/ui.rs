@@ -387,6 +387,44 @@ fn stream_cap_ui_headers_and_projects() {
     ] {
         assert!(doc["paths"][path][method].is_object(), "{path}");
     }
+    // ClickHouse down: the UI says 503 plainly (in the browser, when there is one).
+    let py = python();
+    match chromium() {
+        Some(chromium) if python_has(&py, "playwright.sync_api") => {
+            let mut ch = ch;
+            ch.stop();
+            let cfg = json!({
+                "mode": "clickhouse-down",
+                "url": sc.base,
+                "token": TOKEN,
+                "project": "p1",
+                "shots": repo_root().join("docs/ui"),
+                "chromium": chromium,
+            });
+            let run = Command::new(&py)
+                .arg(repo_root().join("query/tests/ui_browser.py"))
+                .arg(cfg.to_string())
+                .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+                .output()
+                .unwrap();
+            assert!(
+                run.status.success(),
+                "{}\n{}",
+                String::from_utf8_lossy(&run.stdout),
+                String::from_utf8_lossy(&run.stderr)
+            );
+        }
+        _ => skip("no chromium or no playwright: the ClickHouse-down page is not checked"),
+    }
+}
+
+#[test]
+fn stopping_an_unknown_scan_is_a_404() {
+    let Some(ch) = ClickHouse::start() else {
+        return;
+    };
+    let (_sidecar, base) = sidecar(&ch, &[]);
+    let sc = Base { base };
     // Stopping an unknown scan is a 404.
     let r = call(
         "POST",

@@ -4,6 +4,8 @@ no browser download) against a running stack. Called by query/tests/ui.rs with a
 argument:
 
   {"url", "token", "project", "python", "app", "workdir", "shots", "bom", "chromium"}
+  {"mode": "clickhouse-down", "url", "token", "project", "shots", "chromium"}: with ClickHouse
+  stopped, the projects page and the Runtime tab must show the 503 and what to do.
 
 It signs in with the token, opens the project's Runtime tab, starts a 10 s scan from the form
 with the keyboard only, runs the example app's load phase while the scan runs (the live feed
@@ -85,6 +87,28 @@ with sync_playwright() as pw:
     page.keyboard.press("Enter")
     assert page.evaluate("() => sessionStorage.getItem('aibom.token')") == cfg["token"]
     assert cfg["token"] not in page.url
+
+    if cfg.get("mode") == "clickhouse-down":
+        # ClickHouse stopped: the pages say so plainly (503) and what to do.
+        step("ClickHouse down")
+        err = page.locator(".error").first
+        expect(err).to_contain_text("503", timeout=30000)
+        expect(err).to_contain_text("scripts/stack")
+        shot(page, "clickhouse-down")
+        page.goto(f"{BASE}/ui/#/projects/{cfg['project']}")
+        expect(page.locator(".error").first).to_contain_text("503", timeout=30000)
+        expect(page.locator("#feed-status")).to_contain_text("503", timeout=15000)
+        ctx.close()
+        browser.close()
+        # The 503 answers themselves are expected here; nothing else is.
+        problems = [
+            p for p in problems if not (p.startswith("HTTP 503") or ("console error" in p and "status of 503" in p))
+        ]
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+            sys.exit(1)
+        print("UI OK (ClickHouse down)")
+        sys.exit(0)
 
     # Projects: the example's project is listed (its held model's events arrive within seconds).
     step("projects")
