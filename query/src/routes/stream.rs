@@ -1,10 +1,11 @@
 //! `GET /projects/{id}/runtime/stream`: a project's runtime events as they arrive, as
 //! server-sent events (what the UI's live activity feed reads).
 //!
-//! Each client gets its own poller: every [`POLL`] it reads the project's newest events of
-//! the last [`LOOKBACK`] from `runtime_events` (late arrivals of the collector's batches
-//! included; already-sent ones are skipped), at most [`BATCH`] per poll (a sample when more
-//! arrive: the stream is a live view, `GET .../events` is the record).
+//! Each client gets its own poller: every [`POLL`] (5 x when ClickHouse fails) it reads the
+//! project's newest events of the last [`LOOKBACK`] from `runtime_events` (late arrivals of
+//! the collector's batches included; already-sent ones are skipped), at most [`BATCH`] per
+//! poll (a sample when more arrive: the stream is a live view, `GET .../events` is the
+//! record). On connect it sends the newest [`BACKLOG`] of that window.
 //!
 //! Back-pressure: events go through a bounded channel of [`BUFFER`] per client; a client
 //! that does not read fast enough to keep it from filling is disconnected and counted
@@ -191,24 +192,33 @@ async fn poll(st: Shared, project: String, tx: mpsc::Sender<Event>, slot: OwnedS
     let sql = feed_sql();
     while gone.is_none() {
         let since = now_ns().saturating_sub(LOOKBACK.as_nanos() as i64);
-        let lim = if first { BACKLOG } else { BATCH };
         let q = st
             .db
             .client()
             .query_raw(&sql)
             .param("project", &project)
             .param("since", since)
-            .param("lim", lim);
-        let events = match st.db.run(q.fetch_all::<FeedRow>()).await {
-            Ok(rows) => seen
-                .fresh(rows, since)
-                .into_iter()
-                .map(|r| {
-                    Event::default()
-                        .event("runtime")
-                        .data(Value::Object(r.into_json()).to_string())
-                })
-                .collect(),
+            .param("lim", BATCH);
+        let result = st.db.run(q.fetch_all::<FeedRow>()).await;
+        let failed = result.is_err();
+        let events = match result {
+            Ok(rows) => {
+                let rows = seen.fresh(rows, since);
+                // The first poll marks the whole window seen but sends only its newest events.
+                let backlog = if first {
+                    rows.len().saturating_sub(BACKLOG as usize)
+                } else {
+                    0
+                };
+                rows.into_iter()
+                    .skip(backlog)
+                    .map(|r| {
+                        Event::default()
+                            .event("runtime")
+                            .data(Value::Object(r.into_json()).to_string())
+                    })
+                    .collect()
+            }
             Err(e) => vec![Event::default()
                 .event("error")
                 .data(json!({"error": e.message(), "status": e.status().as_u16()}).to_string())],
@@ -221,8 +231,10 @@ async fn poll(st: Shared, project: String, tx: mpsc::Sender<Event>, slot: OwnedS
             }
         }
         if gone.is_none() {
+            // ClickHouse failing: ask less often (each failure is logged).
+            let pause = if failed { POLL * 5 } else { POLL };
             tokio::select! {
-                _ = tokio::time::sleep(POLL) => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = tx.closed() => gone = Some(Gone::Closed),
             }
         }
