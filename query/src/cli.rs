@@ -32,6 +32,10 @@ process= since= until= (RFC 3339) limit= (1..1000, default 100) cursor= (the `ne
   GET    /projects/{id}/runtime/summary   artifacts, counts by type/provider/license, totals
   POST   /scan/runtime                    {\"project\": \"p\", \"duration\": 60} -> 202 {\"scan_id\", \"state\"}
   GET    /scans/{id}                      a scan's state
+  POST   /scans/{id}/stop                 ends a running scan early
+  GET    /projects                        projects with runtime data
+  GET    /projects/{id}/runtime/stream    live events (server-sent events)
+  GET    /ui/                             the web UI (enter the token there)
   GET    /healthz  /metrics  /openapi.json
 
 Examples:
@@ -105,6 +109,11 @@ pub struct Cli {
     /// Seconds a ClickHouse request may take before the API answers 503.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub query_timeout: u64,
+
+    /// Live streams (GET /projects/{id}/runtime/stream, the UI's activity feed) open at
+    /// once; one more is a 503.
+    #[arg(long, env = "AIBOM_STREAM_MAX_CLIENTS", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=10000))]
+    pub stream_max_clients: u64,
 }
 
 fn identifier(s: &str) -> Result<String, String> {

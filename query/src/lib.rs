@@ -10,3 +10,4 @@ pub mod params;
 pub mod routes;
 pub mod schema;
 pub mod tables;
+pub mod ui;

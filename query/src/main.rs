@@ -78,6 +78,7 @@ async fn main() -> Result<()> {
         daemon_token: std::env::var("AIBOM_DAEMON_TOKEN")
             .ok()
             .filter(|t| !t.is_empty()),
+        stream: routes::stream::Hub::new(cli.stream_max_clients as usize),
     });
     let app = routes::app(state, auth);
     let listener = tokio::net::TcpListener::bind(cli.listen)

@@ -38,6 +38,28 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Live streams open now, slow ones dropped, and ones refused at the cap.
+static STREAMS: [std::sync::atomic::AtomicI64; 3] = [
+    std::sync::atomic::AtomicI64::new(0),
+    std::sync::atomic::AtomicI64::new(0),
+    std::sync::atomic::AtomicI64::new(0),
+];
+
+/// A live stream opened (`+1`) or closed (`-1`).
+pub fn stream_clients(delta: i64) {
+    STREAMS[0].fetch_add(delta, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A live stream was disconnected for reading too slowly.
+pub fn stream_dropped() {
+    STREAMS[1].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A live stream was refused (all slots taken).
+pub fn stream_rejected() {
+    STREAMS[2].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// Counts a failed ClickHouse request (`unavailable`, `timeout`, `schema`, `query`).
 pub fn clickhouse_error(kind: &str) {
     *registry().ch_errors.entry(kind.to_string()).or_default() += 1;
@@ -126,6 +148,33 @@ pub fn render() -> String {
         let _ = writeln!(
             s,
             "aibom_query_clickhouse_errors_total{{kind=\"{kind}\"}} {n}"
+        );
+    }
+    let load = |i: usize| STREAMS[i].load(std::sync::atomic::Ordering::Relaxed);
+    for (i, name, kind, help) in [
+        (
+            0,
+            "aibom_query_stream_clients",
+            "gauge",
+            "Live streams open.",
+        ),
+        (
+            1,
+            "aibom_query_stream_dropped_total",
+            "counter",
+            "Live streams disconnected for reading too slowly.",
+        ),
+        (
+            2,
+            "aibom_query_stream_rejected_total",
+            "counter",
+            "Live streams refused: --stream-max-clients reached.",
+        ),
+    ] {
+        let _ = writeln!(
+            s,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}",
+            load(i)
         );
     }
     s

@@ -2,7 +2,10 @@
 pub mod aibom;
 pub mod api_calls;
 pub mod events;
+pub mod projects;
+pub mod scan_stop;
 pub mod scans;
+pub mod stream;
 pub mod summary;
 pub mod violations;
 
@@ -37,6 +40,8 @@ pub struct AppState {
     pub daemons: Vec<scans::Daemon>,
     /// Sent to daemons as a bearer token (`AIBOM_DAEMON_TOKEN`).
     pub daemon_token: Option<String>,
+    /// Open live streams (`GET .../runtime/stream`) and their cap.
+    pub stream: stream::Hub,
 }
 
 pub type Shared = Arc<AppState>;
@@ -134,6 +139,9 @@ fn api_routes(auth: Auth) -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .routes(routes!(aibom::get))
         .routes(routes!(scans::start))
         .routes(routes!(scans::status))
+        .routes(routes!(scan_stop::stop))
+        .routes(routes!(projects::list))
+        .routes(routes!(stream::stream))
         .route_layer(middleware::from_fn_with_state(auth, auth::require));
     let open = OpenApiRouter::new()
         .routes(routes!(healthz))
@@ -157,6 +165,7 @@ pub fn app(state: Shared, auth: Auth) -> Router {
             "/openapi.json",
             get(move || async move { Json(api.as_ref().clone()) }),
         )
+        .merge(crate::ui::routes())
         .fallback(|| async { ApiError::NotFound("no such route: see /openapi.json".into()) })
         .layer(middleware::from_fn(metrics::track))
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -204,7 +204,7 @@ pub struct Scan {
     #[schema(value_type = Vec<Object>)]
     pub artifacts: Vec<serde_json::Map<String, serde_json::Value>>,
     #[serde(skip)]
-    ends: Option<DateTime<Utc>>,
+    pub(crate) ends: Option<DateTime<Utc>>,
 }
 
 /// Scans in memory, oldest evicted first.
@@ -225,14 +225,14 @@ impl Scans {
         g.0.insert(s.scan_id.clone(), s);
     }
 
-    fn update(&self, id: &str, f: impl FnOnce(&mut Scan)) {
+    pub(crate) fn update(&self, id: &str, f: impl FnOnce(&mut Scan)) {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(s) = g.0.get_mut(id) {
             f(s);
         }
     }
 
-    fn get(&self, id: &str) -> Option<Scan> {
+    pub(crate) fn get(&self, id: &str) -> Option<Scan> {
         let g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let mut s = g.0.get(id).cloned()?;
         if s.state == scan_state::RUNNING && s.ends.is_some_and(|e| Utc::now() >= e) {
