@@ -8,10 +8,13 @@
 //!    [`REQUESTS`] keep-alive `POST /v1/chat/completions` to a loopback HTTPS server
 //!    named `api.openai.com`: each request is parsed in the kernel (uprobes on
 //!    `SSL_write_ex`/`SSL_read_ex`, the JSON scan, events). Per request, without aibomd
-//!    and under `aibomd daemon`.
+//!    and under `aibomd run` (only the client traced, so the rest of the host does not
+//!    load the measurement).
 //! 2. **Other TLS.** The same client writes [`WRITES`] 64-byte records with
 //!    `SSL_write` to a server named `internal.example` (not an AI host): the uprobe fires
 //!    and returns after one map lookup. The added cost per write.
+//!    With `[api] responses = true` the return probes on `SSL_read`/`_ex` are attached
+//!    too: both rows again.
 //! 3. **Other writes.** `write(2)` of one byte to `/dev/null`, [`WRITES`] times: the
 //!    `sys_enter_write` tracepoint's socket lookup misses. The added cost per write.
 //!
@@ -126,27 +129,45 @@ fn main() -> Result<()> {
     let (port, sink) = (free_port()?, free_port()?);
     let _server = Server::start(&py, &dir, port, sink)?;
 
-    // (label, client mode, server port, operations)
-    let rows: [(&str, &str, u16, usize); 3] = [
-        ("AI call: HTTPS POST, parsed", "requests", port, REQUESTS),
-        ("other TLS: SSL_write 64 B", "writes", sink, WRITES),
-        ("other write(2): /dev/null", "devnull", 0, WRITES),
+    // (label, client mode, server port, operations, parse TLS responses)
+    let rows: [(&str, &str, u16, usize, bool); 5] = [
+        (
+            "AI call: HTTPS POST (defaults)",
+            "requests",
+            port,
+            REQUESTS,
+            false,
+        ),
+        (
+            "AI call, [api] responses = true",
+            "requests",
+            port,
+            REQUESTS,
+            true,
+        ),
+        ("other TLS: SSL_write 64 B", "writes", sink, WRITES, false),
+        (
+            "other TLS: SSL_write, responses = true",
+            "writes",
+            sink,
+            WRITES,
+            true,
+        ),
+        ("other write(2): /dev/null", "devnull", 0, WRITES, false),
     ];
     let mut without = vec![Vec::new(); rows.len()];
     let mut with = vec![Vec::new(); rows.len()];
     for rep in 0..REPS {
         eprintln!("api bench: repetition {}/{REPS}", rep + 1);
         for traced in [false, true] {
-            let daemon = traced.then(Daemon::start).transpose()?;
-            for (i, (_, mode, p, n)) in rows.iter().enumerate() {
-                let ns = client(&py, &dir, mode, *p, *n)?;
+            for (i, (_, mode, p, n, responses)) in rows.iter().enumerate() {
+                let ns = client(&py, &dir, mode, *p, *n, traced, *responses)?;
                 if traced {
                     with[i].push(ns)
                 } else {
                     without[i].push(ns)
                 }
             }
-            drop(daemon);
         }
     }
     println!("# api bench\n");
@@ -171,7 +192,7 @@ fn main() -> Result<()> {
         &[
             "operation",
             "µs/op, no aibomd",
-            "µs/op, aibomd daemon",
+            "µs/op, aibomd run",
             "added µs/op",
             "ratio",
         ],
@@ -206,8 +227,36 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
-fn client(py: &str, dir: &Path, mode: &str, port: u16, n: usize) -> Result<f64> {
-    let out = Command::new(py)
+/// One client run, under `aibomd run` when `traced` (only the client is traced: the
+/// host's other processes do not load the measurement).
+fn client(
+    py: &str,
+    dir: &Path,
+    mode: &str,
+    port: u16,
+    n: usize,
+    traced: bool,
+    responses: bool,
+) -> Result<f64> {
+    let mut cmd = if traced {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_aibomd"));
+        c.args([
+            "run",
+            "--no-console",
+            "--tracer",
+            "ebpf",
+            "--events",
+            "/dev/null",
+            "--",
+        ])
+        .arg(py)
+        .env("AIBOM_API__RESPONSES", responses.to_string())
+        .env("AIBOM_LOG", "error");
+        c
+    } else {
+        Command::new(py)
+    };
+    let out = cmd
         .arg(dir.join("bench.py"))
         .args([mode, "ca.pem", &port.to_string(), &n.to_string()])
         .current_dir(dir)
@@ -219,6 +268,9 @@ fn client(py: &str, dir: &Path, mode: &str, port: u16, n: usize) -> Result<f64> 
         );
     }
     String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
         .trim()
         .parse()
         .context("client output")
@@ -231,7 +283,13 @@ impl Server {
     fn start(py: &str, dir: &Path, port: u16, sink: u16) -> Result<Self> {
         let mut c = Command::new(py)
             .arg(dir.join("bench.py"))
-            .args(["serve", "srv.pem", "srv.key", &port.to_string(), &sink.to_string()])
+            .args([
+                "serve",
+                "srv.pem",
+                "srv.key",
+                &port.to_string(),
+                &sink.to_string(),
+            ])
             .current_dir(dir)
             .stdout(Stdio::piped())
             .spawn()?;
@@ -246,55 +304,6 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A running `aibomd daemon` (records to /dev/null), stopped on drop.
-struct Daemon(Child);
-
-impl Daemon {
-    fn start() -> Result<Self> {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_aibomd"))
-            .args([
-                "daemon",
-                "--no-console",
-                "--tracer",
-                "ebpf",
-                "--control-socket",
-                "",
-                "--events",
-                "/dev/null",
-            ])
-            .env("AIBOM_LOG", "error")
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let mut err = BufReader::new(c.stderr.take().context("stderr")?);
-        let mut line = String::new();
-        while !line.contains("aibomd: ready") {
-            line.clear();
-            if err.read_line(&mut line)? == 0 {
-                bail!("aibomd daemon exited before it was ready");
-            }
-        }
-        std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-        Ok(Self(c))
-    }
-}
-
-impl Drop for Daemon {
-    /// SIGTERM, then SIGKILL after 10 s: a host-wide daemon may be hashing someone
-    /// else's huge file, which is not what this bench measures.
-    fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        for _ in 0..100 {
-            if matches!(self.0.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }

@@ -71,8 +71,9 @@ wget -q -O /dev/null --ca-certificate=ca.pem --header="x-api-key: $AIBOM_SECRET_
 "#;
 
 /// Inside the namespaces: loopback up, the names mapped, the stand-ins started, then
-/// `aibomd run` (OTLP to a closed port, so every record stays in the spool), then once
-/// more with `[api] enabled = false`.
+/// `aibomd run` with TLS responses parsed (OTLP to a closed port, so every record stays
+/// in the spool); then the Ollama call with the defaults (TLS responses off) and with
+/// `[api] enabled = false`.
 const SCENARIO: &str = r#"
 set -e
 ip link set lo up
@@ -81,8 +82,9 @@ mount --bind "$PWD/hosts" /etc/hosts
 standin=$!
 for i in $(seq 100); do grep -q ready standin.log && break; sleep 0.1; done
 grep -q ready standin.log
-"$AIBOMD" run --tracer ebpf --events events.jsonl --otlp-file otlp.jsonl --bom bom.json \
+AIBOM_API__RESPONSES=true "$AIBOMD" run --tracer ebpf --events events.jsonl --otlp-file otlp.jsonl --bom bom.json \
   --policy "$SRC/examples/policy.toml" -- sh clients.sh > run.out 2> run.err
+"$AIBOMD" run --tracer ebpf --events default.jsonl -- "$PY" "$SRC/tests/api/clients.py" > default.out 2> default.err
 AIBOM_API__ENABLED=false "$AIBOMD" run --tracer ebpf --events off.jsonl -- "$PY" -c "
 import ollama; ollama.Client(host='http://127.0.0.1:11434').chat(model='llama3.2', messages=[{'role': 'user', 'content': 'hi'}])
 " > off.out 2> off.err
@@ -194,10 +196,7 @@ fn official_clients_curl_and_wget_are_seen_with_provider_host_and_model_and_no_s
     assert_eq!(i(oa, attr::GEN_AI_USAGE_OUTPUT_TOKENS), 5);
     assert_eq!(i(oa, attr::HTTP_RESPONSE_STATUS_CODE), 200);
     assert_eq!(s(oa, attr::API_SEEN_BY), api_seen_by::UPROBE);
-    assert!(
-        s(oa, attr::API_TLS_LIBRARY).contains("libssl.so"),
-        "{oa:#}"
-    );
+    assert!(s(oa, attr::API_TLS_LIBRARY).contains("libssl.so"), "{oa:#}");
 
     // Anthropic writes `model` after a 20 kB prompt: the kernel scanned past it
     let an = find(&calls, api_provider::ANTHROPIC, "python");
@@ -281,7 +280,11 @@ fn official_clients_curl_and_wget_are_seen_with_provider_host_and_model_and_no_s
     ] {
         assert!(text.contains(want), "{want} missing from {openai:#}");
     }
-    assert_eq!(services.len(), 4, "openai, anthropic, gcp.gemini, ollama: {services:#?}");
+    assert_eq!(
+        services.len(),
+        4,
+        "openai, anthropic, gcp.gemini, ollama: {services:#?}"
+    );
 
     // the OTLP file has them as log records with the event name
     assert!(log("otlp.jsonl").contains(event::API_CALL));
@@ -306,6 +309,17 @@ fn official_clients_curl_and_wget_are_seen_with_provider_host_and_model_and_no_s
         !walk(&out_dir.join("spool")).is_empty(),
         "the spool held the undelivered records (and was searched)"
     );
+
+    // the defaults: TLS requests seen, TLS responses not parsed (no uretprobes);
+    // plain-HTTP responses still are
+    let def = read_jsonl(&dir.join("default.jsonl"));
+    let def = self::calls(&def);
+    assert_eq!(def.len(), 4, "{def:#?}\n{}", log("default.err"));
+    let oa = find(&def, api_provider::OPENAI, "python");
+    assert_eq!(s(oa, attr::GEN_AI_REQUEST_MODEL), "gpt-4o-mini");
+    assert!(oa.get(attr::GEN_AI_RESPONSE_MODEL).is_none(), "{oa:#}");
+    let ol = find(&def, api_provider::OLLAMA, "python");
+    assert_eq!(i(ol, attr::GEN_AI_USAGE_INPUT_TOKENS), 7);
 
     // `[api] enabled = false`: the same kind of call is not seen
     let off = read_jsonl(&dir.join("off.jsonl"));

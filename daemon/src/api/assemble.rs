@@ -534,7 +534,12 @@ mod tests {
         assert_eq!(out.len(), 1);
         let c = &out[0].call;
         assert_eq!(
-            (c.provider, c.request_model.as_deref(), c.operation, c.status),
+            (
+                c.provider,
+                c.request_model.as_deref(),
+                c.operation,
+                c.status
+            ),
             ("openai", Some("gpt-4o"), Some("chat"), Some(200))
         );
         assert_eq!((c.output_tokens, c.seen_by), (Some(9), api_seen_by::UPROBE));
@@ -572,7 +577,7 @@ mod tests {
 
     #[test]
     fn calls_wait_for_their_response_and_for_late_events_after_an_exit() {
-        let mut a = Assembler::new(Vec::new(), Duration::from_millis(100), 16);
+        let mut a = Assembler::new(Vec::new(), Duration::from_secs(1), 16);
         let now = Instant::now();
         feed(
             &mut a,

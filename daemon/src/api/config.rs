@@ -10,6 +10,11 @@ use serde::{Deserialize, Serialize};
 pub struct ApiConfig {
     /// Trace AI API calls (connect/write/read tracepoints, OpenSSL uprobes).
     pub enabled: bool,
+    /// Parse TLS responses too (the answering model, token usage, status): return
+    /// probes on `SSL_read`/`SSL_read_ex`, which every TLS read of every process then
+    /// pays, about 15 µs on these VMs (benches/README.md#api). Off (the default): TLS
+    /// requests only; plain-HTTP responses (local servers) are parsed either way.
+    pub responses: bool,
     /// Bytes of a request (or response) body the kernel scans for its model and token
     /// counts before giving up on it (counted in `aibom.api.dropped`).
     pub scan_bytes: u32,
@@ -32,6 +37,7 @@ impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             enabled: true,
+            responses: false,
             scan_bytes: 64 << 10,
             hosts: BTreeMap::new(),
             quiet_ms: 1000,

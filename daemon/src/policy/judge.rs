@@ -45,7 +45,7 @@ fn text(v: Value<'_>) -> String {
 
 /// Indexes of the rules of `set` that `rec` breaks and that can be decided on it: a rule
 /// reading `aibom.artifact.sha256` once the hash is known (or failed), the others on
-/// access records.
+/// access and API call records.
 pub fn violated(set: &RuleSet, keys: &Keys, rec: &AccessRecord) -> Vec<usize> {
     if set.rules.is_empty() || rec.kind == RecordKind::Violation {
         return Vec::new();
@@ -68,7 +68,7 @@ pub fn violated(set: &RuleSet, keys: &Keys, rec: &AccessRecord) -> Vec<usize> {
             if r.reads(attr::ARTIFACT_SHA256) {
                 hash_known
             } else {
-                rec.kind == RecordKind::Access
+                matches!(rec.kind, RecordKind::Access | RecordKind::ApiCall)
             }
         })
         .filter(|(_, r)| r.violated_by(get))

@@ -89,16 +89,18 @@ const TRACEPOINTS: &[(&str, &str)] = &[
     ("sys_enter_close", "sys_enter_close"),
 ];
 
-/// (program, OpenSSL function) pairs; the `_ex` ones are OpenSSL 1.1.1+.
-const UPROBES: &[(&str, &str)] = &[
-    ("ssl_set_fd", "SSL_set_fd"),
-    ("ssl_ctrl", "SSL_ctrl"),
-    ("ssl_write", "SSL_write"),
-    ("ssl_write_ex", "SSL_write_ex"),
-    ("ssl_read", "SSL_read"),
-    ("ssl_read_ex", "SSL_read_ex"),
-    ("ssl_read_ret", "SSL_read"),
-    ("ssl_read_ret", "SSL_read_ex"),
+/// (program, OpenSSL function, entry probe that reads only arguments) triples; the
+/// `_ex` ones are OpenSSL 1.1.1+. Argument-only entry probes may sit past the prologue
+/// (see `entry.rs`).
+const UPROBES: &[(&str, &str, bool)] = &[
+    ("ssl_set_fd", "SSL_set_fd", true),
+    ("ssl_ctrl", "SSL_ctrl", true),
+    ("ssl_write", "SSL_write", true),
+    ("ssl_write_ex", "SSL_write_ex", true),
+    ("ssl_read", "SSL_read", true),
+    ("ssl_read_ex", "SSL_read_ex", true),
+    ("ssl_read_ret", "SSL_read", false),
+    ("ssl_read_ret", "SSL_read_ex", false),
 ];
 
 /// JSON keys taken: (key, request field, request depth, response field, response depth).
@@ -130,14 +132,17 @@ const SYSTEM_LIBSSL: &[&str] = &[
 /// The OpenSSL libraries with uprobes attached, by file identity.
 pub struct TlsLibraries {
     attached: HashSet<(u64, u64)>,
+    /// responses are parsed (uretprobes on SSL_read/_ex attached)
+    responses: bool,
     /// processes whose maps were read already, and the OpenSSL each maps
     looked: lru::LruCache<u32, Option<std::sync::Arc<str>>>,
 }
 
 impl TlsLibraries {
-    fn new() -> Self {
+    fn new(responses: bool) -> Self {
         Self {
             attached: HashSet::new(),
+            responses,
             looked: lru::LruCache::new(std::num::NonZeroUsize::new(4096).unwrap()),
         }
     }
@@ -159,13 +164,21 @@ impl TlsLibraries {
             return Ok(false);
         }
         let mut n = 0;
-        for &(prog, func) in UPROBES {
+        for &(prog, func, args_only) in UPROBES {
+            if prog == "ssl_read_ret" && !self.responses {
+                continue;
+            }
             let p: &mut UProbe = bpf
                 .program_mut(prog)
                 .with_context(|| format!("program {prog} missing"))?
                 .try_into()?;
+            let skip = if args_only {
+                super::entry::skip(target, func)
+            } else {
+                0
+            };
             match p.attach(
-                func,
+                aya::programs::uprobe::UProbeAttachLocation::SymbolOffset(func, skip),
                 target,
                 aya::programs::uprobe::UProbeScope::AllProcesses,
             ) {
@@ -271,6 +284,9 @@ pub fn setup(bpf: &mut Ebpf, cfg: &ApiConfig) -> Result<TlsLibraries> {
     }
     let mut seen = std::collections::BTreeSet::new();
     for prog in UPROBES.iter().map(|u| u.0) {
+        if prog == "ssl_read_ret" && !cfg.responses {
+            continue;
+        }
         if seen.insert(prog) {
             let p: &mut UProbe = bpf
                 .program_mut(prog)
@@ -279,7 +295,7 @@ pub fn setup(bpf: &mut Ebpf, cfg: &ApiConfig) -> Result<TlsLibraries> {
             p.load().with_context(|| format!("loading {prog}"))?;
         }
     }
-    let mut libs = TlsLibraries::new();
+    let mut libs = TlsLibraries::new(cfg.responses);
     let wanted = SYSTEM_LIBSSL
         .iter()
         .map(PathBuf::from)

@@ -22,6 +22,7 @@ use crate::model::{AccessMode, ExecInfo, RawAccess, TraceEvent, TracerStats};
 
 pub mod api;
 mod config;
+mod entry;
 pub mod wire;
 
 pub use config::EbpfConfig;
