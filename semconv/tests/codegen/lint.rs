@@ -201,9 +201,9 @@ pub fn names(reg: &Registry) -> Vec<String> {
                 // stable lower-case strings (the issue's `openai-compatible` has a dash)
                 let v = &m.value;
                 if v.is_empty()
-                    || !v.chars().all(|c| {
-                        c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)
-                    })
+                    || !v
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
                 {
                     bad_values.push(format!("`{}` value `{v}`: not a lower-case value", a.id));
                 }

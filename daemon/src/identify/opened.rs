@@ -1,0 +1,284 @@
+//! Identity read only through the file the process opened.
+//!
+//! aibomd runs as root; reading an artifact *by path* would follow whatever the path
+//! names now, in aibomd's own mount namespace: a container's `/models/x.gguf` would be
+//! looked up on the host, and a user could swap a symlink to a root-only file after the
+//! open and have its hash exported (a confused deputy). So the bytes behind a record's
+//! format, metadata and hash are read only from a descriptor that is provably the file
+//! the kernel reported (same `(st_dev, st_ino)`):
+//!
+//! 1. the process's own descriptor, `/proc/PID/fd/N` (N from the tracer's event), while
+//!    it still holds it;
+//! 2. else the absolute path as the process passed it (or as the kernel resolved it),
+//!    resolved with `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)` under the
+//!    process's root (`/proc/PID/root`; `/` once the process is gone: the inode check
+//!    still decides), never a relative or lexically cleaned path.
+//!
+//! Every candidate is first opened `O_PATH` (no open side effects: a FIFO, device or
+//! socket is never opened for reading), checked with `fstat` (a regular file, the
+//! kernel's `(dev, inode)`), and only then re-opened for reading through
+//! `/proc/self/fd/M`, and checked again. When no candidate passes there is no identity:
+//! the reason goes to `aibom.artifact.identity_error`.
+use std::cell::RefCell;
+use std::ffi::OsStr;
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+use nix::sys::stat::Mode;
+
+/// What the tracer told about one open, beyond what the record keeps: how to reach the
+/// very file again. Left by the normalize stage for the identify stage (see [`leave`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hint {
+    pub pid: u32,
+    /// The descriptor the open returned in the process.
+    pub fd: Option<i32>,
+    /// The path as the program passed it (used only when absolute).
+    pub path: Vec<u8>,
+    /// The path as the kernel resolved it (absolute in the process's root).
+    pub kernel_path: Option<Vec<u8>>,
+    /// `(st_dev, st_ino)` the kernel reported.
+    pub file_id: Option<(u64, u64)>,
+    /// `st_mode` the kernel reported at the open.
+    pub mode: Option<u32>,
+}
+
+thread_local! {
+    /// The hint of the access normalized last on this thread.
+    static LAST: RefCell<Option<Hint>> = const { RefCell::new(None) };
+}
+
+/// Leaves the hint of the access just normalized for [`take`] (the pipeline identifies
+/// a record right after normalizing it, on the same thread).
+pub fn leave(hint: Hint) {
+    LAST.with(|l| *l.borrow_mut() = Some(hint));
+}
+
+/// The hint left for `pid`'s access of `(dev, ino)`, if it is the last one left.
+pub fn take(pid: u32, dev: u64, ino: u64) -> Option<Hint> {
+    LAST.with(|l| {
+        let mut l = l.borrow_mut();
+        let fits = l
+            .as_ref()
+            .is_some_and(|h| h.pid == pid && h.file_id.is_none_or(|id| id == (dev, ino)));
+        if fits {
+            l.take()
+        } else {
+            None
+        }
+    })
+}
+
+/// The file to reach: who opened it, how, and which inode it must be.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub pid: u32,
+    pub fd: Option<i32>,
+    /// Absolute paths as the process saw them, tried in order.
+    pub paths: Vec<PathBuf>,
+    pub dev: u64,
+    pub ino: u64,
+    /// `st_mode` the kernel reported, when known.
+    pub mode: Option<u32>,
+}
+
+/// A verified descriptor of the opened file and how it was reached.
+#[derive(Debug)]
+pub struct Verified {
+    pub file: File,
+    /// `fd` (the process's descriptor) or `root` (its path under its root).
+    pub via: &'static str,
+}
+
+/// Opens `t`'s file for reading as described in the module docs, or says why not.
+pub fn open(t: &Target) -> Result<Verified, String> {
+    if let Some(m) = t.mode {
+        not_regular(m).map_or(Ok(()), Err)?;
+    }
+    let mut why = Vec::new();
+    if let Some(fd) = t.fd.filter(|fd| *fd >= 0) {
+        let link = format!("/proc/{}/fd/{fd}", t.pid);
+        match o_path(&link).and_then(|p| reopen(p, t)) {
+            Ok(file) => return Ok(Verified { file, via: "fd" }),
+            Err(e) => why.push(format!("fd {fd}: {e}")),
+        }
+    }
+    let paths: Vec<&PathBuf> = t.paths.iter().filter(|p| p.is_absolute()).collect();
+    if paths.is_empty() {
+        why.push("no absolute path to look up".into());
+    } else {
+        let proc_root = format!("/proc/{}/root", t.pid);
+        let root = match o_path(&proc_root) {
+            Ok(r) => r,
+            Err(_) => o_path("/").map_err(|e| format!("/: {e}"))?,
+        };
+        for p in paths {
+            match in_root(&root, p).and_then(|f| reopen(f, t)) {
+                Ok(file) => return Ok(Verified { file, via: "root" }),
+                Err(e) => why.push(format!("{}: {e}", p.display())),
+            }
+        }
+    }
+    Err(format!("not the opened file ({})", why.join("; ")))
+}
+
+/// Why a file of mode `m` is not read, if it is not a regular file.
+pub fn not_regular(m: u32) -> Option<String> {
+    let kind = match m & libc::S_IFMT {
+        libc::S_IFREG => return None,
+        libc::S_IFIFO => "a FIFO",
+        libc::S_IFSOCK => "a socket",
+        libc::S_IFCHR => "a character device",
+        libc::S_IFBLK => "a block device",
+        libc::S_IFDIR => "a directory",
+        libc::S_IFLNK => "a symlink",
+        _ => "of unknown type",
+    };
+    Some(format!("not a regular file ({kind})"))
+}
+
+/// An `O_PATH` descriptor of `path` in our namespace (following its last link).
+fn o_path(path: &str) -> Result<OwnedFd, String> {
+    let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| e.desc().to_lowercase())?;
+    // SAFETY: `open` returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `path` resolved as the process would, with `root` as its root: `..` cannot climb
+/// above it, absolute symlinks stay inside it, `/proc/…` magic links are refused.
+fn in_root(root: &OwnedFd, path: &Path) -> Result<OwnedFd, String> {
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let fd = nix::fcntl::openat2(root.as_raw_fd(), path.as_os_str(), how)
+        .map_err(|e| e.desc().to_lowercase())?;
+    // SAFETY: `openat2` returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Checks the `O_PATH` descriptor is `t`'s regular file, then opens it for reading
+/// (non-blocking, no controlling tty, no atime update where allowed) and checks again.
+fn reopen(p: OwnedFd, t: &Target) -> Result<File, String> {
+    check(
+        &nix::sys::stat::fstat(p.as_raw_fd()).map_err(|e| e.desc().to_lowercase())?,
+        t,
+    )?;
+    let via = format!("/proc/self/fd/{}", p.as_raw_fd());
+    let flags = libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    let open = |extra| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags | extra)
+            .open(&via)
+    };
+    // O_NOATIME is refused (EPERM) for files of other owners unless CAP_FOWNER
+    let file = open(libc::O_NOATIME)
+        .or_else(|_| open(0))
+        .map_err(|e| e.to_string())?;
+    let m = file.metadata().map_err(|e| e.to_string())?;
+    if (m.dev(), m.ino()) != (t.dev, t.ino) || !m.is_file() {
+        return Err("replaced while opening".into());
+    }
+    Ok(file)
+}
+
+/// A regular file with `t`'s identity.
+fn check(st: &libc::stat, t: &Target) -> Result<(), String> {
+    if let Some(why) = not_regular(st.st_mode) {
+        return Err(why);
+    }
+    if (st.st_dev, st.st_ino) != (t.dev, t.ino) {
+        return Err(format!(
+            "another file (dev {} inode {}, the process opened dev {} inode {})",
+            st.st_dev, st.st_ino, t.dev, t.ino
+        ));
+    }
+    Ok(())
+}
+
+/// `bytes` as a path.
+pub fn path_of(bytes: &[u8]) -> PathBuf {
+    PathBuf::from(OsStr::from_bytes(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn target(p: &Path, paths: Vec<PathBuf>) -> Target {
+        let m = std::fs::metadata(p).unwrap();
+        Target {
+            pid: std::process::id(),
+            fd: None,
+            paths,
+            dev: m.dev(),
+            ino: m.ino(),
+            mode: Some(m.mode()),
+        }
+    }
+
+    #[test]
+    fn reads_the_held_descriptor_even_after_a_swap() {
+        let d = tempfile::tempdir().unwrap();
+        let (a, b) = (d.path().join("a"), d.path().join("b"));
+        std::fs::write(&a, b"first").unwrap();
+        std::fs::write(&b, b"secret").unwrap();
+        let held = File::open(&a).unwrap();
+        let mut t = target(&a, vec![a.clone()]);
+        t.fd = Some(held.as_raw_fd());
+        std::fs::rename(&b, &a).unwrap(); // the path now names another file
+        let mut v = open(&t).unwrap();
+        assert_eq!(v.via, "fd");
+        let mut s = String::new();
+        v.file.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "first");
+        // without the descriptor the path leads to another inode: no identity
+        t.fd = None;
+        let e = open(&t).unwrap_err();
+        assert!(e.contains("another file"), "{e}");
+    }
+
+    #[test]
+    fn symlinks_resolve_inside_the_root_and_specials_are_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let blob = d.path().join("blob");
+        std::fs::write(&blob, b"x").unwrap();
+        let link = d.path().join("model.gguf");
+        std::os::unix::fs::symlink(&blob, &link).unwrap();
+        let v = open(&target(&blob, vec![PathBuf::from("rel"), link.clone()])).unwrap();
+        assert_eq!(v.via, "root");
+        let fifo = d.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, Mode::S_IRWXU).unwrap();
+        let mut t = target(&fifo, vec![fifo.clone()]);
+        assert!(open(&t).unwrap_err().contains("FIFO"));
+        t.mode = None; // not told by the tracer: found by fstat on an O_PATH descriptor
+        assert!(open(&t).unwrap_err().contains("FIFO"));
+        let t = target(Path::new("/dev/zero"), vec!["/dev/zero".into()]);
+        assert!(open(&t).unwrap_err().contains("character device"));
+        let t = target(&blob, vec![PathBuf::from("blob")]);
+        assert!(open(&t).unwrap_err().contains("no absolute path"));
+    }
+
+    #[test]
+    fn hints_are_taken_once_and_only_for_their_file() {
+        let h = Hint {
+            pid: 7,
+            fd: Some(3),
+            path: b"/m".to_vec(),
+            kernel_path: None,
+            file_id: Some((1, 2)),
+            mode: None,
+        };
+        leave(h.clone());
+        assert_eq!(take(7, 1, 3), None);
+        assert_eq!(take(8, 1, 2), None);
+        assert_eq!(take(7, 1, 2), Some(h));
+        assert_eq!(take(7, 1, 2), None);
+    }
+}
