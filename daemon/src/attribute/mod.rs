@@ -254,6 +254,7 @@ impl Attributor {
         };
         let mut a = Attribution {
             pid,
+            vpid: f.vpid,
             ppid,
             uid,
             owner: uid.and_then(|u| self.user_name(u)),

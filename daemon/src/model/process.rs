@@ -6,7 +6,11 @@ use std::time::SystemTime;
 /// Everything known about the process behind an access.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attribution {
+    /// The pid in aibomd's pid namespace (`process.pid`).
     pub pid: u32,
+    /// The pid in the process's own pid namespace, when it is another one (a container):
+    /// `process.vpid`.
+    pub vpid: Option<u32>,
     pub ppid: Option<u32>,
     pub uid: Option<u32>,
     /// User name of `uid` (the number when it has no name).
