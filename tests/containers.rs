@@ -150,9 +150,15 @@ fn a_model_only_in_a_podman_image_is_identified_from_the_host() {
     let ctx = dir.join("ctx");
     std::fs::create_dir(&ctx).unwrap();
     let sha = gguf(&ctx, "tiny.gguf");
+    // a safetensors file whose license only its folder's card tells
+    let header = br#"{"__metadata__":{"format":"pt"}}  "#;
+    let mut st = (header.len() as u64).to_le_bytes().to_vec();
+    st.extend_from_slice(header);
+    std::fs::write(ctx.join("plain.safetensors"), st).unwrap();
+    std::fs::write(ctx.join("README.md"), "---\nlicense: mit\n---\n# plain\n").unwrap();
     std::fs::write(
         ctx.join("Containerfile"),
-        format!("FROM {BASE_IMAGE}\nCOPY tiny.gguf /models/tiny.gguf\n"),
+        format!("FROM {BASE_IMAGE}\nCOPY tiny.gguf plain.safetensors README.md /models/\n"),
     )
     .unwrap();
     let image = format!("localhost/aibom-test-model:{}", std::process::id());
@@ -181,7 +187,8 @@ fn a_model_only_in_a_podman_image_is_identified_from_the_host() {
         .args([
             "python3",
             "-c",
-            "import time; f = open('/models/tiny.gguf', 'rb'); f.read(); time.sleep(2)",
+            "import time; f = open('/models/tiny.gguf', 'rb'); f.read(); \
+             g = open('/models/plain.safetensors', 'rb'); g.read(); time.sleep(2)",
         ])
         .output()
         .unwrap();
@@ -216,6 +223,20 @@ fn a_model_only_in_a_podman_image_is_identified_from_the_host() {
     assert_eq!(s(e, attr::ARTIFACT_SHA256), sha, "{e:#}");
     assert!(e[attr::ARTIFACT_IDENTITY_ERROR].is_null(), "{e:#}");
     eprintln!("{e:#}");
+    // the card beside it is read in the container's root, not the host's
+    let plain = of(
+        &evs,
+        aibom_semconv::event::ARTIFACT_IDENTIFIED,
+        "/models/plain.safetensors",
+    );
+    assert!(!plain.is_empty(), "not identified: {evs:#?}");
+    assert_eq!(
+        s(plain[0], attr::ARTIFACT_FORMAT),
+        "safetensors",
+        "{:#}",
+        plain[0]
+    );
+    assert_eq!(s(plain[0], attr::ARTIFACT_LICENSE), "MIT", "{:#}", plain[0]);
 }
 
 #[test]

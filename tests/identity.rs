@@ -4,9 +4,10 @@
 //! An unprivileged user (`nobody`) tries to make the root daemon read a 0600 root file
 //! for it: a symlink swapped in after the open (descriptor held, and closed), `link/../x`
 //! (a lexically cleaned path names another file), a relative open from deep below (the
-//! daemon's own working directory holds a link to the secret under the same name). No
-//! record may carry the secret's hash, size or mtime, and the daemon must never open it
-//! (watched with fanotify). FIFOs, `/dev/zero`, a growing and a sparse file swapped in
+//! daemon's own working directory holds a link to the secret under the same name), a
+//! model card linked to a root-only card. No record may carry the secret's hash, size or
+//! mtime, or the card's license, and the daemon must never open them (watched with
+//! fanotify). FIFOs, `/dev/zero`, a growing and a sparse file swapped in
 //! must not delay a later model's hash.
 mod common;
 
@@ -117,19 +118,21 @@ fn identified<'a>(t: &'a Traced, suffix: &str) -> Vec<&'a Value> {
 struct Watch(Fanotify);
 
 impl Watch {
-    fn on(path: &Path) -> Self {
+    fn on(paths: &[&Path]) -> Self {
         let f = Fanotify::init(
             InitFlags::FAN_CLASS_NOTIF | InitFlags::FAN_NONBLOCK | InitFlags::FAN_CLOEXEC,
             EventFFlags::O_RDONLY,
         )
         .expect("fanotify_init");
-        f.mark(
-            MarkFlags::FAN_MARK_ADD,
-            MaskFlags::FAN_OPEN | MaskFlags::FAN_ACCESS | MaskFlags::FAN_OPEN_EXEC,
-            None,
-            Some(path),
-        )
-        .expect("fanotify_mark");
+        for path in paths {
+            f.mark(
+                MarkFlags::FAN_MARK_ADD,
+                MaskFlags::FAN_OPEN | MaskFlags::FAN_ACCESS | MaskFlags::FAN_OPEN_EXEC,
+                None,
+                Some(*path),
+            )
+            .expect("fanotify_mark");
+        }
         Watch(f)
     }
 
@@ -171,6 +174,11 @@ for _ in range(30):
     os.mkdir('d' * 200); os.chdir('d' * 200)
 model('deep.gguf', 4)
 open('deep.gguf', 'rb').read(4)
+os.chdir(sys.argv[3])
+# 5. a model card linked to a root-only card (its license must not be exported)
+os.mkdir('card'); os.symlink(sys.argv[2], 'card/README.md')
+model('card/m.gguf', 5)
+open('card/m.gguf', 'rb').read(4)
 time.sleep(1.5)
 "#;
 
@@ -183,15 +191,30 @@ fn a_user_cannot_make_the_daemon_read_a_root_only_file() {
     let sha = secret(&secret_path);
     // what a path resolved against the daemon's own working directory would reach
     std::os::unix::fs::symlink(&secret_path, dir.join("deep.gguf")).unwrap();
-    let watch = Watch::on(&secret_path);
-    let (t, daemon) = run_as_nobody(&dir, &u, SWAPS, &[secret_path.to_str().unwrap()]);
+    let card = dir.join("secret-card.md");
+    std::fs::write(&card, "---\nlicense: gpl-3.0\n---\n").unwrap();
+    std::fs::set_permissions(&card, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let watch = Watch::on(&[&secret_path, &card]);
+    let args = [&secret_path, &card, &u].map(|p| p.to_str().unwrap());
+    let (t, daemon) = run_as_nobody(&dir, &u, SWAPS, &args);
     assert!(t.out.status.success(), "{}", t.stderr());
     let openers = watch.pids();
     assert!(
         !openers.contains(&(daemon as i32)),
-        "aibomd opened the secret (fanotify saw pids {openers:?})"
+        "aibomd opened a secret (fanotify saw pids {openers:?})"
     );
     assert_no_secret(&t, &sha);
+    for e in &t.events {
+        assert!(
+            !e.to_string().contains("GPL-3.0"),
+            "the root-only card's license: {e:#}"
+        );
+    }
+    assert!(
+        !identified(&t, "card/m.gguf").is_empty(),
+        "no identified card/m.gguf: {:#?}",
+        t.events
+    );
     // the legitimate files were identified through the process's own descriptor, or
     // refused with a reason: never with the secret's bytes
     let held = identified(&t, "held.gguf");

@@ -155,16 +155,22 @@ impl Identifier {
                 }
             }
         };
-        let origin = provider::origin(&rec.file_path, &rec.absolute_path, &sniffed.fields, &env);
-        let kind = origin.kind.unwrap_or_else(|| {
-            classify::classify(&rec.absolute_path, sniffed.format, &sniffed.fields)
+        // cards, license files and hub metadata beside the file: read as the process
+        // sees them (its root) and only when it could read them (see `opened`)
+        let (origin, kind, lic) = opened::as_process(p.pid, p.uid, p.foreign_root, || {
+            let origin =
+                provider::origin(&rec.file_path, &rec.absolute_path, &sniffed.fields, &env);
+            let kind = origin.kind.unwrap_or_else(|| {
+                classify::classify(&rec.absolute_path, sniffed.format, &sniffed.fields)
+            });
+            let lic = license::license(
+                &rec.absolute_path,
+                &sniffed.fields,
+                origin.repo_root.as_deref(),
+            );
+            (origin, kind, lic)
         });
-        let lic = license::license(
-            &rec.absolute_path,
-            &sniffed.fields,
-            origin.repo_root.as_deref(),
-        )
-        .or(origin.license);
+        let lic = lic.or(origin.license.clone());
         let mut a = Artifact {
             artifact_type: kind.artifact_type,
             role: kind.role,

@@ -22,6 +22,7 @@
 use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::fs::File;
+use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -73,6 +74,76 @@ pub fn take(pid: u32, dev: u64, ino: u64) -> Option<Hint> {
     })
 }
 
+/// Whose view of the filesystem sibling files (cards, license files, hub metadata next
+/// to the artifact) are read in: the process's root, and its uid.
+struct Scope {
+    /// `O_PATH` descriptor of the process's root; `None`: read nothing.
+    root: Option<OwnedFd>,
+    uid: Option<u32>,
+}
+
+thread_local! {
+    static SCOPE: RefCell<Option<Scope>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with sibling reads ([`read_sibling`]) done as `pid` (uid `uid`) would see the
+/// files: resolved in its root (`/proc/PID/root`; our `/` once it is gone, unless it was
+/// in another mount namespace: then nothing is read), and only files it could read by
+/// their mode (world-readable, or its own; everything for root).
+pub fn as_process<T>(pid: u32, uid: Option<u32>, foreign_root: bool, f: impl FnOnce() -> T) -> T {
+    let root = o_path(format!("/proc/{pid}/root").as_str())
+        .ok()
+        .or_else(|| (!foreign_root).then(|| o_path("/").ok()).flatten());
+    SCOPE.with(|s| *s.borrow_mut() = Some(Scope { root, uid }));
+    let out = f();
+    SCOPE.with(|s| *s.borrow_mut() = None);
+    out
+}
+
+/// At most `cap` bytes from the start of the regular file `path`, a sibling of the
+/// artifact: inside [`as_process`] resolved in the process's root and only when the
+/// process could read it; outside, by path in our namespace. Never opens FIFOs, devices
+/// or sockets.
+pub fn read_sibling(path: &Path, cap: u64) -> Option<Vec<u8>> {
+    let scoped = SCOPE.with(|s| {
+        s.borrow().as_ref().map(|sc| {
+            let root = sc.root.as_ref()?;
+            let p = in_root(root, path).ok()?;
+            let st = nix::sys::stat::fstat(p.as_raw_fd()).ok()?;
+            let readable =
+                st.st_mode & 0o004 != 0 || sc.uid.is_none_or(|u| u == 0 || u == st.st_uid);
+            (not_regular(st.st_mode).is_none() && readable).then_some(p)
+        })
+    });
+    let file = match scoped {
+        Some(None) => return None,
+        Some(Some(p)) => open_read(&format!("/proc/self/fd/{}", p.as_raw_fd())).ok()?,
+        None => {
+            let fd = o_path(path).ok()?;
+            let st = nix::sys::stat::fstat(fd.as_raw_fd()).ok()?;
+            not_regular(st.st_mode).is_none().then_some(())?;
+            open_read(&format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?
+        }
+    };
+    let mut buf = Vec::new();
+    file.take(cap).read_to_end(&mut buf).ok()?;
+    Some(buf)
+}
+
+/// Opens `path` for reading: non-blocking, no controlling tty, no atime update where
+/// allowed.
+fn open_read(path: &str) -> std::io::Result<File> {
+    let flags = libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    let open = |extra| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags | extra)
+            .open(path)
+    };
+    // O_NOATIME is refused (EPERM) for files of other owners unless CAP_FOWNER
+    open(libc::O_NOATIME).or_else(|_| open(0))
+}
+
 /// The file to reach: who opened it, how, and which inode it must be.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -102,7 +173,7 @@ pub fn open(t: &Target) -> Result<Verified, String> {
     let mut why = Vec::new();
     if let Some(fd) = t.fd.filter(|fd| *fd >= 0) {
         let link = format!("/proc/{}/fd/{fd}", t.pid);
-        match o_path(&link).and_then(|p| reopen(p, t)) {
+        match o_path(link.as_str()).and_then(|p| reopen(p, t)) {
             Ok(file) => return Ok(Verified { file, via: "fd" }),
             Err(e) => why.push(format!("fd {fd}: {e}")),
         }
@@ -112,7 +183,7 @@ pub fn open(t: &Target) -> Result<Verified, String> {
         why.push("no absolute path to look up".into());
     } else {
         let proc_root = format!("/proc/{}/root", t.pid);
-        let root = match o_path(&proc_root) {
+        let root = match o_path(proc_root.as_str()) {
             Ok(r) => r,
             Err(_) => o_path("/").map_err(|e| format!("/: {e}"))?,
         };
@@ -142,7 +213,7 @@ pub fn not_regular(m: u32) -> Option<String> {
 }
 
 /// An `O_PATH` descriptor of `path` in our namespace (following its last link).
-fn o_path(path: &str) -> Result<OwnedFd, String> {
+fn o_path<P: ?Sized + nix::NixPath>(path: &P) -> Result<OwnedFd, String> {
     let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| e.desc().to_lowercase())?;
     // SAFETY: `open` returned a new descriptor that nothing else owns.
@@ -168,18 +239,7 @@ fn reopen(p: OwnedFd, t: &Target) -> Result<File, String> {
         &nix::sys::stat::fstat(p.as_raw_fd()).map_err(|e| e.desc().to_lowercase())?,
         t,
     )?;
-    let via = format!("/proc/self/fd/{}", p.as_raw_fd());
-    let flags = libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
-    let open = |extra| {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(flags | extra)
-            .open(&via)
-    };
-    // O_NOATIME is refused (EPERM) for files of other owners unless CAP_FOWNER
-    let file = open(libc::O_NOATIME)
-        .or_else(|_| open(0))
-        .map_err(|e| e.to_string())?;
+    let file = open_read(&format!("/proc/self/fd/{}", p.as_raw_fd())).map_err(|e| e.to_string())?;
     let m = file.metadata().map_err(|e| e.to_string())?;
     if (m.dev(), m.ino()) != (t.dev, t.ino) || !m.is_file() {
         return Err("replaced while opening".into());
@@ -209,7 +269,7 @@ pub fn path_of(bytes: &[u8]) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
 
     fn target(p: &Path, paths: Vec<PathBuf>) -> Target {
         let m = std::fs::metadata(p).unwrap();
@@ -263,6 +323,30 @@ mod tests {
         assert!(open(&t).unwrap_err().contains("character device"));
         let t = target(&blob, vec![PathBuf::from("blob")]);
         assert!(open(&t).unwrap_err().contains("no absolute path"));
+    }
+
+    #[test]
+    fn siblings_are_read_only_when_the_process_could() {
+        let d = tempfile::tempdir().unwrap();
+        let card = d.path().join("README.md");
+        std::fs::write(&card, b"---\nlicense: mit\n---\n").unwrap();
+        std::fs::set_permissions(&card, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let me = std::process::id();
+        let owner = std::fs::metadata(&card).unwrap().uid();
+        assert!(read_sibling(&card, 100).is_some(), "unscoped");
+        assert!(as_process(me, Some(owner), false, || read_sibling(&card, 100)).is_some());
+        let other = owner.wrapping_add(1).max(1);
+        assert!(as_process(me, Some(other), false, || read_sibling(&card, 100)).is_none());
+        std::fs::set_permissions(&card, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(
+            as_process(me, Some(other), false, || read_sibling(&card, 3)).as_deref(),
+            Some(&b"---"[..])
+        );
+        // a gone process of another mount namespace: nothing is read
+        assert!(as_process(u32::MAX - 1, None, true, || read_sibling(&card, 3)).is_none());
+        let fifo = d.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, Mode::S_IRWXU).unwrap();
+        assert!(read_sibling(&fifo, 3).is_none());
     }
 
     #[test]
