@@ -289,3 +289,67 @@ exec python3 -c 'import sys, time; f = open(sys.argv[1], "rb"); f.read(); time.s
     assert_eq!(s(e, attr::ARTIFACT_FORMAT), "gguf", "{e:#}");
     assert_eq!(s(e, attr::ARTIFACT_SHA256), sha, "{e:#}");
 }
+
+#[test]
+fn image_name_id_and_labels_come_from_podmans_api_socket() {
+    if !podman_possible() {
+        return;
+    }
+    let (_g, dir) = tempdir();
+    let sock = dir.join("podman.sock");
+    let mut service = podman()
+        .args(["system", "service", "--time=0"])
+        .arg(format!("unix://{}", sock.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("podman system service");
+    let name = format!("aibom-engine-{}", std::process::id());
+    let run = podman()
+        .args([
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--label",
+            "aibom.project=demo",
+        ])
+        .args(RUN_LIMITS)
+        .args([BASE_IMAGE, "sleep", "30"])
+        .output()
+        .unwrap();
+    let id = String::from_utf8_lossy(&run.stdout).trim().to_string();
+    let mut got = None;
+    for _ in 0..100 {
+        match aibomd::attribute::engine::inspect(&sock, &id, std::time::Duration::from_secs(5)) {
+            Ok(i) => {
+                got = Some(i);
+                break;
+            }
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
+        }
+    }
+    let _ = podman().args(["rm", "-f", "-t", "0", &name]).output();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(service.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
+    let _ = service.wait();
+    assert!(
+        run.status.success(),
+        "podman run: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let i = got.expect("the API socket never answered");
+    assert_eq!(i.name.as_deref(), Some(BASE_IMAGE), "{i:?}");
+    let image_id = i.id.clone().unwrap_or_default();
+    assert!(
+        image_id.len() == 64 && image_id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{i:?}"
+    );
+    assert!(
+        i.labels
+            .contains(&("aibom.project".to_string(), "demo".to_string())),
+        "{i:?}"
+    );
+}

@@ -87,6 +87,19 @@ pub struct Container {
     /// `container.runtime.name`: `docker`, `containerd`, `cri-o` or `podman`, when the
     /// path tells.
     pub runtime: Option<&'static str>,
+    /// Image and labels, from the engine's API when configured (`attribute::engine`).
+    pub image: Option<Arc<ContainerImage>>,
+}
+
+/// A container's image and labels, as its engine reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerImage {
+    /// `container.image.name` (as the container was created from: `repo:tag`).
+    pub name: Option<String>,
+    /// `container.image.id` (hex, without `sha256:`).
+    pub id: Option<String>,
+    /// `container.label.<key>`, sorted by key.
+    pub labels: Vec<(String, String)>,
 }
 
 /// A pod's name and namespace.
