@@ -353,3 +353,104 @@ fn image_name_id_and_labels_come_from_podmans_api_socket() {
         "{i:?}"
     );
 }
+
+/// `aibomd daemon` as a privileged container sharing the host's pid namespace (as compose
+/// and the DaemonSet run it) traces host processes with host paths and pids, and reads
+/// their files through them (the held descriptor, or the host's root once they are gone).
+#[test]
+fn the_daemon_in_a_privileged_container_traces_host_processes() {
+    if !podman_possible() {
+        return;
+    }
+    let (_g, dir) = tempdir();
+    let held_sha = gguf(&dir, "held.gguf");
+    let quick_sha = gguf(&dir, "quick.gguf");
+    let name = format!("aibomd-in-podman-{}", std::process::id());
+    let bin = env!("CARGO_BIN_EXE_aibomd");
+    let out = podman()
+        .args(["run", "-d", "--name", &name, "--privileged", "--pid=host"])
+        .args(RUN_LIMITS)
+        .arg("-v")
+        .arg(format!("{bin}:/usr/local/bin/aibomd:ro"))
+        .arg("-v")
+        .arg(format!("{}:/out", dir.display()))
+        .arg(BASE_IMAGE)
+        .args(["aibomd", "daemon", "--no-console", "--tracer", "ebpf"])
+        .args(["--events", "/out/events.jsonl"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "podman run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let logs = || {
+        let o = podman().args(["logs", &name]).output().unwrap();
+        String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout)
+    };
+    let start = std::time::Instant::now();
+    while !logs().contains("aibomd: ready") {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            let l = logs();
+            let _ = podman().args(["rm", "-f", "-t", "0", &name]).output();
+            panic!("the daemon in the container is not ready in 60 s: {l}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let py = Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import sys, time; f = open(sys.argv[1], 'rb'); f.read(); time.sleep(2)",
+        ])
+        .arg(dir.join("held.gguf"))
+        .spawn()
+        .unwrap();
+    let py_pid = py.id() as i64;
+    let quick = Command::new("cat")
+        .arg(dir.join("quick.gguf"))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(quick.success());
+    py.wait_with_output().unwrap();
+    let stop = podman().args(["stop", "-t", "20", &name]).output().unwrap();
+    let l = logs();
+    let _ = podman().args(["rm", "-f", "-t", "0", &name]).output();
+    assert!(
+        stop.status.success(),
+        "podman stop: {}",
+        String::from_utf8_lossy(&stop.stderr)
+    );
+    let evs: Vec<Value> = std::fs::read_to_string(dir.join("events.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let held = dir.join("held.gguf");
+    let ident = of(
+        &evs,
+        aibom_semconv::event::ARTIFACT_IDENTIFIED,
+        held.to_str().unwrap(),
+    );
+    assert!(!ident.is_empty(), "held.gguf not identified: {evs:#?}\n{l}");
+    let e = ident[0];
+    assert_eq!(i(e, attr::PROCESS_PID), py_pid, "host pid: {e:#}");
+    assert_eq!(s(e, attr::ARTIFACT_SHA256), held_sha, "{e:#}");
+    assert!(e[attr::CONTAINER_ID].is_null(), "a host process: {e:#}");
+    let quick = dir.join("quick.gguf");
+    let ident = of(
+        &evs,
+        aibom_semconv::event::ARTIFACT_IDENTIFIED,
+        quick.to_str().unwrap(),
+    );
+    assert!(
+        !ident.is_empty(),
+        "quick.gguf not identified: {evs:#?}\n{l}"
+    );
+    assert_eq!(
+        s(ident[0], attr::ARTIFACT_SHA256),
+        quick_sha,
+        "{:#}",
+        ident[0]
+    );
+}

@@ -233,6 +233,7 @@ impl Identifier {
         paths.dedup();
         let target = opened::Target {
             pid,
+            ppid: rec.process.ppid,
             fd: hint.as_ref().and_then(|h| h.fd),
             paths,
             dev: v.dev,

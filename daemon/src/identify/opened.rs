@@ -11,8 +11,9 @@
 //!    it still holds it;
 //! 2. else the absolute path as the process passed it (or as the kernel resolved it),
 //!    resolved with `openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)` under the
-//!    process's root (`/proc/PID/root`; `/` once the process is gone: the inode check
-//!    still decides), never a relative or lexically cleaned path.
+//!    process's root (`/proc/PID/root`; once the process is gone, its parent's, then
+//!    the host's `/proc/1/root`, which is ours unless aibomd runs in a container: the
+//!    inode check still decides), never a relative or lexically cleaned path.
 //!
 //! Every candidate is first opened `O_PATH` (no open side effects: a FIFO, device or
 //! socket is never opened for reading), checked with `fstat` (a regular file, the
@@ -148,6 +149,8 @@ fn open_read(path: &str) -> std::io::Result<File> {
 #[derive(Debug, Clone)]
 pub struct Target {
     pub pid: u32,
+    /// Its parent, whose root is tried once the process is gone.
+    pub ppid: Option<u32>,
     pub fd: Option<i32>,
     /// Absolute paths as the process saw them, tried in order.
     pub paths: Vec<PathBuf>,
@@ -183,10 +186,15 @@ pub fn open(t: &Target) -> Result<Verified, String> {
         why.push("no absolute path to look up".into());
     } else {
         let proc_root = format!("/proc/{}/root", t.pid);
-        let root = match o_path(proc_root.as_str()) {
-            Ok(r) => r,
-            Err(_) => o_path("/").map_err(|e| format!("/: {e}"))?,
-        };
+        // once the process is gone: its parent's root (most often the same), the root of
+        // PID 1 (the host's, also when aibomd runs in a container sharing the host's pid
+        // namespace), then our own; the inode check decides
+        let parent_root = t.ppid.map(|p| format!("/proc/{p}/root"));
+        let root = o_path(proc_root.as_str())
+            .or_else(|e| parent_root.as_deref().map_or(Err(e), o_path))
+            .or_else(|_| o_path("/proc/1/root"))
+            .or_else(|_| o_path("/"))
+            .map_err(|e| format!("/: {e}"))?;
         for p in paths {
             match in_root(&root, p).and_then(|f| reopen(f, t)) {
                 Ok(file) => return Ok(Verified { file, via: "root" }),
@@ -275,6 +283,7 @@ mod tests {
         let m = std::fs::metadata(p).unwrap();
         Target {
             pid: std::process::id(),
+            ppid: None,
             fd: None,
             paths,
             dev: m.dev(),
