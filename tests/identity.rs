@@ -11,6 +11,7 @@
 //! must not delay a later model's hash.
 mod common;
 
+use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Stdio;
@@ -313,4 +314,129 @@ fn specials_swapped_in_do_not_delay_a_later_models_hash() {
             assert!(e[attr::ARTIFACT_SHA256].is_null(), "{e:#}");
         }
     }
+}
+
+const STALL: &str = r#"
+import time
+open('stall.gguf', 'rb').read()
+time.sleep(0.5)
+open('later.gguf', 'rb').read()
+time.sleep(1.0)
+"#;
+
+/// A file whose opens by aibomd hang (a fanotify permission listener that never answers
+/// aibomd, like a hung FUSE or NFS server) costs at most the I/O timeout: it gets an
+/// identity error, is counted and reported, and a later model is still hashed.
+#[test]
+fn a_stalled_filesystem_does_not_stall_the_pipeline() {
+    use nix::sys::fanotify::{FanotifyResponse, Response};
+    need_root!();
+    let (_g, dir) = tempdir();
+    let u = user_dir(&dir);
+    for (name, fill) in [("stall.gguf", b's'), ("later.gguf", b'l')] {
+        std::fs::write(u.join(name), [b"GGUF".as_slice(), &[fill; 200]].concat()).unwrap();
+    }
+    let f = Fanotify::init(
+        InitFlags::FAN_CLASS_CONTENT | InitFlags::FAN_CLOEXEC,
+        EventFFlags::O_RDONLY,
+    )
+    .expect("fanotify_init");
+    f.mark(
+        MarkFlags::FAN_MARK_ADD,
+        MaskFlags::FAN_OPEN_PERM,
+        None,
+        Some(&u.join("stall.gguf")),
+    )
+    .expect("fanotify_mark");
+    let daemon_pid = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(-1));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (dp, st) = (daemon_pid.clone(), stop.clone());
+    // answers every open but aibomd's, which it holds until the test ends
+    let listener = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        let mut daemon_opens = 0;
+        while !st.load(std::sync::atomic::Ordering::Acquire) {
+            let mut pfd = [nix::poll::PollFd::new(
+                f.as_fd(),
+                nix::poll::PollFlags::POLLIN,
+            )];
+            if nix::poll::poll(&mut pfd, nix::poll::PollTimeout::from(100u16)).unwrap_or(0) == 0 {
+                continue;
+            }
+            for e in f.read_events().unwrap_or_default() {
+                if e.pid() == dp.load(std::sync::atomic::Ordering::Acquire) {
+                    daemon_opens += 1;
+                    held.push(e);
+                } else if let Some(fd) = e.fd() {
+                    let _ = f.write_response(FanotifyResponse::new(fd, Response::FAN_ALLOW));
+                }
+            }
+        }
+        for e in &held {
+            if let Some(fd) = e.fd() {
+                let _ = f.write_response(FanotifyResponse::new(fd, Response::FAN_ALLOW));
+            }
+        }
+        daemon_opens
+    });
+    let events = dir.join("events.jsonl");
+    let child = aibomd()
+        .args(["run", "--tracer", "ebpf", "--events"])
+        .arg(&events)
+        .args([
+            "--",
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ])
+        .args([
+            "sh",
+            "-c",
+            "cd \"$1\" && shift && exec /usr/bin/python3 \"$@\"",
+            "sh",
+        ])
+        .arg(&u)
+        .args(["-c", STALL])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run aibomd");
+    daemon_pid.store(child.id() as i32, std::sync::atomic::Ordering::Release);
+    let started = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let took = started.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let daemon_opens = listener.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let evs: Vec<Value> = std::fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let t = Traced { out, events: evs };
+    assert!(
+        daemon_opens >= 1,
+        "aibomd never tried the stalled file: {stderr}"
+    );
+    let stalled = identified(&t, "stall.gguf");
+    assert!(!stalled.is_empty(), "{:#?}", t.events);
+    let why = stalled[0][attr::ARTIFACT_IDENTITY_ERROR]
+        .as_str()
+        .unwrap_or_default();
+    assert!(why.contains("timed out"), "{:#}", stalled[0]);
+    use sha2::Digest;
+    let want = hex::encode(sha2::Sha256::digest(
+        std::fs::read(u.join("later.gguf")).unwrap(),
+    ));
+    let later = identified(&t, "later.gguf");
+    assert!(
+        later
+            .iter()
+            .any(|e| e[attr::ARTIFACT_SHA256] == want.as_str()),
+        "later.gguf not hashed: {later:#?}"
+    );
+    assert!(stderr.contains("artifact reads stalled"), "{stderr}");
+    assert!(took < Duration::from_secs(12), "took {took:?}");
 }
