@@ -1114,6 +1114,7 @@ fn record_pool() -> Vec<AccessRecord> {
                 pod: None,
                 project: "bench".into(),
                 project_source: aibom_semconv::project_source::DEFAULT,
+                vpid: None,
                 foreign_root: false,
                 from_proc: false,
                 environment: Default::default(),

@@ -582,6 +582,7 @@ mod direct {
                     pod: None,
                     project: "direct".into(),
                     project_source: aibom_semconv::project_source::DEFAULT,
+                    vpid: None,
                     foreign_root: false,
                     from_proc: true,
                     environment: Default::default(),

@@ -124,6 +124,17 @@ pub mod attr {
     ///
     /// Type `string`.
     pub const ARTIFACT_ID: &str = "aibom.artifact.id";
+    /// Why the file the process opened could not be read, so that nothing was read from it (format
+    /// by name only, no hash).
+    ///
+    /// aibomd reads an artifact's bytes only through a descriptor proven to be the file the kernel
+    /// reported (same device and inode): the process's own descriptor (`/proc/PID/fd/N`), else its
+    /// path resolved under the process's root (`openat2` with `RESOLVE_IN_ROOT`). A path that now
+    /// names another file (a symlink swapped after the open, `link/../x`), a FIFO, socket or
+    /// device, or a stalled filesystem give no identity, and this says why.
+    ///
+    /// Type `string`.
+    pub const ARTIFACT_IDENTITY_ERROR: &str = "aibom.artifact.identity_error";
     /// License, an SPDX id where one exists.
     ///
     /// Type `string`.
@@ -959,6 +970,7 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::ARTIFACT_FORMAT_ERROR,
     attr::ARTIFACT_FORMAT_MISMATCH,
     attr::ARTIFACT_ID,
+    attr::ARTIFACT_IDENTITY_ERROR,
     attr::ARTIFACT_LICENSE,
     attr::ARTIFACT_LICENSE_SOURCE,
     attr::ARTIFACT_NAME,
@@ -1223,6 +1235,14 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         origin: Origin::Aibom,
         stability: Stability::Development,
         brief: "Canonical artifact id (a purl where one exists).",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::ARTIFACT_IDENTITY_ERROR,
+        ty: AttrType::String,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Why the file the process opened could not be read, so that nothing was read from it (format by name only, no hash).",
         values: &[],
     },
     AttributeDef {

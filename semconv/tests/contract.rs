@@ -71,6 +71,7 @@ fn attribute_names() {
         attr::ARTIFACT_FORMAT_ERROR => "aibom.artifact.format_error",
         attr::ARTIFACT_SOURCE_URL => "aibom.artifact.source_url",
         attr::ARTIFACT_SHA256_ERROR => "aibom.artifact.sha256_error",
+        attr::ARTIFACT_IDENTITY_ERROR => "aibom.artifact.identity_error",
         attr::ARTIFACT_SHA256_SOURCE => "aibom.artifact.sha256_source",
         attr::ACCELERATOR_VENDOR => "aibom.accelerator.vendor",
         attr::ACCELERATOR_KIND => "aibom.accelerator.kind",

@@ -29,6 +29,8 @@ pub struct AttributeConfig {
     pub rules: Vec<ProjectRule>,
     /// Pod name and namespace from the kubelet's `/pods` endpoint (off by default).
     pub kubelet: KubeletConfig,
+    /// Container image and labels from the engine's API socket (off by default).
+    pub engine: super::engine::EngineConfig,
     /// The project of `aibomd run --project` (source `cli`), set from the command line
     /// only; it wins over everything else.
     #[serde(skip)]
@@ -48,6 +50,7 @@ impl Default for AttributeConfig {
             cgroup_walk_max: 100_000,
             rules: Vec::new(),
             kubelet: KubeletConfig::default(),
+            engine: Default::default(),
             cli_project: None,
         }
     }

@@ -69,6 +69,7 @@ pub fn parse(path: &str) -> CgroupFacts {
             facts.container = Some(Container {
                 id: id.to_ascii_lowercase(),
                 runtime: rt,
+                image: None,
             });
             break;
         }
@@ -135,6 +136,7 @@ mod tests {
         Some(Container {
             id: id.into(),
             runtime: rt,
+            image: None,
         })
     }
 

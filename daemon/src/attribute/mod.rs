@@ -20,6 +20,7 @@
 pub mod cgroups;
 pub mod config;
 pub mod container;
+pub mod engine;
 pub mod kube;
 pub mod process;
 pub mod project;
@@ -68,6 +69,7 @@ pub struct Attributor {
     cli_project: Option<Arc<str>>,
     cgroups: cgroups::CgroupIds,
     pods: Option<kube::Pods>,
+    images: Option<engine::Images>,
     evictions: u64,
     /// Environment variables kept in each [`Attribution`].
     env_keys: Vec<&'static str>,
@@ -105,6 +107,10 @@ impl Attributor {
                 cfg.cgroup_walk_max,
             ),
             pods,
+            images: match &cfg.engine.socket {
+                Some(s) => Some(engine::Images::start(s.clone())?),
+                None => None,
+            },
             evictions: 0,
             env_keys: vec![process::PROJECT_ENV],
         })
@@ -155,6 +161,9 @@ impl Attributor {
             if a.pod.is_none() && a.pod_uid.is_some() && self.pods.is_some() {
                 return self.refresh_pod(pid, a);
             }
+            if a.container.as_ref().is_some_and(|c| c.image.is_none()) && self.images.is_some() {
+                return self.refresh_image(pid, a);
+            }
             return a;
         }
         let entry = self.build(pid, hints, None, 0);
@@ -196,6 +205,23 @@ impl Attributor {
         }
         if new.cgroup_id.is_none() {
             new.cgroup_id = hints.cgroup_id;
+        }
+        let new = Arc::new(new);
+        if let Some(e) = self.cache.get_mut(&pid) {
+            e.attr = new.clone();
+        }
+        new
+    }
+
+    /// The container's image arrived from the engine after the process was cached.
+    fn refresh_image(&mut self, pid: u32, a: Arc<Attribution>) -> Arc<Attribution> {
+        let images = self.images.as_mut().expect("checked");
+        let Some(image) = a.container.as_ref().and_then(|c| images.get(&c.id)) else {
+            return a;
+        };
+        let mut new = (*a).clone();
+        if let Some(c) = new.container.as_mut() {
+            c.image = Some(image);
         }
         let new = Arc::new(new);
         if let Some(e) = self.cache.get_mut(&pid) {
@@ -248,12 +274,17 @@ impl Attributor {
         let env_project = own_env
             .or(prev_env)
             .or_else(|| ppid.and_then(|p| self.inherited(p, depth + 1)));
+        let mut facts = facts;
+        if let (Some(images), Some(c)) = (self.images.as_mut(), facts.container.as_mut()) {
+            c.image = images.get(&c.id);
+        }
         let pod = match (&self.pods, &facts.pod_uid) {
             (Some(pods), Some(uid)) => pods.get(uid),
             _ => None,
         };
         let mut a = Attribution {
             pid,
+            vpid: f.vpid,
             ppid,
             uid,
             owner: uid.and_then(|u| self.user_name(u)),

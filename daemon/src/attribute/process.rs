@@ -31,6 +31,8 @@ pub struct ProcFacts {
     pub env_project: Option<Option<String>>,
     /// The watched variables of the environment (empty when unreadable).
     pub environment: Environment,
+    /// The pid in the process's own pid namespace, when it is another one (`NSpid`).
+    pub vpid: Option<u32>,
     /// The process's root or mount namespace differs from ours: paths it reports are
     /// relative to `/proc/PID/root`.
     pub foreign_root: bool,
@@ -51,14 +53,14 @@ pub fn read(
     if let Ok(stat) = std::fs::read_to_string(dir.join("stat")) {
         parse_stat(&stat, host, &mut f);
     }
-    if want_uid {
-        f.uid = std::fs::read_to_string(dir.join("status"))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("Uid:"))
-                    .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            });
+    if let Ok(status) = std::fs::read_to_string(dir.join("status")) {
+        if want_uid {
+            f.uid = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok());
+        }
+        f.vpid = vpid(&status);
     }
     f.exe = std::fs::read_link(dir.join("exe")).ok();
     f.cwd = std::fs::read_link(dir.join("cwd")).ok();
@@ -74,6 +76,26 @@ pub fn read(
     }
     f.foreign_root = host.foreign_root(pid);
     f
+}
+
+/// The pid in the innermost pid namespace, from a `/proc/PID/status` text's `NSpid:` line
+/// (pids from the outermost namespace, as we see it, to the process's own): `None` when
+/// the process is in our namespace (one entry).
+///
+/// The pid exported (`process.pid`) is always the one of aibomd's namespace; this is the
+/// one the process and its logs know (`process.vpid`).
+pub fn vpid(status: &str) -> Option<u32> {
+    let ids: Vec<u32> = status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))?
+        .split_whitespace()
+        .map_while(|v| v.parse().ok())
+        .collect();
+    if ids.len() > 1 {
+        ids.last().copied()
+    } else {
+        None
+    }
 }
 
 fn read_bounded(path: &std::path::Path, max: u64) -> Option<Vec<u8>> {
@@ -229,6 +251,17 @@ impl Redactor {
 mod tests {
     use super::*;
     use crate::attribute::config::AttributeConfig;
+
+    #[test]
+    fn the_namespaced_pid_is_the_innermost_nspid() {
+        assert_eq!(
+            vpid("Name:\tpython3\nNSpid:\t9817\t1\nNSpgid:\t9817\t1\n"),
+            Some(1)
+        );
+        assert_eq!(vpid("NSpid:\t9817\t40\t7\n"), Some(7));
+        assert_eq!(vpid("NSpid:\t9817\n"), None);
+        assert_eq!(vpid("Name:\tx\n"), None);
+    }
 
     fn redactor(max: usize) -> Redactor {
         let c = AttributeConfig::default();

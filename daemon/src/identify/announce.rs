@@ -82,6 +82,14 @@ impl Announcer {
                 "waiting for artifact hashes"
             );
         }
+        let (timeouts, refused) = identifier.io_stalls();
+        if timeouts + refused > 0 {
+            tracing::warn!(
+                timeouts,
+                refused,
+                "artifact reads stalled (a slow or hung filesystem): those files have no identity"
+            );
+        }
         let done = identifier.wait(wait);
         let mut out = self.release(done);
         out.extend(self.drain());

@@ -4,8 +4,8 @@
 //! (never reading a file into memory), and cached.
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -27,29 +27,54 @@ pub fn hf_blob_sha256(resolved: &Path) -> Option<String> {
     (parent == "blobs" && hex64).then(|| name.to_string())
 }
 
-/// Streams `path` through SHA-256 in 1 MiB chunks. Checks the file is still `version`
-/// afterwards, so a file replaced while hashing is not given the wrong hash.
+/// Streams `path` through SHA-256 (see [`sha256_fd`]). For benchmarks and tools: the
+/// pipeline never hashes a path, only a descriptor verified to be the opened file.
 pub fn sha256_file(path: &Path, version: Option<FileVersion>) -> Result<String, String> {
     let meta = std::fs::metadata(path).map_err(|e| describe(&e))?;
     if !meta.is_file() {
         return Err("not a regular file".into());
     }
-    let mut f = File::open(path).map_err(|e| describe(&e))?;
+    let f = File::open(path).map_err(|e| describe(&e))?;
+    let v = version.unwrap_or_else(|| FileVersion::from_metadata(&meta));
+    sha256_fd(&f, v, None)
+}
+
+/// Streams the open file `f` through SHA-256 in chunks of at most 1 MiB, reading at most
+/// `version.size` bytes (the size seen at the open: a growing file cannot keep a worker
+/// busy), by position (the descriptor's offset is not used). Checks with `fstat` that the
+/// file is still `version` afterwards, so a file changed while hashing is not given a
+/// wrong hash; gives up after `limit` (checked between reads).
+pub fn sha256_fd(
+    f: &File,
+    version: FileVersion,
+    limit: Option<std::time::Duration>,
+) -> Result<String, String> {
+    let started = std::time::Instant::now();
     let mut h = Sha256::new();
     // at most 1 MiB, and no bigger than the file: small files are the common case
-    let mut buf = vec![0u8; (meta.len() as usize).clamp(4096, 1 << 20)];
-    loop {
-        match f.read(&mut buf) {
+    let mut buf = vec![0u8; (version.size as usize).clamp(4096, 1 << 20)];
+    let mut off = 0u64;
+    while off < version.size {
+        if limit.is_some_and(|l| started.elapsed() > l) {
+            return Err(format!(
+                "hash timed out after {} s",
+                started.elapsed().as_secs()
+            ));
+        }
+        let want = (version.size - off).min(buf.len() as u64) as usize;
+        match f.read_at(&mut buf[..want], off) {
             Ok(0) => break,
-            Ok(n) => h.update(&buf[..n]),
+            Ok(n) => {
+                h.update(&buf[..n]);
+                off += n as u64;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(describe(&e)),
         }
     }
-    if let Some(v) = version {
-        if FileVersion::of(path).ok() != Some(v) {
-            return Err("file changed while hashing".into());
-        }
+    let now = f.metadata().map_err(|e| describe(&e))?;
+    if FileVersion::from_metadata(&now) != version || off != version.size {
+        return Err("file changed while hashing".into());
     }
     Ok(hex::encode(h.finalize()))
 }
@@ -75,7 +100,7 @@ pub struct HashDone {
 const MAX_RESULTS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(32_768).unwrap();
 
 pub struct HashPool {
-    jobs: Option<std_mpsc::SyncSender<(FileVersion, PathBuf)>>,
+    jobs: Option<std_mpsc::SyncSender<(FileVersion, File)>>,
     done: std_mpsc::Receiver<HashDone>,
     workers: Vec<std::thread::JoinHandle<()>>,
     /// Results by version, least recently used evicted first.
@@ -90,7 +115,12 @@ pub struct HashPool {
 impl HashPool {
     /// `workers` threads, at most `queue` jobs waiting.
     pub fn new(workers: usize, queue: usize) -> Self {
-        let (jtx, jrx) = std_mpsc::sync_channel::<(FileVersion, PathBuf)>(queue.max(1));
+        Self::with_limit(workers, queue, None)
+    }
+
+    /// [`HashPool::new`] whose jobs give up after `limit` each.
+    pub fn with_limit(workers: usize, queue: usize, limit: Option<std::time::Duration>) -> Self {
+        let (jtx, jrx) = std_mpsc::sync_channel::<(FileVersion, File)>(queue.max(1));
         let (dtx, drx) = std_mpsc::channel();
         let jrx = Arc::new(Mutex::new(jrx));
         let workers = (0..workers.max(1))
@@ -100,8 +130,8 @@ impl HashPool {
                     .name(format!("aibomd-hash-{i}"))
                     .spawn(move || loop {
                         let job = jrx.lock().expect("hash queue lock").recv();
-                        let Ok((version, path)) = job else { return };
-                        let result = sha256_file(&path, Some(version));
+                        let Ok((version, file)) = job else { return };
+                        let result = sha256_fd(&file, version, limit);
                         if dtx.send(HashDone { version, result }).is_err() {
                             return;
                         }
@@ -129,13 +159,14 @@ impl HashPool {
         r
     }
 
-    /// Queues `path` for hashing unless it is cached or queued already. Never blocks.
-    pub fn submit(&mut self, v: FileVersion, path: &Path) {
+    /// Queues `file` (verified to be version `v`) for hashing unless it is cached or
+    /// queued already. Never blocks.
+    pub fn submit(&mut self, v: FileVersion, file: File) {
         if self.cache.contains(&v) || self.pending.contains_key(&v) {
             return;
         }
         let Some(jobs) = &self.jobs else { return };
-        match jobs.try_send((v, path.to_path_buf())) {
+        match jobs.try_send((v, file)) {
             Ok(()) => {
                 self.pending.insert(v, ());
             }
@@ -192,6 +223,8 @@ impl Drop for HashPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+    use std::path::PathBuf;
     use std::time::Duration;
 
     #[test]
@@ -236,8 +269,8 @@ mod tests {
         std::fs::write(&p, b"abc").unwrap();
         let v = FileVersion::of(&p).unwrap();
         let mut pool = HashPool::new(2, 4);
-        pool.submit(v, &p);
-        pool.submit(v, &p); // already queued: no second job
+        pool.submit(v, File::open(&p).unwrap());
+        pool.submit(v, File::open(&p).unwrap()); // already queued: no second job
         assert_eq!(pool.pending(), 1);
         let done = pool.wait(Duration::from_secs(10));
         assert_eq!(done.len(), 1);
@@ -254,5 +287,38 @@ mod tests {
         let fifo = d.path().join("fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
         assert_eq!(sha256_file(&fifo, None).unwrap_err(), "not a regular file");
+    }
+
+    #[test]
+    fn a_descriptor_is_hashed_up_to_the_size_seen_at_open_or_refused_when_changed() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("m.bin");
+        std::fs::write(&p, b"abc").unwrap();
+        let v = FileVersion::of(&p).unwrap();
+        let f = File::open(&p).unwrap();
+        assert!(sha256_fd(&f, v, None).unwrap().starts_with("ba7816bf"));
+        // the file grew after the open: at most 3 bytes are read, and the change is seen
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .unwrap()
+            .write_all(b"more")
+            .unwrap();
+        assert_eq!(
+            sha256_fd(&f, v, None).unwrap_err(),
+            "file changed while hashing"
+        );
+        // a sparse giant is cut off by the time limit, not read to its end
+        let big = d.path().join("sparse");
+        let g = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&big)
+            .unwrap();
+        g.set_len(1 << 40).unwrap();
+        let v = FileVersion::of(&big).unwrap();
+        let e = sha256_fd(&g, v, Some(Duration::from_millis(1))).unwrap_err();
+        assert!(e.contains("timed out"), "{e}");
     }
 }

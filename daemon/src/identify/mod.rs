@@ -5,17 +5,27 @@
 //! [`Identifier`] caches one [`Artifact`] per file version and name, so repeated
 //! accesses cost a hash-map lookup; header reads are bounded; hashing runs on a worker
 //! pool off the pipeline.
+//!
+//! Bytes are read only through a descriptor proven to be the file the process opened
+//! ([`opened`]), never by path as root; the open and the header read run on a small pool
+//! with a timeout ([`io_pool`]) so a stalled filesystem never stalls the pipeline. When
+//! the file cannot be reached that way the artifact has no identity (format by name
+//! only, no hash) and says why in `identity_error`.
 pub mod accelerator;
 pub mod announce;
 pub mod classify;
 pub mod format;
 pub mod hash;
+pub mod io_pool;
 pub mod license;
 pub mod names;
+pub mod opened;
 pub mod provider;
 
+use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aibom_semconv::hash_source;
 use lru::LruCache;
@@ -23,7 +33,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{AccessMode, AccessRecord, Artifact, FileVersion};
 use hash::HashPool;
+use io_pool::IoPool;
 use provider::HubEnv;
+
+/// Threads that open and sniff files for the pipeline.
+const IO_THREADS: usize = 2;
+/// How long the pipeline waits for one file's open and header read.
+const IO_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one hash may take (a sparse or endless file cannot hold a worker forever).
+const HASH_LIMIT: Duration = Duration::from_secs(3600);
 
 /// `[identify]` settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,6 +71,7 @@ pub struct Identifier {
     cache_bytes: usize,
     evictions: u64,
     pool: HashPool,
+    io: IoPool,
 }
 
 impl Identifier {
@@ -63,7 +82,8 @@ impl Identifier {
             known_bytes: 0,
             cache_bytes: cfg.cache_bytes,
             evictions: 0,
-            pool: HashPool::new(hash_workers, hash_queue),
+            pool: HashPool::with_limit(hash_workers, hash_queue, Some(HASH_LIMIT)),
+            io: IoPool::new(IO_THREADS, IO_TIMEOUT),
         }
     }
 
@@ -76,7 +96,8 @@ impl Identifier {
     /// written are identified by name only: their bytes are not final.
     pub fn identify(&mut self, rec: &AccessRecord) -> Arc<Artifact> {
         let writing = rec.mode == AccessMode::Write;
-        let version = rec.version.or_else(|| FileVersion::of(&rec.file_path).ok());
+        // the version the tracer (or normalize) saw, never a stat of the path now
+        let version = rec.version;
         if let (Some(v), false) = (version, writing) {
             let hit = self.known.get(&v).and_then(|names| {
                 names
@@ -90,8 +111,9 @@ impl Identifier {
             }
         }
         let a = Arc::new(self.identify_now(rec, version, writing));
-        // what was seen while being written is not cached: its bytes were not final
-        if let (Some(v), false) = (version, writing) {
+        // what was seen while being written is not cached: its bytes were not final; nor
+        // is a failed identity (the next access may reach the file)
+        if let (Some(v), false, None) = (version, writing, &a.identity_error) {
             self.remember(v, rec.absolute_path.clone(), a.clone());
         }
         a
@@ -113,23 +135,42 @@ impl Identifier {
         }
         let p = &rec.process;
         let env = HubEnv::from_process_env(&p.environment, p.working_directory.as_deref());
+        let mut opened = None;
+        let mut identity_error = None;
         let sniffed = if writing {
             let claimed = format::from_extension(&file_name(&rec.absolute_path))
                 .unwrap_or(format::Format::Unknown);
             format::Sniffed::new(claimed)
         } else {
-            format::sniff_as(&rec.file_path, claimed_name(rec))
+            match self.read_opened(rec, version) {
+                Ok((file, s)) => {
+                    opened = Some(file);
+                    s
+                }
+                Err(e) => {
+                    let claimed = format::from_extension(&claimed_name(rec).to_string_lossy())
+                        .unwrap_or(format::Format::Unknown);
+                    identity_error = Some(e);
+                    format::Sniffed::new(claimed)
+                }
+            }
         };
-        let origin = provider::origin(&rec.file_path, &rec.absolute_path, &sniffed.fields, &env);
-        let kind = origin.kind.unwrap_or_else(|| {
-            classify::classify(&rec.absolute_path, sniffed.format, &sniffed.fields)
+        // cards, license files and hub metadata beside the file: read as the process
+        // sees them (its root) and only when it could read them (see `opened`)
+        let (origin, kind, lic) = opened::as_process(p.pid, p.uid, p.foreign_root, || {
+            let origin =
+                provider::origin(&rec.file_path, &rec.absolute_path, &sniffed.fields, &env);
+            let kind = origin.kind.unwrap_or_else(|| {
+                classify::classify(&rec.absolute_path, sniffed.format, &sniffed.fields)
+            });
+            let lic = license::license(
+                &rec.absolute_path,
+                &sniffed.fields,
+                origin.repo_root.as_deref(),
+            );
+            (origin, kind, lic)
         });
-        let lic = license::license(
-            &rec.absolute_path,
-            &sniffed.fields,
-            origin.repo_root.as_deref(),
-        )
-        .or(origin.license);
+        let lic = lic.or(origin.license.clone());
         let mut a = Artifact {
             artifact_type: kind.artifact_type,
             role: kind.role,
@@ -146,6 +187,11 @@ impl Identifier {
             version,
             ..Default::default()
         };
+        if let Some(e) = identity_error {
+            a.sha256_error = Some(format!("no identity: {e}"));
+            a.identity_error = Some(e);
+            return a;
+        }
         let store_sha = (a.provider == aibom_semconv::provider::OLLAMA)
             .then(|| provider::ollama_blob_digest(&rec.file_path))
             .flatten();
@@ -155,11 +201,62 @@ impl Identifier {
         } else if let (Some(sha), false) = (store_sha, writing) {
             a.sha256 = Some(sha.to_string());
             a.sha256_source = Some(hash_source::OLLAMA_DIGEST);
-        } else if let (Some(v), false) = (version, writing) {
-            self.pool.submit(v, &rec.file_path);
+        } else if let (Some(v), Some(file)) = (version, opened) {
+            self.pool.submit(v, file);
             fill_hash(&mut a, self.pool.cached(&v));
         }
         a
+    }
+
+    /// Opens the file `rec`'s process opened, verified to be the kernel's `(dev, inode)`
+    /// (see [`opened`]), and sniffs its header, on the I/O pool; or says why not.
+    fn read_opened(
+        &mut self,
+        rec: &AccessRecord,
+        version: Option<FileVersion>,
+    ) -> Result<(File, format::Sniffed), String> {
+        use aibom_semconv::path_resolution as how;
+        let v = version.ok_or("the tracer gave no file identity")?;
+        let pid = rec.process.pid;
+        let hint = opened::take(pid, v.dev, v.ino);
+        let mut paths = Vec::with_capacity(3);
+        if let Some(k) = hint.as_ref().and_then(|h| h.kernel_path.as_deref()) {
+            paths.push(opened::path_of(k));
+        }
+        paths.push(opened::path_of(&rec.access_path));
+        // normalize's resolved path, when it is one (symlinks followed in our namespace,
+        // never a lexically cleaned path of another namespace); the inode check decides
+        if rec.resolution != how::UNRESOLVED && !rec.process.foreign_root {
+            paths.push(rec.file_path.to_path_buf());
+        }
+        paths.retain(|p| p.is_absolute());
+        paths.dedup();
+        let target = opened::Target {
+            pid,
+            ppid: rec.process.ppid,
+            fd: hint.as_ref().and_then(|h| h.fd),
+            paths,
+            dev: v.dev,
+            ino: v.ino,
+            mode: hint.as_ref().and_then(|h| h.mode),
+        };
+        let name = claimed_name(rec).to_string_lossy().into_owned();
+        let size = v.size;
+        let res = self.io.run(move || {
+            let f = opened::open(&target)?;
+            let s = format::sniff_reader(&f.file, size, &name);
+            Ok((f.file, s))
+        });
+        res.unwrap_or_else(|e| {
+            tracing::warn!(path = %rec.file_path.display(), "{e}");
+            Err(e.to_string())
+        })
+    }
+
+    /// (open and header reads that timed out, refused because the I/O pool was full of
+    /// stalled reads) so far.
+    pub fn io_stalls(&self) -> (u64, u64) {
+        (self.io.timeouts, self.io.refused)
     }
 
     /// Caches `a` as what `path` at version `v` is; evicts beyond the byte budget.
@@ -274,6 +371,7 @@ fn entry_bytes(path: &Path, a: &Artifact) -> usize {
         + s(&a.license)
         + s(&a.sha256)
         + s(&a.sha256_error)
+        + s(&a.identity_error)
 }
 
 fn file_name(p: &Path) -> String {

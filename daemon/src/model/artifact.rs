@@ -49,6 +49,9 @@ pub struct Artifact {
     pub sha256_source: Option<&'static str>,
     /// Why no hash could be computed.
     pub sha256_error: Option<String>,
+    /// Why the file the process opened could not be read (so nothing was read from it):
+    /// `aibom.artifact.identity_error`.
+    pub identity_error: Option<String>,
     /// The file version identified (absent when the file could not be stat'ed, and for
     /// accelerators: a device node has no content to version).
     pub version: Option<FileVersion>,

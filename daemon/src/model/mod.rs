@@ -16,7 +16,7 @@ mod verdict;
 pub use access::{AccessMode, ExecInfo, FileMeta, RawAccess, TraceEvent, TracerStats};
 pub use api::{ApiCall, ApiEvent, ApiEventKind, ApiField, ConnRef, Direction};
 pub use artifact::{Accelerator, Artifact, FileVersion};
-pub use process::{Attribution, Container, Environment, PodName};
+pub use process::{Attribution, Container, ContainerImage, Environment, PodName};
 pub use record::{AccessRecord, RecordKind};
 pub use scan::ScanReport;
 pub use verdict::{Action, Severity, Violation};

@@ -6,7 +6,11 @@ use std::time::SystemTime;
 /// Everything known about the process behind an access.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attribution {
+    /// The pid in aibomd's pid namespace (`process.pid`).
     pub pid: u32,
+    /// The pid in the process's own pid namespace, when it is another one (a container):
+    /// `process.vpid`.
+    pub vpid: Option<u32>,
     pub ppid: Option<u32>,
     pub uid: Option<u32>,
     /// User name of `uid` (the number when it has no name).
@@ -111,6 +115,19 @@ pub struct Container {
     /// `container.runtime.name`: `docker`, `containerd`, `cri-o` or `podman`, when the
     /// path tells.
     pub runtime: Option<&'static str>,
+    /// Image and labels, from the engine's API when configured (`attribute::engine`).
+    pub image: Option<Arc<ContainerImage>>,
+}
+
+/// A container's image and labels, as its engine reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerImage {
+    /// `container.image.name` (as the container was created from: `repo:tag`).
+    pub name: Option<String>,
+    /// `container.image.id` (hex, without `sha256:`).
+    pub id: Option<String>,
+    /// `container.label.<key>`, sorted by key.
+    pub labels: Vec<(String, String)>,
 }
 
 /// A pod's name and namespace.

@@ -96,6 +96,15 @@ impl Normalizer {
                 return None; // a denied tree reached by a relative path or a link
             }
         }
+        // how identify can reach this very file again (the record does not carry it)
+        crate::identify::opened::leave(crate::identify::opened::Hint {
+            pid: raw.pid,
+            fd: raw.fd,
+            path: raw.path.clone(),
+            kernel_path: raw.kernel_path.clone(),
+            file_id: raw.file_id,
+            mode: raw.file_meta.map(|m| m.mode),
+        });
         Some(AccessRecord {
             kind: RecordKind::Access,
             artifact: None,
@@ -144,7 +153,12 @@ fn facts(raw: &RawAccess, proc: &Attribution) -> Option<Facts> {
     let r = resolve_in(raw, root.as_deref());
     let (version, modified, is_dir) = match (raw.version(), raw.file_meta) {
         (Some(v), Some(m)) => (Some(v), Some(m.modified()), m.is_dir()),
-        _ => match std::fs::metadata(path::in_root(root.as_deref(), &r.file_path)) {
+        // no kernel facts (fanotify, procfs): a stat of the path, kept only when it is the
+        // file the tracer saw (a path swapped since must not lend its size and mtime)
+        _ => match std::fs::metadata(path::in_root(root.as_deref(), &r.file_path))
+            .map_err(drop)
+            .and_then(|m| same_file(&m, raw.file_id).then_some(m).ok_or(()))
+        {
             Ok(m) => (
                 Some(FileVersion::from_metadata(&m)),
                 m.modified().ok(),
@@ -161,6 +175,12 @@ fn facts(raw: &RawAccess, proc: &Attribution) -> Option<Facts> {
         version,
         modified,
     })
+}
+
+/// True when `m` is the file of `id` (`(st_dev, st_ino)`), or nothing is known to compare.
+fn same_file(m: &std::fs::Metadata, id: Option<(u64, u64)>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    id.is_none_or(|id| id == (m.dev(), m.ino()))
 }
 
 /// False for files that passed the path filter but are not artifacts: READMEs outside
@@ -281,6 +301,25 @@ mod tests {
         assert_eq!(n.cache_stats().0, entries);
         assert_eq!(b.size, Some(4));
         assert_eq!(b.version, a.version);
+    }
+
+    #[test]
+    fn a_path_swapped_since_the_open_lends_no_size_or_mtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let (model, other) = (dir.path().join("m.gguf"), dir.path().join("o"));
+        std::fs::write(&model, b"GGUF").unwrap();
+        std::fs::write(&other, b"secret bytes").unwrap();
+        let m = std::fs::metadata(&model).unwrap();
+        // as the fanotify tracer reports it: identity, no metadata
+        let raw = RawAccess {
+            file_id: Some((m.dev(), m.ino())),
+            ..RawAccess::read_by_us(model.as_os_str().as_bytes())
+        };
+        std::fs::rename(&other, &model).unwrap();
+        let mut n = Normalizer::new(&NormalizeConfig::default());
+        let mut at = Attributor::new(&Default::default(), "p", None).unwrap();
+        let r = n.normalize(&raw, 1, &mut at).unwrap();
+        assert_eq!((r.size, r.modified, r.version), (None, None, None));
     }
 
     #[test]

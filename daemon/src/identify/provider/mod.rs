@@ -68,8 +68,6 @@ mod openai;
 mod purl;
 mod url;
 
-use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use aibom_semconv::provider;
@@ -235,20 +233,11 @@ pub(crate) fn is_hex(s: &str, len: usize) -> bool {
 }
 
 /// Reads at most `cap` bytes from the start of a regular file. Never blocks on FIFOs or
-/// devices (they are refused), never fails loudly.
+/// devices (they are refused), never fails loudly. Within
+/// [`opened::as_process`](crate::identify::opened::as_process) the file is resolved in the
+/// process's root and read only when the process could read it.
 pub(crate) fn read_prefix(path: &Path, cap: u64) -> Option<Vec<u8>> {
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .ok()?;
-    let mut buf = Vec::with_capacity(meta.len().min(cap) as usize);
-    f.take(cap).read_to_end(&mut buf).ok()?;
-    Some(buf)
+    crate::identify::opened::read_sibling(path, cap)
 }
 
 // ---------------------------------------------------------------------------------------
