@@ -1175,6 +1175,7 @@ fn record_pool() -> Vec<AccessRecord> {
                 refused: false,
                 violation: None,
                 api: None,
+                opened: None,
             }
         })
         .collect()

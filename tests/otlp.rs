@@ -627,6 +627,7 @@ mod direct {
                     refused: false,
                     violation: None,
                     api: None,
+                    opened: None,
                 }
             })
             .collect()

@@ -356,6 +356,8 @@ impl Pipeline {
         Stats::set(&st.artifacts_known, self.identifier.known() as u64);
         Stats::set(&st.identify_evictions, self.identifier.evictions());
         Stats::set(&st.normalize_evictions, self.normalizer.cache_stats().2);
+        let (timeouts, refused) = self.identifier.io_stalls();
+        Stats::set(&st.identify_io_stalls, timeouts + refused);
     }
 }
 

@@ -66,6 +66,8 @@ pub struct Stats {
     pub api_tls_libraries: AtomicU64,
     /// API events lost in the kernel, and request bodies longer than the scan limit.
     pub api_dropped: AtomicU64,
+    /// Artifact reads that timed out or were refused while the I/O pool was stuck.
+    pub identify_io_stalls: AtomicU64,
 }
 
 impl Stats {
@@ -149,6 +151,7 @@ impl Stats {
             m::API_CALLS => &self.api_calls,
             m::API_TLS_LIBRARIES => &self.api_tls_libraries,
             m::API_DROPPED => &self.api_dropped,
+            m::IDENTIFY_IO_STALLS => &self.identify_io_stalls,
             _ => return None,
         })
     }

@@ -271,6 +271,18 @@ pub mod attr {
     ///
     /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
     pub const CONTAINER_ID: &str = "container.id";
+    /// Runtime specific image identifier.
+    ///
+    /// From the container engine's API when `[attribute.engine]` is configured.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const CONTAINER_IMAGE_ID: &str = "container.image.id";
+    /// Name of the image the container was built on.
+    ///
+    /// From the container engine's API when `[attribute.engine]` is configured.
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
+    pub const CONTAINER_IMAGE_NAME: &str = "container.image.name";
     /// The container runtime managing this container.
     ///
     /// aibomd sets `docker`, `containerd`, `cri-o` or `podman`, from the cgroup path shape.
@@ -429,6 +441,13 @@ pub mod attr {
     ///
     /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `int`.
     pub const PROCESS_PID: &str = "process.pid";
+    /// Virtual process identifier.
+    ///
+    /// The process id as the process's own pid namespace numbers it (the innermost `NSpid` entry);
+    /// set when it differs from `process.pid` (containers).
+    ///
+    /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `int`.
+    pub const PROCESS_VPID: &str = "process.vpid";
     /// The working directory of the process.
     ///
     /// OpenTelemetry semantic-convention attribute, reused (not ours). Type `string`.
@@ -939,6 +958,11 @@ pub mod metric {
     ///
     /// Counter, unit `{event}`.
     pub const API_DROPPED: &str = "aibom.api.dropped";
+    /// Artifact reads that timed out (stalled filesystem) or were refused while the I/O pool was
+    /// stuck.
+    ///
+    /// Counter, unit `{read}`.
+    pub const IDENTIFY_IO_STALLS: &str = "aibom.identify.io.stalls";
 }
 
 /// Keys of a JSON Lines event record that are not attributes.
@@ -999,6 +1023,8 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::SCAN_STATE,
     attr::TRACER,
     attr::CONTAINER_ID,
+    attr::CONTAINER_IMAGE_ID,
+    attr::CONTAINER_IMAGE_NAME,
     attr::CONTAINER_RUNTIME_NAME,
     attr::FILE_INODE,
     attr::FILE_MODIFIED,
@@ -1028,6 +1054,7 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::PROCESS_OWNER,
     attr::PROCESS_PARENT_PID,
     attr::PROCESS_PID,
+    attr::PROCESS_VPID,
     attr::PROCESS_WORKING_DIRECTORY,
     attr::SERVER_ADDRESS,
     attr::SERVER_PORT,
@@ -1081,6 +1108,7 @@ pub const METRICS: &[&str] = &[
     metric::API_CALLS,
     metric::API_TLS_LIBRARIES,
     metric::API_DROPPED,
+    metric::IDENTIFY_IO_STALLS,
 ];
 
 /// Every attribute's definition, sorted by name (as [`ALL_ATTRIBUTES`]).
@@ -1470,6 +1498,22 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         values: &[],
     },
     AttributeDef {
+        name: attr::CONTAINER_IMAGE_ID,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "Runtime specific image identifier.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::CONTAINER_IMAGE_NAME,
+        ty: AttrType::String,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "Name of the image the container was built on.",
+        values: &[],
+    },
+    AttributeDef {
         name: attr::CONTAINER_RUNTIME_NAME,
         ty: AttrType::String,
         origin: Origin::Otel,
@@ -1702,6 +1746,14 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         values: &[],
     },
     AttributeDef {
+        name: attr::PROCESS_VPID,
+        ty: AttrType::Int,
+        origin: Origin::Otel,
+        stability: Stability::Development,
+        brief: "Virtual process identifier.",
+        values: &[],
+    },
+    AttributeDef {
         name: attr::PROCESS_WORKING_DIRECTORY,
         ty: AttrType::String,
         origin: Origin::Otel,
@@ -1801,6 +1853,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ACCESS_SYSCALL,
             attr::ACCESS_FLAGS,
             attr::PROCESS_PID,
+            attr::PROCESS_VPID,
             attr::PROCESS_PARENT_PID,
             attr::PROCESS_EXECUTABLE_NAME,
             attr::PROCESS_EXECUTABLE_PATH,
@@ -1812,6 +1865,8 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::PROCESS_WORKING_DIRECTORY,
             attr::CONTAINER_ID,
             attr::CONTAINER_RUNTIME_NAME,
+            attr::CONTAINER_IMAGE_NAME,
+            attr::CONTAINER_IMAGE_ID,
             attr::K8S_POD_UID,
             attr::K8S_POD_NAME,
             attr::K8S_NAMESPACE_NAME,
@@ -1835,6 +1890,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ARTIFACT_SHA256,
             attr::ARTIFACT_SHA256_SOURCE,
             attr::ARTIFACT_SHA256_ERROR,
+            attr::ARTIFACT_IDENTITY_ERROR,
             attr::ACCELERATOR_VENDOR,
             attr::ACCELERATOR_KIND,
             attr::ACCELERATOR_INDEX,
@@ -1869,6 +1925,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ACCESS_SYSCALL,
             attr::ACCESS_FLAGS,
             attr::PROCESS_PID,
+            attr::PROCESS_VPID,
             attr::PROCESS_PARENT_PID,
             attr::PROCESS_EXECUTABLE_NAME,
             attr::PROCESS_EXECUTABLE_PATH,
@@ -1880,6 +1937,8 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::PROCESS_WORKING_DIRECTORY,
             attr::CONTAINER_ID,
             attr::CONTAINER_RUNTIME_NAME,
+            attr::CONTAINER_IMAGE_NAME,
+            attr::CONTAINER_IMAGE_ID,
             attr::K8S_POD_UID,
             attr::K8S_POD_NAME,
             attr::K8S_NAMESPACE_NAME,
@@ -1903,6 +1962,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ARTIFACT_SHA256,
             attr::ARTIFACT_SHA256_SOURCE,
             attr::ARTIFACT_SHA256_ERROR,
+            attr::ARTIFACT_IDENTITY_ERROR,
             attr::ACCELERATOR_VENDOR,
             attr::ACCELERATOR_KIND,
             attr::ACCELERATOR_INDEX,
@@ -1940,6 +2000,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ACCESS_SYSCALL,
             attr::ACCESS_FLAGS,
             attr::PROCESS_PID,
+            attr::PROCESS_VPID,
             attr::PROCESS_PARENT_PID,
             attr::PROCESS_EXECUTABLE_NAME,
             attr::PROCESS_EXECUTABLE_PATH,
@@ -1951,6 +2012,8 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::PROCESS_WORKING_DIRECTORY,
             attr::CONTAINER_ID,
             attr::CONTAINER_RUNTIME_NAME,
+            attr::CONTAINER_IMAGE_NAME,
+            attr::CONTAINER_IMAGE_ID,
             attr::K8S_POD_UID,
             attr::K8S_POD_NAME,
             attr::K8S_NAMESPACE_NAME,
@@ -1974,6 +2037,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ARTIFACT_SHA256,
             attr::ARTIFACT_SHA256_SOURCE,
             attr::ARTIFACT_SHA256_ERROR,
+            attr::ARTIFACT_IDENTITY_ERROR,
             attr::ACCELERATOR_VENDOR,
             attr::ACCELERATOR_KIND,
             attr::ACCELERATOR_INDEX,
@@ -2020,6 +2084,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::API_COUNT,
             attr::API_TLS_LIBRARY,
             attr::PROCESS_PID,
+            attr::PROCESS_VPID,
             attr::PROCESS_PARENT_PID,
             attr::PROCESS_EXECUTABLE_NAME,
             attr::PROCESS_EXECUTABLE_PATH,
@@ -2030,6 +2095,8 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::PROCESS_WORKING_DIRECTORY,
             attr::CONTAINER_ID,
             attr::CONTAINER_RUNTIME_NAME,
+            attr::CONTAINER_IMAGE_NAME,
+            attr::CONTAINER_IMAGE_ID,
             attr::K8S_POD_UID,
             attr::K8S_POD_NAME,
             attr::K8S_NAMESPACE_NAME,
@@ -2285,5 +2352,11 @@ pub const METRIC_DEFS: &[MetricDef] = &[
         instrument: Instrument::Counter,
         unit: "{event}",
         brief: "API events dropped (ring buffer full, connection table full, or a request body longer than the scan limit before its model was found).",
+    },
+    MetricDef {
+        name: metric::IDENTIFY_IO_STALLS,
+        instrument: Instrument::Counter,
+        unit: "{read}",
+        brief: "Artifact reads that timed out (stalled filesystem) or were refused while the I/O pool was stuck.",
     },
 ];

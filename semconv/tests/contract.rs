@@ -321,7 +321,7 @@ fn metric_names_and_instruments() {
         metric::SCANS_ACTIVE,
         metric::API_TLS_LIBRARIES,
     ];
-    assert_eq!(METRICS.len(), 27);
+    assert_eq!(METRICS.len(), 28);
     for m in METRICS {
         let want = if gauges.contains(m) {
             Instrument::Gauge

@@ -91,9 +91,17 @@ fn attribution_attributes<'a>(
         attr::PROCESS_WORKING_DIRECTORY,
         w.working_directory.as_deref().map(p),
     );
+    opt(
+        attr::PROCESS_VPID,
+        w.vpid.filter(|v| *v != w.pid).map(|v| Value::Int(v.into())),
+    );
     if let Some(c) = &w.container {
         opt(attr::CONTAINER_ID, Some(s(&c.id)));
         opt(attr::CONTAINER_RUNTIME_NAME, c.runtime.map(s));
+        if let Some(img) = &c.image {
+            opt(attr::CONTAINER_IMAGE_NAME, os(&img.name));
+            opt(attr::CONTAINER_IMAGE_ID, os(&img.id));
+        }
     }
     opt(attr::K8S_POD_UID, os(&w.pod_uid));
     if let Some(pod) = &w.pod {

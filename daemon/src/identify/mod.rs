@@ -218,9 +218,9 @@ impl Identifier {
         use aibom_semconv::path_resolution as how;
         let v = version.ok_or("the tracer gave no file identity")?;
         let pid = rec.process.pid;
-        let hint = opened::take(pid, v.dev, v.ino);
+        let hint = rec.opened.as_deref();
         let mut paths = Vec::with_capacity(3);
-        if let Some(k) = hint.as_ref().and_then(|h| h.kernel_path.as_deref()) {
+        if let Some(k) = hint.and_then(|h| h.kernel_path.as_deref()) {
             paths.push(opened::path_of(k));
         }
         paths.push(opened::path_of(&rec.access_path));
@@ -234,11 +234,11 @@ impl Identifier {
         let target = opened::Target {
             pid,
             ppid: rec.process.ppid,
-            fd: hint.as_ref().and_then(|h| h.fd),
+            fd: hint.and_then(|h| h.fd),
             paths,
             dev: v.dev,
             ino: v.ino,
-            mode: hint.as_ref().and_then(|h| h.mode),
+            mode: hint.and_then(|h| h.mode),
         };
         let name = claimed_name(rec).to_string_lossy().into_owned();
         let size = v.size;

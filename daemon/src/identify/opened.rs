@@ -32,49 +32,6 @@ use std::path::{Path, PathBuf};
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::Mode;
 
-/// What the tracer told about one open, beyond what the record keeps: how to reach the
-/// very file again. Left by the normalize stage for the identify stage (see [`leave`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Hint {
-    pub pid: u32,
-    /// The descriptor the open returned in the process.
-    pub fd: Option<i32>,
-    /// The path as the program passed it (used only when absolute).
-    pub path: Vec<u8>,
-    /// The path as the kernel resolved it (absolute in the process's root).
-    pub kernel_path: Option<Vec<u8>>,
-    /// `(st_dev, st_ino)` the kernel reported.
-    pub file_id: Option<(u64, u64)>,
-    /// `st_mode` the kernel reported at the open.
-    pub mode: Option<u32>,
-}
-
-thread_local! {
-    /// The hint of the access normalized last on this thread.
-    static LAST: RefCell<Option<Hint>> = const { RefCell::new(None) };
-}
-
-/// Leaves the hint of the access just normalized for [`take`] (the pipeline identifies
-/// a record right after normalizing it, on the same thread).
-pub fn leave(hint: Hint) {
-    LAST.with(|l| *l.borrow_mut() = Some(hint));
-}
-
-/// The hint left for `pid`'s access of `(dev, ino)`, if it is the last one left.
-pub fn take(pid: u32, dev: u64, ino: u64) -> Option<Hint> {
-    LAST.with(|l| {
-        let mut l = l.borrow_mut();
-        let fits = l
-            .as_ref()
-            .is_some_and(|h| h.pid == pid && h.file_id.is_none_or(|id| id == (dev, ino)));
-        if fits {
-            l.take()
-        } else {
-            None
-        }
-    })
-}
-
 /// Whose view of the filesystem sibling files (cards, license files, hub metadata next
 /// to the artifact) are read in: the process's root, and its uid.
 struct Scope {
@@ -356,22 +313,5 @@ mod tests {
         let fifo = d.path().join("fifo");
         nix::unistd::mkfifo(&fifo, Mode::S_IRWXU).unwrap();
         assert!(read_sibling(&fifo, 3).is_none());
-    }
-
-    #[test]
-    fn hints_are_taken_once_and_only_for_their_file() {
-        let h = Hint {
-            pid: 7,
-            fd: Some(3),
-            path: b"/m".to_vec(),
-            kernel_path: None,
-            file_id: Some((1, 2)),
-            mode: None,
-        };
-        leave(h.clone());
-        assert_eq!(take(7, 1, 3), None);
-        assert_eq!(take(8, 1, 2), None);
-        assert_eq!(take(7, 1, 2), Some(h));
-        assert_eq!(take(7, 1, 2), None);
     }
 }

@@ -70,6 +70,18 @@ pub struct RawAccess {
     pub tracer: &'static str,
 }
 
+/// How the identify stage can reach the very file a process opened again (never
+/// exported): the descriptor the open returned, the path as the kernel resolved it, and
+/// the mode at the open.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Opened {
+    pub fd: Option<i32>,
+    /// Absolute in the process's root (eBPF, relative opens).
+    pub kernel_path: Option<Vec<u8>>,
+    /// `st_mode` the kernel reported.
+    pub mode: Option<u32>,
+}
+
 /// What the kernel said about the opened file's inode at the open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileMeta {

@@ -13,7 +13,7 @@ mod record;
 mod scan;
 mod verdict;
 
-pub use access::{AccessMode, ExecInfo, FileMeta, RawAccess, TraceEvent, TracerStats};
+pub use access::{AccessMode, ExecInfo, FileMeta, Opened, RawAccess, TraceEvent, TracerStats};
 pub use api::{ApiCall, ApiEvent, ApiEventKind, ApiField, ConnRef, Direction};
 pub use artifact::{Accelerator, Artifact, FileVersion};
 pub use process::{Attribution, Container, ContainerImage, Environment, PodName};

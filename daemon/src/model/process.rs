@@ -52,6 +52,7 @@ impl Attribution {
     pub(crate) fn bare(pid: u32) -> Self {
         Self {
             pid,
+            vpid: None,
             ppid: None,
             uid: None,
             owner: None,

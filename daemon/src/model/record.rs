@@ -78,6 +78,8 @@ pub struct AccessRecord {
     pub violation: Option<Arc<Violation>>,
     /// The call, on a [`RecordKind::ApiCall`] record (and on a violation of one).
     pub api: Option<Arc<ApiCall>>,
+    /// How to reach the file the process opened again (for identify; never exported).
+    pub opened: Option<Arc<super::Opened>>,
 }
 
 impl AccessRecord {
@@ -131,6 +133,7 @@ impl AccessRecord {
             refused: false,
             violation: None,
             api: Some(Arc::new(call)),
+            opened: None,
         }
     }
 

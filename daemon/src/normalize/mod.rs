@@ -96,15 +96,6 @@ impl Normalizer {
                 return None; // a denied tree reached by a relative path or a link
             }
         }
-        // how identify can reach this very file again (the record does not carry it)
-        crate::identify::opened::leave(crate::identify::opened::Hint {
-            pid: raw.pid,
-            fd: raw.fd,
-            path: raw.path.clone(),
-            kernel_path: raw.kernel_path.clone(),
-            file_id: raw.file_id,
-            mode: raw.file_meta.map(|m| m.mode),
-        });
         Some(AccessRecord {
             kind: RecordKind::Access,
             artifact: None,
@@ -131,6 +122,12 @@ impl Normalizer {
             refused: false,
             violation: None,
             api: None,
+            // how identify can reach this very file again
+            opened: Some(std::sync::Arc::new(crate::model::Opened {
+                fd: raw.fd,
+                kernel_path: raw.kernel_path.clone(),
+                mode: raw.file_meta.map(|m| m.mode),
+            })),
         })
     }
 
