@@ -24,7 +24,8 @@ pub struct Auth {
 pub const NO_ADMIN_TOKEN: &str = "DELETE needs the admin token, and none is configured: start \
 aibom-query with AIBOM_QUERY_ADMIN_TOKEN or --admin-token-file (distinct from the read token)";
 /// The 403 of a `DELETE` with the read token (or another valid-looking one).
-pub const NEEDS_ADMIN: &str = "DELETE needs the admin token (Authorization: Bearer <admin token>), \
+pub const NEEDS_ADMIN: &str =
+    "DELETE needs the admin token (Authorization: Bearer <admin token>), \
 not the read token";
 
 /// Checks a configured token's shape.

@@ -848,20 +848,27 @@ fn compose_runs_with_least_privilege_and_no_default_secrets() {
         }
     }
     let g = env_map(&s["grafana"]["environment"]);
-    assert!(required(&g["GF_SECURITY_ADMIN_PASSWORD"]), "Grafana admin/admin fallback");
+    assert!(
+        required(&g["GF_SECURITY_ADMIN_PASSWORD"]),
+        "Grafana admin/admin fallback"
+    );
     assert!(!read(COMPOSE).contains(":-admin}"));
 
     // ClickHouse users: defined in the mounted users.d file with passwords from the env.
     let users_file = "deploy/clickhouse/users.d/aibom-users.xml";
     let ch_mounts = mounts(&s["clickhouse"]);
     assert!(
-        ch_mounts.iter().any(|(src, dst)| src == &format!("./{users_file}")
-            && dst.starts_with("/etc/clickhouse-server/users.d/")),
+        ch_mounts
+            .iter()
+            .any(|(src, dst)| src == &format!("./{users_file}")
+                && dst.starts_with("/etc/clickhouse-server/users.d/")),
         "clickhouse mounts {users_file}"
     );
     let xml = read(users_file);
     let user_block = |u: &str| -> String {
-        let start = xml.find(&format!("<{u}>")).unwrap_or_else(|| panic!("user {u}"));
+        let start = xml
+            .find(&format!("<{u}>"))
+            .unwrap_or_else(|| panic!("user {u}"));
         let end = xml.find(&format!("</{u}>")).unwrap();
         xml[start..end].to_string()
     };
@@ -874,16 +881,20 @@ fn compose_runs_with_least_privilege_and_no_default_secrets() {
             .join(", ")
     };
     let ch_env = env_map(&s["clickhouse"]["environment"]);
+    let from = regex::Regex::new(r#"from_env="([A-Z_]+)""#).unwrap();
     for (svc, user_var, pw_var) in [
         ("grafana", "CLICKHOUSE_USER", "CLICKHOUSE_PASSWORD"),
-        ("aibom-query", "AIBOM_CLICKHOUSE_USER", "AIBOM_CLICKHOUSE_PASSWORD"),
+        (
+            "aibom-query",
+            "AIBOM_CLICKHOUSE_USER",
+            "AIBOM_CLICKHOUSE_PASSWORD",
+        ),
         ("otelcol", "CLICKHOUSE_USER", "CLICKHOUSE_PASSWORD"),
     ] {
         let e = env_map(&s[svc]["environment"]);
         let user = &e[user_var];
         assert_ne!(user, &ch_env["CLICKHOUSE_USER"], "{svc} uses the owner");
         let b = user_block(user);
-        let from = regex::Regex::new(r#"from_env="([A-Z_]+)""#).unwrap();
         let var = &from.captures(&b).expect("password from_env")[1];
         assert_eq!(
             ch_env.get(var),
@@ -891,7 +902,14 @@ fn compose_runs_with_least_privilege_and_no_default_secrets() {
             "{svc}: {user}'s password {var} is the one it sends"
         );
         let g = grants(user).to_uppercase();
-        for forbidden in ["ALL", "CREATE", "DROP", "TRUNCATE", "ALTER TABLE", "ALTER COLUMN"] {
+        for forbidden in [
+            "ALL",
+            "CREATE",
+            "DROP",
+            "TRUNCATE",
+            "ALTER TABLE",
+            "ALTER COLUMN",
+        ] {
             assert!(!g.contains(forbidden), "{svc}: {user} has {forbidden}: {g}");
         }
     }
@@ -908,13 +926,18 @@ fn compose_runs_with_least_privilege_and_no_default_secrets() {
         ch_env["CLICKHOUSE_USER"]
     );
     let q = &s["aibom-query"];
-    assert!(!strings(&q["command"]).iter().any(|a| a.starts_with("--migrate")));
+    assert!(!strings(&q["command"])
+        .iter()
+        .any(|a| a.starts_with("--migrate")));
     assert_eq!(
         q["depends_on"]["aibom-migrate"]["condition"],
         "service_completed_successfully"
     );
     let q_env = env_map(&q["environment"]);
-    assert!(q_env.contains_key("AIBOM_QUERY_ADMIN_TOKEN"), "DELETE's token");
+    assert!(
+        q_env.contains_key("AIBOM_QUERY_ADMIN_TOKEN"),
+        "DELETE's token"
+    );
 
     // The sidecar is not root: no user override to root, and the image's USER is not root.
     let user = q["user"].as_str().unwrap_or("");
@@ -932,14 +955,16 @@ fn compose_runs_with_least_privilege_and_no_default_secrets() {
         .captures(stage)
         .expect("USER in the aibom-query stage")[1]
         .to_string();
-    assert!(!usr.starts_with('0') && !usr.starts_with("root"), "USER {usr}");
+    assert!(
+        !usr.starts_with('0') && !usr.starts_with("root"),
+        "USER {usr}"
+    );
 
     // OTLP: the receivers take a bearer token, and aibomd sends the same one.
     let auth = yaml(OTELCOL_AUTH);
     for p in ["grpc", "http"] {
         assert_eq!(
-            auth["receivers"]["otlp"]["protocols"][p]["auth"]["authenticator"],
-            "bearertokenauth",
+            auth["receivers"]["otlp"]["protocols"][p]["auth"]["authenticator"], "bearertokenauth",
             "{p} receiver"
         );
     }
@@ -947,7 +972,10 @@ fn compose_runs_with_least_privilege_and_no_default_secrets() {
     assert!(exts.contains(&"bearertokenauth".to_string()));
     let base = yaml("collector-config/otelcol-contrib.yaml");
     for e in strings(&base["service"]["extensions"]) {
-        assert!(exts.contains(&e), "the overlay drops the base's extension {e}");
+        assert!(
+            exts.contains(&e),
+            "the overlay drops the base's extension {e}"
+        );
     }
     let token_ref = auth["extensions"]["bearertokenauth"]["token"]
         .as_str()
@@ -961,5 +989,9 @@ fn compose_runs_with_least_privilege_and_no_default_secrets() {
     assert!(required(token));
     let d_env = env_map(&s["aibomd"]["environment"]);
     let h = &d_env["OTEL_EXPORTER_OTLP_HEADERS"];
-    assert_eq!(h, &format!("authorization=Bearer%20{token}"), "aibomd sends the token");
+    assert_eq!(
+        h,
+        &format!("authorization=Bearer%20{token}"),
+        "aibomd sends the token"
+    );
 }

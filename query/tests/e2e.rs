@@ -718,7 +718,11 @@ fn stack_down_frees_the_ports_and_up_names_a_held_one() {
     assert!(ch_token.trim().len() >= 16);
     let ch = format!("http://127.0.0.1:{}/?query=SELECT%201", ports[0]);
     let anon = block(reqwest::get(&ch)).unwrap();
-    assert_eq!(anon.status().as_u16(), 401, "chdb-http answered without a token");
+    assert_eq!(
+        anon.status().as_u16(),
+        401,
+        "chdb-http answered without a token"
+    );
     let r = call("GET", &format!("{}/projects", st.api), Some(TOKEN), None);
     assert_eq!(r.status, 200, "{}", r.text);
 

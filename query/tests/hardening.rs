@@ -75,7 +75,10 @@ fn sidecar(url: &str, env: &[(&str, &str)], extra: &[&str]) -> Proc {
     let child = c.spawn().unwrap();
     let start = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(30), "sidecar did not listen");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "sidecar did not listen"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     Proc {
@@ -87,8 +90,10 @@ fn sidecar(url: &str, env: &[(&str, &str)], extra: &[&str]) -> Proc {
 #[test]
 fn healthz_tells_no_clickhouse_error_text() {
     let body: &'static str = Box::leak(
-        format!("Code: 516. DB::Exception: {SECRET}: Authentication failed. (AUTHENTICATION_FAILED)\n")
-            .into_boxed_str(),
+        format!(
+            "Code: 516. DB::Exception: {SECRET}: Authentication failed. (AUTHENTICATION_FAILED)\n"
+        )
+        .into_boxed_str(),
     );
     let (url, _) = fake_clickhouse(500, body);
     let sc = sidecar(&url, &[("AIBOM_QUERY_TOKEN", TOKEN)], &[]);
@@ -302,7 +307,10 @@ fn chdb_http_requires_the_token_and_caps_bodies() {
     assert_eq!(q(sel().basic_auth("default", Some("nope"))).0, 403);
     for (how, rb) in [
         ("bearer", sel().bearer_auth(token)),
-        ("basic (rotel, Grafana)", sel().basic_auth("default", Some(token))),
+        (
+            "basic (rotel, Grafana)",
+            sel().basic_auth("default", Some(token)),
+        ),
         (
             "X-ClickHouse-User/Key (the clickhouse crate)",
             sel()
@@ -329,7 +337,13 @@ fn chdb_http_requires_the_token_and_caps_bodies() {
 
     // The sidecar's ClickHouse user/password (X-ClickHouse-User/Key) gets it in.
     let out = aibom_query()
-        .args(["--migrate-only", "--clickhouse-url", &base, "--database", DB])
+        .args([
+            "--migrate-only",
+            "--clickhouse-url",
+            &base,
+            "--database",
+            DB,
+        ])
         .env("AIBOM_CLICKHOUSE_USER", "default")
         .env("AIBOM_CLICKHOUSE_PASSWORD", token)
         .output()
@@ -340,7 +354,13 @@ fn chdb_http_requires_the_token_and_caps_bodies() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = aibom_query()
-        .args(["--migrate-only", "--clickhouse-url", &base, "--database", DB])
+        .args([
+            "--migrate-only",
+            "--clickhouse-url",
+            &base,
+            "--database",
+            DB,
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success(), "migrate without the token succeeded");
