@@ -1,8 +1,9 @@
-//! Bearer-token authentication of the API routes.
+//! Bearer-token authentication of the API routes: a read token for every route, and a
+//! distinct admin token that alone may `DELETE`.
 use crate::error::ApiError;
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -11,9 +12,21 @@ use subtle::ConstantTimeEq;
 /// Shortest token accepted at startup.
 pub const MIN_TOKEN_LEN: usize = 16;
 
-/// The expected token, or `None` when started with `--insecure-no-auth`.
-#[derive(Clone)]
-pub struct Auth(pub Option<Arc<str>>);
+/// The expected read token (`None` when started with `--insecure-no-auth`), and the admin
+/// token that `DELETE` requires (`None`: `DELETE` is refused, unless `--insecure-no-auth`).
+#[derive(Clone, Default)]
+pub struct Auth {
+    pub token: Option<Arc<str>>,
+    pub admin: Option<Arc<str>>,
+}
+
+/// The 403 of a `DELETE` when no admin token is configured.
+pub const NO_ADMIN_TOKEN: &str = "DELETE needs the admin token, and none is configured: start \
+aibom-query with AIBOM_QUERY_ADMIN_TOKEN or --admin-token-file (distinct from the read token)";
+/// The 403 of a `DELETE` with the read token (or another valid-looking one).
+pub const NEEDS_ADMIN: &str =
+    "DELETE needs the admin token (Authorization: Bearer <admin token>), \
+not the read token";
 
 /// Checks a configured token's shape.
 pub fn validate_token(t: &str) -> Result<(), String> {
@@ -47,12 +60,29 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
     given.is_some_and(|g| same(g.as_bytes(), token.as_bytes()))
 }
 
-/// Middleware: `Authorization: Bearer <token>` or 401.
+/// Middleware: `Authorization: Bearer <token>` (the read or the admin token) or 401; a
+/// `DELETE` needs the admin token, else 403 (401 when no known token is given at all).
 pub async fn require(State(auth): State<Auth>, req: Request, next: Next) -> Response {
-    if let Some(token) = &auth.0 {
-        if !authorized(req.headers(), token) {
-            return ApiError::Unauthorized.into_response();
+    let Some(token) = &auth.token else {
+        return next.run(req).await; // --insecure-no-auth
+    };
+    let h = req.headers();
+    let admin = auth.admin.as_ref().is_some_and(|a| authorized(h, a));
+    let read = authorized(h, token);
+    if req.method() == Method::DELETE {
+        if !admin {
+            if !read {
+                return ApiError::Unauthorized.into_response();
+            }
+            let msg = if auth.admin.is_none() {
+                NO_ADMIN_TOKEN
+            } else {
+                NEEDS_ADMIN
+            };
+            return ApiError::Status(StatusCode::FORBIDDEN, msg.into()).into_response();
         }
+    } else if !read && !admin {
+        return ApiError::Unauthorized.into_response();
     }
     next.run(req).await
 }

@@ -22,7 +22,8 @@ attribute columns (leave --clickhouse-exporter-enable-json off).
 
 Every API route needs `Authorization: Bearer <token>`: set AIBOM_QUERY_TOKEN or --token-file \
 (at least 16 characters). Without a token it refuses to start unless --insecure-no-auth. \
-/healthz, /metrics and /openapi.json are open.";
+DELETE needs a distinct admin token (AIBOM_QUERY_ADMIN_TOKEN or --admin-token-file); without \
+one, DELETE is refused. /healthz, /metrics and /openapi.json are open.";
 
 const AFTER_HELP: &str = "\
 Routes:
@@ -102,6 +103,12 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
 
+    /// File holding the admin token, the only token DELETE accepts (instead of
+    /// AIBOM_QUERY_ADMIN_TOKEN; at least 16 characters, distinct from the read token).
+    /// Without one, DELETE answers 403.
+    #[arg(long, value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
+
     /// Serve the API without authentication (development only).
     #[arg(long)]
     pub insecure_no_auth: bool,
@@ -109,6 +116,11 @@ pub struct Cli {
     /// Seconds a ClickHouse request may take before the API answers 503.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub query_timeout: u64,
+
+    /// ClickHouse's max_execution_time (seconds) sent with every query: ClickHouse stops a
+    /// longer query itself and the API answers 504. 0: the server's default.
+    #[arg(long, env = "AIBOM_QUERY_MAX_EXECUTION_TIME", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub max_execution_time: u64,
 
     /// Live streams (GET /projects/{id}/runtime/stream, the UI's activity feed) open at
     /// once; one more is a 503.

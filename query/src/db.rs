@@ -15,6 +15,9 @@ pub struct DbConfig {
     pub password: Option<String>,
     pub target: Target,
     pub timeout: Duration,
+    /// ClickHouse's `max_execution_time` (seconds) for every query, so the server stops a
+    /// runaway query itself; `None`: the server's default.
+    pub max_execution_time: Option<u64>,
 }
 
 /// Clients for the sidecar's database (and one without a database, to create it).
@@ -37,6 +40,9 @@ impl Db {
         }
         if let Some(p) = &cfg.password {
             admin = admin.with_password(p);
+        }
+        if let Some(s) = cfg.max_execution_time {
+            admin = admin.with_setting("max_execution_time", s.to_string());
         }
         let client = admin.clone().with_database(&cfg.target.database);
         Db {

@@ -69,6 +69,15 @@ impl ApiError {
                     "ClickHouse lacks the runtime schema: run aibom-query --migrate".into(),
                 ),
             ),
+            E::BadResponse(m) if is_timeout(m) => (
+                "timeout",
+                ApiError::Status(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "ClickHouse stopped the query: it exceeded max_execution_time \
+(aibom-query --max-execution-time); narrow the time range or raise the limit"
+                        .into(),
+                ),
+            ),
             E::BadResponse(m) if m.contains("Code: ") => (
                 "query",
                 ApiError::Internal(format!("ClickHouse error: {}", short(m))),
@@ -89,6 +98,11 @@ impl ApiError {
         metrics::clickhouse_error("timeout");
         ApiError::Unavailable(format!("ClickHouse did not answer within {secs} s"))
     }
+}
+
+/// TIMEOUT_EXCEEDED (159): the query ran past `max_execution_time`.
+fn is_timeout(m: &str) -> bool {
+    m.contains("Code: 159.") || m.contains("(TIMEOUT_EXCEEDED)")
 }
 
 /// UNKNOWN_TABLE (60), UNKNOWN_DATABASE (81).
@@ -149,6 +163,11 @@ mod tests {
             "Code: 62. DB::Exception: Syntax error".into(),
         ));
         assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let e = ApiError::clickhouse(clickhouse::error::Error::BadResponse(
+            "Code: 159. DB::Exception: Timeout exceeded: elapsed 1.2 seconds, maximum: 1. (TIMEOUT_EXCEEDED)".into(),
+        ));
+        assert_eq!(e.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert!(!e.message().contains("elapsed"), "{}", e.message());
         assert_eq!(
             ApiError::clickhouse(clickhouse::error::Error::TimedOut).status(),
             StatusCode::SERVICE_UNAVAILABLE

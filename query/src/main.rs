@@ -41,6 +41,30 @@ fn token(cli: &Cli) -> Result<Option<Arc<str>>> {
     }
 }
 
+/// The admin token (DELETE) from `--admin-token-file` or `AIBOM_QUERY_ADMIN_TOKEN`.
+fn admin_token(cli: &Cli, read: Option<&str>) -> Result<Option<Arc<str>>> {
+    let t = match &cli.admin_token_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("reading --admin-token-file {}", f.display()))?
+                .trim()
+                .to_string(),
+        ),
+        None => std::env::var("AIBOM_QUERY_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
+    };
+    let Some(t) = t else {
+        tracing::info!("no admin token (AIBOM_QUERY_ADMIN_TOKEN): DELETE is refused");
+        return Ok(None);
+    };
+    auth::validate_token(&t).map_err(|e| anyhow::anyhow!("admin token: {e}"))?;
+    if read == Some(t.as_str()) {
+        bail!("the admin token must differ from the read token (AIBOM_QUERY_TOKEN)");
+    }
+    Ok(Some(t.into()))
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -60,6 +84,7 @@ async fn main() -> Result<()> {
             prefix: cli.table_prefix.clone(),
         },
         timeout: Duration::from_secs(cli.query_timeout),
+        max_execution_time: Some(cli.max_execution_time).filter(|&s| s > 0),
     });
     if cli.migrate || cli.migrate_only {
         let r = schema::migrate(&db, cli.ttl_days, cli.raw_ttl_days)
@@ -70,7 +95,9 @@ async fn main() -> Result<()> {
             return Ok(());
         }
     }
-    let auth = Auth(token(&cli)?);
+    let token = token(&cli)?;
+    let admin = admin_token(&cli, token.as_deref())?;
+    let auth = Auth { token, admin };
     let state = Arc::new(AppState {
         db,
         scans: Default::default(),

@@ -412,7 +412,7 @@ fn runtime_api_end_to_end() {
             let r = call(
                 m,
                 &format!("{}/projects/{id}/runtime/{path}", sc.base),
-                Some(TOKEN),
+                Some(if m == "DELETE" { ADMIN_TOKEN } else { TOKEN }),
                 None,
             );
             assert_eq!(
@@ -581,7 +581,7 @@ fn runtime_api_end_to_end() {
             sc.base,
             ts(base + 50 * S)
         ),
-        Some(TOKEN),
+        Some(ADMIN_TOKEN),
         None,
     );
     assert_eq!(r.status, 200, "{}", r.text);
@@ -597,7 +597,7 @@ fn runtime_api_end_to_end() {
     let r = call(
         "DELETE",
         &format!("{}/projects/proj-a/runtime/events", sc.base),
-        Some(TOKEN),
+        Some(ADMIN_TOKEN),
         None,
     );
     assert_eq!(r.json["deleted"], 26);

@@ -487,7 +487,7 @@ fn api_calls_are_listed_filtered_paged_summarized_and_deleted() {
             sc.base,
             ts(base + 4 * S)
         ),
-        Some(TOKEN),
+        Some(ADMIN_TOKEN),
         None,
     );
     assert_eq!(r.status, 200, "{}", r.text);
@@ -503,7 +503,7 @@ fn api_calls_are_listed_filtered_paged_summarized_and_deleted() {
     let r = call(
         "DELETE",
         &format!("{}/projects/proj-a/runtime/events", sc.base),
-        Some(TOKEN),
+        Some(ADMIN_TOKEN),
         None,
     );
     assert_eq!(r.status, 200, "{}", r.text);

@@ -120,13 +120,18 @@ fn mounts(svc: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The collector config's `${env:NAME:-default}` / `${env:NAME}` references.
+/// The collector configs' `${env:NAME:-default}` / `${env:NAME}` references (the base
+/// config and compose's auth overlay).
 fn collector_env_refs() -> BTreeMap<String, Option<String>> {
     let re = regex::Regex::new(r"\$\{env:([A-Z_]+)(?::-([^}]*))?\}").unwrap();
-    re.captures_iter(&read("collector-config/otelcol-contrib.yaml"))
+    let text = read("collector-config/otelcol-contrib.yaml") + &read(OTELCOL_AUTH);
+    re.captures_iter(&text)
         .map(|c| (c[1].to_string(), c.get(2).map(|m| m.as_str().to_string())))
         .collect()
 }
+
+/// Compose's overlay of the collector config: bearer-token auth on the OTLP receivers.
+const OTELCOL_AUTH: &str = "deploy/otelcol-auth.yaml";
 
 #[test]
 fn compose_file_passes_the_compose_spec_schema() {
@@ -153,7 +158,14 @@ fn compose_services_are_pinned_mounted_and_wired() {
     let names: BTreeSet<&str> = s.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        BTreeSet::from(["clickhouse", "otelcol", "aibomd", "aibom-query", "grafana"]),
+        BTreeSet::from([
+            "clickhouse",
+            "otelcol",
+            "aibomd",
+            "aibom-migrate",
+            "aibom-query",
+            "grafana"
+        ]),
         "services"
     );
     let version = workspace_version();
@@ -297,6 +309,15 @@ fn compose_services_are_pinned_mounted_and_wired() {
         strings(&s["otelcol"]["command"]).contains(&format!("--config={}", conf.1)),
         "otelcol --config must be the mounted file {}",
         conf.1
+    );
+    let auth = mnt
+        .iter()
+        .find(|(src, _)| src == &format!("./{OTELCOL_AUTH}"))
+        .expect("otelcol mounts the auth overlay");
+    assert!(
+        strings(&s["otelcol"]["command"]).contains(&format!("--config={}", auth.1)),
+        "otelcol --config must include the auth overlay {}",
+        auth.1
     );
     // OTLP: the receiver port the config defaults to, set for the container, and aibomd's target
     let grpc_default = port_of(refs["OTLP_GRPC_ENDPOINT"].as_deref().unwrap()).unwrap();
@@ -799,4 +820,178 @@ fn kubernetes_manifests_are_wired() {
             assert!(pinned(img), "{img} is not pinned");
         }
     }
+}
+
+/// `${VAR:?message}`: compose refuses to start without VAR (no silent default).
+fn required(v: &str) -> bool {
+    regex::Regex::new(r"^\$\{[A-Z_]+:\?[^}]*\}$")
+        .unwrap()
+        .is_match(v)
+}
+
+/// Issue 20, stack defaults: no `admin/admin` Grafana fallback, a ClickHouse user per service
+/// with only its grants (Grafana and the sidecar cannot create or drop), the sidecar not root,
+/// the OTLP receivers behind a bearer token that aibomd sends, DELETE's admin token passed.
+#[test]
+fn compose_runs_with_least_privilege_and_no_default_secrets() {
+    let c = yaml(COMPOSE);
+    let s = &c["services"];
+    // Every secret-ish value is required, never defaulted.
+    for (name, svc) in s.as_object().unwrap() {
+        for (k, v) in env_map(&svc["environment"]) {
+            if k.contains("PASSWORD") || k.ends_with("TOKEN") {
+                assert!(
+                    required(&v) || k == "AIBOM_QUERY_ADMIN_TOKEN",
+                    "{name}: {k}={v} must be ${{VAR:?...}} (no default)"
+                );
+            }
+        }
+    }
+    let g = env_map(&s["grafana"]["environment"]);
+    assert!(
+        required(&g["GF_SECURITY_ADMIN_PASSWORD"]),
+        "Grafana admin/admin fallback"
+    );
+    assert!(!read(COMPOSE).contains(":-admin}"));
+
+    // ClickHouse users: defined in the mounted users.d file with passwords from the env.
+    let users_file = "deploy/clickhouse/users.d/aibom-users.xml";
+    let ch_mounts = mounts(&s["clickhouse"]);
+    assert!(
+        ch_mounts
+            .iter()
+            .any(|(src, dst)| src == &format!("./{users_file}")
+                && dst.starts_with("/etc/clickhouse-server/users.d/")),
+        "clickhouse mounts {users_file}"
+    );
+    let xml = read(users_file);
+    let user_block = |u: &str| -> String {
+        let start = xml
+            .find(&format!("<{u}>"))
+            .unwrap_or_else(|| panic!("user {u}"));
+        let end = xml.find(&format!("</{u}>")).unwrap();
+        xml[start..end].to_string()
+    };
+    let grants = |u: &str| -> String {
+        let b = user_block(u);
+        let re = regex::Regex::new(r"<query>\s*GRANT ([^<]*?) ON aibom\.\*\s*</query>").unwrap();
+        re.captures_iter(&b)
+            .map(|c| c[1].to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let ch_env = env_map(&s["clickhouse"]["environment"]);
+    let from = regex::Regex::new(r#"from_env="([A-Z_]+)""#).unwrap();
+    for (svc, user_var, pw_var) in [
+        ("grafana", "CLICKHOUSE_USER", "CLICKHOUSE_PASSWORD"),
+        (
+            "aibom-query",
+            "AIBOM_CLICKHOUSE_USER",
+            "AIBOM_CLICKHOUSE_PASSWORD",
+        ),
+        ("otelcol", "CLICKHOUSE_USER", "CLICKHOUSE_PASSWORD"),
+    ] {
+        let e = env_map(&s[svc]["environment"]);
+        let user = &e[user_var];
+        assert_ne!(user, &ch_env["CLICKHOUSE_USER"], "{svc} uses the owner");
+        let b = user_block(user);
+        let var = &from.captures(&b).expect("password from_env")[1];
+        assert_eq!(
+            ch_env.get(var),
+            Some(&e[pw_var]),
+            "{svc}: {user}'s password {var} is the one it sends"
+        );
+        let g = grants(user).to_uppercase();
+        for forbidden in [
+            "ALL",
+            "CREATE",
+            "DROP",
+            "TRUNCATE",
+            "ALTER TABLE",
+            "ALTER COLUMN",
+        ] {
+            assert!(!g.contains(forbidden), "{svc}: {user} has {forbidden}: {g}");
+        }
+    }
+    let g = grants(&env_map(&s["grafana"]["environment"])["CLICKHOUSE_USER"]);
+    assert_eq!(g, "SELECT", "Grafana reads only");
+    assert!(user_block("aibom_grafana").contains("<profile>aibom_readonly</profile>"));
+    assert!(xml.contains("<readonly>2</readonly>"));
+
+    // The schema is migrated by the owner, once; the serving sidecar does no DDL.
+    let m = strings(&s["aibom-migrate"]["command"]);
+    assert!(m.contains(&"--migrate-only".to_string()));
+    assert_eq!(
+        env_map(&s["aibom-migrate"]["environment"])["AIBOM_CLICKHOUSE_USER"],
+        ch_env["CLICKHOUSE_USER"]
+    );
+    let q = &s["aibom-query"];
+    assert!(!strings(&q["command"])
+        .iter()
+        .any(|a| a.starts_with("--migrate")));
+    assert_eq!(
+        q["depends_on"]["aibom-migrate"]["condition"],
+        "service_completed_successfully"
+    );
+    let q_env = env_map(&q["environment"]);
+    assert!(
+        q_env.contains_key("AIBOM_QUERY_ADMIN_TOKEN"),
+        "DELETE's token"
+    );
+
+    // The sidecar is not root: no user override to root, and the image's USER is not root.
+    let user = q["user"].as_str().unwrap_or("");
+    assert!(
+        !(user.starts_with("0") || user.starts_with("root")),
+        "aibom-query runs as {user}"
+    );
+    let df = read("deploy/Dockerfile");
+    let stage = df
+        .split("FROM ")
+        .find(|st| st.contains("AS aibom-query"))
+        .expect("aibom-query stage");
+    let usr = regex::Regex::new(r"(?m)^USER\s+(\S+)")
+        .unwrap()
+        .captures(stage)
+        .expect("USER in the aibom-query stage")[1]
+        .to_string();
+    assert!(
+        !usr.starts_with('0') && !usr.starts_with("root"),
+        "USER {usr}"
+    );
+
+    // OTLP: the receivers take a bearer token, and aibomd sends the same one.
+    let auth = yaml(OTELCOL_AUTH);
+    for p in ["grpc", "http"] {
+        assert_eq!(
+            auth["receivers"]["otlp"]["protocols"][p]["auth"]["authenticator"], "bearertokenauth",
+            "{p} receiver"
+        );
+    }
+    let exts = strings(&auth["service"]["extensions"]);
+    assert!(exts.contains(&"bearertokenauth".to_string()));
+    let base = yaml("collector-config/otelcol-contrib.yaml");
+    for e in strings(&base["service"]["extensions"]) {
+        assert!(
+            exts.contains(&e),
+            "the overlay drops the base's extension {e}"
+        );
+    }
+    let token_ref = auth["extensions"]["bearertokenauth"]["token"]
+        .as_str()
+        .unwrap();
+    let var = token_ref
+        .strip_prefix("${env:")
+        .and_then(|v| v.strip_suffix('}'))
+        .expect("token from the environment");
+    let o_env = env_map(&s["otelcol"]["environment"]);
+    let token = &o_env[var];
+    assert!(required(token));
+    let d_env = env_map(&s["aibomd"]["environment"]);
+    let h = &d_env["OTEL_EXPORTER_OTLP_HEADERS"];
+    assert_eq!(
+        h,
+        &format!("authorization=Bearer%20{token}"),
+        "aibomd sends the token"
+    );
 }

@@ -96,6 +96,7 @@ impl Stack {
             ("AIBOM_OTLP_HTTP_PORT", http.to_string()),
             ("AIBOM_QUERY_PORT", api.to_string()),
             ("AIBOM_QUERY_TOKEN", TOKEN.to_string()),
+            ("AIBOM_QUERY_ADMIN_TOKEN", ADMIN_TOKEN.to_string()),
             ("AIBOM_STACK_CLICKHOUSE", "chdb".to_string()),
             (
                 "AIBOM_STACK_QUERY",
@@ -488,7 +489,7 @@ fn example_app_through_the_stack() {
             project(),
             urlencode(cut)
         ),
-        Some(TOKEN),
+        Some(ADMIN_TOKEN),
         None,
     );
     assert_eq!(r.status, 200, "{}", r.text);
@@ -503,7 +504,7 @@ fn example_app_through_the_stack() {
     let r = call(
         "DELETE",
         &format!("{}/projects/{}/runtime/events", st.api, project()),
-        Some(TOKEN),
+        Some(ADMIN_TOKEN),
         None,
     );
     assert_eq!(r.json["deleted"].as_u64(), Some((total - older) as u64));
@@ -686,6 +687,89 @@ fn example_app_through_the_stack() {
         assert!(!pid_alive(*pid), "{name} (pid {pid}) still runs after down");
     }
     assert!(st.pids().is_empty(), "pid files removed");
+}
+
+/// The env value `k` of the stack.
+fn env_of(st: &Stack, k: &str) -> String {
+    st.env.iter().find(|(n, _)| n == k).unwrap().1.clone()
+}
+
+/// `down` returns once every process it started has exited and its ports are free, so `up`
+/// right after works; `up` against a held port names the port and the process holding it.
+/// The stack generates its admin token and chdb-http's token and says where they are.
+#[test]
+fn stack_down_frees_the_ports_and_up_names_a_held_one() {
+    let Some(aibomd) = aibomd_binary() else {
+        skip("no aibomd binary next to this test (cargo build --release -p aibomd)");
+        return;
+    };
+    let mut st = Stack::up(&aibomd);
+    let ports: Vec<u16> = [
+        "AIBOM_CH_HTTP_PORT",
+        "AIBOM_OTLP_GRPC_PORT",
+        "AIBOM_OTLP_HTTP_PORT",
+        "AIBOM_QUERY_PORT",
+    ]
+    .iter()
+    .map(|k| env_of(&st, k).parse().unwrap())
+    .collect();
+    // chdb-http requires its token: the stack made one, and the sidecar got in with it.
+    let ch_token = std::fs::read_to_string(st.dir.path().join("clickhouse-token")).unwrap();
+    assert!(ch_token.trim().len() >= 16);
+    let ch = format!("http://127.0.0.1:{}/?query=SELECT%201", ports[0]);
+    let anon = block(reqwest::get(&ch)).unwrap();
+    assert_eq!(
+        anon.status().as_u16(),
+        401,
+        "chdb-http answered without a token"
+    );
+    let r = call("GET", &format!("{}/projects", st.api), Some(TOKEN), None);
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    for round in 0..2 {
+        let out = st.down();
+        assert!(
+            out.status.success(),
+            "down: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Immediately free: nothing of the stack listens any more.
+        for p in &ports {
+            let l = std::net::TcpListener::bind(("127.0.0.1", *p));
+            assert!(l.is_ok(), "round {round}: port {p} still held after down");
+        }
+        if round == 0 {
+            let out = st.script("up");
+            st.down_done = false;
+            assert!(
+                out.status.success(),
+                "up right after down failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(text.contains("admin token"), "{text}");
+        }
+    }
+
+    // A held port: up fails naming the port and this process.
+    let held = ports[3];
+    let _listener = std::net::TcpListener::bind(("127.0.0.1", held)).unwrap();
+    let out = st.script("up");
+    st.down_done = false;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "up with port {held} held succeeded");
+    assert!(err.contains(&format!("port {held}")), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", std::process::id())),
+        "the holder is not named: {err}"
+    );
+    let out = st.down();
+    assert!(
+        out.status.success(),
+        "down after a failed up: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Percent-encodes a query value.

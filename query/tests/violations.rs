@@ -410,7 +410,7 @@ fn violations_are_listed_filtered_paged_counted_and_deleted() {
             sc.base,
             ts(base + 5 * S)
         ),
-        Some(TOKEN),
+        Some(ADMIN_TOKEN),
         None,
     );
     assert_eq!(r.status, 200, "{}", r.text);
@@ -424,7 +424,7 @@ fn violations_are_listed_filtered_paged_counted_and_deleted() {
     let r = call(
         "DELETE",
         &format!("{}/projects/proj-v/runtime/events", sc.base),
-        Some(TOKEN),
+        Some(ADMIN_TOKEN),
         None,
     );
     assert_eq!(r.status, 200, "{}", r.text);

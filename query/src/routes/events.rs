@@ -405,7 +405,9 @@ pub(crate) fn next_page<R>(
         (status = 200, description = "Events deleted", body = Deleted),
         (status = 400, description = "Invalid id or time", body = crate::error::ErrorBody),
         (status = 401, description = "Missing or invalid token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not the admin token, or no admin token configured", body = crate::error::ErrorBody),
         (status = 503, description = "ClickHouse unavailable", body = crate::error::ErrorBody),
+        (status = 504, description = "The query exceeded max_execution_time", body = crate::error::ErrorBody),
     ))]
 pub async fn delete(
     State(st): State<Shared>,

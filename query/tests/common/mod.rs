@@ -13,6 +13,8 @@ use serde_json::{json, Map, Value};
 
 /// The token every test server uses.
 pub const TOKEN: &str = "test-token-0123456789abcdef";
+/// The admin token (DELETE) every test server uses.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
 /// The database the tests migrate.
 pub const DB: &str = "aibom_test";
 
@@ -89,6 +91,7 @@ impl ClickHouse {
                 "127.0.0.1",
                 "--port",
                 &self.port.to_string(),
+                "--insecure-no-auth",
                 "--path",
             ])
             .arg(self.dir.path().join("data"))
@@ -279,6 +282,8 @@ pub fn aibom_query() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_aibom-query"));
     for v in [
         "AIBOM_QUERY_TOKEN",
+        "AIBOM_QUERY_ADMIN_TOKEN",
+        "AIBOM_QUERY_MAX_EXECUTION_TIME",
         "AIBOM_QUERY_LISTEN",
         "AIBOM_CLICKHOUSE_URL",
         "AIBOM_CLICKHOUSE_DATABASE",
@@ -329,6 +334,7 @@ impl Sidecar {
             ])
             .args(extra)
             .env("AIBOM_QUERY_TOKEN", TOKEN)
+            .env("AIBOM_QUERY_ADMIN_TOKEN", ADMIN_TOKEN)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
