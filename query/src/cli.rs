@@ -85,6 +85,12 @@ pub struct Cli {
     #[arg(long, conflicts_with = "migrate")]
     pub migrate_only: bool,
 
+    /// Migrate for a ClickHouse cluster (a `remote_servers` name, with Keeper and the
+    /// `{shard}`/`{replica}` macros): every DDL runs ON CLUSTER, tables are Replicated*MergeTree
+    /// `<name>_local` under a Distributed `<name>` sharded by project. Without it: one node.
+    #[arg(long, env = "AIBOM_CLICKHOUSE_CLUSTER", value_name = "NAME", value_parser = identifier)]
+    pub cluster: Option<String>,
+
     /// Days runtime events are kept (applied by --migrate).
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub ttl_days: u32,
