@@ -152,5 +152,9 @@ mod tests {
         assert_eq!(c.ttl_days, 30);
         assert!(Cli::try_parse_from(["aibom-query", "--database", "a-b"]).is_err());
         assert!(Cli::try_parse_from(["aibom-query", "--ttl-days", "0"]).is_err());
+        assert_eq!(c.cluster, None);
+        let c = Cli::try_parse_from(["aibom-query", "--migrate", "--cluster", "aibom"]).unwrap();
+        assert_eq!(c.cluster.as_deref(), Some("aibom"));
+        assert!(Cli::try_parse_from(["aibom-query", "--cluster", "a`b"]).is_err());
     }
 }

@@ -470,7 +470,10 @@ fn print_cluster_schema() {
     println!("{};", c.schema_migrations());
     for (_, name, tpl) in crate::schema::MIGRATIONS {
         println!("-- ==== {name}");
-        for s in crate::schema::migration_statements(tpl, &t, Some(&c)).unwrap().0 {
+        for s in crate::schema::migration_statements(tpl, &t, Some(&c))
+            .unwrap()
+            .0
+        {
             println!("{s};\n");
         }
     }
