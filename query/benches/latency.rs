@@ -18,7 +18,9 @@
 //! aggregate; `AIBOM_BENCH_OLD_REPS` runs, default 3, 0 to skip), and ingest through the real
 //! collector: OTLP/HTTP log records shaped like aibomd's into rotel-agent -> ClickHouse
 //! (`AIBOM_BENCH_ROTEL_ROWS`, default 200000, 0 to skip), timed until the rows are in
-//! `runtime_events`.
+//! `runtime_events`. `AIBOM_BENCH_BODY_OUT=FILE` writes one such request body (OTLP JSON) to
+//! FILE for `query/benches/wire_bytes.py`. Also printed: bytes per row of every table
+//! (`system.parts`, compressed and not) after each step.
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -525,6 +527,10 @@ fn rotel_ingest(ch: &ClickHouse, n: usize) -> Option<(usize, f64, usize, usize)>
     let batches = n.div_ceil(BATCH);
     let bodies: Vec<String> = (0..batches).map(|b| body(b).to_string()).collect();
     let wire: usize = bodies.iter().map(String::len).sum();
+    if let Ok(path) = std::env::var("AIBOM_BENCH_BODY_OUT") {
+        // one request body, for query/benches/wire_bytes.py (protobuf and gzip sizes)
+        std::fs::write(&path, &bodies[0]).unwrap();
+    }
     let client = reqwest::Client::new();
     let count = || -> usize {
         ch.sql(
