@@ -8,18 +8,20 @@
 //! table; everything else (the `_local` tables, the `Distributed` tables over them with their
 //! sharding keys, the views on the local tables, the backfills through `Distributed`, column
 //! ALTERs on both) runs as rendered, on a one-shard `remote_servers` cluster whose replica
-//! is this process (`tcp_port` = its port makes it local).
+//! is this process (`tcp_port` = its port makes it local). Then the sidecar, unchanged, is
+//! run against that schema (chdb-http started in a directory whose `config.xml` chDB reads)
+//! and answers summary, events, violations and API calls exactly as on a single node.
 mod common;
 
 use aibom_query::cluster::LOCAL_SUFFIX;
 use aibom_query::schema::{self, migration_statements, MIGRATIONS};
 use aibom_query::tables::Target;
-use common::{attr, event, log_row, record};
+use common::{attr, call, event, log_row, record, ClickHouse, Sidecar, TOKEN};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-const DB: &str = "aibom_fleet";
+const DB: &str = common::DB;
 const CLUSTER: &str = "fleet";
 
 const CONFIG: &str = "<clickhouse>
@@ -62,7 +64,7 @@ fn python() -> Option<String> {
     ok.then_some(py)
 }
 
-fn logs() -> String {
+fn log_rows() -> Vec<Value> {
     // recent: the cluster run sets a 30-day TTL
     let t0 = (chrono::Utc::now().timestamp() - 3600) * 1_000_000_000;
     let s = 1_000_000_000i64;
@@ -115,7 +117,11 @@ fn logs() -> String {
         ],
         &[],
     ));
-    let body: Vec<String> = rows.iter().map(Value::to_string).collect();
+    rows
+}
+
+fn logs() -> String {
+    let body: Vec<String> = log_rows().iter().map(Value::to_string).collect();
     format!(
         "INSERT INTO `{DB}`.otel_logs (Timestamp, TraceId, SpanId, TraceFlags, SeverityText, \
          SeverityNumber, ServiceName, Body, ResourceSchemaUrl, ResourceAttributes, \
@@ -222,5 +228,79 @@ fn cluster_ddl_builds_the_single_node_schema_over_distributed_tables() {
         assert!(engines
             .iter()
             .any(|(n, e)| *n == format!("{t}{LOCAL_SUFFIX}") && e.ends_with("MergeTree")));
+    }
+}
+
+/// The cluster statements for `db` as this test can run them (see the file's comment).
+fn cluster_statements(target: &Target) -> Vec<String> {
+    let c = schema::cluster(target, CLUSTER).unwrap();
+    let mut out = vec![c.create_database(), c.schema_migrations()];
+    for (_, _, tpl) in MIGRATIONS {
+        out.extend(migration_statements(tpl, target, Some(&c)).unwrap().0);
+    }
+    out.iter().map(|s| keeperless(s)).collect()
+}
+
+/// The sidecar, unchanged, reads through the `Distributed` tables: same summary and events
+/// for every project as on a single node with the same collector rows.
+#[test]
+fn the_sidecar_answers_the_same_through_distributed_tables() {
+    let Some(one) = ClickHouse::start() else {
+        return;
+    };
+    let rows = log_rows();
+    let m = common::migrate(&one);
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    one.insert_logs(&rows, false);
+
+    // chDB reads ./config.xml: start the engine with the cluster's remote_servers there
+    let conf = tempfile::tempdir().unwrap();
+    std::fs::write(conf.path().join("config.xml"), CONFIG).unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    std::env::set_current_dir(conf.path()).unwrap();
+    let many = ClickHouse::start();
+    std::env::set_current_dir(cwd).unwrap();
+    let Some(many) = many else {
+        return;
+    };
+    for stmt in cluster_statements(&target()) {
+        let r = call(
+            "POST",
+            &format!("{}/", many.url()),
+            None,
+            Some(stmt.clone()),
+        );
+        assert_eq!(r.status, 200, "{}\n-- in: {stmt}", r.text);
+    }
+    assert_eq!(
+        many.sql(
+            "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'runtime_events'",
+            ""
+        )
+        .trim(),
+        "Distributed"
+    );
+    many.insert_logs(&rows, false);
+
+    let a = Sidecar::start(&one, &[]);
+    let b = Sidecar::start(&many, &[]);
+    for project in ["proj-a", "proj-b", "proj-c"] {
+        for path in ["summary", "events?limit=100", "violations", "api-calls"] {
+            let get = |sc: &Sidecar| {
+                let r = call(
+                    "GET",
+                    &format!("{}/projects/{project}/runtime/{path}", sc.base),
+                    Some(TOKEN),
+                    None,
+                );
+                assert_eq!(r.status, 200, "{project} {path}: {}", r.text);
+                r.json
+            };
+            let (x, y) = (get(&a), get(&b));
+            assert_eq!(x, y, "{project} {path}");
+            if path == "summary" {
+                assert!(x.to_string().contains("/m/"), "{project}: {x}");
+            }
+        }
     }
 }
