@@ -1,7 +1,9 @@
 //! The fleet topology's collector configs (`collector-config/otelcol-agent.yaml`,
 //! `otelcol-gateway.yaml`, `rotel-agent.env`): valid YAML, every referenced component defined,
 //! the agents' target port the gateways' receiver port, persistent queues on both tiers, the
-//! gateway writing the schema's tables; rotel-agent accepting its environment file.
+//! gateway writing the schema's tables; rotel-agent accepting its environment file; and four
+//! rotel-agents (as four hosts, `rotel-agent.env`) through one rotel gateway into chDB, exact
+//! per host and project across a gateway outage and restart.
 mod common;
 mod stack_util;
 
@@ -170,6 +172,162 @@ fn rotel_agent_env_forwards_to_the_gateway_port() {
         assert!(
             help.contains(&format!("[env: {k}=")),
             "rotel-agent does not read {k}"
+        );
+    }
+}
+
+/// One OTLP/JSON logs request from `host` (project `project`): `n` artifact accesses,
+/// record ids `host-<from+i>` in the file path so every row is distinct.
+fn otlp_logs(host: &str, project: &str, from: usize, n: usize) -> String {
+    use common::{attr, event, record};
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap();
+    let kv = |k: &str, v: String| serde_json::json!({"key": k, "value": {"stringValue": v}});
+    let records: Vec<Value> = (from..from + n)
+        .map(|i| {
+            serde_json::json!({
+                "timeUnixNano": (now + i as i64).to_string(),
+                "attributes": [
+                    kv(record::EVENT_NAME, event::ARTIFACT_ACCESS.into()),
+                    kv(attr::FILE_PATH, format!("/m/{host}/{i}.gguf")),
+                    kv(attr::ACCESS_COUNT, "1".into()),
+                    kv(attr::PROCESS_PID, "42".into()),
+                    kv(attr::ARTIFACT_TYPE, "model".into()),
+                ],
+            })
+        })
+        .collect();
+    serde_json::json!({"resourceLogs": [{
+        "resource": {"attributes": [
+            kv(attr::SERVICE_NAME, "aibomd".into()),
+            kv(attr::PROJECT_ID, project.into()),
+            kv(attr::HOST_NAME, host.into()),
+        ]},
+        "scopeLogs": [{"scope": {"name": "aibomd"}, "logRecords": records}],
+    }]})
+    .to_string()
+}
+
+/// rotel-agents configured by `rotel-agent.env` (receivers moved to free ports, the gateway
+/// endpoint to a local rotel gateway writing into chDB): four agents as four hosts, two
+/// projects; the gateway is killed after the first half of the traffic, the second half is
+/// sent while it is down, then it restarts. Every host's rows arrive exactly once, under its
+/// project. (No persistent queue in rotel: an agent restart during the outage would lose its
+/// retries; otelcol-agent.yaml's file_storage queue covers that, not tested here.)
+#[test]
+fn rotel_agents_through_a_rotel_gateway_with_a_restart() {
+    let Some(agent) = common::rotel_agent() else {
+        common::skip("rotel-agent is missing (scripts/setup installs the rotel wheel)");
+        return;
+    };
+    let Some(ch) = common::ClickHouse::start() else {
+        return;
+    };
+    assert!(common::migrate(&ch).status.success());
+    let (gw_http, gw_grpc) = (common::free_port(), common::free_port());
+    let gateway = || {
+        let c = common::Killed(
+            common::rotel_command(&agent, &ch, gw_http, gw_grpc)
+                .spawn()
+                .unwrap(),
+        );
+        common::wait_for_port(gw_grpc, std::time::Duration::from_secs(30));
+        c
+    };
+    let mut gw = gateway();
+    let env = env_file("collector-config/rotel-agent.env");
+    let hosts: Vec<(String, String, u16, common::Killed)> = (0..4)
+        .map(|i| {
+            let (http, grpc) = (common::free_port(), common::free_port());
+            let mut c = std::process::Command::new(&agent);
+            c.arg("start")
+                .envs(&env)
+                .env("ROTEL_OTLP_HTTP_ENDPOINT", format!("127.0.0.1:{http}"))
+                .env("ROTEL_OTLP_GRPC_ENDPOINT", format!("127.0.0.1:{grpc}"))
+                .env(
+                    "ROTEL_OTLP_EXPORTER_ENDPOINT",
+                    format!("http://127.0.0.1:{gw_grpc}"),
+                )
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            let k = common::Killed(c.spawn().unwrap());
+            common::wait_for_port(http, std::time::Duration::from_secs(30));
+            (format!("host-{i}"), format!("proj-{}", i % 2), http, k)
+        })
+        .collect();
+    const PER_REQUEST: usize = 200;
+    const REQUESTS: usize = 5;
+    let send = |round: usize| {
+        for (host, project, http, _) in &hosts {
+            for r in 0..REQUESTS {
+                let from = (round * REQUESTS + r) * PER_REQUEST;
+                let body = otlp_logs(host, project, from, PER_REQUEST);
+                let resp = common::block(async {
+                    reqwest::Client::new()
+                        .post(format!("http://127.0.0.1:{http}/v1/logs"))
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap()
+                });
+                assert!(resp.status().is_success(), "{host}: {}", resp.status());
+            }
+        }
+    };
+    let per_host = || -> BTreeMap<String, (String, u64, u64)> {
+        ch.sql(
+            &format!(
+                "SELECT host_name, any(project_id), count(), uniqExact(file_path) \
+                 FROM runtime_events GROUP BY host_name ORDER BY host_name FORMAT TSV"
+            ),
+            "",
+        )
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (
+                f[0].to_string(),
+                (
+                    f[1].to_string(),
+                    f[2].parse().unwrap(),
+                    f[3].parse().unwrap(),
+                ),
+            )
+        })
+        .collect()
+    };
+    let settle = |want: u64| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let total: u64 = per_host().values().map(|v| v.1).sum();
+            if total >= want || std::time::Instant::now() > deadline {
+                std::thread::sleep(std::time::Duration::from_secs(2));
+                return per_host();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    };
+    let half = (hosts.len() * REQUESTS * PER_REQUEST) as u64;
+    send(0);
+    let before = settle(half);
+    // the gateway killed (SIGKILL); the second half sent while it is down (the agents accept
+    // it and retry in memory), then the gateway restarted on the same port
+    drop(gw);
+    send(1);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    gw = gateway();
+    let after = settle(2 * half);
+    drop(gw);
+    eprintln!("before restart: {before:?}\nafter: {after:?}");
+    for (host, project, _, _) in &hosts {
+        let (p, rows, distinct) = after.get(host).cloned().unwrap_or_default();
+        assert_eq!(&p, project, "{host}: project");
+        assert_eq!(rows, distinct, "{host}: duplicates");
+        assert_eq!(
+            rows,
+            2 * (REQUESTS * PER_REQUEST) as u64,
+            "{host}: rows (before the restart: {:?})",
+            before.get(host)
         );
     }
 }
