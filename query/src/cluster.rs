@@ -15,6 +15,10 @@
 //!   one; every DDL statement runs `ON CLUSTER NAME`. Backfills (`INSERT ... SELECT`) stay
 //!   as they are: they read and write through the `Distributed` tables.
 //!
+//! The cluster's `remote_servers` entry needs `<internal_replication>true</internal_replication>`
+//! on every shard: the local tables replicate themselves, so a `Distributed` insert must write
+//! one replica per shard (otherwise every row would be stored once per replica).
+//!
 //! A statement of another kind is an error, so a new migration cannot slip through
 //! unclustered.
 use crate::tables::quote_ident;

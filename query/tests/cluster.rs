@@ -26,7 +26,7 @@ const CLUSTER: &str = "fleet";
 
 const CONFIG: &str = "<clickhouse>
   <tcp_port>19000</tcp_port>
-  <remote_servers><fleet><shard><replica><host>localhost</host><port>19000</port></replica></shard></fleet></remote_servers>
+  <remote_servers><fleet><shard><internal_replication>true</internal_replication><replica><host>localhost</host><port>19000</port></replica></shard></fleet></remote_servers>
   <macros><shard>01</shard><replica>r1</replica></macros>
 </clickhouse>";
 
