@@ -276,10 +276,8 @@ fn rotel_agents_through_a_rotel_gateway_with_a_restart() {
     };
     let per_host = || -> BTreeMap<String, (String, u64, u64)> {
         ch.sql(
-            &format!(
-                "SELECT host_name, any(project_id), count(), uniqExact(file_path) \
-                 FROM runtime_events GROUP BY host_name ORDER BY host_name FORMAT TSV"
-            ),
+            "SELECT host_name, any(project_id), count(), uniqExact(file_path) \
+             FROM runtime_events GROUP BY host_name ORDER BY host_name FORMAT TSV",
             "",
         )
         .lines()
