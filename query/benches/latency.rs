@@ -18,7 +18,9 @@
 //! aggregate; `AIBOM_BENCH_OLD_REPS` runs, default 3, 0 to skip), and ingest through the real
 //! collector: OTLP/HTTP log records shaped like aibomd's into rotel-agent -> ClickHouse
 //! (`AIBOM_BENCH_ROTEL_ROWS`, default 200000, 0 to skip), timed until the rows are in
-//! `runtime_events`.
+//! `runtime_events`. `AIBOM_BENCH_BODY_OUT=FILE` writes one such request body (OTLP JSON) to
+//! FILE for `query/benches/wire_bytes.py`. Also printed: bytes per row of every table
+//! (`system.parts`, compressed and not) after each step.
 #[path = "../tests/common/mod.rs"]
 mod common;
 
@@ -91,6 +93,7 @@ fn main() {
     let mut loaded = 0u64;
     let mut ingest = Vec::new();
     let mut results = Vec::new();
+    let mut storage: Vec<(u64, String)> = Vec::new();
     for &target in &sizes {
         if target > loaded {
             let n = target - loaded;
@@ -131,6 +134,7 @@ fn main() {
             );
             results.push((loaded, name, s, parts.trim().to_string()));
         }
+        storage.push((loaded, parts_bytes(&ch)));
         let agg_rows = ch.sql(
             &format!("SELECT count() FROM runtime_artifacts WHERE project_id = '{project}'"),
             "",
@@ -172,6 +176,10 @@ fn main() {
     } else {
         None
     };
+    if rotel.is_some() {
+        // otel_logs holds only the collector's rows: its bytes per row are a log record's
+        storage.push((loaded, parts_bytes(&ch)));
+    }
 
     println!("## Ingest (`INSERT INTO runtime_events SELECT ... FROM numbers(N)`, server-side)\n");
     println!("| rows before | rows inserted | seconds | rows/s |");
@@ -182,13 +190,38 @@ fn main() {
             *n as f64 / secs.max(1e-9)
         );
     }
-    if let Some((n, secs, batch)) = rotel {
+    if let Some((n, secs, batch, wire)) = rotel {
         println!(
             "\nThrough the collector (OTLP/HTTP JSON, {batch} records per request, 4 in flight \
              -> rotel-agent --disable-batching -> chdb-http -> otel_logs -> views): {n} rows in \
-             {secs:.1} s = {:.0} rows/s",
-            n as f64 / secs.max(1e-9)
+             {secs:.1} s = {:.0} rows/s; request bodies {:.0} bytes per record (uncompressed \
+             OTLP JSON)",
+            n as f64 / secs.max(1e-9),
+            wire as f64 / n as f64
         );
+    }
+    println!("\n## Storage (`system.parts`, active parts, after each step)\n");
+    println!("| runtime_events rows | table | rows | compressed bytes | uncompressed bytes | bytes/row compressed | bytes/row uncompressed | ratio |");
+    println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (rows, tsv) in &storage {
+        for line in tsv.lines() {
+            let f: Vec<&str> = line.split('\t').collect();
+            let (n, c, u): (f64, f64, f64) = (
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+                f[3].parse().unwrap(),
+            );
+            println!(
+                "| {rows} | {} | {} | {} | {} | {:.1} | {:.1} | {:.1} |",
+                f[0],
+                f[1],
+                f[2],
+                f[3],
+                c / n.max(1.0),
+                u / n.max(1.0),
+                u / c.max(1.0)
+            );
+        }
     }
     println!("\n## Latency (ms; project `proj-0` = 1/5 of the rows)\n");
     println!("| rows | endpoint | n | p50 | p99 | min | max | status | active parts |");
@@ -440,7 +473,7 @@ fn old_summary(ch: &ClickHouse, project: &str, reps: usize) -> Stats {
 
 /// Sends `n` aibomd-shaped log records (project `ingest`) to a real rotel-agent writing into
 /// `ch`, and times them until all are rows of `runtime_events`: (rows, seconds, batch size).
-fn rotel_ingest(ch: &ClickHouse, n: usize) -> Option<(usize, f64, usize)> {
+fn rotel_ingest(ch: &ClickHouse, n: usize) -> Option<(usize, f64, usize, usize)> {
     const BATCH: usize = 1000;
     let Some(agent) = common::rotel_agent() else {
         eprintln!("rotel-agent is not in .venv: ingest through the collector not measured");
@@ -493,6 +526,11 @@ fn rotel_ingest(ch: &ClickHouse, n: usize) -> Option<(usize, f64, usize)> {
     };
     let batches = n.div_ceil(BATCH);
     let bodies: Vec<String> = (0..batches).map(|b| body(b).to_string()).collect();
+    let wire: usize = bodies.iter().map(String::len).sum();
+    if let Ok(path) = std::env::var("AIBOM_BENCH_BODY_OUT") {
+        // one request body, for query/benches/wire_bytes.py (protobuf and gzip sizes)
+        std::fs::write(&path, &bodies[0]).unwrap();
+    }
     let client = reqwest::Client::new();
     let count = || -> usize {
         ch.sql(
@@ -544,7 +582,18 @@ fn rotel_ingest(ch: &ClickHouse, n: usize) -> Option<(usize, f64, usize)> {
         "rotel ingest: {total} rows sent in {:.1} s, all in runtime_events after {secs:.1} s",
         sent.as_secs_f64()
     );
-    Some((total, secs, BATCH))
+    Some((total, secs, BATCH, wire))
+}
+
+/// Per table of the bench database: rows, compressed and uncompressed bytes of its active
+/// parts (TSV lines).
+fn parts_bytes(ch: &ClickHouse) -> String {
+    ch.sql(
+        "SELECT table, sum(rows), sum(data_compressed_bytes), sum(data_uncompressed_bytes) \
+         FROM system.parts WHERE database = currentDatabase() AND active AND rows > 0 \
+         GROUP BY table ORDER BY table FORMAT TSV",
+        "",
+    )
 }
 
 /// The summary's per-artifact query before `runtime_artifacts` existed (commit ce6cf16),

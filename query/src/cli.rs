@@ -86,6 +86,12 @@ pub struct Cli {
     #[arg(long, conflicts_with = "migrate")]
     pub migrate_only: bool,
 
+    /// Migrate for a ClickHouse cluster (a `remote_servers` name, with Keeper and the
+    /// `{shard}`/`{replica}` macros): every DDL runs ON CLUSTER, tables are Replicated*MergeTree
+    /// `<name>_local` under a Distributed `<name>` sharded by project. Without it: one node.
+    #[arg(long, env = "AIBOM_CLICKHOUSE_CLUSTER", value_name = "NAME", value_parser = identifier)]
+    pub cluster: Option<String>,
+
     /// Days runtime events are kept (applied by --migrate).
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub ttl_days: u32,
@@ -158,5 +164,9 @@ mod tests {
         assert_eq!(c.ttl_days, 30);
         assert!(Cli::try_parse_from(["aibom-query", "--database", "a-b"]).is_err());
         assert!(Cli::try_parse_from(["aibom-query", "--ttl-days", "0"]).is_err());
+        assert_eq!(c.cluster, None);
+        let c = Cli::try_parse_from(["aibom-query", "--migrate", "--cluster", "aibom"]).unwrap();
+        assert_eq!(c.cluster.as_deref(), Some("aibom"));
+        assert!(Cli::try_parse_from(["aibom-query", "--cluster", "a`b"]).is_err());
     }
 }

@@ -3,6 +3,7 @@
 //! and on-demand scans over an authenticated HTTP API.
 pub mod auth;
 pub mod cli;
+pub mod cluster;
 pub mod db;
 pub mod error;
 pub mod metrics;

@@ -87,7 +87,7 @@ async fn main() -> Result<()> {
         max_execution_time: Some(cli.max_execution_time).filter(|&s| s > 0),
     });
     if cli.migrate || cli.migrate_only {
-        let r = schema::migrate(&db, cli.ttl_days, cli.raw_ttl_days)
+        let r = schema::migrate(&db, cli.ttl_days, cli.raw_ttl_days, cli.cluster.as_deref())
             .await
             .with_context(|| format!("migrating the schema at {}", cli.clickhouse_url))?;
         tracing::info!(applied = ?r.applied, already = r.already.len(), ttl_days = cli.ttl_days, "schema up to date");

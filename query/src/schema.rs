@@ -9,6 +9,7 @@
 //! `{{t:NAME}}` is the collector's table `<prefix>_NAME` (rotel's `--clickhouse-exporter-table-prefix`),
 //! `{{t:NAME_mv}}` the view that fills it.
 //! `{{sql:NAME}}` inlines the rendered `schema/NAME.sql` fragment (see [`FRAGMENTS`]).
+use crate::cluster::Cluster;
 use crate::db::Db;
 use crate::tables::{
     quote_ident, Target, API_CALLS_TABLE, ARTIFACTS_TABLE, EVENTS_TABLE, VIOLATIONS_TABLE,
@@ -287,6 +288,59 @@ pub fn statements(sql: &str) -> Vec<String> {
     out
 }
 
+/// Every table the migrations create, by its single-node name.
+pub fn created_tables(target: &Target) -> Result<std::collections::BTreeSet<String>> {
+    let mut out = std::collections::BTreeSet::new();
+    let dbq = format!("{}.", quote_ident(&target.database));
+    for (_, name, tpl) in MIGRATIONS {
+        let sql = render(tpl, target).with_context(|| format!("rendering {name}"))?;
+        for stmt in statements(&sql) {
+            if let Some(rest) = stmt.strip_prefix("CREATE TABLE IF NOT EXISTS ") {
+                let rest = rest
+                    .strip_prefix(&dbq)
+                    .context("CREATE TABLE outside {{db}}")?;
+                let t: String = rest
+                    .trim_start_matches('`')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                out.insert(t);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The rewriting of the migrations for the cluster `name` (see [`crate::cluster`]).
+pub fn cluster(target: &Target, name: &str) -> Result<Cluster> {
+    Ok(Cluster {
+        name: name.to_string(),
+        database: target.database.clone(),
+        prefix: target.prefix.clone(),
+        tables: created_tables(target)?,
+    })
+}
+
+/// One migration's statements: as rendered for a single node, or rewritten for `cluster`.
+/// The checksum recorded in `schema_migrations` covers the same text.
+pub fn migration_statements(
+    template: &str,
+    target: &Target,
+    cluster: Option<&Cluster>,
+) -> Result<(Vec<String>, String)> {
+    let sql = render(template, target)?;
+    let Some(c) = cluster else {
+        let sum = hex::encode(Sha256::digest(sql.as_bytes()));
+        return Ok((statements(&sql), sum));
+    };
+    let mut out = Vec::new();
+    for stmt in statements(&sql) {
+        out.extend(c.rewrite(&stmt)?);
+    }
+    let sum = hex::encode(Sha256::digest(out.join(";\n").as_bytes()));
+    Ok((out, sum))
+}
+
 /// What `--migrate` did.
 #[derive(Debug, Default)]
 pub struct MigrateReport {
@@ -297,20 +351,36 @@ pub struct MigrateReport {
 /// Creates the database and `schema_migrations`, applies pending migrations, then sets the
 /// retention of every table. Every statement is idempotent, so two sidecars migrating at once
 /// or a run cut short are harmless.
-pub async fn migrate(db: &Db, ttl_days: u32, raw_ttl_days: u32) -> Result<MigrateReport> {
+///
+/// With `cluster` (`--cluster NAME`), every statement runs `ON CLUSTER NAME` and tables are
+/// replicated and distributed (see [`crate::cluster`]).
+pub async fn migrate(
+    db: &Db,
+    ttl_days: u32,
+    raw_ttl_days: u32,
+    cluster: Option<&str>,
+) -> Result<MigrateReport> {
     let t = db.target();
     let dbq = quote_ident(&t.database);
+    let cluster = cluster.map(|c| self::cluster(&t, c)).transpose()?;
+    let cluster = cluster.as_ref();
     db.admin()
-        .query_raw(&format!("CREATE DATABASE IF NOT EXISTS {dbq}"))
+        .query_raw(&match cluster {
+            Some(c) => c.create_database(),
+            None => format!("CREATE DATABASE IF NOT EXISTS {dbq}"),
+        })
         .execute()
         .await
         .context("CREATE DATABASE")?;
     db.client()
-        .query_raw(&format!(
-            "CREATE TABLE IF NOT EXISTS {dbq}.schema_migrations (version UInt32, name String, \
-             checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) \
-             ENGINE = MergeTree ORDER BY version"
-        ))
+        .query_raw(&match cluster {
+            Some(c) => c.schema_migrations(),
+            None => format!(
+                "CREATE TABLE IF NOT EXISTS {dbq}.schema_migrations (version UInt32, name String, \
+                 checksum String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) \
+                 ENGINE = MergeTree ORDER BY version"
+            ),
+        })
         .execute()
         .await
         .context("CREATE TABLE schema_migrations")?;
@@ -324,8 +394,8 @@ pub async fn migrate(db: &Db, ttl_days: u32, raw_ttl_days: u32) -> Result<Migrat
         .context("reading schema_migrations")?;
     let mut report = MigrateReport::default();
     for (version, name, template) in MIGRATIONS {
-        let sql = render(template, &t).with_context(|| format!("rendering {name}"))?;
-        let sum = hex::encode(Sha256::digest(sql.as_bytes()));
+        let (stmts, sum) = migration_statements(template, &t, cluster)
+            .with_context(|| format!("rendering {name}"))?;
         if let Some((_, old)) = done.iter().find(|(v, _)| v == version) {
             if *old != sum {
                 tracing::warn!(
@@ -336,7 +406,7 @@ pub async fn migrate(db: &Db, ttl_days: u32, raw_ttl_days: u32) -> Result<Migrat
             report.already.push(name.to_string());
             continue;
         }
-        for stmt in statements(&sql) {
+        for stmt in stmts {
             db.client()
                 .query_raw(&stmt)
                 .execute()
@@ -382,11 +452,15 @@ pub async fn migrate(db: &Db, ttl_days: u32, raw_ttl_days: u32) -> Result<Migrat
         ));
     }
     for (table, expr) in ttls {
-        db.client()
-            .query_raw(&format!(
+        let sql = match cluster {
+            Some(c) => c.alter_ttl(&table, &expr),
+            None => format!(
                 "ALTER TABLE {dbq}.{} MODIFY TTL {expr}",
                 quote_ident(&table)
-            ))
+            ),
+        };
+        db.client()
+            .query_raw(&sql)
             .execute()
             .await
             .with_context(|| format!("setting the TTL of {table}"))?;

@@ -1,0 +1,306 @@
+//! `--cluster` DDL on a real ClickHouse engine (chDB): the cluster rendering builds the same
+//! tables, columns and views as the single-node one, and rows written through the
+//! `Distributed` logs table reach every typed table through the local views.
+//!
+//! chDB has no Keeper, so `ON CLUSTER` (distributed DDL) and `Replicated*` engines cannot run
+//! here ("Replicated DDL queries are disabled", "Can't create replicated table without
+//! ZooKeeper"): the test drops `ON CLUSTER` and runs the plain engine of each replicated
+//! table; everything else (the `_local` tables, the `Distributed` tables over them with their
+//! sharding keys, the views on the local tables, the backfills through `Distributed`, column
+//! ALTERs on both) runs as rendered, on a one-shard `remote_servers` cluster whose replica
+//! is this process (`tcp_port` = its port makes it local). Then the sidecar, unchanged, is
+//! run against that schema (chdb-http started in a directory whose `config.xml` chDB reads)
+//! and answers summary, events, violations and API calls exactly as on a single node.
+mod common;
+
+use aibom_query::cluster::LOCAL_SUFFIX;
+use aibom_query::schema::{self, migration_statements, MIGRATIONS};
+use aibom_query::tables::Target;
+use common::{attr, call, event, log_row, record, ClickHouse, Sidecar, TOKEN};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const DB: &str = common::DB;
+const CLUSTER: &str = "fleet";
+
+const CONFIG: &str = "<clickhouse>
+  <tcp_port>19000</tcp_port>
+  <remote_servers><fleet><shard><internal_replication>true</internal_replication><replica><host>localhost</host><port>19000</port></replica></shard></fleet></remote_servers>
+  <macros><shard>01</shard><replica>r1</replica></macros>
+</clickhouse>";
+
+fn target() -> Target {
+    Target {
+        database: DB.into(),
+        prefix: "otel".into(),
+    }
+}
+
+/// A cluster statement as a Keeper-less single process can run it.
+fn keeperless(stmt: &str) -> String {
+    let mut s = stmt.replace(&format!(" ON CLUSTER `{CLUSTER}`"), "");
+    let re = regex::Regex::new(r"Replicated(\w*MergeTree)\('[^']*', '\{replica\}'(, )?").unwrap();
+    s = re
+        .replace_all(&s, |c: &regex::Captures| {
+            // `X(path, replica)` -> `X()`, `X(path, replica, args)` -> `X(args)`
+            format!("{}(", &c[1])
+        })
+        .into_owned();
+    s.replace("MergeTree()", "MergeTree")
+}
+
+fn python() -> Option<String> {
+    let py = std::env::var("AIBOM_TEST_PYTHON").unwrap_or_else(|_| {
+        common::repo_root()
+            .join(".venv/bin/python")
+            .to_string_lossy()
+            .into_owned()
+    });
+    let ok = Command::new(&py)
+        .args(["-c", "import chdb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    ok.then_some(py)
+}
+
+fn log_rows() -> Vec<Value> {
+    // recent: the cluster run sets a 30-day TTL
+    let t0 = (chrono::Utc::now().timestamp() - 3600) * 1_000_000_000;
+    let s = 1_000_000_000i64;
+    let mut rows = Vec::new();
+    for (i, (project, path)) in [
+        ("proj-a", "/m/a.gguf"),
+        ("proj-a", "/m/a.gguf"),
+        ("proj-a", "/d/a.parquet"),
+        ("proj-b", "/m/b.safetensors"),
+        ("proj-c", "/m/c.onnx"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let pid = (100 + i).to_string();
+        rows.push(log_row(
+            t0 + i as i64 * s,
+            &[
+                (record::EVENT_NAME, event::ARTIFACT_ACCESS),
+                (attr::FILE_PATH, path),
+                (attr::ACCESS_COUNT, "1"),
+                (attr::PROCESS_PID, &pid),
+                (attr::PROCESS_EXECUTABLE_NAME, "python3"),
+                (attr::ARTIFACT_TYPE, "model"),
+            ],
+            // the project as a resource attribute: the logs' sharding key reads both
+            &[(attr::PROJECT_ID, project), (attr::HOST_NAME, "node-1")],
+        ));
+    }
+    rows.push(log_row(
+        t0 + 10 * s,
+        &[
+            (record::EVENT_NAME, event::POLICY_VIOLATION),
+            (attr::PROJECT_ID, "proj-b"),
+            (attr::FILE_PATH, "/m/b.safetensors"),
+            (attr::POLICY_RULE, "no-unlicensed"),
+            (attr::POLICY_ACTION, "alert"),
+            (attr::POLICY_SEVERITY, "high"),
+        ],
+        &[],
+    ));
+    rows.push(log_row(
+        t0 + 11 * s,
+        &[
+            (record::EVENT_NAME, event::API_CALL),
+            (attr::PROJECT_ID, "proj-c"),
+            (attr::API_PROVIDER, "openai"),
+            (attr::SERVER_ADDRESS, "api.openai.com"),
+            (attr::SERVER_PORT, "443"),
+        ],
+        &[],
+    ));
+    rows
+}
+
+fn logs() -> String {
+    let body: Vec<String> = log_rows().iter().map(Value::to_string).collect();
+    format!(
+        "INSERT INTO `{DB}`.otel_logs (Timestamp, TraceId, SpanId, TraceFlags, SeverityText, \
+         SeverityNumber, ServiceName, Body, ResourceSchemaUrl, ResourceAttributes, \
+         ScopeSchemaUrl, ScopeName, ScopeVersion, ScopeAttributes, LogAttributes) \
+         SETTINGS date_time_input_format = 'best_effort' FORMAT JSONEachRow\n{}",
+        body.join("\n")
+    )
+}
+
+fn run(py: &str, config: Option<&str>, statements: &[String], tables: &[String]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let reads = json!({
+        "runtime_events": format!("SELECT project_id, event_name, file_path, count() FROM `{DB}`.runtime_events GROUP BY ALL ORDER BY ALL"),
+        "runtime_artifacts": format!("SELECT project_id, file_path, uniqExactMerge(process_set) FROM `{DB}`.runtime_artifacts GROUP BY ALL ORDER BY ALL"),
+        "runtime_violations": format!("SELECT project_id, policy_rule, count() FROM `{DB}`.runtime_violations GROUP BY ALL ORDER BY ALL"),
+        "runtime_api_calls": format!("SELECT project_id, api_provider, server_port, count() FROM `{DB}`.runtime_api_calls GROUP BY ALL ORDER BY ALL"),
+        "otel_logs": format!("SELECT count() FROM `{DB}`.otel_logs"),
+    });
+    let req = json!({
+        "data": dir.path(), "config": config, "statements": statements, "logs": logs(),
+        "tables": tables, "reads": reads, "database": DB,
+    });
+    let mut child = Command::new(py)
+        .arg(common::repo_root().join("query/tests/cluster_chdb.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(req.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "chDB: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn cluster_ddl_builds_the_single_node_schema_over_distributed_tables() {
+    let Some(py) = python() else {
+        common::skip("no Python with chdb: set AIBOM_TEST_PYTHON or run scripts/setup (.venv)");
+        return;
+    };
+    let t = target();
+    let c = schema::cluster(&t, CLUSTER).unwrap();
+    let tables: Vec<String> = c.tables.iter().cloned().collect();
+
+    let mut single = vec![format!("CREATE DATABASE IF NOT EXISTS `{DB}`")];
+    let mut clustered = vec![c.create_database(), c.schema_migrations()];
+    for (_, _, tpl) in MIGRATIONS {
+        single.extend(migration_statements(tpl, &t, None).unwrap().0);
+        clustered.extend(migration_statements(tpl, &t, Some(&c)).unwrap().0);
+    }
+    clustered.push(c.alter_ttl("runtime_events", "toDateTime(time) + toIntervalDay(30)"));
+    let clustered: Vec<String> = clustered.iter().map(|s| keeperless(s)).collect();
+    let mut all_tables = tables.clone();
+    all_tables.extend(tables.iter().map(|t| format!("{t}{LOCAL_SUFFIX}")));
+
+    let one = run(&py, None, &single, &tables);
+    let many = run(&py, Some(CONFIG), &clustered, &all_tables);
+
+    for t in &tables {
+        let want = &one["columns"][t];
+        assert!(want.as_array().is_some_and(|a| !a.is_empty()), "{t}");
+        assert_eq!(&many["columns"][t], want, "distributed {t}");
+        assert_eq!(
+            &many["columns"][format!("{t}{LOCAL_SUFFIX}")],
+            want,
+            "local {t}"
+        );
+    }
+    // the same rows, read through the Distributed tables
+    assert_eq!(many["rows"], one["rows"]);
+    let rows = &one["rows"];
+    assert_eq!(rows["otel_logs"], json!([["7"]]));
+    assert_eq!(
+        rows["runtime_artifacts"],
+        json!([
+            ["proj-a", "/d/a.parquet", "1"],
+            ["proj-a", "/m/a.gguf", "2"],
+            ["proj-b", "/m/b.safetensors", "1"],
+            ["proj-c", "/m/c.onnx", "1"]
+        ])
+    );
+    assert_eq!(
+        rows["runtime_violations"],
+        json!([["proj-b", "no-unlicensed", "1"]])
+    );
+    assert_eq!(
+        rows["runtime_api_calls"],
+        json!([["proj-c", "openai", "443", "1"]])
+    );
+    // engines: Distributed over (here plain, with Keeper Replicated) MergeTree locals
+    let engines: Vec<(String, String)> = serde_json::from_value(many["engines"].clone()).unwrap();
+    for t in &tables {
+        assert!(engines.contains(&(t.clone(), "Distributed".into())), "{t}");
+        assert!(engines
+            .iter()
+            .any(|(n, e)| *n == format!("{t}{LOCAL_SUFFIX}") && e.ends_with("MergeTree")));
+    }
+}
+
+/// The cluster statements for `db` as this test can run them (see the file's comment).
+fn cluster_statements(target: &Target) -> Vec<String> {
+    let c = schema::cluster(target, CLUSTER).unwrap();
+    let mut out = vec![c.create_database(), c.schema_migrations()];
+    for (_, _, tpl) in MIGRATIONS {
+        out.extend(migration_statements(tpl, target, Some(&c)).unwrap().0);
+    }
+    out.iter().map(|s| keeperless(s)).collect()
+}
+
+/// The sidecar, unchanged, reads through the `Distributed` tables: same summary and events
+/// for every project as on a single node with the same collector rows.
+#[test]
+fn the_sidecar_answers_the_same_through_distributed_tables() {
+    let Some(one) = ClickHouse::start() else {
+        return;
+    };
+    let rows = log_rows();
+    let m = common::migrate(&one);
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    one.insert_logs(&rows, false);
+
+    // chDB reads ./config.xml: start the engine with the cluster's remote_servers there
+    let conf = tempfile::tempdir().unwrap();
+    std::fs::write(conf.path().join("config.xml"), CONFIG).unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    std::env::set_current_dir(conf.path()).unwrap();
+    let many = ClickHouse::start();
+    std::env::set_current_dir(cwd).unwrap();
+    let Some(many) = many else {
+        return;
+    };
+    for stmt in cluster_statements(&target()) {
+        let r = call(
+            "POST",
+            &format!("{}/", many.url()),
+            None,
+            Some(stmt.clone()),
+        );
+        assert_eq!(r.status, 200, "{}\n-- in: {stmt}", r.text);
+    }
+    assert_eq!(
+        many.sql(
+            "SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = 'runtime_events'",
+            ""
+        )
+        .trim(),
+        "Distributed"
+    );
+    many.insert_logs(&rows, false);
+
+    let a = Sidecar::start(&one, &[]);
+    let b = Sidecar::start(&many, &[]);
+    for project in ["proj-a", "proj-b", "proj-c"] {
+        for path in ["summary", "events?limit=100", "violations", "api-calls"] {
+            let get = |sc: &Sidecar| {
+                let r = call(
+                    "GET",
+                    &format!("{}/projects/{project}/runtime/{path}", sc.base),
+                    Some(TOKEN),
+                    None,
+                );
+                assert_eq!(r.status, 200, "{project} {path}: {}", r.text);
+                r.json
+            };
+            let (x, y) = (get(&a), get(&b));
+            assert_eq!(x, y, "{project} {path}");
+            if path == "summary" {
+                assert!(x.to_string().contains("/m/"), "{project}: {x}");
+            }
+        }
+    }
+}
