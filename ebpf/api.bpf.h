@@ -482,6 +482,38 @@ static __always_inline int inference_path(const char *h)
 	       starts(p, "/completion", 11) || starts(p, "/embedding", 10);
 }
 
+/* Finds where a request line's path ends (the second space, or '?', '#', ';', CR, LF)
+ * and zeroes everything from there: the query string never leaves the kernel. A
+ * bpf_loop callback, not an unrolled loop, so the verifier checks it once. */
+struct cut_ctx {
+	char *v;
+	__u32 n;
+	__u32 cut;
+	__u32 spaces;
+	__u32 done;
+};
+
+static long cut_step(__u32 i, void *data)
+{
+	struct cut_ctx *x = data;
+	__u32 at = i & (AIBOM_API_VALUE_MAX - 1);
+	if (!x->done) {
+		if (at >= x->n) {
+			x->done = 1;
+		} else {
+			char ch = x->v[at];
+			if ((ch == ' ' && ++x->spaces == 2) || ch == '?' || ch == '#' || ch == '\r' ||
+			    ch == '\n' || ch == ';') {
+				x->cut = at;
+				x->done = 1;
+			}
+		}
+	}
+	if (x->done)
+		x->v[at] = 0;
+	return 0;
+}
+
 /* Emits the request line of `buf` cut at its query string, and restarts the request
  * scanner. */
 static __always_inline void request_line(struct api_conn *c, __u32 conn_kind, __u64 conn,
@@ -494,23 +526,9 @@ static __always_inline void request_line(struct api_conn *c, __u32 conn_kind, __
 	__u32 n = len < AIBOM_API_VALUE_MAX - 1 ? (__u32)len : AIBOM_API_VALUE_MAX - 1;
 	if (bpf_probe_read_user(e->value, n & (AIBOM_API_VALUE_MAX - 1), buf))
 		return;
-	__u32 cut = n, spaces = 0;
-	for (int i = 0; i < AIBOM_API_VALUE_MAX - 1; i++) {
-		if (i >= n)
-			break;
-		char ch = e->value[i];
-		if (ch == ' ' && ++spaces == 2) {
-			cut = i;
-			break;
-		}
-		if (ch == '?' || ch == '#' || ch == '\r' || ch == '\n' || ch == ';') {
-			cut = i;
-			break;
-		}
-	}
-	for (int i = 0; i < AIBOM_API_VALUE_MAX; i++)
-		if (i >= cut)
-			e->value[i] = 0;
+	struct cut_ctx x = {.v = e->value, .n = n, .cut = n};
+	bpf_loop(AIBOM_API_VALUE_MAX, cut_step, &x, 0);
+	__u32 cut = x.cut;
 	e->value_len = cut;
 	api_emit(e);
 	__builtin_memset(&c->req, 0, sizeof(c->req));
@@ -585,6 +603,39 @@ int sys_enter_connect(struct sys_enter_ctx *ctx)
 	return 0;
 }
 
+/* One extension of a ClientHello per call, until server_name (type 0). */
+struct hello_ctx {
+	const __u8 *b;
+	__u32 off;
+	__u32 n;
+	__u32 name;  /* offset of the host name in the buffer */
+	__u32 nlen;
+	__u32 found;
+};
+
+static long hello_step(__u32 i, void *data)
+{
+	struct hello_ctx *x = data;
+	const __u8 *b = x->b;
+	__u32 off = x->off;
+	if (off + 9 > x->n || off > HELLO_MAX)
+		return 1;
+	__u32 type = (b[off & (HELLO_MAX - 1)] << 8) | b[(off + 1) & (HELLO_MAX - 1)];
+	__u32 elen = (b[(off + 2) & (HELLO_MAX - 1)] << 8) | b[(off + 3) & (HELLO_MAX - 1)];
+	if (type == 0) {
+		/* list length(2), name type(1), name length(2), name */
+		__u32 nlen = (b[(off + 7) & (HELLO_MAX - 1)] << 8) | b[(off + 8) & (HELLO_MAX - 1)];
+		if (nlen > AIBOM_API_VALUE_MAX - 1)
+			nlen = AIBOM_API_VALUE_MAX - 1;
+		x->name = off + 9;
+		x->nlen = nlen;
+		x->found = 1;
+		return 1;
+	}
+	x->off = off + 4 + elen;
+	return 0;
+}
+
 /* The server_name of a ClientHello in `buf`: emitted as AIBOM_API_SNI. */
 static __always_inline void client_hello(struct sock_info *si, __u32 fd, const char *buf, __u64 len)
 {
@@ -603,31 +654,22 @@ static __always_inline void client_hello(struct sock_info *si, __u32 fd, const c
 	off += 2 + ((b[off & (HELLO_MAX - 1)] << 8) | b[(off + 1) & (HELLO_MAX - 1)]); /* ciphers */
 	off += 1 + b[off & (HELLO_MAX - 1)];                                        /* compression */
 	off += 2;                                                                   /* extensions length */
-	for (int i = 0; i < 32; i++) {
-		if (off + 9 > n)
-			return;
-		__u32 type = (b[off & (HELLO_MAX - 1)] << 8) | b[(off + 1) & (HELLO_MAX - 1)];
-		__u32 elen = (b[(off + 2) & (HELLO_MAX - 1)] << 8) | b[(off + 3) & (HELLO_MAX - 1)];
-		if (type == 0) {
-			/* list length(2), name type(1), name length(2), name */
-			__u32 nlen = (b[(off + 7) & (HELLO_MAX - 1)] << 8) | b[(off + 8) & (HELLO_MAX - 1)];
-			if (nlen > AIBOM_API_VALUE_MAX - 1)
-				nlen = AIBOM_API_VALUE_MAX - 1;
-			struct aibom_api_event *e = api_event(AIBOM_API_SNI, AIBOM_CONN_SOCK, fd);
-			if (!e)
-				return;
-			bpf_probe_read_kernel(e->value, nlen & (AIBOM_API_VALUE_MAX - 1),
-					      &ch->b[(off + 9) & (HELLO_MAX - 1)]);
-			e->value_len = nlen;
-			__builtin_memcpy(e->addr, si->addr, 16);
-			e->port = si->port;
-			e->family = si->family;
-			e->fd = fd;
-			api_emit(e);
-			return;
-		}
-		off += 4 + elen;
-	}
+	struct hello_ctx x = {.b = b, .off = off, .n = n};
+	bpf_loop(32, hello_step, &x, 0);
+	if (!x.found)
+		return;
+	__u32 nlen = x.nlen;
+	struct aibom_api_event *e = api_event(AIBOM_API_SNI, AIBOM_CONN_SOCK, fd);
+	if (!e)
+		return;
+	bpf_probe_read_kernel(e->value, nlen & (AIBOM_API_VALUE_MAX - 1),
+			      &ch->b[x.name & (HELLO_MAX - 1)]);
+	e->value_len = nlen;
+	__builtin_memcpy(e->addr, si->addr, 16);
+	e->port = si->port;
+	e->family = si->family;
+	e->fd = fd;
+	api_emit(e);
 }
 
 static __always_inline void link_ssl(__u32 tgid, __u64 ssl, __s32 fd)
@@ -670,8 +712,11 @@ static __always_inline void maybe_link(__u64 id, __u32 fd)
 	link_ssl(id >> 32, s, fd);
 }
 
-static __always_inline int sock_write(__u32 fd, const char *buf, __u64 len)
+/* A global function (not inlined, scalar arguments): the verifier checks it once for
+ * the write, writev and sendmsg programs instead of once per caller (startup time). */
+__attribute__((noinline)) int sock_write(__u32 fd, __u64 ubuf, __u64 len)
 {
+	const char *buf = (const char *)ubuf;
 	if (!api_enabled)
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
@@ -717,17 +762,14 @@ static __always_inline int sock_write(__u32 fd, const char *buf, __u64 len)
 	return 0;
 }
 
+/* Attached to sys_enter_write and sys_enter_sendto (same argument positions): one
+ * program verified once. */
 SEC("tracepoint/syscalls/sys_enter_write")
 int sys_enter_write(struct sys_enter_ctx *ctx)
 {
-	return sock_write((__u32)ctx->args[0], (const char *)ctx->args[1], ctx->args[2]);
+	return sock_write((__u32)ctx->args[0], ctx->args[1], ctx->args[2]);
 }
 
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int sys_enter_sendto(struct sys_enter_ctx *ctx)
-{
-	return sock_write((__u32)ctx->args[0], (const char *)ctx->args[1], ctx->args[2]);
-}
 
 struct iovec_ {
 	__u64 base;
@@ -741,7 +783,7 @@ static __always_inline int sock_writev(__u32 fd, const void *iov)
 	struct iovec_ v = {};
 	if (bpf_probe_read_user(&v, sizeof(v), iov))
 		return 0;
-	return sock_write(fd, (const char *)v.base, v.len);
+	return sock_write(fd, v.base, v.len);
 }
 
 SEC("tracepoint/syscalls/sys_enter_writev")
@@ -791,6 +833,7 @@ static __always_inline int sock_read_exit(long ret)
 	return 0;
 }
 
+/* Attached to sys_enter_read and sys_enter_recvfrom; the exit to both exits. */
 SEC("tracepoint/syscalls/sys_enter_read")
 int sys_enter_read(struct sys_enter_ctx *ctx)
 {
@@ -803,17 +846,7 @@ int sys_exit_read(struct sys_exit_ctx *ctx)
 	return sock_read_exit(ctx->ret);
 }
 
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int sys_enter_recvfrom(struct sys_enter_ctx *ctx)
-{
-	return sock_read_enter((__u32)ctx->args[0], (const char *)ctx->args[1]);
-}
 
-SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int sys_exit_recvfrom(struct sys_exit_ctx *ctx)
-{
-	return sock_read_exit(ctx->ret);
-}
 
 SEC("tracepoint/syscalls/sys_enter_close")
 int sys_enter_close(struct sys_enter_ctx *ctx)
@@ -925,17 +958,13 @@ static __always_inline int ssl_write_common(struct pt_regs *ctx)
 	return 0;
 }
 
+/* Attached to SSL_write and SSL_write_ex (the same first three arguments). */
 SEC("uprobe/SSL_write")
 int ssl_write(struct pt_regs *ctx)
 {
 	return ssl_write_common(ctx);
 }
 
-SEC("uprobe/SSL_write_ex")
-int ssl_write_ex(struct pt_regs *ctx)
-{
-	return ssl_write_common(ctx);
-}
 
 static __always_inline int ssl_read_enter(struct pt_regs *ctx, __u64 readbytes)
 {

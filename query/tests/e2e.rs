@@ -376,6 +376,97 @@ fn example_app_through_the_stack() {
     let s = get(&st, &summary_path);
     assert_eq!(s["violations"]["total"], 3, "{:#}", s["violations"]);
 
+    // An AI API call through the stack (issue 14's "done when"): the official `ollama`
+    // client calls a local stand-in over plain HTTP under `aibomd run`; the call reaches
+    // the API-calls endpoint, the summary's `api_calls` and the BOM's services.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut standin = Command::new(&py)
+        .arg(repo_root().join("tests/api/standin.py"))
+        .args(["-", "-", "0", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(standin.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert!(ready.contains("ready"), "stand-in: {ready:?}");
+    let client = format!(
+        "import ollama; c = ollama.Client(host='http://127.0.0.1:{port}'); \
+         c.chat(model='llama3.2', messages=[{{'role': 'user', 'content': 'hi'}}]); \
+         c.generate(model='llama3.2', prompt='hi')"
+    );
+    let out = Command::new(&aibomd)
+        .args(["run", "--project", &project(), "--"])
+        .arg(&py)
+        .args(["-c", &client])
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{}", st.grpc),
+        )
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .env(
+            "AIBOM_EXPORT__OTLP__SPOOL_DIR",
+            st.dir.path().join("api-spool"),
+        )
+        .env_remove("AIBOM_PROJECT")
+        .env_remove("SUDO_UID")
+        .output()
+        .unwrap();
+    let _ = standin.kill();
+    let _ = standin.wait();
+    assert!(
+        out.status.success(),
+        "aibomd run (ollama): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let start = Instant::now();
+    let calls = loop {
+        let r = get(&st, &format!("/projects/{}/runtime/api-calls", project()));
+        let calls = r["api_calls"].as_array().cloned().unwrap_or_default();
+        let ops: BTreeSet<String> = calls
+            .iter()
+            .filter_map(|c| c[attr::GEN_AI_OPERATION_NAME].as_str().map(str::to_string))
+            .collect();
+        if ops.contains("chat") && ops.contains("text_completion") {
+            break calls;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "after 90 s the API calls are {calls:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    for c in &calls {
+        assert_eq!(c[attr::API_PROVIDER], "ollama", "{c:#}");
+        assert_eq!(c[attr::GEN_AI_REQUEST_MODEL], "llama3.2", "{c:#}");
+        assert_eq!(c[attr::SERVER_PORT], port, "{c:#}");
+    }
+    let s = get(&st, &summary_path);
+    assert!(
+        s["api_calls"]["totals"]["calls"].as_u64().unwrap_or(0) >= 2,
+        "{:#}",
+        s["api_calls"]
+    );
+    let bom = get(&st, &format!("/projects/{}/runtime/aibom", project()));
+    let services = bom["services"].as_array().cloned().unwrap_or_default();
+    let ollama = services
+        .iter()
+        .find(|s| s["name"] == "ollama")
+        .unwrap_or_else(|| panic!("no ollama service in {services:#?}"));
+    assert!(
+        ollama
+            .to_string()
+            .contains(&format!("http://127.0.0.1:{port}/api/chat")),
+        "{ollama:#}"
+    );
+
     // Events: everything, unpaged, newest first.
     let all = events(&st, "limit=1000");
     let total = totals["events"].as_u64().unwrap() as usize;

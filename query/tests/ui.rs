@@ -6,7 +6,8 @@
 //! 10 s scan started from the form by keyboard, the live feed moving while the example loads,
 //! the held model with license and sha256 in the scan's results, the artifact's page and its
 //! CycloneDX BOM (validated here with cyclonedx-python-lib), a scan stopped early; no console
-//! error. Screenshots land in `docs/ui/`.
+//! error. Screenshots land in `target/ui-shots/`, or in `docs/ui/` (the README's) with
+//! `AIBOM_UI_SCREENSHOTS=docs`: a test run leaves the committed files alone.
 //!
 //! Needs root (eBPF), the release `aibomd`, the venv's Python with the example's libraries and
 //! `playwright`, rotel, chDB and `chromium` (scripts/setup installs them all). Under `CI=true`
@@ -212,8 +213,7 @@ fn runtime_ui_in_a_browser() {
         assert!(n > 0, "the example app exited before holding its model");
     }
 
-    let shots = repo_root().join("docs/ui");
-    std::fs::create_dir_all(&shots).unwrap();
+    let shots = shots_dir();
     let bom = work_dir.path().join("bom.cdx.json");
     let cfg = json!({
         "url": st.api,
@@ -398,7 +398,7 @@ fn stream_cap_ui_headers_and_projects() {
                 "url": sc.base,
                 "token": TOKEN,
                 "project": "p1",
-                "shots": repo_root().join("docs/ui"),
+                "shots": shots_dir(),
                 "chromium": chromium,
             });
             let run = Command::new(&py)
@@ -440,4 +440,15 @@ fn stopping_an_unknown_scan_is_a_404() {
 
 struct Base {
     base: String,
+}
+
+/// Where the browser test saves its screenshots (see the module docs).
+fn shots_dir() -> std::path::PathBuf {
+    let d = if std::env::var("AIBOM_UI_SCREENSHOTS").is_ok_and(|v| v == "docs") {
+        repo_root().join("docs/ui")
+    } else {
+        repo_root().join("target/ui-shots")
+    };
+    std::fs::create_dir_all(&d).unwrap();
+    d
 }

@@ -5,7 +5,7 @@ with openssl), answering OpenAI, Anthropic and Gemini request shapes; plain HTTP
 127.0.0.1:11434 answering Ollama's. Responses have the shapes the official clients
 parse, with a model name and token usage. Prints "ready" when both listen.
 
-usage: standin.py CERT KEY [HTTPS_PORT] [HTTP_PORT]
+usage: standin.py CERT KEY [HTTPS_PORT] [HTTP_PORT]   (CERT "-": plain HTTP only)
 """
 import json
 import ssl
@@ -90,12 +90,14 @@ def main():
     cert, key = sys.argv[1], sys.argv[2]
     https_port = int(sys.argv[3]) if len(sys.argv) > 3 else 443
     http_port = int(sys.argv[4]) if len(sys.argv) > 4 else 11434
-    tls = ThreadingHTTPServer(("127.0.0.1", https_port), Handler)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
-    plain = ThreadingHTTPServer(("127.0.0.1", http_port), Handler)
-    for s in (tls, plain):
+    servers = [ThreadingHTTPServer(("127.0.0.1", http_port), Handler)]
+    if cert != "-":
+        tls = ThreadingHTTPServer(("127.0.0.1", https_port), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+        servers.append(tls)
+    for s in servers:
         threading.Thread(target=s.serve_forever, daemon=True).start()
     print("ready", flush=True)
     threading.Event().wait()

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -49,12 +50,25 @@ pub fn sha256_fd(
     version: FileVersion,
     limit: Option<std::time::Duration>,
 ) -> Result<String, String> {
+    sha256_fd_until(f, version, limit, &AtomicBool::new(false))
+}
+
+/// [`sha256_fd`] that gives up as soon as `stop` is set (shutdown).
+fn sha256_fd_until(
+    f: &File,
+    version: FileVersion,
+    limit: Option<std::time::Duration>,
+    stop: &AtomicBool,
+) -> Result<String, String> {
     let started = std::time::Instant::now();
     let mut h = Sha256::new();
     // at most 1 MiB, and no bigger than the file: small files are the common case
     let mut buf = vec![0u8; (version.size as usize).clamp(4096, 1 << 20)];
     let mut off = 0u64;
     while off < version.size {
+        if stop.load(Ordering::Relaxed) {
+            return Err("aibomd stopped before the hash finished".into());
+        }
         if limit.is_some_and(|l| started.elapsed() > l) {
             return Err(format!(
                 "hash timed out after {} s",
@@ -103,6 +117,8 @@ pub struct HashPool {
     jobs: Option<std_mpsc::SyncSender<(FileVersion, File)>>,
     done: std_mpsc::Receiver<HashDone>,
     workers: Vec<std::thread::JoinHandle<()>>,
+    /// Set when the pool is dropped: a worker stops its current hash at the next chunk.
+    stop: Arc<AtomicBool>,
     /// Results by version, least recently used evicted first.
     cache: lru::LruCache<FileVersion, Result<String, String>>,
     pending: HashMap<FileVersion, ()>,
@@ -123,15 +139,16 @@ impl HashPool {
         let (jtx, jrx) = std_mpsc::sync_channel::<(FileVersion, File)>(queue.max(1));
         let (dtx, drx) = std_mpsc::channel();
         let jrx = Arc::new(Mutex::new(jrx));
+        let stop = Arc::new(AtomicBool::new(false));
         let workers = (0..workers.max(1))
             .map(|i| {
-                let (jrx, dtx) = (jrx.clone(), dtx.clone());
+                let (jrx, dtx, stop) = (jrx.clone(), dtx.clone(), stop.clone());
                 std::thread::Builder::new()
                     .name(format!("aibomd-hash-{i}"))
                     .spawn(move || loop {
                         let job = jrx.lock().expect("hash queue lock").recv();
                         let Ok((version, file)) = job else { return };
-                        let result = sha256_fd(&file, version, limit);
+                        let result = sha256_fd_until(&file, version, limit, &stop);
                         if dtx.send(HashDone { version, result }).is_err() {
                             return;
                         }
@@ -143,6 +160,7 @@ impl HashPool {
             jobs: Some(jtx),
             done: drx,
             workers,
+            stop,
             cache: lru::LruCache::new(MAX_RESULTS),
             pending: HashMap::new(),
             cache_hits: 0,
@@ -213,7 +231,8 @@ impl HashPool {
 
 impl Drop for HashPool {
     fn drop(&mut self) {
-        self.jobs = None; // workers see the queue closed after their current job
+        self.jobs = None; // workers see the queue closed after their current job,
+        self.stop.store(true, Ordering::Relaxed); // which stops at its next chunk
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
@@ -320,5 +339,21 @@ mod tests {
         let v = FileVersion::of(&big).unwrap();
         let e = sha256_fd(&g, v, Some(Duration::from_millis(1))).unwrap_err();
         assert!(e.contains("timed out"), "{e}");
+    }
+
+    #[test]
+    fn dropping_the_pool_stops_a_long_hash_at_once() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("sparse.bin");
+        let f = File::create(&p).unwrap();
+        f.set_len(1 << 40).unwrap(); // 1 TiB of holes: minutes to hash
+        let f = File::open(&p).unwrap();
+        let v = FileVersion::from_metadata(&f.metadata().unwrap());
+        let mut pool = HashPool::new(1, 4);
+        pool.submit(v, f);
+        std::thread::sleep(Duration::from_millis(200));
+        let t = std::time::Instant::now();
+        drop(pool);
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     }
 }

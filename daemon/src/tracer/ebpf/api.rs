@@ -75,17 +75,18 @@ struct JsonField {
 unsafe impl aya::Pod for JsonField {}
 
 /// (program, tracepoint) pairs of the socket side; all optional (a kernel without
-/// one still traces files).
+/// one still traces files). One program serves syscalls with the same argument
+/// positions, so the verifier checks it once (startup time).
 const TRACEPOINTS: &[(&str, &str)] = &[
     ("sys_enter_connect", "sys_enter_connect"),
     ("sys_enter_write", "sys_enter_write"),
-    ("sys_enter_sendto", "sys_enter_sendto"),
+    ("sys_enter_write", "sys_enter_sendto"),
     ("sys_enter_writev", "sys_enter_writev"),
     ("sys_enter_sendmsg", "sys_enter_sendmsg"),
     ("sys_enter_read", "sys_enter_read"),
+    ("sys_enter_read", "sys_enter_recvfrom"),
     ("sys_exit_read", "sys_exit_read"),
-    ("sys_enter_recvfrom", "sys_enter_recvfrom"),
-    ("sys_exit_recvfrom", "sys_exit_recvfrom"),
+    ("sys_exit_read", "sys_exit_recvfrom"),
     ("sys_enter_close", "sys_enter_close"),
 ];
 
@@ -96,7 +97,7 @@ const UPROBES: &[(&str, &str, bool)] = &[
     ("ssl_set_fd", "SSL_set_fd", true),
     ("ssl_ctrl", "SSL_ctrl", true),
     ("ssl_write", "SSL_write", true),
-    ("ssl_write_ex", "SSL_write_ex", true),
+    ("ssl_write", "SSL_write_ex", true),
     ("ssl_read", "SSL_read", true),
     ("ssl_read_ex", "SSL_read_ex", true),
     ("ssl_read_ret", "SSL_read", false),
@@ -270,15 +271,18 @@ pub fn setup(bpf: &mut Ebpf, cfg: &ApiConfig) -> Result<TlsLibraries> {
             keys.insert(key, v, 0)?;
         }
     }
+    let mut loaded = std::collections::BTreeSet::new();
     for &(prog, name) in TRACEPOINTS {
         let tp: &mut TracePoint = bpf
             .program_mut(prog)
             .with_context(|| format!("program {prog} missing"))?
             .try_into()?;
-        if let Err(e) = tp
-            .load()
-            .and_then(|_| tp.attach("syscalls", name).map(|_| ()))
-        {
+        let load = if loaded.insert(prog) {
+            tp.load()
+        } else {
+            Ok(())
+        };
+        if let Err(e) = load.and_then(|_| tp.attach("syscalls", name).map(|_| ())) {
             tracing::warn!(tracepoint = name, error = %e, "API tracepoint not attached: calls over it are not seen");
         }
     }
