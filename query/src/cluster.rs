@@ -458,27 +458,3 @@ mod tests {
         );
     }
 }
-
-/// `cargo test -p aibom-query --lib print_cluster_schema -- --ignored --nocapture` prints the
-/// cluster DDL for review.
-#[cfg(test)]
-#[test]
-#[ignore]
-fn print_cluster_schema() {
-    let t = crate::tables::Target {
-        database: "aibom".into(),
-        prefix: "otel".into(),
-    };
-    let c = crate::schema::cluster(&t, "aibom").unwrap();
-    println!("{};", c.create_database());
-    println!("{};", c.schema_migrations());
-    for (_, name, tpl) in crate::schema::MIGRATIONS {
-        println!("-- ==== {name}");
-        for s in crate::schema::migration_statements(tpl, &t, Some(&c))
-            .unwrap()
-            .0
-        {
-            println!("{s};\n");
-        }
-    }
-}

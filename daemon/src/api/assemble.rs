@@ -81,7 +81,8 @@ pub struct Assembler {
     conns: HashMap<(u32, ConnRef), Conn>,
     ssl_by_fd: HashMap<(u32, i32), u64>,
     sni: HashMap<(u32, i32), PendingSni>,
-    extra: Vec<(String, &'static str)>,
+    /// Configured host → provider pairs (shared with every completion).
+    extra: Arc<[(String, &'static str)]>,
     quiet: Duration,
     max: usize,
     /// Processes that exited, completed after [`EXIT_GRACE`].
@@ -111,7 +112,7 @@ impl Assembler {
             conns: HashMap::new(),
             ssl_by_fd: HashMap::new(),
             sni: HashMap::new(),
-            extra,
+            extra: extra.into(),
             quiet,
             max: max.max(1),
             exits: Vec::new(),
@@ -178,10 +179,9 @@ impl Assembler {
             (ApiEventKind::Request { method, path }, _) => {
                 let (method, path) = (method.clone(), path.clone());
                 let time = ev.time;
+                let extra = self.extra.clone();
                 let c = self.conn(&ev, now, &mut out, attr);
-                if let Some(r) = c.req.take() {
-                    out.extend(finish(c, r));
-                }
+                out.extend(take_call(c, &extra));
                 c.req = Some(Req {
                     method: Some(method),
                     path: Some(path),
@@ -210,7 +210,6 @@ impl Assembler {
             }
             _ => {}
         }
-        self.fix_extra(&mut out);
         out
     }
 
@@ -233,9 +232,7 @@ impl Assembler {
             let answered = c.req.as_ref().is_some_and(|r| r.status.is_some());
             let wait = if answered { quiet } else { RESPONSE_WAIT };
             if now.duration_since(c.last) >= wait {
-                if let Some(r) = c.req.take() {
-                    out.extend(finish(c, r));
-                }
+                out.extend(take_call(c, &self.extra));
             }
         }
         self.conns
@@ -253,7 +250,6 @@ impl Assembler {
         }
         self.ssl_by_fd
             .retain(|(pid, _), ssl| self.conns.contains_key(&(*pid, ConnRef::Ssl(*ssl))));
-        self.fix_extra(&mut out);
         out
     }
 
@@ -268,9 +264,7 @@ impl Assembler {
         let keys: Vec<_> = self.conns.keys().filter(|k| k.0 == pid).copied().collect();
         for k in keys {
             if let Some(mut c) = self.conns.remove(&k) {
-                if let Some(r) = c.req.take() {
-                    out.extend(finish(&c, r));
-                }
+                out.extend(take_call(&mut c, &self.extra));
             }
         }
         let keys: Vec<_> = self.sni.keys().filter(|k| k.0 == pid).copied().collect();
@@ -280,7 +274,6 @@ impl Assembler {
             }
         }
         self.ssl_by_fd.retain(|k, _| k.0 != pid);
-        self.fix_extra(&mut out);
         out
     }
 
@@ -305,15 +298,11 @@ impl Assembler {
 
     fn close(&mut self, pid: u32, fd: i32, out: &mut Vec<Finished>) {
         if let Some(mut c) = self.conns.remove(&(pid, ConnRef::Sock(fd))) {
-            if let Some(r) = c.req.take() {
-                out.extend(finish(&c, r));
-            }
+            out.extend(take_call(&mut c, &self.extra));
         }
         if let Some(s) = self.ssl_by_fd.remove(&(pid, fd)) {
             if let Some(mut c) = self.conns.remove(&(pid, ConnRef::Ssl(s))) {
-                if let Some(r) = c.req.take() {
-                    out.extend(finish(&c, r));
-                }
+                out.extend(take_call(&mut c, &self.extra));
             }
         }
         if let Some(s) = self.sni.remove(&(pid, fd)) {
@@ -338,9 +327,7 @@ impl Assembler {
                 .map(|(k, _)| *k)
             {
                 if let Some(mut c) = self.conns.remove(&oldest) {
-                    if let Some(r) = c.req.take() {
-                        out.extend(finish(&c, r));
-                    }
+                    out.extend(take_call(&mut c, &self.extra));
                 }
             }
         }
@@ -389,23 +376,18 @@ impl Assembler {
             process: s.process,
         })
     }
+}
 
-    /// `finish` cannot see the configured hosts: providers of TLS calls to them are
-    /// filled here.
-    fn fix_extra(&self, out: &mut [Finished]) {
-        for f in out.iter_mut() {
-            if f.call.provider.is_empty() {
-                f.call.provider = providers::by_host(&f.call.server_address, &self.extra)
-                    .unwrap_or(aibom_semconv::api_provider::OPENAI_COMPATIBLE);
-                f.call.gen_ai_provider = providers::gen_ai_name(f.call.provider);
-            }
-        }
-    }
+/// The call of `c`'s current request, if it has one and it is a call (see [`finish`]).
+fn take_call(c: &mut Conn, extra: &[(String, &'static str)]) -> Option<Finished> {
+    let r = c.req.take()?;
+    finish(c, r, extra)
 }
 
 /// The call a request made, when it is one: a POST (or a body with a model, HTTP/2) to
-/// a known provider or an inference-shaped path.
-fn finish(c: &Conn, r: Req) -> Option<Finished> {
+/// a known provider or an inference-shaped path. TLS calls are the provider's of their
+/// host (`extra`, then the built-in table), else `openai-compatible`.
+fn finish(c: &Conn, r: Req, extra: &[(String, &'static str)]) -> Option<Finished> {
     match r.method.as_deref() {
         Some("POST") => {}
         None if r.model.is_some() => {}
@@ -415,9 +397,8 @@ fn finish(c: &Conn, r: Req) -> Option<Finished> {
     let port = c.dest.map(|d| d.1).unwrap_or(if c.ssl { 443 } else { 80 });
     let (provider, address, seen_by) = if c.ssl || c.host.is_some() {
         let host = c.host.clone().or_else(|| c.dest.map(|d| d.0.to_string()))?;
-        // TLS: the provider is the host's; filled from the built-in table here and
-        // from the configured hosts by `fix_extra` (empty = not known yet)
-        let p = providers::by_host(&host, &[]).unwrap_or("");
+        let p = providers::by_host(&host, extra)
+            .unwrap_or(aibom_semconv::api_provider::OPENAI_COMPATIBLE);
         (p, host, api_seen_by::UPROBE)
     } else {
         let p = providers::local_server(port, path.as_deref().unwrap_or(""))?;

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use super::assemble::Finished;
+use crate::model::add_tokens;
 
 type Key = (
     u32,
@@ -35,12 +36,6 @@ pub struct Folder {
     held: HashMap<Key, (Finished, Instant)>,
 }
 
-fn add(into: &mut Option<u64>, n: Option<u64>) {
-    if let Some(n) = n {
-        *into = Some(into.unwrap_or(0) + n);
-    }
-}
-
 impl Folder {
     /// Folds over `window` (zero: every call is its own record), holding `max` at most.
     pub fn new(window: Duration, max: usize) -> Self {
@@ -61,8 +56,8 @@ impl Folder {
         if let Some((held, _)) = self.held.get_mut(&k) {
             let (a, b) = (&mut held.call, f.call);
             a.count += b.count;
-            add(&mut a.input_tokens, b.input_tokens);
-            add(&mut a.output_tokens, b.output_tokens);
+            add_tokens(&mut a.input_tokens, b.input_tokens);
+            add_tokens(&mut a.output_tokens, b.output_tokens);
             a.response_model = b.response_model.or(a.response_model.take());
             a.status = b.status.or(a.status);
             return Vec::new();

@@ -81,14 +81,8 @@ impl BomSink {
         add(&mut s.operations, c.operation);
         add(&mut s.seen_by, Some(c.seen_by));
         s.calls += c.count;
-        for (sum, n) in [
-            (&mut s.input_tokens, c.input_tokens),
-            (&mut s.output_tokens, c.output_tokens),
-        ] {
-            if let Some(n) = n {
-                *sum = Some(sum.unwrap_or(0) + n);
-            }
-        }
+        crate::model::add_tokens(&mut s.input_tokens, c.input_tokens);
+        crate::model::add_tokens(&mut s.output_tokens, c.output_tokens);
         let p = Process {
             exe: r.process.comm.clone().unwrap_or_else(|| "?".into()),
             pid: Some(r.pid()),

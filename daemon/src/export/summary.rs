@@ -78,14 +78,8 @@ impl Sink for SummarySink {
             let row = t.apis.entry(key).or_default();
             row.calls += c.count;
             row.seen_by.insert(c.seen_by);
-            for (sum, n) in [
-                (&mut row.input_tokens, c.input_tokens),
-                (&mut row.output_tokens, c.output_tokens),
-            ] {
-                if let Some(n) = n {
-                    *sum = Some(sum.unwrap_or(0) + n);
-                }
-            }
+            crate::model::add_tokens(&mut row.input_tokens, c.input_tokens);
+            crate::model::add_tokens(&mut row.output_tokens, c.output_tokens);
             return Ok(());
         }
         if r.api.is_some() {

@@ -109,3 +109,11 @@ impl ApiCall {
         )
     }
 }
+
+/// Adds a token count to a sum that stays `None` while no count was known (unknown is
+/// not zero): folding calls, the run table and the BOM sum usage this way.
+pub fn add_tokens(sum: &mut Option<u64>, n: Option<u64>) {
+    if let Some(n) = n {
+        *sum = Some(sum.unwrap_or(0) + n);
+    }
+}

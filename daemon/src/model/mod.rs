@@ -14,7 +14,7 @@ mod scan;
 mod verdict;
 
 pub use access::{AccessMode, ExecInfo, FileMeta, Opened, RawAccess, TraceEvent, TracerStats};
-pub use api::{ApiCall, ApiEvent, ApiEventKind, ApiField, ConnRef, Direction};
+pub use api::{add_tokens, ApiCall, ApiEvent, ApiEventKind, ApiField, ConnRef, Direction};
 pub use artifact::{Accelerator, Artifact, FileVersion};
 pub use process::{Attribution, Container, ContainerImage, Environment, PodName};
 pub use record::{AccessRecord, RecordKind};

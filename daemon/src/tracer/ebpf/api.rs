@@ -136,7 +136,7 @@ pub struct TlsLibraries {
     /// responses are parsed (uretprobes on SSL_read/_ex attached)
     responses: bool,
     /// processes whose maps were read already, and the OpenSSL each maps
-    looked: lru::LruCache<u32, Option<std::sync::Arc<str>>>,
+    looked: lru::LruCache<u32, Looked>,
 }
 
 impl TlsLibraries {
@@ -164,6 +164,7 @@ impl TlsLibraries {
         if !md.is_file() || !self.attached.insert((md.dev(), md.ino())) {
             return Ok(false);
         }
+        let image = super::entry::Image::read(target);
         let mut n = 0;
         for &(prog, func, args_only) in UPROBES {
             if prog == "ssl_read_ret" && !self.responses {
@@ -174,7 +175,7 @@ impl TlsLibraries {
                 .with_context(|| format!("program {prog} missing"))?
                 .try_into()?;
             let skip = if args_only {
-                super::entry::skip(target, func)
+                image.as_ref().map_or(0, |i| i.skip(func))
             } else {
                 0
             };
@@ -192,46 +193,52 @@ impl TlsLibraries {
         tracing::info!(library = %target.display(), probes = n, "OpenSSL uprobes attached");
         Ok(n > 0)
     }
+}
+
+/// What a process's maps said of its OpenSSL (read once per process).
+#[derive(Clone, Default)]
+struct Looked {
+    /// The `libssl` paths it maps, as it sees them.
+    libs: Vec<std::sync::Arc<str>>,
+    /// Its libraries were attached.
+    attached: bool,
+}
+
+impl TlsLibraries {
+    /// The OpenSSL libraries process `pid` maps: its `/proc/PID/maps` read once, cached.
+    fn looked(&mut self, pid: u32) -> &mut Looked {
+        self.looked.get_or_insert_mut(pid, || {
+            let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+            let libs: std::collections::BTreeSet<&str> = maps
+                .lines()
+                .filter_map(|l| l.split_whitespace().nth(5))
+                .filter(|p| is_libssl(p))
+                .collect();
+            Looked {
+                libs: libs.into_iter().map(std::sync::Arc::from).collect(),
+                attached: false,
+            }
+        })
+    }
 
     /// Attaches to the OpenSSL libraries process `pid` maps (once per process), read
     /// through its own root so a container's library is the one attached.
     pub fn attach_for(&mut self, bpf: &mut Ebpf, pid: u32) {
-        if self.looked.contains(&pid) {
+        let looked = self.looked(pid);
+        if std::mem::replace(&mut looked.attached, true) {
             return;
         }
-        let Ok(maps) = std::fs::read_to_string(format!("/proc/{pid}/maps")) else {
-            return;
-        };
-        let libs: std::collections::BTreeSet<&str> = maps
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(5))
-            .filter(|p| is_libssl(p))
-            .collect();
-        self.looked
-            .put(pid, libs.first().map(|l| std::sync::Arc::from(*l)));
-        for lib in libs {
+        for lib in looked.libs.clone() {
             let target = PathBuf::from(format!("/proc/{pid}/root{lib}"));
             if let Err(e) = self.attach(bpf, &target) {
-                tracing::debug!(pid, library = lib, error = %e, "OpenSSL of a process not attached");
+                tracing::debug!(pid, library = %lib, error = %e, "OpenSSL of a process not attached");
             }
         }
     }
-}
 
-impl TlsLibraries {
-    /// The OpenSSL process `pid` maps (read once per process).
+    /// The OpenSSL process `pid` maps (the first, when several).
     pub fn library_of(&mut self, pid: u32) -> Option<std::sync::Arc<str>> {
-        if let Some(l) = self.looked.get(&pid) {
-            return l.clone();
-        }
-        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
-        let lib = maps
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(5))
-            .find(|p| is_libssl(p))
-            .map(std::sync::Arc::from);
-        self.looked.put(pid, lib.clone());
-        lib
+        self.looked(pid).libs.first().cloned()
     }
 }
 

@@ -13,15 +13,22 @@ use std::path::Path;
 
 use object::{Object, ObjectSegment, ObjectSymbol};
 
-/// Bytes to skip at the start of `symbol` in the ELF file `path` (0 when unsure).
-pub fn skip(path: &Path, symbol: &str) -> u64 {
-    if !cfg!(target_arch = "x86_64") {
-        return 0;
+/// An ELF file's bytes, read once for all the functions probed in it.
+pub struct Image(Vec<u8>);
+
+impl Image {
+    /// `path`'s bytes; `None` when unreadable or not x86_64 (nothing is skipped then).
+    pub fn read(path: &Path) -> Option<Self> {
+        if !cfg!(target_arch = "x86_64") {
+            return None;
+        }
+        std::fs::read(path).ok().map(Self)
     }
-    let Ok(data) = std::fs::read(path) else {
-        return 0;
-    };
-    first_bytes(&data, symbol).map_or(0, |b| prologue_len(&b))
+
+    /// Bytes to skip at the start of `symbol` (0 when unsure).
+    pub fn skip(&self, symbol: &str) -> u64 {
+        first_bytes(&self.0, symbol).map_or(0, |b| prologue_len(&b))
+    }
 }
 
 /// The first 8 bytes of `symbol`'s code.
