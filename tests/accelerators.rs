@@ -35,11 +35,19 @@ fn opening_an_accelerator_node_is_an_accelerator_use() {
     }));
     let (_g, dir) = tempdir();
     let events = dir.join("events.jsonl");
-    let script = "f = open('/dev/accel/accel0', 'rb'); f.read(1); open('/dev/null', 'rb').close()";
+    let otlp = dir.join("otlp.jsonl");
+    let bom = dir.join("bom.json");
+    // a model made by `safetensors`, loaded by the process that also opens the accelerator
+    let script = "import numpy as np; from safetensors.numpy import save_file, load_file; \
+        save_file({'w': np.zeros((4, 4), np.float32)}, 'model.safetensors'); \
+        load_file('model.safetensors'); \
+        f = open('/dev/accel/accel0', 'rb'); f.read(1); open('/dev/null', 'rb').close()";
     let inner = format!(
-        "mount -t tmpfs aibomd-test /dev/accel && mknod /dev/accel/accel0 c 1 3 && exec {} run --events {} --tracer ebpf -- {} -c \"{script}\"",
+        "mount -t tmpfs aibomd-test /dev/accel && mknod /dev/accel/accel0 c 1 3 && exec {} run --events {} --otlp-file {} --bom {} --tracer ebpf -- {} -c \"{script}\"",
         env!("CARGO_BIN_EXE_aibomd"),
         events.display(),
+        otlp.display(),
+        bom.display(),
         python(),
     );
     let out = Command::new("unshare")
@@ -87,6 +95,73 @@ fn opening_an_accelerator_node_is_an_accelerator_use() {
         assert!(e.get(k).is_none(), "{k} in {e:#}");
     }
     assert!(of("/dev/null").is_empty(), "other devices stay filtered");
+    assert_eq!(s(e, attr::ARTIFACT_NAME), "unknown/accel/0");
+
+    // The process's span says it held the accelerator, beside the model it loaded.
+    let pid = i(e, attr::PROCESS_PID);
+    let spans: Vec<serde_json::Value> = std::fs::read_to_string(&otlp)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter_map(|v| v.get("resourceSpans").cloned())
+        .flat_map(|rs| rs.as_array().cloned().unwrap_or_default())
+        .flat_map(|r| r["scopeSpans"].as_array().cloned().unwrap_or_default())
+        .flat_map(|s| s["spans"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let span_attr = |sp: &serde_json::Value, k: &str| -> Option<serde_json::Value> {
+        sp["attributes"]
+            .as_array()?
+            .iter()
+            .find(|a| a["key"] == k)
+            .map(|a| a["value"].clone())
+    };
+    let proc_span = spans
+        .iter()
+        .find(|sp| {
+            sp["name"] == aibom_semconv::span::PROCESS
+                && span_attr(sp, attr::PROCESS_PID)
+                    // OTLP JSON writes 64-bit integers as strings
+                    .is_some_and(|v| {
+                        v["intValue"].as_str() == Some(&pid.to_string()) || v["intValue"] == pid
+                    })
+        })
+        .unwrap_or_else(|| panic!("no process span of {pid}: {spans:#?}"));
+    let devices = span_attr(proc_span, attr::ACCELERATOR_DEVICES).expect("devices on the span");
+    assert_eq!(
+        devices["arrayValue"]["values"],
+        serde_json::json!([{"stringValue": "unknown/accel/0"}]),
+        "{proc_span:#}"
+    );
+    let loaded: Vec<&str> = proc_span["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|ev| ev["attributes"].as_array().unwrap())
+        .filter(|a| a["key"] == attr::FILE_PATH)
+        .filter_map(|a| a["value"]["stringValue"].as_str())
+        .collect();
+    assert!(
+        loaded.iter().any(|p| p.ends_with("/model.safetensors")),
+        "{loaded:?}"
+    );
+    assert!(
+        span_attr(proc_span, attr::ACCELERATOR_MEMORY_MAX).is_none(),
+        "no NVML here: no memory sample"
+    );
+
+    // The AI-BOM: the model ran with the accelerator; the node itself is no component.
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bom).unwrap()).unwrap();
+    let comps = doc["components"].as_array().unwrap();
+    assert_eq!(comps.len(), 1, "{doc:#}");
+    let devices: Vec<&str> = comps[0]["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == aibom_bom::prop::accelerator())
+        .filter_map(|p| p["value"].as_str())
+        .collect();
+    assert_eq!(devices, ["unknown/accel/0"], "{:#}", comps[0]);
     assert!(
         stderr.contains("unknown accel 0") && stderr.contains("accelerator"),
         "{stderr}"

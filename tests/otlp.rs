@@ -696,6 +696,73 @@ mod direct {
         m
     }
 
+    /// NVML is impossible here (no GPU): the samples its sampler would send are handed to
+    /// the sink directly, as the pipeline does.
+    #[test]
+    fn the_process_span_says_which_accelerators_it_held_and_its_most_memory() {
+        let (_g, dir) = crate::common::tempdir();
+        let rx = Receiver::fresh();
+        let rt = runtime();
+        let (mut sink, handle, _) = start(&rt, &config(rx.endpoint(), &dir.join("spool")));
+        let mut recs = records("accel", 2);
+        let pid = recs[0].pid();
+        recs[1].process = recs[0].process.clone();
+        recs[1].artifact = Some(Arc::new(Artifact {
+            artifact_type: aibom_semconv::artifact_type::ACCELERATOR,
+            accelerator: Some(aibomd::model::Accelerator {
+                vendor: aibom_semconv::accelerator_vendor::NVIDIA,
+                kind: aibom_semconv::accelerator_kind::GPU,
+                index: Some(1),
+            }),
+            ..Default::default()
+        }));
+        for r in &recs {
+            sink.emit(r).unwrap();
+        }
+        let gib = 1u64 << 30;
+        sink.accelerator_memory(pid, 2 * gib);
+        sink.accelerator_memory(pid, 3 * gib);
+        sink.accelerator_memory(pid, gib);
+        sink.accelerator_memory(pid + 1_000_000, 9 * gib); // no span: ignored
+        sink.process_exit(pid);
+        sink.close().unwrap();
+        assert_eq!(rt.block_on(handle.shutdown()), 0);
+        let spans = rx.spans();
+        let sp = spans
+            .iter()
+            .find(|s| attr_int(&s.attributes, attr::PROCESS_PID) == Some(pid as i64))
+            .expect("the process span");
+        assert_eq!(
+            attr_int(&sp.attributes, attr::ACCELERATOR_MEMORY_MAX),
+            Some(3 * gib as i64)
+        );
+        let devices = sp
+            .attributes
+            .iter()
+            .find(|kv| kv.key == attr::ACCELERATOR_DEVICES)
+            .and_then(|kv| kv.value.clone()?.value);
+        let Some(Any::ArrayValue(list)) = devices else {
+            panic!("{:?}", sp.attributes)
+        };
+        let names: Vec<_> = list
+            .values
+            .iter()
+            .filter_map(|v| match &v.value {
+                Some(Any::StringValue(s)) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, ["nvidia/gpu/1"]);
+        assert!(
+            spans.iter().all(|s| s
+                .attributes
+                .iter()
+                .all(|kv| kv.key != attr::ACCELERATOR_MEMORY_MAX
+                    || attr_int(&s.attributes, attr::PROCESS_PID) == Some(pid as i64))),
+            "no span for a process never traced"
+        );
+    }
+
     #[test]
     fn gzip_over_grpc_and_http_delivers_every_record() {
         const N: usize = 3_000;

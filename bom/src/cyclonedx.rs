@@ -264,6 +264,9 @@ pub fn component(c: &Component) -> Cdx {
     for x in &c.processes {
         props.push(p(prop::process(), x.to_string()));
     }
+    for d in &c.accelerators {
+        props.push(p(prop::accelerator(), d));
+    }
     for t in &c.tracers {
         props.push(p(prop::tracer(), t));
     }

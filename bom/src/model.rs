@@ -80,6 +80,8 @@ pub struct FileObservation {
     pub sha256_source: Option<String>,
     pub size: Option<u64>,
     pub processes: Vec<Process>,
+    /// Accelerators its processes opened (`aibom.accelerator.devices`: `VENDOR/KIND[/INDEX]`).
+    pub accelerators: Vec<String>,
     pub tracers: Vec<String>,
     pub project: String,
 }
@@ -159,6 +161,9 @@ pub struct Component {
     pub identity: Vec<Identity>,
     pub card: Option<ModelCard>,
     pub processes: Vec<Process>,
+    /// Accelerators the processes that loaded it opened, sorted and distinct: it ran with
+    /// an accelerator when not empty (`aibom.accelerator.devices`).
+    pub accelerators: Vec<String>,
     pub tracers: Vec<String>,
     pub projects: Vec<String>,
     /// Its files, primary first (one for a single-file artifact).
@@ -350,6 +355,9 @@ fn component(key: String, mut fs: Vec<FileObservation>) -> Component {
     let mut tracers: Vec<String> = fs.iter().flat_map(|f| f.tracers.clone()).collect();
     tracers.sort();
     tracers.dedup();
+    let mut accelerators: Vec<String> = fs.iter().flat_map(|f| f.accelerators.clone()).collect();
+    accelerators.sort();
+    accelerators.dedup();
     let mut projects: Vec<String> = fs
         .iter()
         .map(|f| f.project.clone())
@@ -402,6 +410,7 @@ fn component(key: String, mut fs: Vec<FileObservation>) -> Component {
         identity: Vec::new(),
         card: None,
         processes,
+        accelerators,
         tracers,
         projects,
         files,

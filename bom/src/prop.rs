@@ -27,6 +27,11 @@ pub fn role() -> String {
 pub fn process() -> String {
     name(span::PROCESS)
 }
+/// An accelerator a process that loaded it opened (`aibom:accelerator.devices`), one
+/// property per device.
+pub fn accelerator() -> String {
+    name(attr::ACCELERATOR_DEVICES)
+}
 /// Tracer that saw the access (`aibom:tracer`).
 pub fn tracer() -> String {
     name(attr::TRACER)

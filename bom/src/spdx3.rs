@@ -94,6 +94,12 @@ impl Doc {
             let ps: Vec<_> = c.processes.iter().map(|p| p.to_string()).collect();
             comment.push_str(&format!(" by {}", ps.join(", ")));
         }
+        if !c.accelerators.is_empty() {
+            comment.push_str(&format!(
+                "; ran with accelerators {}",
+                c.accelerators.join(", ")
+            ));
+        }
         v["comment"] = json!(comment);
         match c.kind {
             Kind::Model => {

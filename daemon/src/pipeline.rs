@@ -176,6 +176,9 @@ impl Pipeline {
                     let done = self.api.on_event(ev, now, &mut attr);
                     self.api_calls(done);
                 }
+                TraceEvent::AcceleratorMemory { pid, bytes } => {
+                    self.fanout.accelerator_memory(pid, bytes);
+                }
                 TraceEvent::Exit { pid } => {
                     self.api.exit(pid, now);
                     self.attributor.on_exit(pid);

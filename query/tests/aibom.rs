@@ -4,7 +4,7 @@
 //! (bom/tests/validate_bom.py: cyclonedx-python-lib, spdx-python-model).
 mod common;
 
-use aibom_semconv::{api_provider, api_seen_by, policy_action, policy_severity};
+use aibom_semconv::{api_provider, api_seen_by, artifact_type, policy_action, policy_severity};
 use common::*;
 use serde_json::Value;
 
@@ -94,6 +94,24 @@ fn fixture(ch: &ClickHouse, base: i64) {
             local(4, "proj-x", "/out/checkpoint.parquet", "dataset", "write"),
             // another project's
             local(5, "proj-y", "/data/secret.parquet", "dataset", "read"),
+            // the model's process (pid 100) opened a GPU: not a component, a fact of the model
+            log_row(
+                base + 5 * S,
+                &[
+                    (attr::PROJECT_ID, "proj-x"),
+                    (attr::FILE_PATH, "/dev/nvidia0"),
+                    (attr::ACCESS_MODE, "read"),
+                    (attr::PROCESS_PID, "100"),
+                    (attr::PROCESS_EXECUTABLE_NAME, "python3"),
+                    (attr::TRACER, "ebpf"),
+                    (attr::ARTIFACT_TYPE, artifact_type::ACCELERATOR),
+                    (attr::ARTIFACT_NAME, "nvidia/gpu/0"),
+                    (attr::ACCELERATOR_VENDOR, "nvidia"),
+                    (attr::ACCELERATOR_KIND, "gpu"),
+                    (attr::ACCELERATOR_INDEX, "0"),
+                ],
+                &[],
+            ),
         ],
         false,
     );
@@ -285,6 +303,10 @@ fn aibom_route_serves_validated_cyclonedx_and_spdx3() {
             .collect()
     };
     assert_eq!(rules(d), ["datasets-need-a-license", "no-local-data"]);
+    // the model ran in a process that held a GPU; the dataset's process held none
+    let devices = aibom_bom::prop::accelerator();
+    assert_eq!(props(m, &devices), ["nvidia/gpu/0"]);
+    assert!(props(d, &devices).is_empty(), "{d:#}");
     assert!(rules(m).is_empty(), "another project's violation: {m:#}");
     assert!(
         !text.contains("checkpoint") && !text.contains("secret"),
@@ -340,6 +362,11 @@ fn aibom_route_serves_validated_cyclonedx_and_spdx3() {
         .collect();
     assert_eq!(ai.len(), 1);
     assert_eq!(ai[0]["verifiedUsing"][0]["hashValue"], SHA_W);
+    let comment = ai[0]["comment"].as_str().unwrap();
+    assert!(
+        comment.contains("ran with accelerators nvidia/gpu/0"),
+        "{comment}"
+    );
     let graph = doc["@graph"].as_array().unwrap();
     let dataset = graph
         .iter()

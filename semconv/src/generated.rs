@@ -19,6 +19,14 @@ pub mod event {
 
 /// Attribute names: ours (`aibom.*`) and the OpenTelemetry ones aibomd reuses.
 pub mod attr {
+    /// The accelerators a process opened, as `VENDOR/KIND` or `VENDOR/KIND/INDEX`.
+    ///
+    /// Set on the `aibom.process` span when it ends (and carried by the AI-BOM as a component
+    /// property): the artifacts the span's events name ran in a process that held these
+    /// accelerators. Sorted, distinct; built from the process's `accelerator` records.
+    ///
+    /// Type `string[]`.
+    pub const ACCELERATOR_DEVICES: &str = "aibom.accelerator.devices";
     /// The device's number among its kind, from the node's name.
     ///
     /// `N` of `/dev/nvidiaN`, `/dev/dri/cardN`, `/dev/accel/accelN`, `/dev/neuronN`; `N - 128` of
@@ -30,6 +38,14 @@ pub mod attr {
     ///
     /// Values: [`crate::accelerator_kind`].
     pub const ACCELERATOR_KIND: &str = "aibom.accelerator.kind";
+    /// The most accelerator memory the process held in any sample, in bytes.
+    ///
+    /// Sampled through NVIDIA's NVML (`libnvidia-ml.so.1`, loaded at run time when present;
+    /// `[accelerator] nvml`) every `sample_interval_ms`, summed over the process's GPUs. Absent
+    /// without NVML or when the driver does not report it.
+    ///
+    /// Type `int`.
+    pub const ACCELERATOR_MEMORY_MAX: &str = "aibom.accelerator.memory.max";
     /// Who made the accelerator.
     ///
     /// The PCI vendor of the device behind the node when sysfs has it, else what the node's name
@@ -975,8 +991,10 @@ pub mod record {
 
 /// Every attribute name in the registry, ours and reused OpenTelemetry ones, sorted.
 pub const ALL_ATTRIBUTES: &[&str] = &[
+    attr::ACCELERATOR_DEVICES,
     attr::ACCELERATOR_INDEX,
     attr::ACCELERATOR_KIND,
+    attr::ACCELERATOR_MEMORY_MAX,
     attr::ACCELERATOR_VENDOR,
     attr::ACCESS_ABSOLUTE_PATH,
     attr::ACCESS_COUNT,
@@ -1114,6 +1132,14 @@ pub const METRICS: &[&str] = &[
 /// Every attribute's definition, sorted by name (as [`ALL_ATTRIBUTES`]).
 pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
     AttributeDef {
+        name: attr::ACCELERATOR_DEVICES,
+        ty: AttrType::StringArray,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "The accelerators a process opened, as `VENDOR/KIND` or `VENDOR/KIND/INDEX`.",
+        values: &[],
+    },
+    AttributeDef {
         name: attr::ACCELERATOR_INDEX,
         ty: AttrType::Int,
         origin: Origin::Aibom,
@@ -1128,6 +1154,14 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         stability: Stability::Development,
         brief: "What kind of device node was opened.",
         values: accelerator_kind::ALL,
+    },
+    AttributeDef {
+        name: attr::ACCELERATOR_MEMORY_MAX,
+        ty: AttrType::Int,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "The most accelerator memory the process held in any sample, in bytes.",
+        values: &[],
     },
     AttributeDef {
         name: attr::ACCELERATOR_VENDOR,
@@ -2163,6 +2197,8 @@ pub const SPAN_DEFS: &[SpanDef] = &[
             attr::PROCESS_EXECUTABLE_NAME,
             attr::PROCESS_EXECUTABLE_PATH,
             attr::PROCESS_OWNER,
+            attr::ACCELERATOR_DEVICES,
+            attr::ACCELERATOR_MEMORY_MAX,
         ],
         required: &[attr::PROCESS_PID, attr::PROJECT_ID],
     },

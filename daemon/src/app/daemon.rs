@@ -28,6 +28,7 @@ pub async fn daemon(cfg: &Config) -> Result<()> {
     );
     let enforcer = crate::app::start_enforcer(cfg, built.policy.as_ref(), None, &tx, &built.stats)?;
     let stop = CancellationToken::new();
+    let nvml = tracer::nvml::spawn(&cfg.accelerator, &tx, stop.clone())?;
     let tracer_task = tracer.spawn(tx, stop.clone());
     let pipe_task = tokio::spawn(pipeline::run(rx, pipe));
     tracing::info!(tracer = name, project = %cfg.project, "aibomd daemon tracing the host; SIGINT/SIGTERM to stop");
@@ -54,6 +55,10 @@ pub async fn daemon(cfg: &Config) -> Result<()> {
     }
     stop.cancel();
     let tstats = tracer_task.await.context("tracer task panicked")??;
+    if let Some(n) = nvml {
+        // ends at `stop`, giving up its queue sender so the pipeline can drain
+        let _ = n.await;
+    }
     pipe_task.await.context("pipeline task panicked")??;
     if let Some(otel) = built.otel {
         otel.shutdown().await;

@@ -146,6 +146,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     tracer.follow(pid)?;
 
     let stop = CancellationToken::new();
+    let nvml = tracer::nvml::spawn(&cfg.accelerator, &tx, stop.clone())?;
     let tracer_task = tracer.spawn(tx, stop.clone());
     let pipe_task = tokio::spawn(pipeline::run(rx, pipe));
 
@@ -155,6 +156,10 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     }
     stop.cancel();
     let tstats = tracer_task.await.context("tracer task panicked")??;
+    if let Some(n) = nvml {
+        // ends at `stop`, giving up its queue sender so the pipeline can drain
+        let _ = n.await;
+    }
     pipe_task.await.context("pipeline task panicked")??;
     if let Some(otel) = built.otel {
         otel.shutdown().await;

@@ -34,6 +34,8 @@ pub struct BomSink {
     files: BTreeMap<PathBuf, Seen>,
     /// AI APIs called, by (provider, host, port).
     services: BTreeMap<(String, String, u16), ApiService>,
+    /// Accelerators each process opened (`VENDOR/KIND[/INDEX]`), by pid.
+    accelerators: BTreeMap<u32, BTreeSet<String>>,
 }
 
 impl BomSink {
@@ -45,6 +47,7 @@ impl BomSink {
             workload,
             files: BTreeMap::new(),
             services: BTreeMap::new(),
+            accelerators: BTreeMap::new(),
         }
     }
 
@@ -101,7 +104,7 @@ impl BomSink {
             .filter(|(_, s)| {
                 s.loaded && s.artifact.as_ref().is_none_or(|a| a.accelerator.is_none())
             })
-            .map(|(path, s)| observation(path, s))
+            .map(|(path, s)| observation(path, s, &self.accelerators))
             .collect();
         let mut ev = Evidence::build(self.workload.clone(), files, env!("CARGO_PKG_VERSION"));
         ev.services = self.services.values().cloned().collect();
@@ -120,8 +123,18 @@ fn ps(p: &Path) -> String {
     path_string(p.as_os_str().as_bytes())
 }
 
-fn observation(path: &Path, s: &Seen) -> FileObservation {
+fn observation(
+    path: &Path,
+    s: &Seen,
+    accelerators: &BTreeMap<u32, BTreeSet<String>>,
+) -> FileObservation {
     let a = s.artifact.as_deref().cloned().unwrap_or_default();
+    let devices: BTreeSet<&String> = s
+        .processes
+        .iter()
+        .filter_map(|p| accelerators.get(&p.pid?))
+        .flatten()
+        .collect();
     let opt = |v: &str| Some(v.to_string()).filter(|v| !v.is_empty());
     FileObservation {
         path: ps(path),
@@ -141,6 +154,7 @@ fn observation(path: &Path, s: &Seen) -> FileObservation {
         sha256_source: a.sha256_source.map(str::to_string),
         size: a.version.map(|v| v.size),
         processes: s.processes.iter().cloned().collect(),
+        accelerators: devices.into_iter().cloned().collect(),
         tracers: s.tracers.iter().map(|t| t.to_string()).collect(),
         project: s.project.clone(),
     }
@@ -157,6 +171,12 @@ impl Sink for BomSink {
                 self.api_call(r, c);
             }
             return Ok(());
+        }
+        if let Some(acc) = r.artifact.as_ref().and_then(|a| a.accelerator) {
+            self.accelerators
+                .entry(r.pid())
+                .or_default()
+                .insert(acc.device());
         }
         let s = self.files.entry(r.file_path.to_path_buf()).or_default();
         // what was read describes the artifact better than what was being written; an

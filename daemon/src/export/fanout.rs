@@ -36,6 +36,13 @@ impl Fanout {
         self.sinks.iter_mut().for_each(|s| s.process_exit(pid));
     }
 
+    /// A sample of a process's accelerator memory.
+    pub fn accelerator_memory(&mut self, pid: u32, bytes: u64) {
+        self.sinks
+            .iter_mut()
+            .for_each(|s| s.accelerator_memory(pid, bytes));
+    }
+
     /// A scan started.
     pub fn scan_started(&mut self, r: &ScanReport) {
         self.sinks.iter_mut().for_each(|s| s.scan_started(r));

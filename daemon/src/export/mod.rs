@@ -51,6 +51,8 @@ pub trait Sink: Send {
     fn process_exec(&mut self, _e: &crate::model::ExecInfo) {}
     /// A traced process exited.
     fn process_exit(&mut self, _pid: u32) {}
+    /// A sample of the accelerator memory process `pid` holds, in bytes.
+    fn accelerator_memory(&mut self, _pid: u32, _bytes: u64) {}
     /// A scan started (its records follow, tagged with its id).
     fn scan_started(&mut self, _scan: &ScanReport) {}
     /// A scan ended; `scan` has its final counts.

@@ -129,6 +129,8 @@ impl Identifier {
         if let Some(acc) = accelerator::accelerator(&rec.file_path) {
             return Artifact {
                 artifact_type: aibom_semconv::artifact_type::ACCELERATOR,
+                // named by what it is, the way `aibom.accelerator.devices` lists it
+                name: Some(acc.device()),
                 accelerator: Some(acc),
                 ..Default::default()
             };

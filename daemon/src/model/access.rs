@@ -170,6 +170,11 @@ pub enum TraceEvent {
     Exit {
         pid: u32,
     },
+    /// The accelerator memory a process holds now (an NVML sample), in bytes.
+    AcceleratorMemory {
+        pid: u32,
+        bytes: u64,
+    },
 }
 
 /// Counters a tracer reports when it stops.

@@ -69,3 +69,13 @@ pub struct Accelerator {
     /// `aibom.accelerator.index`, when the node's name numbers the device.
     pub index: Option<u32>,
 }
+
+impl Accelerator {
+    /// The device as `aibom.accelerator.devices` lists it: `VENDOR/KIND[/INDEX]`.
+    pub fn device(&self) -> String {
+        match self.index {
+            Some(i) => format!("{}/{}/{i}", self.vendor, self.kind),
+            None => format!("{}/{}", self.vendor, self.kind),
+        }
+    }
+}

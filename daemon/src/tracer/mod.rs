@@ -15,6 +15,7 @@ use crate::model::{TraceEvent, TracerStats};
 
 pub mod ebpf;
 pub mod fanotify;
+pub mod nvml;
 mod proc_util;
 pub mod procfs;
 mod queue;

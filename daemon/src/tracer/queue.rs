@@ -84,7 +84,7 @@ pub fn event_bytes(e: &TraceEvent) -> usize {
                         _ => 0,
                     }
             }
-            TraceEvent::Exit { .. } => 0,
+            TraceEvent::Exit { .. } | TraceEvent::AcceleratorMemory { .. } => 0,
         }
 }
 

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::params;
 use crate::tables::EVENTS_TABLE;
 use aibom_bom::{Evidence, FileObservation, Format, Process, Workload};
-use aibom_semconv::access_mode;
+use aibom_semconv::{access_mode, artifact_type};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -31,6 +31,8 @@ pub const MAX_FILES: u32 = 10_000;
 pub const MAX_SERVICES: u32 = 1000;
 /// Most processes and tracers listed per file.
 const LIST_CAP: u32 = 100;
+/// Most processes whose accelerators are looked up.
+const MAX_ACCELERATED: u32 = 10_000;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -85,6 +87,24 @@ fn files_sql() -> String {
     )
 }
 
+/// The accelerators each process opened (`aibom.artifact.name` of its `accelerator`
+/// records: `VENDOR/KIND[/INDEX]`). Parameters: `project`, `accel`, `lim`.
+fn accelerators_sql() -> String {
+    format!(
+        "SELECT process_pid AS pid, groupUniqArray({LIST_CAP})(toString(artifact_name)) AS devices
+    FROM {EVENTS_TABLE}
+    WHERE project_id = {{project:String}} AND artifact_type = {{accel:String}} AND artifact_name != ''
+    GROUP BY process_pid
+    LIMIT {{lim:UInt32}}"
+    )
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct AcceleratorRow {
+    pid: u32,
+    devices: Vec<String>,
+}
+
 #[derive(Debug, Row, Deserialize)]
 struct FileRow {
     path: String,
@@ -108,7 +128,13 @@ fn non_empty(s: String) -> Option<String> {
 }
 
 impl FileRow {
-    fn observation(self, project: &str) -> FileObservation {
+    fn observation(self, project: &str, accel: &HashMap<u32, Vec<String>>) -> FileObservation {
+        let devices: BTreeSet<&String> = self
+            .processes
+            .iter()
+            .filter_map(|(_, pid)| accel.get(pid))
+            .flatten()
+            .collect();
         FileObservation {
             path: self.path,
             via: Vec::new(),
@@ -134,6 +160,7 @@ impl FileRow {
                     pid: Some(pid).filter(|p| *p != 0),
                 })
                 .collect(),
+            accelerators: devices.into_iter().cloned().collect(),
             tracers: self.tracers.into_iter().filter(|t| !t.is_empty()).collect(),
             project: project.to_string(),
         }
@@ -165,6 +192,7 @@ fn mark_violations(ev: &mut Evidence, rules: &HashMap<String, Vec<String>>) {
         (status = 200, description = "CycloneDX 1.6 JSON (`application/vnd.cyclonedx+json`) or SPDX 3.0.1 JSON-LD \
             (`application/spdx+json`): one component per AI artifact the project's processes loaded, \
             with hash, license, purl, the paths it was loaded from and the processes that loaded it; \
+            the accelerators those processes opened (CycloneDX property `aibom:accelerator.devices`, SPDX comment); \
             the project is the root component; a component whose files broke policy rules names each rule \
             (CycloneDX property `aibom:policy.violation`, SPDX `Annotation`); the AI APIs it called are CycloneDX `services` \
             (endpoints, properties `aibom:api.provider`, `aibom:api.model`, `aibom:api.operation`, `aibom:api.calls`, `aibom:api.seen_by`), \
@@ -191,7 +219,7 @@ pub async fn get(
         Some(BomFormat::CyclonedxJson) => Format::CycloneDxJson,
         Some(BomFormat::Spdx3Json) => Format::Spdx3Json,
     };
-    let (rows, rules, services) = tokio::try_join!(
+    let (rows, rules, services, accel) = tokio::try_join!(
         st.db.run(
             st.db
                 .client()
@@ -203,13 +231,28 @@ pub async fn get(
         ),
         violations::rules_by_path(&st.db, project, MAX_FILES),
         api_calls::services(&st.db, project, MAX_SERVICES),
+        st.db.run(
+            st.db
+                .client()
+                .query_raw(&accelerators_sql())
+                .param("project", project)
+                .param("accel", artifact_type::ACCELERATOR)
+                .param("lim", MAX_ACCELERATED)
+                .fetch_all::<AcceleratorRow>(),
+        ),
     )?;
+    let accel: HashMap<u32, Vec<String>> = accel.into_iter().map(|r| (r.pid, r.devices)).collect();
     let workload = Workload {
         name: project.to_string(),
         command: Vec::new(),
         project: project.to_string(),
     };
-    let files = rows.into_iter().map(|r| r.observation(project)).collect();
+    let files = rows
+        .into_iter()
+        // accelerator nodes are a use of hardware, not a component: their models say it
+        .filter(|r| r.atype != artifact_type::ACCELERATOR)
+        .map(|r| r.observation(project, &accel))
+        .collect();
     let mut ev = Evidence::build(workload, files, env!("CARGO_PKG_VERSION"));
     mark_violations(&mut ev, &rules);
     ev.services = services;

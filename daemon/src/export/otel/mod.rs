@@ -76,13 +76,46 @@ pub struct OtelSink {
     tracer_provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
     workload: Option<opentelemetry_sdk::trace::Span>,
-    /// Open process spans by pid, with the span events added to each so far.
-    processes: HashMap<u32, (opentelemetry_sdk::trace::Span, u32)>,
+    /// Open process spans by pid.
+    processes: HashMap<u32, ProcessSpan>,
     /// Open `aibom.scan` spans by scan id.
     scans: HashMap<String, opentelemetry_sdk::trace::Span>,
     exec_times: HashMap<u32, (SystemTime, ExecInfo)>,
     project: String,
     last_seal: std::time::Instant,
+}
+
+/// An open `aibom.process` span and what is set on it when it ends.
+struct ProcessSpan {
+    span: opentelemetry_sdk::trace::Span,
+    /// Span events added so far.
+    events: u32,
+    /// `aibom.accelerator.devices`: the accelerators the process opened.
+    accelerators: std::collections::BTreeSet<String>,
+    /// `aibom.accelerator.memory.max`.
+    memory_max: Option<u64>,
+}
+
+impl ProcessSpan {
+    /// Sets the attributes gathered over the process's life and ends the span (span
+    /// attributes are not deduplicated, so they are set once, here).
+    fn end(mut self) {
+        if !self.accelerators.is_empty() {
+            let list: Vec<opentelemetry::StringValue> =
+                self.accelerators.into_iter().map(Into::into).collect();
+            self.span.set_attribute(KeyValue::new(
+                attr::ACCELERATOR_DEVICES,
+                opentelemetry::Value::Array(list.into()),
+            ));
+        }
+        if let Some(m) = self.memory_max {
+            self.span.set_attribute(KeyValue::new(
+                attr::ACCELERATOR_MEMORY_MAX,
+                i64::try_from(m).unwrap_or(i64::MAX),
+            ));
+        }
+        self.span.end();
+    }
 }
 
 /// The instrumentation scope of everything aibomd exports.
@@ -182,8 +215,8 @@ impl OtelSink {
 
     /// The span context of `rec`'s process span, starting the span if needed.
     fn process_span(&mut self, rec: &AccessRecord) -> SpanContext {
-        if let Some((s, _)) = self.processes.get(&rec.pid()) {
-            return s.span_context().clone();
+        if let Some(p) = self.processes.get(&rec.pid()) {
+            return p.span.span_context().clone();
         }
         if self.processes.len() >= MAX_OPEN_SPANS {
             let pids: Vec<u32> = self
@@ -231,7 +264,15 @@ impl OtelSink {
             .with_attributes(attrs)
             .start_with_context(&self.tracer, &parent);
         let cx = span.span_context().clone();
-        self.processes.insert(rec.pid(), (span, 0));
+        self.processes.insert(
+            rec.pid(),
+            ProcessSpan {
+                span,
+                events: 0,
+                accelerators: Default::default(),
+                memory_max: None,
+            },
+        );
         cx
     }
 
@@ -243,8 +284,8 @@ impl OtelSink {
     }
 
     fn end_process(&mut self, pid: u32) {
-        if let Some((mut s, _)) = self.processes.remove(&pid) {
-            s.end();
+        if let Some(p) = self.processes.remove(&pid) {
+            p.end();
         }
     }
 }
@@ -273,7 +314,16 @@ impl Sink for OtelSink {
             (None, Some(p)) => std::borrow::Cow::Borrowed(p),
             (None, None) => path_string(rec.file_path.as_os_str().as_encoded_bytes()).into(),
         };
-        if let Some((s, events)) = self.processes.get_mut(&rec.pid()) {
+        if let Some(ProcessSpan {
+            span: s,
+            events,
+            accelerators,
+            ..
+        }) = self.processes.get_mut(&rec.pid())
+        {
+            if let Some(acc) = rec.artifact.as_ref().and_then(|a| a.accelerator) {
+                accelerators.insert(acc.device());
+            }
             // the artifact as a span event too, so trace views show what the process loaded
             if *events < MAX_EVENTS_PER_SPAN {
                 *events += 1;
@@ -351,6 +401,13 @@ impl Sink for OtelSink {
     fn process_exit(&mut self, pid: u32) {
         self.exec_times.remove(&pid);
         self.end_process(pid);
+    }
+
+    fn accelerator_memory(&mut self, pid: u32, bytes: u64) {
+        // only processes with a span: those that accessed something traced
+        if let Some(p) = self.processes.get_mut(&pid) {
+            p.memory_max = p.memory_max.max(Some(bytes));
+        }
     }
 
     fn scan_started(&mut self, s: &crate::model::ScanReport) {
