@@ -10,6 +10,7 @@ fn main() {
         "aibom_event.h",
         "vmlinux_min.h",
         "api.bpf.h",
+        "indirect.bpf.h",
         "aibom_api.h",
     ] {
         println!("cargo:rerun-if-changed={}", src_dir.join(f).display());

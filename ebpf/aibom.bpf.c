@@ -623,3 +623,4 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 }
 
 #include "api.bpf.h"
+#include "indirect.bpf.h"

@@ -22,6 +22,9 @@
 #define AIBOM_SYS_EXECVE 5
 #define AIBOM_SYS_EXECVEAT 6
 #define AIBOM_SYS_EXIT 7
+#define AIBOM_SYS_OPEN_BY_HANDLE_AT 8
+#define AIBOM_SYS_IO_URING_OPENAT 9
+#define AIBOM_SYS_IO_URING_OPENAT2 10
 
 /* indices of the per-CPU `STATS` array */
 #define AIBOM_STAT_OPEN_SEEN 0      /* open enters of traced processes */

@@ -93,4 +93,17 @@ struct open_how {
 	__u64 resolve;
 };
 
+/* io_uring: the name an IORING_OP_OPENAT(2) request opens, copied in at its prep. */
+struct filename {
+	const char *name;
+};
+
+struct io_open {
+	struct file *file;
+	int dfd;
+	__u32 file_slot; /* 5.15+: a fixed-file slot (the result is then 0, not a descriptor) */
+	struct filename *filename;
+	struct open_how how;
+};
+
 #pragma clang attribute pop

@@ -49,6 +49,25 @@ const TRACEPOINTS: &[(&str, &str, &str, bool)] = &[
         false,
     ),
     ("sys_exit_execveat", "syscalls", "sys_exit_execveat", false),
+    (
+        "sys_enter_open_by_handle_at",
+        "syscalls",
+        "sys_enter_open_by_handle_at",
+        false,
+    ),
+    (
+        "sys_exit_open_by_handle_at",
+        "syscalls",
+        "sys_exit_open_by_handle_at",
+        false,
+    ),
+];
+/// io_uring opens (see `ebpf/indirect.bpf.h`): (program, tracepoint, the fields the program
+/// reads at the offsets it reads them). io_uring tracepoint layouts are not ABI, so they are
+/// attached only when tracefs shows these offsets.
+const URING_TRACEPOINTS: &[(&str, &[(&str, u32)])] = &[
+    ("io_uring_submit_req", &[("req", 16), ("opcode", 32)]),
+    ("io_uring_complete", &[("req", 16), ("res", 32)]),
 ];
 const RAW_TRACEPOINTS: &[&str] = &["sched_process_fork", "sched_process_exit"];
 const TRACEFS: &str = "/sys/kernel/tracing";
@@ -74,6 +93,42 @@ pub struct EbpfTracer {
     clock: BootClock,
     /// The OpenSSL libraries with uprobes (None: API calls are not traced).
     tls: Option<api::TlsLibraries>,
+}
+
+/// Attaches the io_uring open programs when this kernel's tracepoints have the layout they
+/// read; otherwise io_uring opens are not seen (logged once).
+fn attach_uring(bpf: &mut Ebpf) -> Result<()> {
+    let dir = Path::new(TRACEFS).join("events/io_uring");
+    let fits = URING_TRACEPOINTS.iter().all(|(tp, fields)| {
+        std::fs::read_to_string(dir.join(tp).join("format"))
+            .is_ok_and(|f| fields.iter().all(|&(n, off)| has_field(&f, n, off)))
+    });
+    if !fits {
+        tracing::warn!("io_uring opens are not traced: this kernel's io_uring tracepoints are missing or laid out differently");
+        return Ok(());
+    }
+    for &(prog, _) in URING_TRACEPOINTS {
+        let tp: &mut TracePoint = bpf
+            .program_mut(prog)
+            .with_context(|| format!("program {prog} missing from the object"))?
+            .try_into()?;
+        tp.load()?;
+        tp.attach("io_uring", prog)
+            .with_context(|| format!("attaching tracepoint io_uring/{prog}"))?;
+    }
+    Ok(())
+}
+
+/// True when a tracefs `format` declares field `name` at byte `offset`.
+fn has_field(format: &str, name: &str, offset: u32) -> bool {
+    format.lines().any(|l| {
+        let mut parts = l.trim().split(';').map(str::trim);
+        let decl = parts.next().unwrap_or("");
+        let at = parts.next().unwrap_or("");
+        decl.starts_with("field:")
+            && decl.rsplit([' ', '*']).next() == Some(name)
+            && at == format!("offset:{offset}")
+    })
 }
 
 /// Checks what the eBPF tracer needs, naming the first thing missing.
@@ -148,6 +203,7 @@ impl EbpfTracer {
                 }
             }
         }
+        attach_uring(&mut bpf)?;
         for &name in RAW_TRACEPOINTS {
             let rtp: &mut RawTracePoint = bpf
                 .program_mut(name)
@@ -515,3 +571,16 @@ struct KillKey {
 
 // SAFETY: plain old data, no padding (two u64s), as `struct aibom_kill_key`.
 unsafe impl aya::Pod for KillKey {}
+
+#[cfg(test)]
+mod uring_tests {
+    #[test]
+    fn tracefs_field_offsets_are_read_exactly() {
+        let f = "\tfield:void * req;\toffset:16;\tsize:8;\tsigned:0;\n\tfield:u8 opcode;\toffset:32;\tsize:1;\tsigned:0;\n";
+        assert!(super::has_field(f, "req", 16));
+        assert!(super::has_field(f, "opcode", 32));
+        assert!(!super::has_field(f, "req", 8), "moved");
+        assert!(!super::has_field(f, "ctx", 8), "absent");
+        assert!(!super::has_field(f, "code", 32), "a suffix is no match");
+    }
+}

@@ -104,6 +104,9 @@ pub fn syscall_name(n: u32) -> Option<&'static str> {
         4 => "creat",
         5 => "execve",
         6 => "execveat",
+        8 => "open_by_handle_at",
+        9 => "io_uring_openat",
+        10 => "io_uring_openat2",
         _ => return None,
     })
 }

@@ -1,0 +1,154 @@
+//! Opens that never pass a path to an open system call: io_uring `IORING_OP_OPENAT(2)` and
+//! `open_by_handle_at(2)`. The real `aibomd` traces a real process making each; a GGUF made
+//! by `gguf` must be reported with its path, hash and the way it was opened, and a file the
+//! filter does not keep must stay unreported. Needs root (eBPF, and `open_by_handle_at`
+//! needs CAP_DAC_READ_SEARCH); under `CI=true` it fails instead of skipping.
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aibom_semconv::tracer;
+use common::*;
+
+/// Writes `model.gguf` with `gguf` and a `notes.txt` in `dir` (before tracing starts).
+fn fixtures(dir: &Path) {
+    let script = "import sys, numpy as np, gguf\n\
+        w = gguf.GGUFWriter(sys.argv[1] + '/model.gguf', 'llama')\n\
+        w.add_name('indirect')\n\
+        w.add_tensor('w', np.zeros((4, 4), np.float32))\n\
+        w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()\n\
+        open(sys.argv[1] + '/notes.txt', 'w').write('not a model')\n";
+    let st = Command::new(python())
+        .args(["-c", script])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+fn sha256(path: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// Builds tests/indirect/uring_open.c (raw io_uring syscalls) into `dir`.
+fn uring_open(dir: &Path) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/indirect/uring_open.c");
+    let bin = dir.join("uring_open");
+    let cc = std::env::var("CLANG").unwrap_or_else(|_| "clang".into());
+    let st = Command::new(&cc)
+        .args(["-O2", "-Wall", "-Werror", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
+    assert!(st.success(), "{cc} failed on {}", src.display());
+    bin
+}
+
+/// The single access record of `file`, checked for what every indirect open must carry.
+fn reported<'a>(t: &'a Traced, file: &Path, syscall: &str, comm: &str) -> &'a serde_json::Value {
+    let name = file.file_name().unwrap().to_str().unwrap();
+    let recs = t.for_file(&format!("/{name}"));
+    assert_eq!(recs.len(), 1, "{syscall}: {:#?}\n{}", t.events, t.stderr());
+    let e = recs[0];
+    assert_eq!(s(e, attr::FILE_PATH), file.to_str().unwrap(), "{e:#}");
+    assert_eq!(s(e, attr::ACCESS_SYSCALL), syscall, "{e:#}");
+    assert_eq!(s(e, attr::PROCESS_EXECUTABLE_NAME), comm, "{e:#}");
+    assert_eq!(s(e, attr::ARTIFACT_FORMAT), "gguf", "{e:#}");
+    let identified: Vec<_> = t
+        .events
+        .iter()
+        .filter(|x| x[attr::FILE_PATH] == file.to_str().unwrap())
+        .filter_map(|x| x[attr::ARTIFACT_SHA256].as_str())
+        .collect();
+    assert!(
+        identified.contains(&sha256(file).as_str()),
+        "hashed through the opened file: {identified:?}"
+    );
+    e
+}
+
+#[test]
+fn io_uring_opens_are_reported_with_their_path() {
+    if !kernel_tests_possible(module_path!()) {
+        return;
+    }
+    let (_g, dir) = tempdir();
+    fixtures(&dir);
+    let bin = uring_open(&dir);
+    let bin = bin.to_str().unwrap();
+    // OPENAT with an absolute path, OPENAT2 with a relative one (resolved by the kernel's
+    // dentries, as for open(2)), and a file the filter drops
+    let model = dir.join("model.gguf");
+    let t = run_traced(
+        &dir,
+        tracer::EBPF,
+        &[],
+        &[
+            "sh",
+            "-c",
+            &format!("{bin} {} && {bin} -2 model.gguf notes.txt", model.display()),
+        ],
+    );
+    assert!(t.out.status.success(), "{}", t.stderr());
+    let out = String::from_utf8_lossy(&t.out.stdout);
+    assert!(out.contains("opened model.gguf"), "{out}");
+    let name = model.file_name().unwrap().to_str().unwrap();
+    let all = t.for_file(&format!("/{name}"));
+    let syscalls: Vec<&str> = all.iter().map(|e| s(e, attr::ACCESS_SYSCALL)).collect();
+    assert!(
+        syscalls.contains(&"io_uring_openat") && syscalls.contains(&"io_uring_openat2"),
+        "{syscalls:?}\n{}",
+        t.stderr()
+    );
+    for e in &all {
+        assert_eq!(s(e, attr::FILE_PATH), model.to_str().unwrap(), "{e:#}");
+        assert_eq!(s(e, attr::PROCESS_EXECUTABLE_NAME), "uring_open");
+        assert_eq!(s(e, attr::ARTIFACT_FORMAT), "gguf", "{e:#}");
+    }
+    assert!(
+        t.for_file("/notes.txt").is_empty(),
+        "filtered like any open"
+    );
+    assert!(
+        t.events
+            .iter()
+            .any(|x| x[attr::ARTIFACT_SHA256].as_str() == Some(&sha256(&model))),
+        "hashed: {:#?}",
+        t.events
+    );
+}
+
+#[test]
+fn open_by_handle_at_is_reported_with_the_files_path() {
+    if !kernel_tests_possible(module_path!()) {
+        return;
+    }
+    let (_g, dir) = tempdir();
+    fixtures(&dir);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/indirect/open_by_handle.py");
+    let model = dir.join("model.gguf");
+    let notes = dir.join("notes.txt");
+    let py = python();
+    let t = run_traced(
+        &dir,
+        tracer::EBPF,
+        &[],
+        &[
+            &py,
+            script.to_str().unwrap(),
+            model.to_str().unwrap(),
+            notes.to_str().unwrap(),
+        ],
+    );
+    assert!(t.out.status.success(), "{}", t.stderr());
+    // comm is the name the interpreter was started by
+    let comm = Path::new(&py).file_name().unwrap().to_str().unwrap();
+    reported(&t, &model, "open_by_handle_at", comm);
+    assert!(
+        t.for_file("/notes.txt").is_empty(),
+        "filtered like any open"
+    );
+}
