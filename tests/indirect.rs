@@ -119,6 +119,26 @@ fn io_uring_opens_are_reported_with_their_path() {
         "hashed: {:#?}",
         t.events
     );
+
+    // `[ebpf] io_uring = false`: not attached, not seen
+    let events = dir.join("off.jsonl");
+    let out = aibomd()
+        .env("AIBOM_EBPF__IO_URING", "false")
+        .args(["run", "--tracer", tracer::EBPF, "--events"])
+        .arg(&events)
+        .arg("--")
+        .arg(bin)
+        .arg(&model)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&events).unwrap_or_default();
+    assert!(!text.contains("model.gguf"), "{text}");
 }
 
 #[test]

@@ -1,14 +1,26 @@
 /* Opens each path given with io_uring (IORING_OP_OPENAT, or IORING_OP_OPENAT2 with -2),
  * reads its first byte and prints "opened PATH fd N". Raw syscalls: no liburing needed.
- * Used by tests/indirect.rs to show that aibomd sees opens that never call open(2). */
+ * Used by tests/indirect.rs to show that aibomd sees opens that never call open(2).
+ *
+ * `-t N PATH` times instead (benches/uring.rs): N io_uring opens (+ close(2)) of PATH, then
+ * N no-op requests, then N getppid(2) calls, and prints `open_ns=… nop_ns=… syscall_ns=…`. */
 #include <fcntl.h>
 #include <linux/io_uring.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
+
+static double now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e9 + t.tv_nsec;
+}
 
 int main(int argc, char **argv)
 {
@@ -36,6 +48,45 @@ int main(int argc, char **argv)
 	unsigned *cq_tail = (unsigned *)(cq + p.cq_off.tail);
 	struct io_uring_cqe *cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
 	struct open_how how = { .flags = O_RDONLY };
+	if (argc == 4 && strcmp(argv[1], "-t") == 0) {
+		long n = atol(argv[2]);
+		double ns[2];
+		for (int nop = 0; nop < 2; nop++) {
+			double t0 = now_ns();
+			for (long k = 0; k < n; k++) {
+				unsigned tail = *sq_tail;
+				struct io_uring_sqe *s = &sqes[tail & (p.sq_entries - 1)];
+				memset(s, 0, sizeof(*s));
+				if (nop) {
+					s->opcode = IORING_OP_NOP;
+				} else {
+					s->opcode = IORING_OP_OPENAT;
+					s->fd = AT_FDCWD;
+					s->addr = (unsigned long)argv[3];
+				}
+				sq_array[tail & (p.sq_entries - 1)] = tail & (p.sq_entries - 1);
+				__atomic_store_n(sq_tail, tail + 1, __ATOMIC_RELEASE);
+				if (syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, 0, 0) < 0)
+					return 2;
+				unsigned head = *cq_head;
+				int res = cqes[head & (p.cq_entries - 1)].res;
+				__atomic_store_n(cq_head, head + 1, __ATOMIC_RELEASE);
+				if (!nop) {
+					if (res < 0)
+						return 1;
+					close(res);
+				}
+			}
+			ns[nop] = (now_ns() - t0) / n;
+		}
+		/* the floor: any syscall pays the syscall tracepoints once they are on */
+		double t0 = now_ns();
+		for (long k = 0; k < n; k++)
+			syscall(__NR_getppid);
+		double sys_ns = (now_ns() - t0) / n;
+		printf("open_ns=%.1f nop_ns=%.1f syscall_ns=%.1f\n", ns[0], ns[1], sys_ns);
+		return 0;
+	}
 	for (int i = 1 + two; i < argc; i++) {
 		unsigned tail = *sq_tail;
 		struct io_uring_sqe *s = &sqes[tail & (p.sq_entries - 1)];

@@ -203,7 +203,9 @@ impl EbpfTracer {
                 }
             }
         }
-        attach_uring(&mut bpf)?;
+        if cfg.io_uring {
+            attach_uring(&mut bpf)?;
+        }
         for &name in RAW_TRACEPOINTS {
             let rtp: &mut RawTracePoint = bpf
                 .program_mut(name)
