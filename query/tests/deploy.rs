@@ -448,6 +448,11 @@ fn compose_services_are_pinned_mounted_and_wired() {
     assert_eq!(g_env["CLICKHOUSE_HOST"], "clickhouse");
 }
 
+/// True when deploy/README.md's `kubectl create secret` command sets Secret key `k`.
+fn readme_has_key(k: &str) -> bool {
+    read("deploy/README.md").contains(&format!("--from-literal={k}="))
+}
+
 fn sidecar_help() -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_aibom-query"))
         .arg("--help")
@@ -714,7 +719,42 @@ fn kubernetes_manifests_are_wired() {
     let ctr = &pod["containers"][0];
     assert_eq!(ctr["image"], compose["services"]["aibom-query"]["image"]);
     let args = strings(&ctr["args"]);
-    assert!(args.contains(&"--migrate".to_string()));
+    // least privilege: the server never migrates nor gets the owner's password; an init
+    // container migrates as the owner, from the same image and ClickHouse settings
+    assert!(!args.iter().any(|a| a.starts_with("--migrate")), "{args:?}");
+    let init = &pod["initContainers"][0];
+    assert_eq!(init["image"], ctr["image"]);
+    assert_eq!(strings(&init["args"]), ["--migrate-only"]);
+    assert_eq!(init["envFrom"], ctr["envFrom"], "same ClickHouse settings");
+    let env_of = |c: &Value, name: &str| -> Value {
+        c["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["name"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let owner =
+        compose["services"]["aibom-migrate"]["environment"]["AIBOM_CLICKHOUSE_USER"].clone();
+    assert_eq!(env_of(init, "AIBOM_CLICKHOUSE_USER")["value"], owner);
+    let password_key = |c: &Value| {
+        env_of(c, "AIBOM_CLICKHOUSE_PASSWORD")["valueFrom"]["secretKeyRef"]["key"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(password_key(init), password_key(ctr), "one password each");
+    assert_eq!(init["securityContext"]["allowPrivilegeEscalation"], false);
+    for e in init["env"].as_array().into_iter().flatten() {
+        if let Some(r) = e["valueFrom"]["secretKeyRef"].as_object() {
+            assert!(
+                readme_has_key(r["key"].as_str().unwrap()),
+                "README: key {}",
+                r["key"]
+            );
+        }
+    }
     let port = port_of(&flag(&args, "listen").unwrap()).unwrap();
     let cport = &ctr["ports"][0];
     assert_eq!(cport["containerPort"].as_u64(), Some(port as u64));
@@ -801,6 +841,12 @@ fn kubernetes_manifests_are_wired() {
             "aibom-query reads no {v}"
         );
     }
+    // the server's ClickHouse user is the compose sidecar's (no DDL), not the owner
+    assert_eq!(
+        qcm["data"]["AIBOM_CLICKHOUSE_USER"],
+        compose["services"]["aibom-query"]["environment"]["AIBOM_CLICKHOUSE_USER"]
+    );
+    assert_ne!(qcm["data"]["AIBOM_CLICKHOUSE_USER"], owner);
     let url = qcm["data"]["AIBOM_CLICKHOUSE_URL"].as_str().unwrap();
     let ds = yaml("dashboards/provisioning/datasources/clickhouse.yaml");
     assert_eq!(
