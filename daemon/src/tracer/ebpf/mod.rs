@@ -76,6 +76,48 @@ pub struct EbpfTracer {
     tls: Option<api::TlsLibraries>,
 }
 
+/// The pid namespace of the `/proc` aibomd reads, which numbers every pid the later
+/// stages look up there (`/proc/PID/fd`, `root`, `maps`): the kernel side reports pids in
+/// it and traces only the processes it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ProcPidns {
+    /// Its nsfs inode; 0 for the host's (the kernel side then does no translation).
+    inum: u32,
+    /// aibomd's own pid there (never traced).
+    self_pid: u32,
+}
+
+/// The host's pid namespace inode (`PROC_PID_INIT_INO`, fixed by the kernel ABI).
+const HOST_PIDNS_INUM: u64 = 0xEFFF_FFFC;
+
+impl ProcPidns {
+    /// From `/proc`: the namespace of its pid 1 (a namespace's init lives in it), our pid
+    /// in it from the `/proc/self` link.
+    fn read() -> Result<Self> {
+        Self::at(Path::new("/proc"))
+    }
+
+    fn at(proc: &Path) -> Result<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let ns = proc.join("1/ns/pid");
+        let ino = std::fs::metadata(&ns)
+            .with_context(|| format!("reading {}", ns.display()))?
+            .ino();
+        let self_pid = std::fs::read_link(proc.join("self"))
+            .ok()
+            .and_then(|p| p.to_str()?.parse().ok())
+            .unwrap_or_else(std::process::id);
+        Ok(Self {
+            inum: if ino == HOST_PIDNS_INUM {
+                0
+            } else {
+                ino as u32
+            },
+            self_pid,
+        })
+    }
+}
+
 /// Checks what the eBPF tracer needs, naming the first thing missing.
 fn preflight() -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
@@ -113,7 +155,14 @@ impl EbpfTracer {
     ) -> Result<Self> {
         preflight()?;
         let follow: u32 = (scope == Scope::Follow).into();
-        let self_tgid: u32 = std::process::id();
+        let pidns = ProcPidns::read()?;
+        let self_tgid = pidns.self_pid;
+        if pidns.inum != 0 {
+            tracing::info!(
+                pidns = pidns.inum,
+                "/proc is a nested pid namespace's: tracing only its processes"
+            );
+        }
         let report_failed: u32 = cfg.report_failed_opens.into();
         let store_blobs: u32 = filter.store_blobs.into();
         let api_enabled: u32 = api_cfg.enabled.into();
@@ -125,6 +174,7 @@ impl EbpfTracer {
             .override_global("wakeup_bytes", &cfg.wakeup_bytes, true)
             .override_global("report_failed", &report_failed, true)
             .override_global("store_blobs", &store_blobs, true)
+            .override_global("pidns_inum", &pidns.inum, true)
             .map_max_entries("EVENTS", cfg.ring_buffer_bytes)
             .load(BPF_OBJECT)
             .context("loading the eBPF object (verifier or BTF relocation failed)")?;
