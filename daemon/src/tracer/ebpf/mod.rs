@@ -91,31 +91,46 @@ struct ProcPidns {
 const HOST_PIDNS_INUM: u64 = 0xEFFF_FFFC;
 
 impl ProcPidns {
-    /// From `/proc`: the namespace of its pid 1 (a namespace's init lives in it), our pid
-    /// in it from the `/proc/self` link.
     fn read() -> Result<Self> {
         Self::at(Path::new("/proc"))
     }
 
+    /// From `proc`: our own pid namespace when `/proc` numbers us once (`NSpid` has one
+    /// entry: it is that namespace's `/proc`) or it is the host's; otherwise (a `/proc` of an
+    /// ancestor namespace) the namespace of its pid 1, which a namespace's init lives in
+    /// (reading that one needs ptrace access to pid 1). Our pid there from `/proc/self`.
     fn at(proc: &Path) -> Result<Self> {
         use std::os::unix::fs::MetadataExt;
-        let ns = proc.join("1/ns/pid");
-        let ino = std::fs::metadata(&ns)
-            .with_context(|| format!("reading {}", ns.display()))?
-            .ino();
+        let ino = |p: PathBuf| -> Result<u64> {
+            Ok(std::fs::metadata(&p)
+                .with_context(|| format!("reading {}", p.display()))?
+                .ino())
+        };
+        let own = ino(proc.join("self/ns/pid"))?;
+        let status = std::fs::read_to_string(proc.join("self/status")).unwrap_or_default();
+        let ns = if own == HOST_PIDNS_INUM || nspid_levels(&status) == Some(1) {
+            own
+        } else {
+            ino(proc.join("1/ns/pid"))?
+        };
         let self_pid = std::fs::read_link(proc.join("self"))
             .ok()
             .and_then(|p| p.to_str()?.parse().ok())
             .unwrap_or_else(std::process::id);
         Ok(Self {
-            inum: if ino == HOST_PIDNS_INUM {
-                0
-            } else {
-                ino as u32
-            },
+            inum: if ns == HOST_PIDNS_INUM { 0 } else { ns as u32 },
             self_pid,
         })
     }
+}
+
+/// How many pid namespaces `/proc/PID/status` numbers the process in (`NSpid:`), from the
+/// `/proc`'s own down to the process's.
+fn nspid_levels(status: &str) -> Option<usize> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .map(|l| l.split_whitespace().count())
 }
 
 /// Checks what the eBPF tracer needs, naming the first thing missing.
@@ -565,3 +580,17 @@ struct KillKey {
 
 // SAFETY: plain old data, no padding (two u64s), as `struct aibom_kill_key`.
 unsafe impl aya::Pod for KillKey {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nspid_counts_the_namespaces_proc_numbers_us_in() {
+        let status = "Name:\taibomd\nTgid:\t4321\nNSpid:\t4321\t17\t1\nPPid:\t1\n";
+        assert_eq!(nspid_levels(status), Some(3));
+        assert_eq!(nspid_levels("NSpid:\t9\n"), Some(1));
+        // kernels before 4.1 have no NSpid: the namespace of pid 1 then decides
+        assert_eq!(nspid_levels("Name:\tx\n"), None);
+    }
+}
