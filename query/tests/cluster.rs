@@ -16,7 +16,7 @@ mod common;
 use aibom_query::cluster::{delete_from, LOCAL_SUFFIX};
 use aibom_query::schema::{self, migration_statements, MIGRATIONS};
 use aibom_query::tables::Target;
-use common::{attr, call, event, log_row, record, ClickHouse, Sidecar, ADMIN_TOKEN, TOKEN};
+use common::{attr, call, event, log_row, record, ClickHouse, Sidecar, TOKEN};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -361,12 +361,7 @@ fn deletes_on_a_cluster_go_to_the_local_tables() {
 
     // the sidecar with --cluster: DELETE goes ON CLUSTER, which chDB cannot run
     let sc = Sidecar::start(&many, &["--cluster", CLUSTER]);
-    let r = call(
-        "DELETE",
-        &format!("{}/projects/proj-a/runtime/events", sc.base),
-        Some(ADMIN_TOKEN),
-        None,
-    );
+    let r = sc.delete_events("proj-a");
     // chDB's answer to distributed DDL: it got ON CLUSTER, not the Distributed table
     // "Code: 392. DB::Exception: Replicated DDL queries are disabled. (QUERY_IS_PROHIBITED)"
     const NO_DDL: &str = "Replicated DDL queries are disabled";
@@ -406,12 +401,7 @@ fn deletes_on_a_cluster_go_to_the_local_tables() {
     one.insert_logs(&log_rows(), false);
     let n = count(&one, "runtime_events", "proj-a");
     let sc = Sidecar::start(&one, &[]);
-    let r = call(
-        "DELETE",
-        &format!("{}/projects/proj-a/runtime/events", sc.base),
-        Some(ADMIN_TOKEN),
-        None,
-    );
+    let r = sc.delete_events("proj-a");
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["deleted"], n);
     assert_eq!(count(&one, "runtime_events", "proj-a"), 0);

@@ -347,6 +347,14 @@ impl Sidecar {
     }
 }
 
+impl Sidecar {
+    /// `DELETE /projects/{project}/runtime/events` with the admin token.
+    pub fn delete_events(&self, project: &str) -> Resp {
+        let url = format!("{}/projects/{project}/runtime/events", self.base);
+        call("DELETE", &url, Some(ADMIN_TOKEN), None)
+    }
+}
+
 impl Drop for Sidecar {
     fn drop(&mut self) {
         let _ = self.child.kill();
