@@ -12,6 +12,10 @@
  *    woken when `wakeup_bytes` are pending, never once per event.
  *  - follow mode (`aibomd run`): only tgids in TRACKED are traced; forks of tracked
  *    processes are added in the kernel, so no short-lived child is missed.
+ *  - pid namespaces: processes are numbered as the daemon's /proc numbers them (that is
+ *    what every later stage reads); with a /proc of another pid namespace than the host's
+ *    (a container without the host's pids, one "host" of a nested setup) only processes
+ *    in that namespace or below it are traced at all (see tgid_of).
  */
 #include <linux/bpf.h>
 #include "vmlinux_min.h"
@@ -32,6 +36,8 @@ const volatile __u32 self_tgid = 0;     /* the daemon itself: never traced */
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile __u32 report_failed = 0; /* 1: emit failed opens (ret < 0) too */
 const volatile __u32 store_blobs = 1;   /* 1: keep `blobs/sha256-<64 hex>` (model stores) */
+/* inode of the pid namespace of the daemon's /proc; 0: the host's (no translation) */
+const volatile __u32 pidns_inum = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -139,9 +145,46 @@ static __always_inline void stat_inc(__u32 idx)
 		*v += 1;
 }
 
+/* MAX_PID_NS_LEVEL: pid namespaces nest at most this deep. */
+#define AIBOM_PIDNS_LEVELS 32
+
+/* The number `p` has in the namespace `pidns_inum`; 0 when it has none there (the
+ * process lives above it or beside it). */
+static __always_inline __u32 nr_in_pidns(struct pid *p)
+{
+	if (!p)
+		return 0;
+	__u32 level = BPF_CORE_READ(p, level);
+	char *numbers = (char *)p + bpf_core_field_offset(struct pid, numbers);
+	__u32 size = bpf_core_type_size(struct upid);
+	for (__u32 i = 0; i < AIBOM_PIDNS_LEVELS && i <= level; i++) {
+		struct upid *u = (struct upid *)(numbers + i * size);
+		if (BPF_CORE_READ(u, ns, ns.inum) == pidns_inum)
+			return BPF_CORE_READ(u, nr);
+	}
+	return 0;
+}
+
+/* The process id of `t` as the daemon's /proc shows it; 0: not visible there. */
+static __always_inline __u32 tgid_of(struct task_struct *t)
+{
+	if (!pidns_inum)
+		return BPF_CORE_READ(t, tgid);
+	return nr_in_pidns(BPF_CORE_READ(t, group_leader, thread_pid));
+}
+
+/* The current process's id as the daemon's /proc shows it; 0: not visible there. */
+static __always_inline __u32 current_tgid(void)
+{
+	if (!pidns_inum)
+		return bpf_get_current_pid_tgid() >> 32;
+	return tgid_of((struct task_struct *)bpf_get_current_task());
+}
+
+/* `tgid`: from current_tgid/tgid_of. */
 static __always_inline int is_traced(__u32 tgid)
 {
-	if (tgid == self_tgid)
+	if (tgid == 0 || tgid == self_tgid)
 		return 0;
 	if (!follow_mode)
 		return 1;
@@ -232,8 +275,8 @@ static __always_inline void fill_header(struct aibom_event *e, __u32 kind, __u32
 	e->kind = kind;
 	e->syscall = syscall;
 	e->pid = (__u32)id;
-	e->tgid = id >> 32;
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->tgid = current_tgid();
+	e->ppid = tgid_of(BPF_CORE_READ(task, real_parent));
 	e->uid = (__u32)ug;
 	e->gid = ug >> 32;
 	e->ino = 0;
@@ -276,7 +319,7 @@ static __always_inline void emit(struct aibom_event *e)
 static __always_inline int open_enter(__s32 dirfd, const char *filename, __u64 flags, __u32 syscall)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!is_traced(id >> 32))
+	if (!is_traced(current_tgid()))
 		return 0;
 	stat_inc(AIBOM_STAT_OPEN_SEEN);
 
@@ -524,7 +567,7 @@ int sys_exit_creat(struct sys_exit_ctx *ctx)
 static __always_inline int exec_enter(__s32 dirfd, const char *filename, __u64 flags, __u32 syscall)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!is_traced(id >> 32))
+	if (!is_traced(current_tgid()))
 		return 0;
 	struct aibom_event *e = scratch();
 	if (!e)
@@ -591,13 +634,14 @@ int sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	struct task_struct *parent = (struct task_struct *)ctx->args[0];
 	struct task_struct *child = (struct task_struct *)ctx->args[1];
-	__u32 ptgid = BPF_CORE_READ(parent, tgid);
-	if (!bpf_map_lookup_elem(&TRACKED, &ptgid))
+	__u32 ptgid = tgid_of(parent);
+	if (!ptgid || !bpf_map_lookup_elem(&TRACKED, &ptgid))
 		return 0;
-	__u32 cpid = BPF_CORE_READ(child, pid);
-	__u32 ctgid = BPF_CORE_READ(child, tgid);
-	if (cpid != ctgid)
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0; /* a new thread of a tracked process */
+	__u32 ctgid = tgid_of(child);
+	if (!ctgid)
+		return 0;
 	__u8 one = 1;
 	bpf_map_update_elem(&TRACKED, &ctgid, &one, BPF_ANY);
 	return 0;
@@ -607,9 +651,9 @@ SEC("raw_tracepoint/sched_process_exit")
 int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
-	if ((__u32)id != tgid)
+	if ((__u32)id != id >> 32)
 		return 0; /* a thread, not the process */
+	__u32 tgid = current_tgid();
 	if (!is_traced(tgid))
 		return 0;
 	struct aibom_event *e = scratch();

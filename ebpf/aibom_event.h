@@ -47,9 +47,9 @@ struct aibom_event {
 	__s64 mtime_sec;  /* its mtime, seconds (valid with AIBOM_META_OK) */
 	__u32 kind;       /* AIBOM_KIND_* */
 	__u32 syscall;    /* AIBOM_SYS_* */
-	__u32 pid;        /* thread id */
-	__u32 tgid;       /* process id */
-	__u32 ppid;       /* parent process id */
+	__u32 pid;        /* thread id (the host's numbering) */
+	__u32 tgid;       /* process id, as the daemon's /proc numbers it */
+	__u32 ppid;       /* parent process id, likewise (0: not visible there) */
 	__u32 uid;
 	__u32 gid;
 	__s32 dirfd;

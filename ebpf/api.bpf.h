@@ -204,13 +204,12 @@ static __always_inline struct aibom_api_event *api_event(__u32 kind, __u32 conn_
 	if (!e)
 		return 0;
 	__builtin_memset(e, 0, sizeof(*e));
-	__u64 id = bpf_get_current_pid_tgid();
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	e->ts_ns = bpf_ktime_get_boot_ns();
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->kind = kind;
-	e->tgid = id >> 32;
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->tgid = current_tgid();
+	e->ppid = tgid_of(BPF_CORE_READ(task, real_parent));
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->fd = -1;
 	e->conn_kind = conn_kind;
@@ -577,7 +576,7 @@ int sys_enter_connect(struct sys_enter_ctx *ctx)
 	if (!api_enabled)
 		return 0;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (!is_traced(tgid))
+	if (!is_traced(current_tgid()))
 		return 0;
 	const char *sa = (const char *)ctx->args[1];
 	struct sock_info si = {};
@@ -879,7 +878,7 @@ SEC("uprobe/SSL_set_fd")
 int ssl_set_fd(struct pt_regs *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (!api_enabled || !is_traced(tgid))
+	if (!api_enabled || !is_traced(current_tgid()))
 		return 0;
 	link_ssl(tgid, PT_REGS_PARM1(ctx), (__s32)PT_REGS_PARM2(ctx));
 	return 0;
@@ -891,7 +890,7 @@ int ssl_ctrl(struct pt_regs *ctx)
 	if (PT_REGS_PARM2(ctx) != SSL_CTRL_SET_TLSEXT_HOSTNAME || !api_enabled)
 		return 0;
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	if (!is_traced(tgid))
+	if (!is_traced(current_tgid()))
 		return 0;
 	__u64 ssl = PT_REGS_PARM1(ctx);
 	const char *name = (const char *)PT_REGS_PARM4(ctx);

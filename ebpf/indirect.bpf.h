@@ -66,7 +66,7 @@ SEC("tracepoint/syscalls/sys_enter_open_by_handle_at")
 int sys_enter_open_by_handle_at(struct sys_enter_ctx *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!is_traced(id >> 32))
+	if (!is_traced(current_tgid()))
 		return 0;
 	stat_inc(AIBOM_STAT_OPEN_SEEN);
 	struct pending_open p = {
@@ -133,7 +133,7 @@ int io_uring_submit_req(struct uring_submit_ctx *ctx)
 	if (op != IORING_OP_OPENAT && op != IORING_OP_OPENAT2)
 		return 0;
 	__u64 id = bpf_get_current_pid_tgid();
-	if (!is_traced(id >> 32))
+	if (!is_traced(current_tgid()))
 		return 0;
 	stat_inc(AIBOM_STAT_OPEN_SEEN);
 	struct io_open *o = (struct io_open *)ctx->req;

@@ -80,10 +80,32 @@ struct files_struct {
 	struct fdtable *fdt;
 };
 
+struct ns_common {
+	unsigned int inum;
+};
+
+struct pid_namespace {
+	struct ns_common ns;
+};
+
+/* A process's number in one pid namespace. */
+struct upid {
+	int nr;
+	struct pid_namespace *ns;
+};
+
+/* numbers[0..=level]: its number in each namespace, from the host's down to its own. */
+struct pid {
+	unsigned int level;
+	struct upid numbers[1];
+};
+
 struct task_struct {
 	int pid;
 	int tgid;
 	struct task_struct *real_parent;
+	struct task_struct *group_leader;
+	struct pid *thread_pid;
 	struct files_struct *files;
 };
 

@@ -625,3 +625,115 @@ fn under_sudo_the_command_runs_as_the_invoking_user_and_is_still_traced() {
     assert_eq!(ids, "0\n0\n");
     assert_eq!(traced, Some(0));
 }
+
+/// aibomd in a pid namespace with its own /proc (a container without the host's pids, one
+/// node of a nested setup): the eBPF tracer numbers processes as that /proc does and traces
+/// only the namespace's processes; the kernel sees every process on the machine.
+#[test]
+fn ebpf_in_a_pid_namespace_traces_that_namespace_with_its_pids() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    touch(&dir.join("inside.gguf"), 11);
+    touch(&dir.join("outside.gguf"), 12);
+    let bin = env!("CARGO_BIN_EXE_aibomd");
+    // `aibomd run` inside: its command is followed by the pid the namespace gives it
+    let out = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount", "--mount-proc", bin, "run"])
+        .args(["--tracer", "ebpf", "--events"])
+        .arg(dir.join("run.jsonl"))
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "echo $$; exec cat inside.gguf > /dev/null",
+        ])
+        .current_dir(&dir)
+        .output()
+        .expect("unshare");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pid: i64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let events = read_events(&dir.join("run.jsonl"));
+    let e = only_access(&events, "inside.gguf");
+    assert_eq!(i(e, attr::PROCESS_PID), pid);
+
+    // `aibomd daemon` inside: an open outside the namespace is not its host's
+    let script = r#"
+"$0" daemon --tracer ebpf --events daemon.jsonl 2> daemon.err &
+D=$!
+while ! grep -q 'aibomd: ready' daemon.err; do sleep 0.05; done
+sh -c 'echo $$ > inside.pid; exec cat inside.gguf > /dev/null'
+touch opened-inside
+while [ ! -e opened-outside ]; do sleep 0.05; done
+kill -TERM $D; wait $D
+"#;
+    let mut ns = Command::new("unshare")
+        .args([
+            "--pid",
+            "--fork",
+            "--mount",
+            "--mount-proc",
+            "sh",
+            "-c",
+            script,
+            bin,
+        ])
+        .current_dir(&dir)
+        .env("AIBOM_CONTROL__SOCKET", "")
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("unshare");
+    let start = std::time::Instant::now();
+    while !dir.join("opened-inside").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "daemon not ready"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let st = Command::new("cat")
+        .arg(dir.join("outside.gguf"))
+        .output()
+        .unwrap();
+    assert!(st.status.success());
+    std::fs::write(dir.join("opened-outside"), "").unwrap();
+    assert!(ns.wait().unwrap().success());
+    let pid: i64 = std::fs::read_to_string(dir.join("inside.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let events = read_events(&dir.join("daemon.jsonl"));
+    let e = only_access(&events, "inside.gguf");
+    assert_eq!(i(e, attr::PROCESS_PID), pid);
+    assert!(
+        !events
+            .iter()
+            .any(|e| s(e, attr::FILE_PATH).ends_with("outside.gguf")),
+        "{events:#?}"
+    );
+}
+
+fn read_events(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The one access event of the file ending in `suffix`.
+fn only_access<'a>(events: &'a [serde_json::Value], suffix: &str) -> &'a serde_json::Value {
+    let m: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            s(e, record::EVENT_NAME) == aibom_semconv::event::ARTIFACT_ACCESS
+                && s(e, attr::FILE_PATH).ends_with(suffix)
+        })
+        .collect();
+    assert_eq!(m.len(), 1, "{events:#?}");
+    m[0]
+}

@@ -88,7 +88,8 @@ pub struct Cli {
 
     /// Migrate for a ClickHouse cluster (a `remote_servers` name, with Keeper and the
     /// `{shard}`/`{replica}` macros): every DDL runs ON CLUSTER, tables are Replicated*MergeTree
-    /// `<name>_local` under a Distributed `<name>` sharded by project. Without it: one node.
+    /// `<name>_local` under a Distributed `<name>` sharded by project. Serve with it too:
+    /// DELETE then goes to the `_local` tables ON CLUSTER. Without it: one node.
     #[arg(long, env = "AIBOM_CLICKHOUSE_CLUSTER", value_name = "NAME", value_parser = identifier)]
     pub cluster: Option<String>,
 

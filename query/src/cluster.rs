@@ -185,6 +185,22 @@ impl Cluster {
     }
 }
 
+/// The head of a lightweight delete of `table`'s rows (`DELETE FROM ... `, a `WHERE`
+/// follows): on one node the table itself; on the cluster `name` its replicated local table
+/// on every node (`<table>_local ON CLUSTER name`), since ClickHouse refuses a lightweight
+/// `DELETE` on a `Distributed` table. `database` and `name` are validated identifiers.
+pub fn delete_from(database: &str, table: &str, cluster: Option<&str>) -> String {
+    match cluster {
+        None => format!("DELETE FROM {}", quote_ident(table)),
+        Some(name) => format!(
+            "DELETE FROM {}.{} ON CLUSTER {}",
+            quote_ident(database),
+            quote_ident(&format!("{table}{LOCAL_SUFFIX}")),
+            quote_ident(name)
+        ),
+    }
+}
+
 /// `Engine` (a `*MergeTree` family member) → `ReplicatedEngine('<path>', '{replica}'[, args])`.
 fn replicated_engine(stmt: &str, db: &str, local: &str) -> Result<String> {
     let at = stmt
@@ -456,5 +472,47 @@ mod tests {
             want == all,
             "single-node rendering changed: diff against {golden}"
         );
+    }
+
+    /// The sidecar's deletes: the table itself on one node; on a cluster the local table of
+    /// every table it deletes from (each one the migrations create with a `_local`), on
+    /// every node.
+    #[test]
+    fn deletes_target_the_local_tables_on_a_cluster() {
+        use crate::tables::{API_CALLS_TABLE, ARTIFACTS_TABLE, EVENTS_TABLE, VIOLATIONS_TABLE};
+        assert_eq!(
+            delete_from("aibom", EVENTS_TABLE, None),
+            "DELETE FROM `runtime_events`"
+        );
+        assert_eq!(
+            delete_from("aibom", "otel_logs", Some("fleet")),
+            "DELETE FROM `aibom`.`otel_logs_local` ON CLUSTER `fleet`"
+        );
+        let c = cluster();
+        for t in [
+            EVENTS_TABLE,
+            ARTIFACTS_TABLE,
+            VIOLATIONS_TABLE,
+            API_CALLS_TABLE,
+            &target().table("logs"),
+        ] {
+            assert!(c.tables.contains(t), "{t} is not a clustered table");
+            let d = delete_from(&c.database, t, Some(&c.name));
+            assert_eq!(
+                d,
+                format!("DELETE FROM `aibom`.`{t}_local` ON CLUSTER `fleet`")
+            );
+            // the table it names is one the cluster DDL creates, on every node
+            let ddl: Vec<String> = MIGRATIONS
+                .iter()
+                .flat_map(|(_, _, tpl)| migration_statements(tpl, &target(), Some(&c)).unwrap().0)
+                .collect();
+            assert!(
+                ddl.iter().any(|s| s.starts_with(&format!(
+                    "CREATE TABLE IF NOT EXISTS `aibom`.`{t}_local` ON CLUSTER `fleet`"
+                ))),
+                "{t}_local"
+            );
+        }
     }
 }

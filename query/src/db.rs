@@ -18,6 +18,9 @@ pub struct DbConfig {
     /// ClickHouse's `max_execution_time` (seconds) for every query, so the server stops a
     /// runaway query itself; `None`: the server's default.
     pub max_execution_time: Option<u64>,
+    /// The cluster the schema was migrated for (`--cluster`): deletes then go to the
+    /// replicated local tables `ON CLUSTER`; `None`: one node.
+    pub cluster: Option<String>,
 }
 
 /// Clients for the sidecar's database (and one without a database, to create it).
@@ -27,6 +30,7 @@ pub struct Db {
     admin: Client,
     target: Target,
     timeout: Duration,
+    cluster: Option<String>,
 }
 
 impl Db {
@@ -50,6 +54,7 @@ impl Db {
             admin,
             target: cfg.target.clone(),
             timeout: cfg.timeout,
+            cluster: cfg.cluster.clone(),
         }
     }
 
@@ -65,6 +70,21 @@ impl Db {
 
     pub fn target(&self) -> Target {
         self.target.clone()
+    }
+
+    /// `DELETE FROM` the table `table` (see [`crate::cluster::delete_from`]).
+    pub fn delete_from(&self, table: &str) -> String {
+        crate::cluster::delete_from(&self.target.database, table, self.cluster.as_deref())
+    }
+
+    /// Settings of an `INSERT ... SELECT` the caller reads back at once: on a cluster the
+    /// `Distributed` table delivers the rows to their shards before it returns.
+    pub fn insert_settings(&self) -> &'static [(&'static str, &'static str)] {
+        if self.cluster.is_some() {
+            &[("distributed_foreground_insert", "1")]
+        } else {
+            &[]
+        }
     }
 
     /// Runs a ClickHouse call with the query timeout, mapping failures to API errors.

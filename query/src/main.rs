@@ -85,6 +85,7 @@ async fn main() -> Result<()> {
         },
         timeout: Duration::from_secs(cli.query_timeout),
         max_execution_time: Some(cli.max_execution_time).filter(|&s| s > 0),
+        cluster: cli.cluster.clone(),
     });
     if cli.migrate || cli.migrate_only {
         let r = schema::migrate(&db, cli.ttl_days, cli.raw_ttl_days, cli.cluster.as_deref())

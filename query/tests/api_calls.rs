@@ -500,12 +500,7 @@ fn api_calls_are_listed_filtered_paged_summarized_and_deleted() {
     let s = get(&sc, "/projects/proj-a/runtime/summary").json;
     assert_eq!(s["api_calls"]["totals"]["calls"], 14);
     assert_eq!(s["api_calls"]["totals"]["input_tokens"], 7);
-    let r = call(
-        "DELETE",
-        &format!("{}/projects/proj-a/runtime/events", sc.base),
-        Some(ADMIN_TOKEN),
-        None,
-    );
+    let r = sc.delete_events("proj-a");
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(list(&sc, "").is_empty());
     assert_eq!(

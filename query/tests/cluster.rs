@@ -13,7 +13,7 @@
 //! and answers summary, events, violations and API calls exactly as on a single node.
 mod common;
 
-use aibom_query::cluster::LOCAL_SUFFIX;
+use aibom_query::cluster::{delete_from, LOCAL_SUFFIX};
 use aibom_query::schema::{self, migration_statements, MIGRATIONS};
 use aibom_query::tables::Target;
 use common::{attr, call, event, log_row, record, ClickHouse, Sidecar, TOKEN};
@@ -241,18 +241,14 @@ fn cluster_statements(target: &Target) -> Vec<String> {
     out.iter().map(|s| keeperless(s)).collect()
 }
 
-/// The sidecar, unchanged, reads through the `Distributed` tables: same summary and events
-/// for every project as on a single node with the same collector rows.
-#[test]
-fn the_sidecar_answers_the_same_through_distributed_tables() {
-    let Some(one) = ClickHouse::start() else {
-        return;
-    };
-    let rows = log_rows();
-    let m = common::migrate(&one);
-    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
-    one.insert_logs(&rows, false);
+/// Held by the tests that start [`clustered_chdb`]: it changes the working directory and
+/// its config takes a fixed TCP port.
+static CLUSTERED: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// chDB with the cluster layout of [`cluster_statements`] (on the one-shard cluster of
+/// [`CONFIG`]) and the collector rows `rows` inserted through `Distributed`.
+/// Callers hold [`CLUSTERED`].
+fn clustered_chdb(rows: &[Value]) -> Option<ClickHouse> {
     // chDB reads ./config.xml: start the engine with the cluster's remote_servers there
     let conf = tempfile::tempdir().unwrap();
     std::fs::write(conf.path().join("config.xml"), CONFIG).unwrap();
@@ -260,9 +256,7 @@ fn the_sidecar_answers_the_same_through_distributed_tables() {
     std::env::set_current_dir(conf.path()).unwrap();
     let many = ClickHouse::start();
     std::env::set_current_dir(cwd).unwrap();
-    let Some(many) = many else {
-        return;
-    };
+    let many = many?;
     for stmt in cluster_statements(&target()) {
         let r = call(
             "POST",
@@ -280,7 +274,25 @@ fn the_sidecar_answers_the_same_through_distributed_tables() {
         .trim(),
         "Distributed"
     );
-    many.insert_logs(&rows, false);
+    many.insert_logs(rows, false);
+    Some(many)
+}
+
+/// The sidecar, unchanged, reads through the `Distributed` tables: same summary and events
+/// for every project as on a single node with the same collector rows.
+#[test]
+fn the_sidecar_answers_the_same_through_distributed_tables() {
+    let _one_at_a_time = CLUSTERED.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(one) = ClickHouse::start() else {
+        return;
+    };
+    let m = common::migrate(&one);
+    assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+    let rows = log_rows();
+    one.insert_logs(&rows, false);
+    let Some(many) = clustered_chdb(&rows) else {
+        return;
+    };
 
     let a = Sidecar::start(&one, &[]);
     let b = Sidecar::start(&many, &[]);
@@ -303,4 +315,94 @@ fn the_sidecar_answers_the_same_through_distributed_tables() {
             }
         }
     }
+}
+
+fn count(ch: &ClickHouse, table: &str, project: &str) -> u64 {
+    ch.sql(
+        &format!("SELECT count() FROM {table} WHERE project_id = '{project}'"),
+        "",
+    )
+    .trim()
+    .parse()
+    .unwrap()
+}
+
+/// `DELETE .../runtime/events` on a cluster: a lightweight `DELETE` on a `Distributed`
+/// table is refused, so the sidecar started with `--cluster` deletes from the local
+/// tables `ON CLUSTER`. chDB runs no distributed DDL (no Keeper): the `ON CLUSTER`
+/// statement fails here with ClickHouse's own error and nothing is deleted; the same
+/// statement without `ON CLUSTER` (what each node runs) deletes exactly the project's rows.
+#[test]
+fn deletes_on_a_cluster_go_to_the_local_tables() {
+    let _one_at_a_time = CLUSTERED.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(many) = clustered_chdb(&log_rows()) else {
+        return;
+    };
+    let before = count(&many, "runtime_events", "proj-a");
+    assert!(before > 0);
+    let post = |sql: &str| {
+        let url = format!("{}/?database={DB}", many.url());
+        call("POST", &url, None, Some(sql.into()))
+    };
+    let cond = " WHERE project_id = 'proj-a'";
+
+    // why: ClickHouse refuses a lightweight DELETE through the Distributed table
+    let r = post(&format!(
+        "{}{cond}",
+        delete_from(DB, "runtime_events", None)
+    ));
+    assert_ne!(r.status, 200, "{}", r.text);
+    // "DELETE query is not supported for table aibom_test.runtime_events. (BAD_ARGUMENTS)"
+    assert!(
+        r.text.contains("DELETE query is not supported"),
+        "{}",
+        r.text
+    );
+
+    // the sidecar with --cluster: DELETE goes ON CLUSTER, which chDB cannot run
+    let sc = Sidecar::start(&many, &["--cluster", CLUSTER]);
+    let r = sc.delete_events("proj-a");
+    // chDB's answer to distributed DDL: it got ON CLUSTER, not the Distributed table
+    // "Code: 392. DB::Exception: Replicated DDL queries are disabled. (QUERY_IS_PROHIBITED)"
+    const NO_DDL: &str = "Replicated DDL queries are disabled";
+    assert_eq!(r.status, 500, "{}", r.text);
+    assert!(r.text.contains(NO_DDL), "{}", r.text);
+    assert_eq!(count(&many, "runtime_events", "proj-a"), before);
+    let on_cluster = delete_from(DB, "runtime_events", Some(CLUSTER));
+    let r = post(&format!("{on_cluster}{cond}"));
+    assert!(r.status != 200 && r.text.contains(NO_DDL), "{}", r.text);
+
+    // each node's part of it: the local table, every table the route deletes from
+    for t in [
+        "runtime_events",
+        "runtime_violations",
+        "runtime_api_calls",
+        "runtime_artifacts",
+    ] {
+        let others: u64 = ["proj-b", "proj-c"]
+            .iter()
+            .map(|p| count(&many, t, p))
+            .sum();
+        let r = post(&format!(
+            "{}{cond}",
+            keeperless(&delete_from(DB, t, Some(CLUSTER)))
+        ));
+        assert_eq!(r.status, 200, "{t}: {}", r.text);
+        assert_eq!(count(&many, t, "proj-a"), 0, "{t}");
+        let left: u64 = ["proj-b", "proj-c"]
+            .iter()
+            .map(|p| count(&many, t, p))
+            .sum();
+        assert_eq!(left, others, "{t}: other projects untouched");
+    }
+    // and the single-node sidecar's DELETE is unchanged: it works on one node
+    let one = ClickHouse::start().unwrap();
+    assert!(common::migrate(&one).status.success());
+    one.insert_logs(&log_rows(), false);
+    let n = count(&one, "runtime_events", "proj-a");
+    let sc = Sidecar::start(&one, &[]);
+    let r = sc.delete_events("proj-a");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["deleted"], n);
+    assert_eq!(count(&one, "runtime_events", "proj-a"), 0);
 }

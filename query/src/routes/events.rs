@@ -3,9 +3,7 @@ use super::{put_num, put_str, Shared};
 use crate::error::ApiError;
 use crate::params::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::schema::{either_expr, fragment};
-use crate::tables::{
-    quote_ident, API_CALLS_TABLE, ARTIFACTS_TABLE, EVENTS_TABLE, VIOLATIONS_TABLE,
-};
+use crate::tables::{API_CALLS_TABLE, ARTIFACTS_TABLE, EVENTS_TABLE, VIOLATIONS_TABLE};
 use aibom_semconv::{attr, record};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -431,7 +429,7 @@ pub async fn delete(
         .run(w.bind(st.db.client().query_raw(&count_sql)).fetch_one())
         .await?;
     if n > 0 {
-        let sql = format!("DELETE FROM {EVENTS_TABLE} WHERE {}", w.sql());
+        let sql = format!("{} WHERE {}", st.db.delete_from(EVENTS_TABLE), w.sql());
         let del = w
             .bind(st.db.client().query_raw(&sql))
             .with_setting("lightweight_deletes_sync", "2");
@@ -440,7 +438,7 @@ pub async fn delete(
     }
     // Its policy violations and AI API calls (tables of their own) over the same time span.
     for table in [VIOLATIONS_TABLE, API_CALLS_TABLE] {
-        let sql = format!("DELETE FROM {table} WHERE {}", w.sql());
+        let sql = format!("{} WHERE {}", st.db.delete_from(table), w.sql());
         let del = w
             .bind(st.db.client().query_raw(&sql))
             .with_setting("lightweight_deletes_sync", "2");
@@ -449,8 +447,8 @@ pub async fn delete(
     // The raw rows too: deleting a project's data must not leave it in the collector's table.
     let t = st.db.target();
     let mut raw = format!(
-        "DELETE FROM {} WHERE {} = {{project:String}}",
-        quote_ident(&t.table("logs")),
+        "{} WHERE {} = {{project:String}}",
+        st.db.delete_from(&t.table("logs")),
         either_expr(attr::PROJECT_ID)
     );
     if before.is_some() {
@@ -487,7 +485,11 @@ async fn rebuild_artifacts(
             vec![("before", P::I(ns))],
         );
     }
-    let clear = format!("DELETE FROM {ARTIFACTS_TABLE} WHERE {}", months.sql());
+    let clear = format!(
+        "{} WHERE {}",
+        st.db.delete_from(ARTIFACTS_TABLE),
+        months.sql()
+    );
     let clear = months
         .bind(st.db.client().query_raw(&clear))
         .with_setting("lightweight_deletes_sync", "2");
@@ -496,9 +498,11 @@ async fn rebuild_artifacts(
         "INSERT INTO {ARTIFACTS_TABLE} {select} WHERE {} GROUP BY project_id, file_path, month",
         w.sql()
     );
-    st.db
-        .run(w.bind(st.db.client().query_raw(&fill)).execute())
-        .await
+    let mut fill = w.bind(st.db.client().query_raw(&fill));
+    for (k, v) in st.db.insert_settings() {
+        fill = fill.with_setting(*k, *v);
+    }
+    st.db.run(fill.execute()).await
 }
 
 #[cfg(test)]

@@ -347,6 +347,14 @@ impl Sidecar {
     }
 }
 
+impl Sidecar {
+    /// `DELETE /projects/{project}/runtime/events` with the admin token.
+    pub fn delete_events(&self, project: &str) -> Resp {
+        let url = format!("{}/projects/{project}/runtime/events", self.base);
+        call("DELETE", &url, Some(ADMIN_TOKEN), None)
+    }
+}
+
 impl Drop for Sidecar {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -367,13 +375,24 @@ pub fn rotel_agent() -> Option<PathBuf> {
 /// rotel-agent receiving OTLP on loopback `http`/`grpc` ports and writing into `ch`'s
 /// database with its ClickHouse exporter (unbatched: see the otel-clickhouse notes).
 pub fn rotel_command(agent: &Path, ch: &ClickHouse, http: u16, grpc: u16) -> Command {
+    rotel_command_on(agent, ch, "127.0.0.1", http, grpc)
+}
+
+/// [`rotel_command`] receiving on address `addr`.
+pub fn rotel_command_on(
+    agent: &Path,
+    ch: &ClickHouse,
+    addr: &str,
+    http: u16,
+    grpc: u16,
+) -> Command {
     let mut c = Command::new(agent);
     c.args([
         "start",
         "--otlp-http-endpoint",
-        &format!("127.0.0.1:{http}"),
+        &format!("{addr}:{http}"),
         "--otlp-grpc-endpoint",
-        &format!("127.0.0.1:{grpc}"),
+        &format!("{addr}:{grpc}"),
     ])
     .args([
         "--exporter",

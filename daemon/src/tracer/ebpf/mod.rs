@@ -131,6 +131,63 @@ fn has_field(format: &str, name: &str, offset: u32) -> bool {
     })
 }
 
+/// The pid namespace of the `/proc` aibomd reads, which numbers every pid the later
+/// stages look up there (`/proc/PID/fd`, `root`, `maps`): the kernel side reports pids in
+/// it and traces only the processes it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ProcPidns {
+    /// Its nsfs inode; 0 for the host's (the kernel side then does no translation).
+    inum: u32,
+    /// aibomd's own pid there (never traced).
+    self_pid: u32,
+}
+
+/// The host's pid namespace inode (`PROC_PID_INIT_INO`, fixed by the kernel ABI).
+const HOST_PIDNS_INUM: u64 = 0xEFFF_FFFC;
+
+impl ProcPidns {
+    fn read() -> Result<Self> {
+        Self::at(Path::new("/proc"))
+    }
+
+    /// From `proc`: our own pid namespace when `/proc` numbers us once (`NSpid` has one
+    /// entry: it is that namespace's `/proc`) or it is the host's; otherwise (a `/proc` of an
+    /// ancestor namespace) the namespace of its pid 1, which a namespace's init lives in
+    /// (reading that one needs ptrace access to pid 1). Our pid there from `/proc/self`.
+    fn at(proc: &Path) -> Result<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let ino = |p: PathBuf| -> Result<u64> {
+            Ok(std::fs::metadata(&p)
+                .with_context(|| format!("reading {}", p.display()))?
+                .ino())
+        };
+        let own = ino(proc.join("self/ns/pid"))?;
+        let status = std::fs::read_to_string(proc.join("self/status")).unwrap_or_default();
+        let ns = if own == HOST_PIDNS_INUM || nspid_levels(&status) == Some(1) {
+            own
+        } else {
+            ino(proc.join("1/ns/pid"))?
+        };
+        let self_pid = std::fs::read_link(proc.join("self"))
+            .ok()
+            .and_then(|p| p.to_str()?.parse().ok())
+            .unwrap_or_else(std::process::id);
+        Ok(Self {
+            inum: if ns == HOST_PIDNS_INUM { 0 } else { ns as u32 },
+            self_pid,
+        })
+    }
+}
+
+/// How many pid namespaces `/proc/PID/status` numbers the process in (`NSpid:`), from the
+/// `/proc`'s own down to the process's.
+fn nspid_levels(status: &str) -> Option<usize> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .map(|l| l.split_whitespace().count())
+}
+
 /// Checks what the eBPF tracer needs, naming the first thing missing.
 fn preflight() -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
@@ -168,7 +225,14 @@ impl EbpfTracer {
     ) -> Result<Self> {
         preflight()?;
         let follow: u32 = (scope == Scope::Follow).into();
-        let self_tgid: u32 = std::process::id();
+        let pidns = ProcPidns::read()?;
+        let self_tgid = pidns.self_pid;
+        if pidns.inum != 0 {
+            tracing::info!(
+                pidns = pidns.inum,
+                "/proc is a nested pid namespace's: tracing only its processes"
+            );
+        }
         let report_failed: u32 = cfg.report_failed_opens.into();
         let store_blobs: u32 = filter.store_blobs.into();
         let api_enabled: u32 = api_cfg.enabled.into();
@@ -180,6 +244,7 @@ impl EbpfTracer {
             .override_global("wakeup_bytes", &cfg.wakeup_bytes, true)
             .override_global("report_failed", &report_failed, true)
             .override_global("store_blobs", &store_blobs, true)
+            .override_global("pidns_inum", &pidns.inum, true)
             .map_max_entries("EVENTS", cfg.ring_buffer_bytes)
             .load(BPF_OBJECT)
             .context("loading the eBPF object (verifier or BTF relocation failed)")?;
@@ -575,14 +640,25 @@ struct KillKey {
 unsafe impl aya::Pod for KillKey {}
 
 #[cfg(test)]
-mod uring_tests {
+mod tests {
+    use super::*;
+
     #[test]
     fn tracefs_field_offsets_are_read_exactly() {
         let f = "\tfield:void * req;\toffset:16;\tsize:8;\tsigned:0;\n\tfield:u8 opcode;\toffset:32;\tsize:1;\tsigned:0;\n";
-        assert!(super::has_field(f, "req", 16));
-        assert!(super::has_field(f, "opcode", 32));
-        assert!(!super::has_field(f, "req", 8), "moved");
-        assert!(!super::has_field(f, "ctx", 8), "absent");
-        assert!(!super::has_field(f, "code", 32), "a suffix is no match");
+        assert!(has_field(f, "req", 16));
+        assert!(has_field(f, "opcode", 32));
+        assert!(!has_field(f, "req", 8), "moved");
+        assert!(!has_field(f, "ctx", 8), "absent");
+        assert!(!has_field(f, "code", 32), "a suffix is no match");
+    }
+
+    #[test]
+    fn nspid_counts_the_namespaces_proc_numbers_us_in() {
+        let status = "Name:\taibomd\nTgid:\t4321\nNSpid:\t4321\t17\t1\nPPid:\t1\n";
+        assert_eq!(nspid_levels(status), Some(3));
+        assert_eq!(nspid_levels("NSpid:\t9\n"), Some(1));
+        // kernels before 4.1 have no NSpid: the namespace of pid 1 then decides
+        assert_eq!(nspid_levels("Name:\tx\n"), None);
     }
 }
