@@ -136,6 +136,8 @@ impl FileRow {
                 .collect(),
             tracers: self.tracers.into_iter().filter(|t| !t.is_empty()).collect(),
             project: project.to_string(),
+            whole: None,
+            embedded: None,
         }
     }
 }

@@ -119,6 +119,9 @@ fn detect(src: &mut Src, claimed: Option<Format>) -> Sniffed {
     if let Some(s) = binary::hdf5(head) {
         return s;
     }
+    if head.get(257..262) == Some(b"ustar") {
+        return Sniffed::new(Format::Tar);
+    }
     if head.starts_with(npy::MAGIC) {
         return npy::parse(src);
     }

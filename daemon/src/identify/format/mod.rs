@@ -64,6 +64,8 @@ pub enum Format {
     Protobuf,
     /// A generic zip archive.
     Zip,
+    /// A POSIX tar archive (`ustar` at offset 257): WebDataset shards.
+    Tar,
     Unknown,
 }
 
@@ -92,6 +94,7 @@ impl Format {
             Format::Json => "json",
             Format::Protobuf => "protobuf",
             Format::Zip => "zip",
+            Format::Tar => "tar",
             Format::Unknown => "unknown",
         }
     }
