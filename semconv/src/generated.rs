@@ -233,7 +233,7 @@ pub mod attr {
     /// `tiny-0000N-of-00003.gguf`, `train.parquet` for `train-0000N-of-00010.parquet`) or a pattern
     /// (`shard-*.tar`, `*.parquet` for a folder of parquet files). A chat template carries its
     /// model's: the model's whole id, else its canonical id, else `file://` and the model file's
-    /// path.
+    /// path (a GGUF) or folder (a `tokenizer_config.json`).
     ///
     /// Type `string`.
     pub const ARTIFACT_WHOLE_ID: &str = "aibom.artifact.whole.id";

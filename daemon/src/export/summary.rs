@@ -251,6 +251,11 @@ fn render_files(table: &BTreeMap<FileKey, Row>) -> String {
     out
 }
 
+/// The part index of a row's file.
+fn part_index(row: &Row) -> Option<u64> {
+    row.artifact.as_ref()?.whole.as_ref()?.part_index
+}
+
 /// Column layout of the files table.
 struct Columns {
     /// Width of TYPE:FORMAT.
@@ -327,9 +332,9 @@ impl Columns {
         let procs: BTreeSet<_> = parts.iter().flat_map(|(_, r)| r.processes.iter().cloned()).collect();
         let bytes = listing.as_ref().map(|l| l.bytes).or_else(|| parts.iter().map(|(_, r)| r.size).sum());
         let mut what = format!(
-            "{} ({} of {} part(s) accessed",
+            "{} ({} of {} numbered part(s) accessed",
             printable(&w.id),
-            parts.len(),
+            parts.iter().filter(|(_, r)| part_index(r).is_some()).count(),
             count.map_or("?".into(), |c| c.to_string())
         );
         if let Some(l) = &listing {

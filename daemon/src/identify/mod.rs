@@ -260,6 +260,14 @@ impl Identifier {
             whole: whole.map(Arc::new),
             ..Default::default()
         };
+        // gguf-split writes `general.name` into the first split only: the others take
+        // the whole's name (`tiny-00002-of-00003.gguf` → `tiny`), not their folder's
+        if let (Some(w), None, format::Format::Gguf) = (&a.whole, &a.id, sniffed.format) {
+            if !sniffed.fields.contains_key("general.name") {
+                let unsharded = w.id.rsplit('#').next().unwrap_or_default();
+                a.name = Some(unsharded.trim_end_matches(".gguf").to_string());
+            }
+        }
         let model_file = if sniffed.format == format::Format::Gguf {
             Some(rec.absolute_path.as_ref())
         } else {

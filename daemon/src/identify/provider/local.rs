@@ -95,7 +95,9 @@ pub(super) fn local_name(p: &Path) -> (Option<String>, Option<PathBuf>) {
     };
     let mut dir = p.parent();
     let st = stem(file);
-    if !is_generic_stem(st) {
+    // numbered shards (`shard-000123.tar`) are named after their folder, as `-of-` shards are
+    let numbered = crate::identify::whole::part_name(file, None).is_some();
+    if !is_generic_stem(st) && !numbered {
         return (Some(st.to_string()), dir.map(Path::to_path_buf));
     }
     // a split file (`train.parquet`) in a generic folder (`data/`) belongs to no model
@@ -250,6 +252,8 @@ mod tests {
         assert_eq!(origin(p, p, &none(), &e).name.as_deref(), Some("train"));
         let p = Path::new("/srv/squad/data/train-00000-of-00002.parquet");
         assert_eq!(origin(p, p, &none(), &e).name.as_deref(), Some("squad"));
+        let p = Path::new("/srv/wds/shard-000123.tar");
+        assert_eq!(origin(p, p, &none(), &e).name.as_deref(), Some("wds"));
         let p = Path::new("/srv/squad/train.parquet");
         assert_eq!(origin(p, p, &none(), &e).name.as_deref(), Some("squad"));
         let p = Path::new("/data/llama-3-8b.Q4_K_M.gguf");
