@@ -21,7 +21,8 @@ const MAKE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/shards/make.py
 const LOAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/shards/load.py");
 const VALIDATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../bom/tests/validate_bom.py");
 /// The template: its text must appear in no output.
-const TEMPLATE: &str = "{% for m in messages %}<|{{ m.role }}|>SECRET-TEMPLATE-TEXT{{ m.content }}{% endfor %}";
+const TEMPLATE: &str =
+    "{% for m in messages %}<|{{ m.role }}|>SECRET-TEMPLATE-TEXT{{ m.content }}{% endfor %}";
 
 macro_rules! need_root {
     () => {
@@ -42,7 +43,11 @@ fn make(root: &Path, template: &str) -> String {
         .args([MAKE, root.to_str().unwrap(), template])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     v["template_sha256"].as_str().unwrap().to_string()
 }
@@ -55,7 +60,12 @@ fn run(dir: &Path, root: &Path, format: Option<&str>) -> (Traced, PathBuf) {
         extra.extend(["--bom-format", f]);
     }
     let py = python();
-    let t = run_traced(dir, tracer::EBPF, &extra, &[&py, LOAD, root.to_str().unwrap()]);
+    let t = run_traced(
+        dir,
+        tracer::EBPF,
+        &extra,
+        &[&py, LOAD, root.to_str().unwrap()],
+    );
     assert!(t.out.status.success(), "{}", t.stderr());
     (t, bom)
 }
@@ -93,15 +103,27 @@ fn assert_one_whole(t: &Traced, parts: &[PathBuf], first_index: i64, whole_id: &
     for (n, p) in parts.iter().enumerate() {
         let e = t.one(p.to_str().unwrap());
         assert_eq!(s(e, attr::ARTIFACT_WHOLE_ID), whole_id, "{e:#}");
-        assert_eq!(i(e, attr::ARTIFACT_PART_INDEX), first_index + n as i64, "{e:#}");
+        assert_eq!(
+            i(e, attr::ARTIFACT_PART_INDEX),
+            first_index + n as i64,
+            "{e:#}"
+        );
         assert_eq!(i(e, attr::ARTIFACT_PART_COUNT), parts.len() as i64, "{e:#}");
-        assert_eq!(i(e, attr::ARTIFACT_WHOLE_FILES), parts.len() as i64, "{e:#}");
+        assert_eq!(
+            i(e, attr::ARTIFACT_WHOLE_FILES),
+            parts.len() as i64,
+            "{e:#}"
+        );
         assert_eq!(i(e, attr::ARTIFACT_WHOLE_BYTES), bytes as i64, "{e:#}");
         assert_eq!(i(e, attr::ARTIFACT_WHOLE_SKIPPED), 0, "{e:#}");
         assert_eq!(s(e, attr::ARTIFACT_SHA256), sha256_of(p), "{e:#}");
         digests.insert(s(e, attr::ARTIFACT_WHOLE_SHA256).to_string());
     }
-    assert_eq!(digests.len(), 1, "one set digest for {whole_id}: {digests:?}");
+    assert_eq!(
+        digests.len(),
+        1,
+        "one set digest for {whole_id}: {digests:?}"
+    );
 }
 
 /// The `identified` records of chat templates.
@@ -115,7 +137,10 @@ fn templates(t: &Traced) -> Vec<&Value> {
 
 fn template<'a>(t: &'a Traced, key: &str) -> &'a Value {
     let all = templates(t);
-    let m: Vec<_> = all.iter().filter(|e| e[attr::ARTIFACT_EMBEDDED] == key).collect();
+    let m: Vec<_> = all
+        .iter()
+        .filter(|e| e[attr::ARTIFACT_EMBEDDED] == key)
+        .collect();
     assert_eq!(m.len(), 1, "one {key} template record: {all:#?}");
     m[0]
 }
@@ -149,7 +174,10 @@ fn sharded_models_and_datasets_are_one_artifact_in_records_table_and_bom() {
     let split_id = format!("file://{}/gguf-split#tiny-split.gguf", root.display());
     assert_one_whole(&t, &splits, 1, &split_id);
     for p in &splits {
-        assert_eq!(s(t.one(p.to_str().unwrap()), attr::ARTIFACT_NAME), "tiny-split");
+        assert_eq!(
+            s(t.one(p.to_str().unwrap()), attr::ARTIFACT_NAME),
+            "tiny-split"
+        );
     }
     let data = root.join("corpus/data");
     let parquet = files(&data, ".parquet");
@@ -176,7 +204,10 @@ fn sharded_models_and_datasets_are_one_artifact_in_records_table_and_bom() {
         let line = format!("{id} ({n} of {n} numbered part(s) accessed; {n} file(s)");
         assert!(err.contains(&line), "no `{line}` in\n{err}");
     }
-    assert!(err.contains("part 3/3") && err.contains("part 4/5"), "{err}");
+    assert!(
+        err.contains("part 3/3") && err.contains("part 4/5"),
+        "{err}"
+    );
 
     // the BOM: one component per whole, every part nested with its hash and size
     validate("cyclonedx", &bom_path);
@@ -220,14 +251,19 @@ fn sharded_models_and_datasets_are_one_artifact_in_records_table_and_bom() {
     validate("spdx3", &spdx_path);
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&spdx_path).unwrap()).unwrap();
     let graph = doc["@graph"].as_array().unwrap();
-    let statement = format!("{}: {data_id}", aibom_bom::prop::name(attr::ARTIFACT_WHOLE_ID));
+    let statement = format!(
+        "{}: {data_id}",
+        aibom_bom::prop::name(attr::ARTIFACT_WHOLE_ID)
+    );
     let pkg = &graph
         .iter()
         .find(|e| e["type"] == "Annotation" && e["statement"] == statement.as_str())
         .unwrap_or_else(|| panic!("no annotation `{statement}`: {doc:#}"))["subject"];
     let contains = graph
         .iter()
-        .find(|e| e["type"] == "Relationship" && &e["from"] == pkg && e["relationshipType"] == "contains")
+        .find(|e| {
+            e["type"] == "Relationship" && &e["from"] == pkg && e["relationshipType"] == "contains"
+        })
         .unwrap_or_else(|| panic!("no contains relationship: {doc:#}"));
     assert_eq!(contains["to"].as_array().unwrap().len(), 5, "{contains:#}");
 }
@@ -243,14 +279,27 @@ fn a_changed_chat_template_is_a_new_version_with_unchanged_weights() {
     let cfg = root.join("tiny-sharded/tokenizer_config.json");
 
     for (t, key, name, link) in [
-        (&t1, "tokenizer.chat_template", "chatty", format!("file://{}", gguf.display())),
-        (&t1, "chat_template", "tiny-sharded", format!("file://{}", root.join("tiny-sharded").display())),
+        (
+            &t1,
+            "tokenizer.chat_template",
+            "chatty",
+            format!("file://{}", gguf.display()),
+        ),
+        (
+            &t1,
+            "chat_template",
+            "tiny-sharded",
+            format!("file://{}", root.join("tiny-sharded").display()),
+        ),
     ] {
         let e = template(t, key);
         assert_eq!(s(e, attr::ARTIFACT_TYPE), artifact_type::PROMPT, "{e:#}");
         assert_eq!(s(e, attr::ARTIFACT_ROLE), artifact_role::TEMPLATE, "{e:#}");
         assert_eq!(s(e, attr::ARTIFACT_SHA256), sha1, "{e:#}");
-        assert_eq!(s(e, attr::ARTIFACT_SHA256_SOURCE), hash_source::EMBEDDED_TEXT);
+        assert_eq!(
+            s(e, attr::ARTIFACT_SHA256_SOURCE),
+            hash_source::EMBEDDED_TEXT
+        );
         assert_eq!(s(e, attr::ARTIFACT_NAME), name, "{e:#}");
         assert_eq!(s(e, attr::ARTIFACT_WHOLE_ID), link, "{e:#}");
     }
@@ -263,7 +312,11 @@ fn a_changed_chat_template_is_a_new_version_with_unchanged_weights() {
     let changed = TEMPLATE.replace("<|", "<<|");
     let sha2 = make(&root, &changed);
     assert_ne!(sha1, sha2);
-    assert_eq!(sha256_of(&shard), weights_sha, "the fixture keeps the weights");
+    assert_eq!(
+        sha256_of(&shard),
+        weights_sha,
+        "the fixture keeps the weights"
+    );
     let (t2, bom2) = run(&dir, &root, None);
     for key in ["tokenizer.chat_template", "chat_template"] {
         assert_eq!(s(template(&t2, key), attr::ARTIFACT_SHA256), sha2);
@@ -295,6 +348,9 @@ fn a_changed_chat_template_is_a_new_version_with_unchanged_weights() {
     }
     for t in [&t1, &t2] {
         assert!(!t.stderr().contains("SECRET-TEMPLATE-TEXT"));
-        assert!(!t.events.iter().any(|e| e.to_string().contains("SECRET-TEMPLATE-TEXT")));
+        assert!(!t
+            .events
+            .iter()
+            .any(|e| e.to_string().contains("SECRET-TEMPLATE-TEXT")));
     }
 }

@@ -609,7 +609,7 @@ mod tests {
 
     #[test]
     fn the_api_calls_view_keeps_api_call_records_with_typed_columns() {
-        let (v, name, tpl) = MIGRATIONS.iter().find(|m| m.0 == 11).unwrap();
+        let (_, name, tpl) = MIGRATIONS.iter().find(|m| m.0 == 11).unwrap();
         assert_eq!(*name, "0011_runtime_api_calls.sql");
         let sql = render(tpl, &target()).unwrap();
         for (name, col) in [

@@ -517,7 +517,12 @@ fn parts_are_one_artifact_and_embedded_templates_their_own_in_summary_and_bom() 
     );
     assert_eq!(r.status, 200, "{}", r.text);
     let arts = r.json["artifacts"].as_array().unwrap();
-    assert_eq!(arts.len(), 3, "the model, the GGUF, its template: {:#}", r.json);
+    assert_eq!(
+        arts.len(),
+        3,
+        "the model, the GGUF, its template: {:#}",
+        r.json
+    );
     let m = arts.iter().find(|a| a["key"] == whole).unwrap();
     assert_eq!(m[attr::FILE_PATH].as_array().unwrap().len(), 3, "{m:#}");
     assert_eq!(m[attr::ARTIFACT_PART_COUNT], 3);
@@ -552,6 +557,9 @@ fn parts_are_one_artifact_and_embedded_templates_their_own_in_summary_and_bom() 
         .collect();
     assert_eq!(t.len(), 1, "{bom:#}");
     assert_eq!(t[0]["hashes"][0]["content"], tpl_sha.as_str());
-    let g = comps.iter().find(|c| c["name"] == "chatty" && c["type"] == "machine-learning-model").unwrap();
+    let g = comps
+        .iter()
+        .find(|c| c["name"] == "chatty" && c["type"] == "machine-learning-model")
+        .unwrap();
     assert_eq!(g["hashes"][0]["content"], gguf_sha.as_str(), "{g:#}");
 }

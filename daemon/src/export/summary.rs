@@ -89,7 +89,10 @@ impl Sink for SummarySink {
             return Ok(()); // a violation of an API call: shown in the console line
         }
         let embedded = r.artifact.as_ref().and_then(|a| a.embedded.clone());
-        let row = t.files.entry((r.file_path.to_path_buf(), embedded)).or_default();
+        let row = t
+            .files
+            .entry((r.file_path.to_path_buf(), embedded))
+            .or_default();
         // what was read describes the artifact better than what was being written
         if r.artifact.is_some()
             && (row.artifact.is_none() || r.mode != crate::model::AccessMode::Write)
@@ -214,7 +217,12 @@ fn render_files(table: &BTreeMap<FileKey, Row>) -> String {
     }
     let _ = write!(out, "aibomd: {} artifact file(s) accessed", table.len());
     if !wholes.is_empty() {
-        let _ = write!(out, ", {} of them part(s) of {} many-file artifact(s)", wholes.values().map(Vec::len).sum::<usize>(), wholes.len());
+        let _ = write!(
+            out,
+            ", {} of them part(s) of {} many-file artifact(s)",
+            wholes.values().map(Vec::len).sum::<usize>(),
+            wholes.len()
+        );
     }
     out.push('\n');
     // TYPE:FORMAT as wide as its widest value (`model/tokenizer:tokenizer.json`), capped
@@ -328,13 +336,25 @@ impl Columns {
             .iter()
             .find_map(|(_, r)| r.artifact.as_ref()?.whole.as_ref()?.part_count);
         let accesses: u64 = parts.iter().map(|(_, r)| r.accesses).sum();
-        let modes: BTreeSet<_> = parts.iter().flat_map(|(_, r)| r.modes.iter().copied()).collect();
-        let procs: BTreeSet<_> = parts.iter().flat_map(|(_, r)| r.processes.iter().cloned()).collect();
-        let bytes = listing.as_ref().map(|l| l.bytes).or_else(|| parts.iter().map(|(_, r)| r.size).sum());
+        let modes: BTreeSet<_> = parts
+            .iter()
+            .flat_map(|(_, r)| r.modes.iter().copied())
+            .collect();
+        let procs: BTreeSet<_> = parts
+            .iter()
+            .flat_map(|(_, r)| r.processes.iter().cloned())
+            .collect();
+        let bytes = listing
+            .as_ref()
+            .map(|l| l.bytes)
+            .or_else(|| parts.iter().map(|(_, r)| r.size).sum());
         let mut what = format!(
             "{} ({} of {} numbered part(s) accessed",
             printable(&w.id),
-            parts.iter().filter(|(_, r)| part_index(r).is_some()).count(),
+            parts
+                .iter()
+                .filter(|(_, r)| part_index(r).is_some())
+                .count(),
             count.map_or("?".into(), |c| c.to_string())
         );
         if let Some(l) = &listing {
@@ -352,7 +372,10 @@ impl Columns {
                 &bytes.map(human).unwrap_or_else(|| "-".into()),
                 &modes.into_iter().collect::<Vec<_>>().join(","),
                 &fit(&kind_label(&first), self.kw),
-                &fit(&or_dash((!first.provider.is_empty()).then_some(first.provider)), 11),
+                &fit(
+                    &or_dash((!first.provider.is_empty()).then_some(first.provider)),
+                    11,
+                ),
                 &fit(&or_dash(first.name.as_deref()), 22),
                 &fit(&or_dash(first.license.as_deref()), 12),
                 listing.as_ref().map(|l| &l.digest[..8]).unwrap_or("-"),

@@ -32,7 +32,7 @@ use aibom_semconv::hash_source;
 use lru::LruCache;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AccessMode, AccessRecord, Artifact, FileVersion, Listing, Whole};
+use crate::model::{AccessMode, AccessRecord, Artifact, FileVersion, Whole};
 use hash::HashPool;
 use io_pool::IoPool;
 use provider::HubEnv;
@@ -73,29 +73,8 @@ pub struct Identifier {
     evictions: u64,
     pool: HashPool,
     io: IoPool,
-    /// Listings of many-file wholes, by (folder, pattern), with the folder's version.
-    listings: LruCache<(std::path::PathBuf, whole::Pattern), ((u64, u64, i128), Listing)>,
-}
-
-/// Folders whose listing is remembered.
-const LISTINGS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(256).unwrap();
-
-/// The listing of `dir` for `pattern`: taken again only when the folder changed.
-fn cached_listing(
-    cache: &mut LruCache<(std::path::PathBuf, whole::Pattern), ((u64, u64, i128), Listing)>,
-    dir: &Path,
-    pattern: &whole::Pattern,
-) -> Option<Listing> {
-    let version = opened::dir_version(dir)?;
-    let key = (dir.to_path_buf(), pattern.clone());
-    if let Some((v, l)) = cache.get(&key) {
-        if *v == version {
-            return Some(l.clone());
-        }
-    }
-    let l = whole::list(dir, pattern)?;
-    cache.put(key, (version, l.clone()));
-    Some(l)
+    /// Listings of many-file wholes.
+    listings: whole::Listings,
 }
 
 /// The chat templates found in `fields` (see [`format::template`]) as prompt-template
@@ -150,7 +129,7 @@ impl Identifier {
             evictions: 0,
             pool: HashPool::with_limit(hash_workers, hash_queue, Some(HASH_LIMIT)),
             io: IoPool::new(IO_THREADS, IO_TIMEOUT),
-            listings: LruCache::new(LISTINGS),
+            listings: whole::Listings::default(),
         }
     }
 
@@ -230,7 +209,7 @@ impl Identifier {
                 provider::origin(&rec.file_path, &rec.absolute_path, &sniffed.fields, &env);
             // the folder of the path as the process used it (a hub snapshot, not the blobs)
             let whole = whole::whole_of(&rec.absolute_path, origin.id.as_deref(), |d, pat| {
-                cached_listing(listings, d, pat)
+                listings.get(d, pat)
             });
             let kind = origin.kind.unwrap_or_else(|| {
                 classify::classify(&rec.absolute_path, sniffed.format, &sniffed.fields)

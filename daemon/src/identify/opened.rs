@@ -114,8 +114,8 @@ pub fn list_dir(
             let root = sc.root.as_ref()?;
             let p = in_root(root, dir).ok()?;
             let st = nix::sys::stat::fstat(p.as_raw_fd()).ok()?;
-            let listable = st.st_mode & 0o005 == 0o005
-                || sc.uid.is_none_or(|u| u == 0 || u == st.st_uid);
+            let listable =
+                st.st_mode & 0o005 == 0o005 || sc.uid.is_none_or(|u| u == 0 || u == st.st_uid);
             (st.st_mode & libc::S_IFMT == libc::S_IFDIR && listable).then_some(p)
         })
     });

@@ -10,7 +10,7 @@
 //! stat, nothing opened or read; cached per folder version): file count, bytes and a set
 //! digest over the sorted (name, size, mtime) of its files. Hashing every part of a
 //! 100,000-file dataset is never done.
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
@@ -60,9 +60,8 @@ impl Pattern {
     /// Whether the file `name` is a part.
     pub fn matches(&self, name: &str) -> bool {
         match self {
-            Pattern::Shards { stem, ext, count } => shards(name).is_some_and(|(s, e, _, c)| {
-                s == stem && e == ext && count.is_none_or(|n| n == c)
-            }),
+            Pattern::Shards { stem, ext, count } => shards(name)
+                .is_some_and(|(s, e, _, c)| s == stem && e == ext && count.is_none_or(|n| n == c)),
             Pattern::Numbered { stem, ext } => {
                 numbered(name).is_some_and(|(s, e, _)| s == stem && e == ext)
             }
@@ -181,6 +180,38 @@ pub fn whole_of(
         part_count: part.count.or(listing.as_ref().map(|l| l.files)),
         listing,
     })
+}
+
+/// Folders whose listing is remembered.
+const LISTINGS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(256).unwrap();
+
+/// A folder's (device, inode, mtime in ns): a listing stays valid while it holds.
+type DirVersion = (u64, u64, i128);
+
+/// Listings of wholes by (folder, pattern), taken again only when the folder changed.
+pub struct Listings(lru::LruCache<(PathBuf, Pattern), (DirVersion, Listing)>);
+
+impl Default for Listings {
+    fn default() -> Self {
+        Listings(lru::LruCache::new(LISTINGS))
+    }
+}
+
+impl Listings {
+    /// The listing of `dir` for `pattern` (see [`list`]), from the cache while the folder
+    /// is unchanged.
+    pub fn get(&mut self, dir: &Path, pattern: &Pattern) -> Option<Listing> {
+        let version = super::opened::dir_version(dir)?;
+        let key = (dir.to_path_buf(), pattern.clone());
+        if let Some((v, l)) = self.0.get(&key) {
+            if *v == version {
+                return Some(l.clone());
+            }
+        }
+        let l = list(dir, pattern)?;
+        self.0.put(key, (version, l.clone()));
+        Some(l)
+    }
 }
 
 /// One bounded listing of `dir` for the parts `pattern` names (see the module docs).
@@ -325,10 +356,16 @@ mod tests {
     fn a_listing_counts_only_the_parts_and_is_bounded() {
         let d = tempfile::tempdir().unwrap();
         for i in 0..5 {
-            std::fs::write(d.path().join(format!("train-{i:05}-of-00005.parquet")), [0u8; 10]).unwrap();
+            std::fs::write(
+                d.path().join(format!("train-{i:05}-of-00005.parquet")),
+                [0u8; 10],
+            )
+            .unwrap();
         }
         std::fs::write(d.path().join("test-00000-of-00001.parquet"), b"x").unwrap();
-        let pat = part_name("train-00000-of-00005.parquet", None).unwrap().pattern;
+        let pat = part_name("train-00000-of-00005.parquet", None)
+            .unwrap()
+            .pattern;
         let l = list(d.path(), &pat).unwrap();
         assert_eq!((l.files, l.bytes, l.skipped), (5, 50, 0));
         let capped = super::super::opened::list_dir(d.path(), 100, 2, |n| pat.matches(n)).unwrap();

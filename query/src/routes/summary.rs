@@ -647,19 +647,22 @@ mod tests {
 
     #[test]
     fn paths_group_into_artifacts_by_id_then_sha_then_path() {
-        let arts = group_by_key(vec![
-            row("/hf/a/model.safetensors", "pkg:hf/a", "s1", "", 100, 1),
-            row(
-                "/hf/a/tokenizer.json",
-                "pkg:hf/a",
-                "s2",
-                "Apache-2.0",
-                50,
-                1,
-            ),
-            row("/copy/model.safetensors", "", "s1", "", 300, 2),
-            row("/m/x.gguf", "", "", "MIT", 200, 3),
-        ], &HashMap::new());
+        let arts = group_by_key(
+            vec![
+                row("/hf/a/model.safetensors", "pkg:hf/a", "s1", "", 100, 1),
+                row(
+                    "/hf/a/tokenizer.json",
+                    "pkg:hf/a",
+                    "s2",
+                    "Apache-2.0",
+                    50,
+                    1,
+                ),
+                row("/copy/model.safetensors", "", "s1", "", 300, 2),
+                row("/m/x.gguf", "", "", "MIT", 200, 3),
+            ],
+            &HashMap::new(),
+        );
         let keys: Vec<&str> = arts.iter().map(|a| a.key.as_str()).collect();
         assert_eq!(keys, ["s1", "/m/x.gguf", "pkg:hf/a"], "last seen first");
         let hf = &arts[2];

@@ -95,7 +95,11 @@ impl Reader<'_, '_> {
             if ty == 8 && is_chat_template(&key) {
                 // the template's text is hashed, never kept
                 let text = self.string()?;
-                put(fields, &super::template_field(&key), &super::text_sha256(&text));
+                put(
+                    fields,
+                    &super::template_field(&key),
+                    &super::text_sha256(&text),
+                );
                 continue;
             }
             match self.value(ty, 0)? {

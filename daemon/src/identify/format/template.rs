@@ -75,7 +75,13 @@ mod tests {
         );
         let t: Vec<_> = templates(&f).collect();
         assert_eq!(t.len(), 2);
-        assert_eq!(t[0], ("chat_template[default]", text_sha256(b"{{ secret }}").as_str()));
+        assert_eq!(
+            t[0],
+            (
+                "chat_template[default]",
+                text_sha256(b"{{ secret }}").as_str()
+            )
+        );
         assert!(!f.values().any(|v| v.contains("secret")));
         let mut g = Fields::new();
         from_tokenizer_config(br#"{"chat_template": "{{ x }}"}"#, &mut g);
