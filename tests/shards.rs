@@ -19,7 +19,6 @@ use serde_json::Value;
 
 const MAKE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/shards/make.py");
 const LOAD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/shards/load.py");
-const VALIDATE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../bom/tests/validate_bom.py");
 /// The template: its text must appear in no output.
 const TEMPLATE: &str =
     "{% for m in messages %}<|{{ m.role }}|>SECRET-TEMPLATE-TEXT{{ m.content }}{% endfor %}";
@@ -39,15 +38,7 @@ fn sha256_of(p: &Path) -> String {
 
 /// Writes the fixtures under `root` with `template`; returns the template's sha256.
 fn make(root: &Path, template: &str) -> String {
-    let out = Command::new(python())
-        .args([MAKE, root.to_str().unwrap(), template])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeed(Command::new(python()).args([MAKE, root.to_str().unwrap(), template]));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     v["template_sha256"].as_str().unwrap().to_string()
 }
@@ -71,17 +62,7 @@ fn run(dir: &Path, root: &Path, format: Option<&str>) -> (Traced, PathBuf) {
 }
 
 fn validate(kind: &str, file: &Path) {
-    let out = Command::new(python())
-        .args([VALIDATE, kind, file.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{kind} validator rejected {}:\n{}{}",
-        file.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    validate_bom(kind, file)
 }
 
 /// The files of `dir` whose names end with `suffix`, sorted.

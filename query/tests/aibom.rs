@@ -40,6 +40,21 @@ fn validate(kind: &str, doc: &str) {
     );
 }
 
+/// A migrated engine and a base time an hour ago (ns); `None` when chDB is not available.
+fn migrated() -> Option<(ClickHouse, i64)> {
+    let ch = ClickHouse::start()?;
+    let out = migrate(&ch);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some((
+        ch,
+        chrono::Utc::now().timestamp_nanos_opt().unwrap() - 3600 * S,
+    ))
+}
+
 fn fixture(ch: &ClickHouse, base: i64) {
     let purl = format!("pkg:huggingface/org/m@{REV}");
     let hf = |t: i64, file: &str, role: &str, sha: &str| {
@@ -231,16 +246,9 @@ fn get(sc: &Sidecar, project: &str, query: &str, token: Option<&str>) -> (u16, S
 
 #[test]
 fn aibom_route_serves_validated_cyclonedx_and_spdx3() {
-    let Some(ch) = ClickHouse::start() else {
+    let Some((ch, base)) = migrated() else {
         return;
     };
-    let out = migrate(&ch);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let base = chrono::Utc::now().timestamp_nanos_opt().unwrap() - 3600 * S;
     fixture(&ch, base);
     let sc = Sidecar::start(&ch, &[]);
 
@@ -429,16 +437,9 @@ fn aibom_route_serves_validated_cyclonedx_and_spdx3() {
 /// its type or hash into the GGUF's.
 #[test]
 fn parts_are_one_artifact_and_embedded_templates_their_own_in_summary_and_bom() {
-    let Some(ch) = ClickHouse::start() else {
+    let Some((ch, base)) = migrated() else {
         return;
     };
-    let out = migrate(&ch);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let base = chrono::Utc::now().timestamp_nanos_opt().unwrap() - 3600 * S;
     let whole = "file:///m/tiny#model.safetensors";
     let shas = ["a1", "a2", "a3"].map(|s| s.repeat(32));
     let row = |t: i64, extra: &[(&str, &str)]| {

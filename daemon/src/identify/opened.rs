@@ -58,20 +58,27 @@ pub fn as_process<T>(pid: u32, uid: Option<u32>, foreign_root: bool, f: impl FnO
     out
 }
 
+/// Inside [`as_process`]: `Some` of `path` resolved in the process's root when `allowed`
+/// accepts its stat (and whether the process owns it, or is root), else `Some(None)`.
+/// Outside: `None`.
+fn in_scope(path: &Path, allowed: impl Fn(&libc::stat, bool) -> bool) -> Option<Option<OwnedFd>> {
+    SCOPE.with(|s| {
+        s.borrow().as_ref().map(|sc| {
+            let p = in_root(sc.root.as_ref()?, path).ok()?;
+            let st = nix::sys::stat::fstat(p.as_raw_fd()).ok()?;
+            let mine = sc.uid.is_none_or(|u| u == 0 || u == st.st_uid);
+            allowed(&st, mine).then_some(p)
+        })
+    })
+}
+
 /// At most `cap` bytes from the start of the regular file `path`, a sibling of the
 /// artifact: inside [`as_process`] resolved in the process's root and only when the
 /// process could read it; outside, by path in our namespace. Never opens FIFOs, devices
 /// or sockets.
 pub fn read_sibling(path: &Path, cap: u64) -> Option<Vec<u8>> {
-    let scoped = SCOPE.with(|s| {
-        s.borrow().as_ref().map(|sc| {
-            let root = sc.root.as_ref()?;
-            let p = in_root(root, path).ok()?;
-            let st = nix::sys::stat::fstat(p.as_raw_fd()).ok()?;
-            let readable =
-                st.st_mode & 0o004 != 0 || sc.uid.is_none_or(|u| u == 0 || u == st.st_uid);
-            (not_regular(st.st_mode).is_none() && readable).then_some(p)
-        })
+    let scoped = in_scope(path, |st, mine| {
+        not_regular(st.st_mode).is_none() && (st.st_mode & 0o004 != 0 || mine)
     });
     let file = match scoped {
         Some(None) => return None,
@@ -109,15 +116,8 @@ pub fn list_dir(
     max_kept: usize,
     keep: impl Fn(&str) -> bool,
 ) -> Option<DirListing> {
-    let scoped = SCOPE.with(|s| {
-        s.borrow().as_ref().map(|sc| {
-            let root = sc.root.as_ref()?;
-            let p = in_root(root, dir).ok()?;
-            let st = nix::sys::stat::fstat(p.as_raw_fd()).ok()?;
-            let listable =
-                st.st_mode & 0o005 == 0o005 || sc.uid.is_none_or(|u| u == 0 || u == st.st_uid);
-            (st.st_mode & libc::S_IFMT == libc::S_IFDIR && listable).then_some(p)
-        })
+    let scoped = in_scope(dir, |st, mine| {
+        st.st_mode & libc::S_IFMT == libc::S_IFDIR && (st.st_mode & 0o005 == 0o005 || mine)
     });
     let fd = match scoped {
         Some(None) => return None,

@@ -247,30 +247,41 @@ mod tests {
 
     #[test]
     fn shard_names_give_the_whole_index_and_count() {
-        assert_eq!(
-            p("model-00001-of-00004.safetensors"),
-            Some(("model.safetensors".into(), Some(1), Some(4)))
-        );
-        assert_eq!(
-            p("pytorch_model-00002-of-00002.bin"),
-            Some(("pytorch_model.bin".into(), Some(2), Some(2)))
-        );
-        assert_eq!(
-            p("tiny-llama-00001-of-00003.gguf"),
-            Some(("tiny-llama.gguf".into(), Some(1), Some(3)))
-        );
-        assert_eq!(
-            p("train-00000-of-00010.parquet"),
-            Some(("train.parquet".into(), Some(0), Some(10)))
-        );
-        assert_eq!(
-            p("model.safetensors.index.json"),
-            Some(("model.safetensors".into(), None, None))
-        );
-        assert_eq!(
-            p("shard-000123.tar"),
-            Some(("shard-*.tar".into(), Some(123), None))
-        );
+        for (name, whole, index, count) in [
+            (
+                "model-00001-of-00004.safetensors",
+                "model.safetensors",
+                Some(1),
+                Some(4),
+            ),
+            (
+                "pytorch_model-00002-of-00002.bin",
+                "pytorch_model.bin",
+                Some(2),
+                Some(2),
+            ),
+            (
+                "tiny-llama-00001-of-00003.gguf",
+                "tiny-llama.gguf",
+                Some(1),
+                Some(3),
+            ),
+            (
+                "train-00000-of-00010.parquet",
+                "train.parquet",
+                Some(0),
+                Some(10),
+            ),
+            (
+                "model.safetensors.index.json",
+                "model.safetensors",
+                None,
+                None,
+            ),
+            ("shard-000123.tar", "shard-*.tar", Some(123), None),
+        ] {
+            assert_eq!(p(name), Some((whole.into(), index, count)), "{name}");
+        }
         assert_eq!(
             part_name("part.parquet", Some("train")).map(|p| p.whole),
             Some("*.parquet".into())
