@@ -41,19 +41,7 @@ fn sha256sum(p: &Path) -> String {
 }
 
 fn validate(kind: &str, file: &Path) {
-    let out = Command::new(python())
-        .arg(VALIDATE)
-        .arg(kind)
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{kind} validator rejected {}:\n{}{}",
-        file.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    validate_bom(kind, file)
 }
 
 /// The example app's hub snapshot, its revision, and where its files are.

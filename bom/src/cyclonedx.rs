@@ -276,6 +276,9 @@ pub fn component(c: &Component) -> Cdx {
     for r in &c.policy_violations {
         props.push(p(prop::policy_violation(), r));
     }
+    for (k, v) in prop::whole(c.whole.as_ref(), c.embedded.as_deref()) {
+        props.push(p(k, v));
+    }
     let data = match c.kind {
         Kind::Dataset | Kind::Prompt | Kind::Config => {
             let dtype = match c.kind {
@@ -311,8 +314,9 @@ pub fn component(c: &Component) -> Cdx {
     let parts = c
         .files
         .iter()
-        .skip(1)
-        .filter(|_| c.kind == Kind::Model)
+        // a many-file whole lists every part with its hash
+        .skip(usize::from(c.kind == Kind::Model && !c.is_whole()))
+        .filter(|_| c.kind == Kind::Model || c.is_whole())
         .map(|f| {
             let mut props = Vec::new();
             if let Some(r) = &f.role {
@@ -320,6 +324,12 @@ pub fn component(c: &Component) -> Cdx {
             }
             if let Some(fm) = &f.format {
                 props.push(p(prop::name(attr::ARTIFACT_FORMAT), fm));
+            }
+            if let Some(i) = f.part_index {
+                props.push(p(prop::name(attr::ARTIFACT_PART_INDEX), i.to_string()));
+            }
+            if let Some(n) = f.size {
+                props.push(p(prop::name(attr::FILE_SIZE), n.to_string()));
             }
             Cdx {
                 kind: "file".into(),
@@ -356,7 +366,8 @@ pub fn component(c: &Component) -> Cdx {
         name: c.name.clone(),
         version: c.revision.clone(),
         description: None,
-        hashes: sha_hash(&c.sha256),
+        // a whole has no one hash: its parts carry theirs, its set digest is a property
+        hashes: sha_hash(&c.sha256.clone().filter(|_| !c.is_whole())),
         licenses: c.license.iter().map(license_choice).collect(),
         purl: c.purl.clone(),
         external_references: c

@@ -22,7 +22,9 @@ pub mod model;
 pub mod prop;
 pub mod spdx3;
 
-pub use model::{ApiService, Component, Evidence, FileObservation, Kind, Process, Workload};
+pub use model::{
+    ApiService, Component, Evidence, FileObservation, Kind, Process, WholeFacts, Workload,
+};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

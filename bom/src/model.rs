@@ -84,6 +84,27 @@ pub struct FileObservation {
     pub accelerators: Vec<String>,
     pub tracers: Vec<String>,
     pub project: String,
+    /// The many-file whole the file is a part of (`aibom.artifact.whole.*`,
+    /// `aibom.artifact.part.*`), or the model an embedded chat template belongs to.
+    pub whole: Option<WholeFacts>,
+    /// Where inside its file an embedded artifact was read from (`aibom.artifact.embedded`).
+    pub embedded: Option<String>,
+}
+
+/// What a part says of its many-file whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WholeFacts {
+    /// `aibom.artifact.whole.id`.
+    pub id: String,
+    /// `aibom.artifact.part.index` (of the part; absent on a component).
+    pub part_index: Option<u64>,
+    /// `aibom.artifact.part.count`.
+    pub part_count: Option<u64>,
+    /// `aibom.artifact.whole.files`, `.bytes`, `.sha256`, `.skipped`: one listing.
+    pub files: Option<u64>,
+    pub bytes: Option<u64>,
+    pub sha256: Option<String>,
+    pub skipped: Option<u64>,
 }
 
 /// One file of a component.
@@ -95,6 +116,8 @@ pub struct FilePart {
     pub format: Option<String>,
     pub sha256: Option<String>,
     pub size: Option<u64>,
+    /// `aibom.artifact.part.index`, when the file is a numbered part of its component.
+    pub part_index: Option<u64>,
 }
 
 impl FilePart {
@@ -168,10 +191,22 @@ pub struct Component {
     pub projects: Vec<String>,
     /// Its files, primary first (one for a single-file artifact).
     pub files: Vec<FilePart>,
+    /// The many-file whole it is (a sharded model, a dataset of many files): the latest
+    /// listing its parts carried; or, for a chat template, the model it belongs to.
+    pub whole: Option<WholeFacts>,
+    /// Where inside its file an embedded artifact (a chat template) was read from.
+    pub embedded: Option<String>,
     /// Policy rules its files broke (`aibom.policy.rule` of `aibom.policy.violation`
     /// records), sorted and distinct. [`Evidence::build`] leaves it empty; who holds the
     /// violations (the sidecar) fills it.
     pub policy_violations: Vec<String>,
+}
+
+impl Component {
+    /// Whether it is a many-file whole (a sharded model, a dataset of many files).
+    pub fn is_whole(&self) -> bool {
+        self.whole.is_some() && self.embedded.is_none()
+    }
 }
 
 /// An AI API the workload called (`aibom.api.call` records), hosted (OpenAI, Anthropic...) or
@@ -301,10 +336,18 @@ impl Evidence {
     pub fn build(workload: Workload, files: Vec<FileObservation>, tool_version: &str) -> Self {
         let mut groups: BTreeMap<String, Vec<FileObservation>> = BTreeMap::new();
         for f in files {
-            let key = match (&f.id, &f.sha256) {
-                (Some(id), _) => id.clone(),
-                (None, Some(sha)) => format!("sha256:{sha}"),
-                (None, None) => format!("file:{}", f.path),
+            let whole = f.whole.as_ref().map(|w| w.id.as_str());
+            let key = match (&f.embedded, &f.id, whole, &f.sha256) {
+                // a chat template: one component per model, place and text
+                (Some(e), _, _, sha) => format!(
+                    "{}#{e}@{}",
+                    whole.unwrap_or(&f.path),
+                    sha.as_deref().unwrap_or("")
+                ),
+                (None, Some(id), _, _) => id.clone(),
+                (None, None, Some(w), _) => w.to_string(),
+                (None, None, None, Some(sha)) => format!("sha256:{sha}"),
+                (None, None, None, None) => format!("file:{}", f.path),
             };
             groups.entry(key).or_default().push(f);
         }
@@ -389,8 +432,18 @@ fn component(key: String, mut fs: Vec<FileObservation>) -> Component {
             format: f.format.clone(),
             sha256: f.sha256.clone(),
             size: f.size,
+            part_index: f.whole.as_ref().and_then(|w| w.part_index),
         })
         .collect();
+    // the latest listing any part carried (the largest, should they differ)
+    let whole = fs
+        .iter()
+        .filter_map(|f| f.whole.clone())
+        .max_by_key(|w| (w.files, w.part_count))
+        .map(|w| WholeFacts {
+            part_index: None,
+            ..w
+        });
     let mut c = Component {
         key,
         kind: Kind::from_type(&p.artifact_type),
@@ -414,9 +467,15 @@ fn component(key: String, mut fs: Vec<FileObservation>) -> Component {
         tracers,
         projects,
         files,
+        whole,
+        embedded: p.embedded.clone(),
         policy_violations: Vec::new(),
     };
     c.identity = identity(&c, &p);
+    // a many-file whole weighs what its listing found, else what its parts seen weigh
+    if let (Some(w), None) = (&c.whole, &c.embedded) {
+        c.size = w.bytes.or_else(|| c.files.iter().map(|f| f.size).sum());
+    }
     c
 }
 

@@ -15,6 +15,34 @@ pub fn name(semconv: &str) -> String {
     format!("aibom:{short}")
 }
 
+/// The facts of a many-file whole (`aibom:whole.id`, `aibom:part.count`,
+/// `aibom:whole.files`, `aibom:whole.bytes`, `aibom:whole.sha256`, `aibom:whole.skipped`)
+/// and of an embedded artifact (`aibom:embedded`), as (name, value) pairs.
+pub fn whole(w: Option<&crate::WholeFacts>, embedded: Option<&str>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(w) = w {
+        out.push((name(attr::ARTIFACT_WHOLE_ID), w.id.clone()));
+        let nums = [
+            (attr::ARTIFACT_PART_COUNT, w.part_count),
+            (attr::ARTIFACT_WHOLE_FILES, w.files),
+            (attr::ARTIFACT_WHOLE_BYTES, w.bytes),
+            (attr::ARTIFACT_WHOLE_SKIPPED, w.skipped),
+        ];
+        for (k, v) in nums {
+            if let Some(v) = v {
+                out.push((name(k), v.to_string()));
+            }
+        }
+        if let Some(d) = &w.sha256 {
+            out.push((name(attr::ARTIFACT_WHOLE_SHA256), d.clone()));
+        }
+    }
+    if let Some(e) = embedded {
+        out.push((name(attr::ARTIFACT_EMBEDDED), e.to_string()));
+    }
+    out
+}
+
 /// Who provides the artifact (`aibom:provider`).
 pub fn provider() -> String {
     name(attr::ARTIFACT_PROVIDER)

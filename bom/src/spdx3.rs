@@ -12,7 +12,7 @@
 //! `software_Sbom` (type `runtime`) and `dependsOn` everything it loaded. Licenses are
 //! `simplelicensing_LicenseExpression`s linked by `hasConcludedLicense`; names that are no
 //! SPDX id become `LicenseRef-` ids.
-use aibom_semconv::event;
+use aibom_semconv::{attr, event};
 use serde_json::{json, Value};
 
 use crate::model::{ApiService, Component, Evidence, Kind};
@@ -86,7 +86,7 @@ impl Doc {
         if let Some(u) = &c.source_url {
             v["software_downloadLocation"] = json!(u);
         }
-        if c.sha256.is_some() {
+        if c.sha256.is_some() && !c.is_whole() {
             v["verifiedUsing"] = Self::hashes(&c.sha256);
         }
         let mut comment = format!("Loaded at run time from {}", c.paths.join(", "));
@@ -136,6 +136,16 @@ impl Doc {
                 if f.sha256.is_some() {
                     v["verifiedUsing"] = Self::hashes(&f.sha256);
                 }
+                let mut facts = Vec::new();
+                if let Some(i) = f.part_index {
+                    facts.push(format!("{}: {i}", prop::name(attr::ARTIFACT_PART_INDEX)));
+                }
+                if let Some(n) = f.size {
+                    facts.push(format!("{}: {n}", prop::name(attr::FILE_SIZE)));
+                }
+                if !facts.is_empty() {
+                    v["comment"] = json!(facts.join(", "));
+                }
                 self.add(v)
             })
             .collect();
@@ -148,6 +158,9 @@ impl Doc {
                 "simplelicensing_licenseExpression": l.spdx_expression(),
             }));
             self.relationship(&pkg, "hasConcludedLicense", vec![lic]);
+        }
+        for (k, v) in prop::whole(c.whole.as_ref(), c.embedded.as_deref()) {
+            self.annotate(&pkg, format!("{k}: {v}"));
         }
         // One annotation per broken policy rule: "aibom.policy.violation: RULE".
         for rule in &c.policy_violations {

@@ -344,11 +344,27 @@ impl Pipeline {
     }
 
     fn send(&mut self, rec: AccessRecord) {
+        // artifacts stored inside the file (chat templates): their own `identified`
+        // records, beside the file's
+        let inner: Vec<AccessRecord> = match (&rec.artifact, rec.kind) {
+            (Some(a), RecordKind::Identified) => a
+                .inner
+                .iter()
+                .map(|i| AccessRecord {
+                    artifact: Some(i.clone()),
+                    ..rec.clone()
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         if rec.kind == RecordKind::Identified {
             self.judge(&rec); // rules on the hash are decided here
         }
         let (fanout, stats) = (&mut self.fanout, &*self.stats);
         self.router.route(rec, stats, |r| fanout.emit(r, stats));
+        for r in inner {
+            self.send(r);
+        }
     }
 
     fn gauges(&self) {

@@ -75,6 +75,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0011_runtime_api_calls.sql",
         include_str!("../schema/0011_runtime_api_calls.sql"),
     ),
+    (
+        12,
+        "0012_runtime_events_parts.sql",
+        include_str!("../schema/0012_runtime_events_parts.sql"),
+    ),
 ];
 
 /// SQL fragments templates inline with `{{sql:NAME}}` (not migrations themselves).
@@ -109,6 +114,13 @@ const NAMES: &[(&str, &str)] = &[
     ("attr.ARTIFACT_LICENSE", attr::ARTIFACT_LICENSE),
     ("attr.ARTIFACT_REVISION", attr::ARTIFACT_REVISION),
     ("attr.ARTIFACT_SHA256", attr::ARTIFACT_SHA256),
+    ("attr.ARTIFACT_WHOLE_ID", attr::ARTIFACT_WHOLE_ID),
+    ("attr.ARTIFACT_PART_INDEX", attr::ARTIFACT_PART_INDEX),
+    ("attr.ARTIFACT_PART_COUNT", attr::ARTIFACT_PART_COUNT),
+    ("attr.ARTIFACT_WHOLE_FILES", attr::ARTIFACT_WHOLE_FILES),
+    ("attr.ARTIFACT_WHOLE_BYTES", attr::ARTIFACT_WHOLE_BYTES),
+    ("attr.ARTIFACT_WHOLE_SHA256", attr::ARTIFACT_WHOLE_SHA256),
+    ("attr.ARTIFACT_EMBEDDED", attr::ARTIFACT_EMBEDDED),
     ("attr.FILE_PATH", attr::FILE_PATH),
     ("attr.FILE_SIZE", attr::FILE_SIZE),
     ("attr.ACCESS_MODE", attr::ACCESS_MODE),
@@ -597,9 +609,8 @@ mod tests {
 
     #[test]
     fn the_api_calls_view_keeps_api_call_records_with_typed_columns() {
-        let (v, name, tpl) = MIGRATIONS.iter().find(|m| m.0 == 11).unwrap();
+        let (_, name, tpl) = MIGRATIONS.iter().find(|m| m.0 == 11).unwrap();
         assert_eq!(*name, "0011_runtime_api_calls.sql");
-        assert_eq!(MIGRATIONS.last().unwrap().0, *v);
         let sql = render(tpl, &target()).unwrap();
         for (name, col) in [
             (attr::API_PROVIDER, "api_provider"),

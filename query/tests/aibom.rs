@@ -40,6 +40,21 @@ fn validate(kind: &str, doc: &str) {
     );
 }
 
+/// A migrated engine and a base time an hour ago (ns); `None` when chDB is not available.
+fn migrated() -> Option<(ClickHouse, i64)> {
+    let ch = ClickHouse::start()?;
+    let out = migrate(&ch);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some((
+        ch,
+        chrono::Utc::now().timestamp_nanos_opt().unwrap() - 3600 * S,
+    ))
+}
+
 fn fixture(ch: &ClickHouse, base: i64) {
     let purl = format!("pkg:huggingface/org/m@{REV}");
     let hf = |t: i64, file: &str, role: &str, sha: &str| {
@@ -249,16 +264,9 @@ fn get(sc: &Sidecar, project: &str, query: &str, token: Option<&str>) -> (u16, S
 
 #[test]
 fn aibom_route_serves_validated_cyclonedx_and_spdx3() {
-    let Some(ch) = ClickHouse::start() else {
+    let Some((ch, base)) = migrated() else {
         return;
     };
-    let out = migrate(&ch);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let base = chrono::Utc::now().timestamp_nanos_opt().unwrap() - 3600 * S;
     fixture(&ch, base);
     let sc = Sidecar::start(&ch, &[]);
 
@@ -447,4 +455,139 @@ fn aibom_route_serves_validated_cyclonedx_and_spdx3() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["id", "format"]);
+}
+
+/// The parts of a sharded model (as aibomd exports them: each with the whole's id, its index,
+/// the count and the listing) and a chat template read from inside a GGUF (an `identified`
+/// record on the GGUF's path with `aibom.artifact.embedded`): the summary and the AI-BOM show
+/// the model as one artifact listing its parts, and the template as its own, without mixing
+/// its type or hash into the GGUF's.
+#[test]
+fn parts_are_one_artifact_and_embedded_templates_their_own_in_summary_and_bom() {
+    let Some((ch, base)) = migrated() else {
+        return;
+    };
+    let whole = "file:///m/tiny#model.safetensors";
+    let shas = ["a1", "a2", "a3"].map(|s| s.repeat(32));
+    let row = |t: i64, extra: &[(&str, &str)]| {
+        let mut a = vec![
+            (attr::PROJECT_ID, "proj-w"),
+            (attr::ACCESS_MODE, "read"),
+            (attr::ACCESS_COUNT, "1"),
+            (attr::PROCESS_PID, "100"),
+            (attr::PROCESS_EXECUTABLE_NAME, "python3"),
+            (attr::TRACER, "ebpf"),
+            (attr::ARTIFACT_PROVIDER, "local"),
+        ];
+        a.extend_from_slice(extra);
+        log_row(base + t * S, &a, &[])
+    };
+    let paths: Vec<String> = (1..=3)
+        .map(|i| format!("/m/tiny/model-0000{i}-of-00003.safetensors"))
+        .collect();
+    let idx: Vec<String> = (1..=3).map(|i| i.to_string()).collect();
+    let mut rows: Vec<Value> = (0..3)
+        .map(|i| {
+            row(
+                i as i64 + 1,
+                &[
+                    (attr::FILE_PATH, &paths[i]),
+                    (attr::ARTIFACT_TYPE, "model"),
+                    (attr::ARTIFACT_ROLE, "weights"),
+                    (attr::ARTIFACT_FORMAT, "safetensors"),
+                    (attr::ARTIFACT_NAME, "tiny"),
+                    (attr::ARTIFACT_SHA256, &shas[i]),
+                    (attr::FILE_SIZE, "100"),
+                    (attr::ARTIFACT_WHOLE_ID, whole),
+                    (attr::ARTIFACT_PART_INDEX, &idx[i]),
+                    (attr::ARTIFACT_PART_COUNT, "3"),
+                    (attr::ARTIFACT_WHOLE_FILES, "3"),
+                    (attr::ARTIFACT_WHOLE_BYTES, "300"),
+                    (attr::ARTIFACT_WHOLE_SHA256, &"d".repeat(64)),
+                ],
+            )
+        })
+        .collect();
+    let gguf_sha = "b".repeat(64);
+    let tpl_sha = "c".repeat(64);
+    let gguf = [
+        (attr::FILE_PATH, "/m/chatty.gguf"),
+        (attr::ARTIFACT_TYPE, "model"),
+        (attr::ARTIFACT_FORMAT, "gguf"),
+        (attr::ARTIFACT_NAME, "chatty"),
+        (attr::ARTIFACT_SHA256, gguf_sha.as_str()),
+    ];
+    rows.push(row(5, &gguf));
+    let mut tpl = row(
+        6,
+        &[
+            (record::EVENT_NAME, event::ARTIFACT_IDENTIFIED),
+            (attr::FILE_PATH, "/m/chatty.gguf"),
+            (attr::ARTIFACT_TYPE, "prompt"),
+            (attr::ARTIFACT_ROLE, "template"),
+            (attr::ARTIFACT_FORMAT, "jinja"),
+            (attr::ARTIFACT_NAME, "chatty"),
+            (attr::ARTIFACT_SHA256, tpl_sha.as_str()),
+            (attr::ARTIFACT_EMBEDDED, "tokenizer.chat_template"),
+            (attr::ARTIFACT_WHOLE_ID, "file:///m/chatty.gguf"),
+        ],
+    );
+    tpl["EventName"] = event::ARTIFACT_IDENTIFIED.into();
+    rows.push(tpl);
+    ch.insert_logs(&rows, false);
+    let sc = Sidecar::start(&ch, &[]);
+
+    let r = call(
+        "GET",
+        &format!("{}/projects/proj-w/runtime/summary", sc.base),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let arts = r.json["artifacts"].as_array().unwrap();
+    assert_eq!(
+        arts.len(),
+        3,
+        "the model, the GGUF, its template: {:#}",
+        r.json
+    );
+    let m = arts.iter().find(|a| a["key"] == whole).unwrap();
+    assert_eq!(m[attr::FILE_PATH].as_array().unwrap().len(), 3, "{m:#}");
+    assert_eq!(m[attr::ARTIFACT_PART_COUNT], 3);
+    assert_eq!(m[attr::ARTIFACT_WHOLE_FILES], 3);
+    assert_eq!(m[attr::ARTIFACT_WHOLE_BYTES], 300);
+    let g = arts.iter().find(|a| a["key"] == gguf_sha.as_str()).unwrap();
+    assert_eq!(g[attr::ARTIFACT_TYPE], "model", "{g:#}");
+    assert_eq!(g[attr::ARTIFACT_SHA256], serde_json::json!([gguf_sha]));
+    let t = arts.iter().find(|a| a["key"] == tpl_sha.as_str()).unwrap();
+    assert_eq!(t[attr::ARTIFACT_TYPE], "prompt", "{t:#}");
+
+    let (status, _, text) = get(&sc, "proj-w", "", Some(TOKEN));
+    assert_eq!(status, 200, "{text}");
+    validate("cyclonedx", &text);
+    let bom: Value = serde_json::from_str(&text).unwrap();
+    let comps = bom["components"].as_array().unwrap();
+    let whole_prop = aibom_bom::prop::name(attr::ARTIFACT_WHOLE_ID);
+    let m: Vec<_> = comps
+        .iter()
+        .filter(|c| props(c, &whole_prop) == [whole])
+        .collect();
+    assert_eq!(m.len(), 1, "{bom:#}");
+    let parts = m[0]["components"].as_array().unwrap();
+    assert_eq!(parts.len(), 3, "{:#}", m[0]);
+    for (p, sha) in parts.iter().zip(&shas) {
+        assert_eq!(p["hashes"][0]["content"], sha.as_str(), "{p:#}");
+    }
+    let embedded = aibom_bom::prop::name(attr::ARTIFACT_EMBEDDED);
+    let t: Vec<_> = comps
+        .iter()
+        .filter(|c| props(c, &embedded) == ["tokenizer.chat_template"])
+        .collect();
+    assert_eq!(t.len(), 1, "{bom:#}");
+    assert_eq!(t[0]["hashes"][0]["content"], tpl_sha.as_str());
+    let g = comps
+        .iter()
+        .find(|c| c["name"] == "chatty" && c["type"] == "machine-learning-model")
+        .unwrap();
+    assert_eq!(g["hashes"][0]["content"], gguf_sha.as_str(), "{g:#}");
 }

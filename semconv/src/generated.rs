@@ -118,6 +118,17 @@ pub mod attr {
     ///
     /// Type `string`.
     pub const API_TLS_LIBRARY: &str = "aibom.api.tls_library";
+    /// Where inside its file an artifact stored within another one was read from: the GGUF key or
+    /// JSON path of a chat template.
+    ///
+    /// `tokenizer.chat_template` (GGUF), `tokenizer.chat_template.NAME` (a named GGUF template),
+    /// `chat_template` or `chat_template[NAME]` (`tokenizer_config.json`). Such an artifact has its
+    /// own record (type `prompt`, role `template`), named after its model, whose sha256 is of its
+    /// text (`embedded_text`): a changed template is a new version even when the weights are
+    /// unchanged.
+    ///
+    /// Type `string`.
+    pub const ARTIFACT_EMBEDDED: &str = "aibom.artifact.embedded";
     /// Artifact format: safetensors, gguf, onnx, ...
     ///
     /// Taken from the file's header where it has one, else from the extension. An open set: aibomd
@@ -163,6 +174,22 @@ pub mod attr {
     ///
     /// Type `string`.
     pub const ARTIFACT_NAME: &str = "aibom.artifact.name";
+    /// How many parts the whole has.
+    ///
+    /// From the name (`-of-00004`) or the GGUF header (`split.count`), else from the listing of the
+    /// whole's folder (`aibom.artifact.whole.files`).
+    ///
+    /// Type `int`.
+    pub const ARTIFACT_PART_COUNT: &str = "aibom.artifact.part.count";
+    /// Which part of a many-file artifact this file is, as its name numbers it.
+    ///
+    /// `1` of `model-00001-of-00004.safetensors`, `0` of `train-00000-of-00010.parquet`, `123` of
+    /// `shard-000123.tar` (names number from 0 or 1; the value is as written). Absent for parts
+    /// whose name carries no number (`data/train/*.parquet`, the index
+    /// `model.safetensors.index.json`).
+    ///
+    /// Type `int`.
+    pub const ARTIFACT_PART_INDEX: &str = "aibom.artifact.part.index";
     /// Where the artifact came from (its publisher or hub).
     ///
     /// Describes the origin of an artifact file, not the API a request went to. Where a value names
@@ -201,6 +228,45 @@ pub mod attr {
     ///
     /// Values: [`crate::artifact_type`].
     pub const ARTIFACT_TYPE: &str = "aibom.artifact.type";
+    /// Bytes of the whole's files, from the same listing.
+    ///
+    /// Type `int`.
+    pub const ARTIFACT_WHOLE_BYTES: &str = "aibom.artifact.whole.bytes";
+    /// Files the whole has, from one bounded listing of its folder.
+    ///
+    /// The folder is listed once per folder version (not walked: sub-folders are not entered), at
+    /// most 200,000 entries, and only names that fit the whole's pattern are stat'ed (never opened
+    /// or read).
+    ///
+    /// Type `int`.
+    pub const ARTIFACT_WHOLE_FILES: &str = "aibom.artifact.whole.files";
+    /// Stable id of the whole this artifact is a part of: a sharded model or a dataset of many
+    /// files (every part carries the same value), or the model a chat template belongs to.
+    ///
+    /// `BASE#NAME`: BASE the canonical id of the parts when they have one (a purl), else `file://`
+    /// and their folder; NAME the file the whole would be unsharded (`model.safetensors` for
+    /// `model-0000N-of-00004.safetensors` and its `model.safetensors.index.json`, `tiny.gguf` for
+    /// `tiny-0000N-of-00003.gguf`, `train.parquet` for `train-0000N-of-00010.parquet`) or a pattern
+    /// (`shard-*.tar`, `*.parquet` for a folder of parquet files). A chat template carries its
+    /// model's: the model's whole id, else its canonical id, else `file://` and the model file's
+    /// path (a GGUF) or folder (a `tokenizer_config.json`).
+    ///
+    /// Type `string`.
+    pub const ARTIFACT_WHOLE_ID: &str = "aibom.artifact.whole.id";
+    /// Set digest of the whole: SHA-256 over its files' names, sizes and modification times, sorted
+    /// by name. Changes when any part is added, removed or rewritten; costs no read of the parts.
+    ///
+    /// Each part's own bytes are hashed (`aibom.artifact.sha256`) only when a process opens it,
+    /// under the usual hashing bounds: a 100,000-file dataset of which a process read 10 files
+    /// costs 10 hashes and one listing.
+    ///
+    /// Type `string`.
+    pub const ARTIFACT_WHOLE_SHA256: &str = "aibom.artifact.whole.sha256";
+    /// Files of the whole the listing did not count: beyond the listing's bounds (100,000 parts,
+    /// 200,000 entries) or that could not be stat'ed.
+    ///
+    /// Type `int`.
+    pub const ARTIFACT_WHOLE_SKIPPED: &str = "aibom.artifact.whole.skipped";
     /// The action the rule asks for.
     ///
     /// Values: [`crate::policy_action`].
@@ -754,8 +820,12 @@ pub mod hash_source {
     /// The name of an Ollama store blob (`blobs/sha256-HEX`, the layer digest its manifest names;
     /// Ollama verifies it on pull), verified in form (64 lowercase hex digits).
     pub const OLLAMA_DIGEST: &str = "ollama_digest";
+    /// Computed over the text of an artifact stored inside another file (a chat template in a GGUF
+    /// header or a `tokenizer_config.json`): its UTF-8 bytes as stored. The text itself is never
+    /// exported.
+    pub const EMBEDDED_TEXT: &str = "embedded_text";
     /// Every value the registry lists for `aibom.artifact.sha256_source`, in registry order.
-    pub const ALL: &[&str] = &[COMPUTED, HF_BLOB_NAME, OLLAMA_DIGEST];
+    pub const ALL: &[&str] = &[COMPUTED, HF_BLOB_NAME, OLLAMA_DIGEST, EMBEDDED_TEXT];
 }
 
 /// Values of [`attr::ARTIFACT_TYPE`] (`aibom.artifact.type`).
@@ -1008,6 +1078,7 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::API_PROVIDER,
     attr::API_SEEN_BY,
     attr::API_TLS_LIBRARY,
+    attr::ARTIFACT_EMBEDDED,
     attr::ARTIFACT_FORMAT,
     attr::ARTIFACT_FORMAT_ERROR,
     attr::ARTIFACT_FORMAT_MISMATCH,
@@ -1016,6 +1087,8 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::ARTIFACT_LICENSE,
     attr::ARTIFACT_LICENSE_SOURCE,
     attr::ARTIFACT_NAME,
+    attr::ARTIFACT_PART_COUNT,
+    attr::ARTIFACT_PART_INDEX,
     attr::ARTIFACT_PROVIDER,
     attr::ARTIFACT_REVISION,
     attr::ARTIFACT_ROLE,
@@ -1024,6 +1097,11 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::ARTIFACT_SHA256_SOURCE,
     attr::ARTIFACT_SOURCE_URL,
     attr::ARTIFACT_TYPE,
+    attr::ARTIFACT_WHOLE_BYTES,
+    attr::ARTIFACT_WHOLE_FILES,
+    attr::ARTIFACT_WHOLE_ID,
+    attr::ARTIFACT_WHOLE_SHA256,
+    attr::ARTIFACT_WHOLE_SKIPPED,
     attr::POLICY_ACTION,
     attr::POLICY_ENFORCED,
     attr::POLICY_RULE,
@@ -1268,6 +1346,14 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         values: &[],
     },
     AttributeDef {
+        name: attr::ARTIFACT_EMBEDDED,
+        ty: AttrType::String,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Where inside its file an artifact stored within another one was read from: the GGUF key or JSON path of a chat template.",
+        values: &[],
+    },
+    AttributeDef {
         name: attr::ARTIFACT_FORMAT,
         ty: AttrType::String,
         origin: Origin::Aibom,
@@ -1329,6 +1415,22 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         origin: Origin::Aibom,
         stability: Stability::Development,
         brief: "Human-readable artifact name (`org/name`).",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::ARTIFACT_PART_COUNT,
+        ty: AttrType::Int,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "How many parts the whole has.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::ARTIFACT_PART_INDEX,
+        ty: AttrType::Int,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Which part of a many-file artifact this file is, as its name numbers it.",
         values: &[],
     },
     AttributeDef {
@@ -1394,6 +1496,46 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         stability: Stability::Development,
         brief: "Artifact type: model, dataset, prompt, tool, config, accelerator.",
         values: artifact_type::ALL,
+    },
+    AttributeDef {
+        name: attr::ARTIFACT_WHOLE_BYTES,
+        ty: AttrType::Int,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Bytes of the whole's files, from the same listing.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::ARTIFACT_WHOLE_FILES,
+        ty: AttrType::Int,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Files the whole has, from one bounded listing of its folder.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::ARTIFACT_WHOLE_ID,
+        ty: AttrType::String,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Stable id of the whole this artifact is a part of: a sharded model or a dataset of many files (every part carries the same value), or the model a chat template belongs to.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::ARTIFACT_WHOLE_SHA256,
+        ty: AttrType::String,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Set digest of the whole: SHA-256 over its files' names, sizes and modification times, sorted by name. Changes when any part is added, removed or rewritten; costs no read of the parts.",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::ARTIFACT_WHOLE_SKIPPED,
+        ty: AttrType::Int,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Files of the whole the listing did not count: beyond the listing's bounds (100,000 parts, 200,000 entries) or that could not be stat'ed.",
+        values: &[],
     },
     AttributeDef {
         name: attr::POLICY_ACTION,

@@ -169,3 +169,34 @@ pub fn i(v: &Value, key: &str) -> i64 {
         .as_i64()
         .unwrap_or_else(|| panic!("{key} missing or not an integer in {v:#}"))
 }
+
+/// Checks `file` with the official validators (`bom/tests/validate_bom.py`: CycloneDX 1.6
+/// via cyclonedx-python-lib, SPDX 3.0.1 via spdx-python-model); `kind` is `cyclonedx` or
+/// `spdx3`.
+pub fn validate_bom(kind: &str, file: &Path) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../bom/tests/validate_bom.py");
+    let out = Command::new(python())
+        .arg(script)
+        .arg(kind)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{kind} validator rejected {}:\n{}{}",
+        file.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `cmd`, failing with its stderr unless it succeeds; its output.
+pub fn succeed(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

@@ -31,7 +31,8 @@ pub struct BomSink {
     path: PathBuf,
     format: Format,
     workload: Workload,
-    files: BTreeMap<PathBuf, Seen>,
+    /// By file, and where inside it an embedded artifact (a chat template) was read from.
+    files: BTreeMap<(PathBuf, Option<String>), Seen>,
     /// AI APIs called, by (provider, host, port).
     services: BTreeMap<(String, String, u16), ApiService>,
     /// Accelerators each process opened (`VENDOR/KIND[/INDEX]`), by pid.
@@ -104,7 +105,7 @@ impl BomSink {
             .filter(|(_, s)| {
                 s.loaded && s.artifact.as_ref().is_none_or(|a| a.accelerator.is_none())
             })
-            .map(|(path, s)| observation(path, s, &self.accelerators))
+            .map(|((path, _), s)| observation(path, s, &self.accelerators))
             .collect();
         let mut ev = Evidence::build(self.workload.clone(), files, env!("CARGO_PKG_VERSION"));
         ev.services = self.services.values().cloned().collect();
@@ -157,6 +158,16 @@ fn observation(
         accelerators: devices.into_iter().cloned().collect(),
         tracers: s.tracers.iter().map(|t| t.to_string()).collect(),
         project: s.project.clone(),
+        whole: a.whole.as_deref().map(|w| aibom_bom::WholeFacts {
+            id: w.id.clone(),
+            part_index: w.part_index,
+            part_count: w.part_count,
+            files: w.listing.as_ref().map(|l| l.files),
+            bytes: w.listing.as_ref().map(|l| l.bytes),
+            sha256: w.listing.as_ref().map(|l| l.digest.clone()),
+            skipped: w.listing.as_ref().map(|l| l.skipped),
+        }),
+        embedded: a.embedded,
     }
 }
 
@@ -178,7 +189,11 @@ impl Sink for BomSink {
                 .or_default()
                 .insert(acc.device());
         }
-        let s = self.files.entry(r.file_path.to_path_buf()).or_default();
+        let embedded = r.artifact.as_ref().and_then(|a| a.embedded.clone());
+        let s = self
+            .files
+            .entry((r.file_path.to_path_buf(), embedded))
+            .or_default();
         // what was read describes the artifact better than what was being written; an
         // `identified` record completes it with the hash
         if r.artifact.is_some() && (s.artifact.is_none() || r.mode != AccessMode::Write) {

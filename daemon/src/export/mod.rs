@@ -176,6 +176,19 @@ pub fn visit_attributes<'a>(r: &'a AccessRecord, mut out: impl FnMut(&'static st
         opt(attr::ARTIFACT_SHA256_SOURCE, x.sha256_source.map(s));
         opt(attr::ARTIFACT_SHA256_ERROR, os(&x.sha256_error));
         opt(attr::ARTIFACT_IDENTITY_ERROR, os(&x.identity_error));
+        opt(attr::ARTIFACT_EMBEDDED, os(&x.embedded));
+        if let Some(w) = &x.whole {
+            let int = |n: u64| Value::Int(n as i64);
+            opt(attr::ARTIFACT_WHOLE_ID, Some(s(&w.id)));
+            opt(attr::ARTIFACT_PART_INDEX, w.part_index.map(int));
+            opt(attr::ARTIFACT_PART_COUNT, w.part_count.map(int));
+            if let Some(l) = &w.listing {
+                opt(attr::ARTIFACT_WHOLE_FILES, Some(int(l.files)));
+                opt(attr::ARTIFACT_WHOLE_BYTES, Some(int(l.bytes)));
+                opt(attr::ARTIFACT_WHOLE_SHA256, Some(s(&l.digest)));
+                opt(attr::ARTIFACT_WHOLE_SKIPPED, Some(int(l.skipped)));
+            }
+        }
         if let Some(acc) = &x.accelerator {
             opt(attr::ACCELERATOR_VENDOR, Some(s(acc.vendor)));
             opt(attr::ACCELERATOR_KIND, Some(s(acc.kind)));

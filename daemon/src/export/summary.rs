@@ -38,10 +38,13 @@ pub struct ApiRow {
 /// (provider, server:port, model, operation, process) of an [`ApiRow`].
 pub type ApiKey = (&'static str, String, String, String, String);
 
+/// A file, and where inside it an embedded artifact (a chat template) was read from.
+pub type FileKey = (PathBuf, Option<String>);
+
 /// What `aibomd run` prints: files, then API calls.
 #[derive(Debug, Default)]
 pub struct Summary {
-    pub files: BTreeMap<PathBuf, Row>,
+    pub files: BTreeMap<FileKey, Row>,
     pub apis: BTreeMap<ApiKey, ApiRow>,
 }
 
@@ -85,7 +88,11 @@ impl Sink for SummarySink {
         if r.api.is_some() {
             return Ok(()); // a violation of an API call: shown in the console line
         }
-        let row = t.files.entry(r.file_path.to_path_buf()).or_default();
+        let embedded = r.artifact.as_ref().and_then(|a| a.embedded.clone());
+        let row = t
+            .files
+            .entry((r.file_path.to_path_buf(), embedded))
+            .or_default();
         // what was read describes the artifact better than what was being written
         if r.artifact.is_some()
             && (row.artifact.is_none() || r.mode != crate::model::AccessMode::Write)
@@ -189,14 +196,35 @@ fn render_apis(apis: &BTreeMap<ApiKey, ApiRow>) -> String {
     out
 }
 
-/// The files table.
-fn render_files(table: &BTreeMap<PathBuf, Row>) -> String {
+/// The whole a row's file is a part of (a sharded model, a dataset of many files).
+fn part_of(row: &Row) -> Option<&crate::model::Whole> {
+    let a = row.artifact.as_deref()?;
+    a.whole.as_deref().filter(|_| a.embedded.is_none())
+}
+
+/// The files table: a many-file whole is one row, its parts listed under it.
+fn render_files(table: &BTreeMap<FileKey, Row>) -> String {
     let mut out = String::new();
     if table.is_empty() {
         out.push_str("aibomd: no AI artifacts were accessed\n");
         return out;
     }
-    let _ = writeln!(out, "aibomd: {} artifact file(s) accessed", table.len());
+    let mut wholes: BTreeMap<&str, Vec<(&FileKey, &Row)>> = BTreeMap::new();
+    for (k, row) in table {
+        if let Some(w) = part_of(row) {
+            wholes.entry(&w.id).or_default().push((k, row));
+        }
+    }
+    let _ = write!(out, "aibomd: {} artifact file(s) accessed", table.len());
+    if !wholes.is_empty() {
+        let _ = write!(
+            out,
+            ", {} of them part(s) of {} many-file artifact(s)",
+            wholes.values().map(Vec::len).sum::<usize>(),
+            wholes.len()
+        );
+    }
+    out.push('\n');
     // TYPE:FORMAT as wide as its widest value (`model/tokenizer:tokenizer.json`), capped
     let kw = table
         .values()
@@ -204,14 +232,8 @@ fn render_files(table: &BTreeMap<PathBuf, Row>) -> String {
         .max()
         .unwrap_or(0)
         .clamp("TYPE:FORMAT".len(), KIND_MAX);
-    let line = |out: &mut String, c: [&str; 10]| {
-        let _ = writeln!(
-            out,
-            "{:>4} {:>9} {:<10} {:<kw$} {:<11} {:<22} {:<12} {:<8} {:<14} {}",
-            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]
-        );
-    };
-    line(
+    let t = Columns { kw };
+    t.line(
         &mut out,
         [
             "ACC",
@@ -226,7 +248,40 @@ fn render_files(table: &BTreeMap<PathBuf, Row>) -> String {
             "PATH",
         ],
     );
-    for (path, row) in table {
+    let mut shown = BTreeSet::new();
+    for (key, row) in table {
+        match part_of(row) {
+            Some(w) if shown.insert(w.id.as_str()) => t.whole(&mut out, w, &wholes[w.id.as_str()]),
+            Some(_) => {}
+            None => t.row(&mut out, key, row, None),
+        }
+    }
+    out
+}
+
+/// The part index of a row's file.
+fn part_index(row: &Row) -> Option<u64> {
+    row.artifact.as_ref()?.whole.as_ref()?.part_index
+}
+
+/// Column layout of the files table.
+struct Columns {
+    /// Width of TYPE:FORMAT.
+    kw: usize,
+}
+
+impl Columns {
+    fn line(&self, out: &mut String, c: [&str; 10]) {
+        let kw = self.kw;
+        let _ = writeln!(
+            out,
+            "{:>4} {:>9} {:<10} {:<kw$} {:<11} {:<22} {:<12} {:<8} {:<14} {}",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]
+        );
+    }
+
+    /// One file's row; `part` replaces the name with `part I/N` under its whole.
+    fn row(&self, out: &mut String, (path, embedded): &FileKey, row: &Row, part: Option<String>) {
         let a = row.artifact.as_deref().cloned().unwrap_or_default();
         let kind = kind_label(&a);
         // an accelerator is named by what it is: `nvidia gpu 0`
@@ -234,17 +289,21 @@ fn render_files(table: &BTreeMap<PathBuf, Row>) -> String {
             Some(i) => format!("{} {} {i}", acc.vendor, acc.kind),
             None => format!("{} {}", acc.vendor, acc.kind),
         });
-        let name = name.as_deref().or(a.name.as_deref());
+        let name = part.as_deref().or(name.as_deref()).or(a.name.as_deref());
         let modes: Vec<_> = row.modes.iter().copied().collect();
         let procs: Vec<_> = row.processes.iter().cloned().collect();
         let or_dash = |s: Option<&str>| printable(s.unwrap_or("-"));
-        line(
-            &mut out,
+        let mut shown_path = printable(&path_string(path.as_os_str().as_bytes()));
+        if let Some(e) = embedded {
+            shown_path = format!("{shown_path} [{}]", printable(e));
+        }
+        self.line(
+            out,
             [
                 &row.accesses.to_string(),
                 &row.size.map(human).unwrap_or_else(|| "-".into()),
                 &modes.join(","),
-                &fit(&kind, kw),
+                &fit(&kind, self.kw),
                 &fit(&or_dash((!a.provider.is_empty()).then_some(a.provider)), 11),
                 &fit(&or_dash(name), 22),
                 &fit(&or_dash(a.license.as_deref()), 12),
@@ -253,21 +312,87 @@ fn render_files(table: &BTreeMap<PathBuf, Row>) -> String {
                     .map(|s| &s[..s.len().min(8)])
                     .unwrap_or("-"),
                 &fit(&procs.join(","), 14),
-                &printable(&path_string(path.as_os_str().as_bytes())),
+                &shown_path,
             ],
         );
         for v in &row.via {
             let via = format!("via {}", printable(&path_string(v.as_os_str().as_bytes())));
-            line(&mut out, ["", "", "", "", "", "", "", "", "", &via]);
+            self.line(out, ["", "", "", "", "", "", "", "", "", &via]);
         }
         for v in &row.violations {
-            line(
-                &mut out,
-                ["!", "", "", "", "", "", "", "", "", &printable(v)],
-            );
+            self.line(out, ["!", "", "", "", "", "", "", "", "", &printable(v)]);
         }
     }
-    out
+
+    /// A many-file whole: one row (its listing's files, bytes and set digest), then
+    /// its parts that were accessed.
+    fn whole(&self, out: &mut String, w: &crate::model::Whole, parts: &[(&FileKey, &Row)]) {
+        let first = parts[0].1.artifact.as_deref().cloned().unwrap_or_default();
+        let listing = parts
+            .iter()
+            .rev()
+            .find_map(|(_, r)| r.artifact.as_ref()?.whole.as_ref()?.listing.clone());
+        let count = parts
+            .iter()
+            .find_map(|(_, r)| r.artifact.as_ref()?.whole.as_ref()?.part_count);
+        let accesses: u64 = parts.iter().map(|(_, r)| r.accesses).sum();
+        let modes: BTreeSet<_> = parts
+            .iter()
+            .flat_map(|(_, r)| r.modes.iter().copied())
+            .collect();
+        let procs: BTreeSet<_> = parts
+            .iter()
+            .flat_map(|(_, r)| r.processes.iter().cloned())
+            .collect();
+        let bytes = listing
+            .as_ref()
+            .map(|l| l.bytes)
+            .or_else(|| parts.iter().map(|(_, r)| r.size).sum());
+        let mut what = format!(
+            "{} ({} of {} numbered part(s) accessed",
+            printable(&w.id),
+            parts
+                .iter()
+                .filter(|(_, r)| part_index(r).is_some())
+                .count(),
+            count.map_or("?".into(), |c| c.to_string())
+        );
+        if let Some(l) = &listing {
+            let _ = write!(what, "; {} file(s), {} listed", l.files, human(l.bytes));
+            if l.skipped > 0 {
+                let _ = write!(what, ", {} skipped", l.skipped);
+            }
+        }
+        what.push(')');
+        let or_dash = |s: Option<&str>| printable(s.unwrap_or("-"));
+        self.line(
+            out,
+            [
+                &accesses.to_string(),
+                &bytes.map(human).unwrap_or_else(|| "-".into()),
+                &modes.into_iter().collect::<Vec<_>>().join(","),
+                &fit(&kind_label(&first), self.kw),
+                &fit(
+                    &or_dash((!first.provider.is_empty()).then_some(first.provider)),
+                    11,
+                ),
+                &fit(&or_dash(first.name.as_deref()), 22),
+                &fit(&or_dash(first.license.as_deref()), 12),
+                listing.as_ref().map(|l| &l.digest[..8]).unwrap_or("-"),
+                &fit(&procs.into_iter().collect::<Vec<_>>().join(","), 14),
+                &what,
+            ],
+        );
+        for (key, row) in parts {
+            let a = row.artifact.as_deref().and_then(|a| a.whole.as_deref());
+            let part = match (a.and_then(|w| w.part_index), a.and_then(|w| w.part_count)) {
+                (Some(i), Some(n)) => format!("  part {i}/{n}"),
+                (Some(i), None) => format!("  part {i}"),
+                _ => "  index".to_string(),
+            };
+            self.row(out, key, row, Some(part));
+        }
+    }
 }
 
 /// Widest TYPE:FORMAT column.
@@ -332,7 +457,7 @@ mod tests {
             ..Default::default()
         };
         let table = Summary {
-            files: BTreeMap::from([(PathBuf::from("/m/model.safetensors"), row)]),
+            files: BTreeMap::from([((PathBuf::from("/m/model.safetensors"), None), row)]),
             apis: BTreeMap::new(),
         };
         let out = render(&table);

@@ -24,7 +24,7 @@
 //! 7. **card**: `README.md` beside a model (`model`/`card`) or a dataset (`dataset`/`card`);
 //! 8. by **format**: weights formats (safetensors, GGUF, ONNX, PyTorch, pickle, HDF5, Keras,
 //!    TFLite, TF protobuf) → `model`/`weights` (a pickle inside a dataset folder is a dataset);
-//!    Parquet, Arrow, JSON Lines, CSV → `dataset` with role `split` when the file or its folder
+//!    Parquet, Arrow, JSON Lines, CSV, tar (WebDataset shards) → `dataset` with role `split` when the file or its folder
 //!    is named after a split (`train`, `test`, `validation`, `valid`, `val`, `dev`, `eval*`);
 //! 9. NumPy arrays (`.npy`, `.npz`): `model`/`embeddings` when named after embeddings
 //!    (`embeddings.npy`, `doc_vectors.npy`), `dataset` in a dataset folder or when split-named,
@@ -145,7 +145,7 @@ const WEIGHT_EXTS: &[&str] = &[
     "llamafile",
 ];
 const DATA_EXTS: &[&str] = &[
-    "parquet", "arrow", "feather", "jsonl", "ndjson", "csv", "tsv", "tfrecord", "avro",
+    "parquet", "arrow", "feather", "jsonl", "ndjson", "csv", "tsv", "tfrecord", "avro", "tar",
 ];
 
 const SPLITS: &[&str] = &[
@@ -283,7 +283,7 @@ pub fn classify(path: &Path, format: Format, fields: &Fields) -> Kind {
     };
     match format {
         Format::Npy | Format::Npz => numpy(path, &words, split),
-        Format::Parquet | Format::Arrow | Format::Jsonl | Format::Csv => {
+        Format::Parquet | Format::Arrow | Format::Jsonl | Format::Csv | Format::Tar => {
             Kind::new(ty::DATASET, split)
         }
         Format::Pickle | Format::Zip if dir.is_some_and(is_dataset_dir) => {

@@ -21,6 +21,7 @@ pub mod license;
 pub mod names;
 pub mod opened;
 pub mod provider;
+pub mod whole;
 
 use std::fs::File;
 use std::path::Path;
@@ -31,7 +32,7 @@ use aibom_semconv::hash_source;
 use lru::LruCache;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AccessMode, AccessRecord, Artifact, FileVersion};
+use crate::model::{AccessMode, AccessRecord, Artifact, FileVersion, Whole};
 use hash::HashPool;
 use io_pool::IoPool;
 use provider::HubEnv;
@@ -72,6 +73,50 @@ pub struct Identifier {
     evictions: u64,
     pool: HashPool,
     io: IoPool,
+    /// Listings of many-file wholes.
+    listings: whole::Listings,
+}
+
+/// The chat templates found in `fields` (see [`format::template`]) as prompt-template
+/// artifacts of the model `model`: named after it, linked to it by `whole.id`, hashed
+/// over their text. `model_file` is the file or folder that stands for the model when it
+/// has no id.
+fn chat_templates(
+    model: &Artifact,
+    fields: &format::Fields,
+    model_file: Option<&Path>,
+) -> Vec<Arc<Artifact>> {
+    let link = model
+        .whole
+        .as_ref()
+        .map(|w| w.id.clone())
+        .or_else(|| model.id.clone())
+        .or_else(|| model_file.map(|f| format!("file://{}", f.display())));
+    format::template::templates(fields)
+        .map(|(key, sha)| {
+            Arc::new(Artifact {
+                artifact_type: aibom_semconv::artifact_type::PROMPT,
+                role: Some(aibom_semconv::artifact_role::TEMPLATE),
+                format: format::Format::Jinja.as_str(),
+                provider: model.provider,
+                name: model.name.clone(),
+                revision: model.revision.clone(),
+                source_url: model.source_url.clone(),
+                license: model.license.clone(),
+                license_source: model.license_source,
+                sha256: Some(sha.to_string()),
+                sha256_source: Some(hash_source::EMBEDDED_TEXT),
+                whole: link.clone().map(|id| {
+                    Arc::new(Whole {
+                        id,
+                        ..Default::default()
+                    })
+                }),
+                embedded: Some(key.to_string()),
+                ..Default::default()
+            })
+        })
+        .collect()
 }
 
 impl Identifier {
@@ -84,6 +129,7 @@ impl Identifier {
             evictions: 0,
             pool: HashPool::with_limit(hash_workers, hash_queue, Some(HASH_LIMIT)),
             io: IoPool::new(IO_THREADS, IO_TIMEOUT),
+            listings: whole::Listings::default(),
         }
     }
 
@@ -159,9 +205,14 @@ impl Identifier {
         };
         // cards, license files and hub metadata beside the file: read as the process
         // sees them (its root) and only when it could read them (see `opened`)
-        let (origin, kind, lic) = opened::as_process(p.pid, p.uid, p.foreign_root, || {
+        let listings = &mut self.listings;
+        let (origin, kind, lic, whole) = opened::as_process(p.pid, p.uid, p.foreign_root, || {
             let origin =
                 provider::origin(&rec.file_path, &rec.absolute_path, &sniffed.fields, &env);
+            // the folder of the path as the process used it (a hub snapshot, not the blobs)
+            let whole = whole::whole_of(&rec.absolute_path, origin.id.as_deref(), |d, pat| {
+                listings.get(d, pat)
+            });
             let kind = origin.kind.unwrap_or_else(|| {
                 classify::classify(&rec.absolute_path, sniffed.format, &sniffed.fields)
             });
@@ -170,7 +221,7 @@ impl Identifier {
                 &sniffed.fields,
                 origin.repo_root.as_deref(),
             );
-            (origin, kind, lic)
+            (origin, kind, lic, whole)
         });
         let lic = lic.or(origin.license.clone());
         let mut a = Artifact {
@@ -187,8 +238,23 @@ impl Identifier {
             license: lic.as_ref().map(|l| l.id.clone()),
             license_source: lic.map(|l| l.source),
             version,
+            whole: whole.map(Arc::new),
             ..Default::default()
         };
+        // gguf-split writes `general.name` into the first split only: the others take
+        // the whole's name (`tiny-00002-of-00003.gguf` → `tiny`), not their folder's
+        if let (Some(w), None, format::Format::Gguf) = (&a.whole, &a.id, sniffed.format) {
+            if !sniffed.fields.contains_key("general.name") {
+                let unsharded = w.id.rsplit('#').next().unwrap_or_default();
+                a.name = Some(unsharded.trim_end_matches(".gguf").to_string());
+            }
+        }
+        let model_file = if sniffed.format == format::Format::Gguf {
+            Some(rec.absolute_path.as_ref())
+        } else {
+            origin.repo_root.as_deref()
+        };
+        a.inner = chat_templates(&a, &sniffed.fields, model_file);
         if let Some(e) = identity_error {
             a.sha256_error = Some(format!("no identity: {e}"));
             a.identity_error = Some(e);
@@ -374,6 +440,8 @@ fn entry_bytes(path: &Path, a: &Artifact) -> usize {
         + s(&a.sha256)
         + s(&a.sha256_error)
         + s(&a.identity_error)
+        + a.whole.as_ref().map_or(0, |w| w.id.len() + 128)
+        + a.inner.iter().map(|i| entry_bytes(path, i)).sum::<usize>()
 }
 
 fn file_name(p: &Path) -> String {

@@ -44,6 +44,9 @@ pub const ARTIFACT_NAMES: &[ArtifactName] = &[
     name(".csv", true, false),
     name(".tsv", true, false),
     name(".npy", true, false),
+    // WebDataset shards; other tar files are dropped after the filter (see
+    // `normalize`): only numbered shards or files of a split folder are datasets
+    name(".tar", true, false),
     name(".npz", true, false),
     name(".jinja", true, false),
     name(".jinja2", true, false),
@@ -55,6 +58,8 @@ pub const ARTIFACT_NAMES: &[ArtifactName] = &[
     name("vocab.txt", true, false),
     name("merges.txt", true, false),
     name("config.json", true, true),
+    name(".safetensors.index.json", true, false),
+    name(".bin.index.json", true, false),
     name("model_index.json", false, true),
     name("readme.md", true, false),
     name("mcp.json", true, false),

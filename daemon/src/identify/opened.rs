@@ -58,20 +58,27 @@ pub fn as_process<T>(pid: u32, uid: Option<u32>, foreign_root: bool, f: impl FnO
     out
 }
 
+/// Inside [`as_process`]: `Some` of `path` resolved in the process's root when `allowed`
+/// accepts its stat (and whether the process owns it, or is root), else `Some(None)`.
+/// Outside: `None`.
+fn in_scope(path: &Path, allowed: impl Fn(&libc::stat, bool) -> bool) -> Option<Option<OwnedFd>> {
+    SCOPE.with(|s| {
+        s.borrow().as_ref().map(|sc| {
+            let p = in_root(sc.root.as_ref()?, path).ok()?;
+            let st = nix::sys::stat::fstat(p.as_raw_fd()).ok()?;
+            let mine = sc.uid.is_none_or(|u| u == 0 || u == st.st_uid);
+            allowed(&st, mine).then_some(p)
+        })
+    })
+}
+
 /// At most `cap` bytes from the start of the regular file `path`, a sibling of the
 /// artifact: inside [`as_process`] resolved in the process's root and only when the
 /// process could read it; outside, by path in our namespace. Never opens FIFOs, devices
 /// or sockets.
 pub fn read_sibling(path: &Path, cap: u64) -> Option<Vec<u8>> {
-    let scoped = SCOPE.with(|s| {
-        s.borrow().as_ref().map(|sc| {
-            let root = sc.root.as_ref()?;
-            let p = in_root(root, path).ok()?;
-            let st = nix::sys::stat::fstat(p.as_raw_fd()).ok()?;
-            let readable =
-                st.st_mode & 0o004 != 0 || sc.uid.is_none_or(|u| u == 0 || u == st.st_uid);
-            (not_regular(st.st_mode).is_none() && readable).then_some(p)
-        })
+    let scoped = in_scope(path, |st, mine| {
+        not_regular(st.st_mode).is_none() && (st.st_mode & 0o004 != 0 || mine)
     });
     let file = match scoped {
         Some(None) => return None,
@@ -86,6 +93,84 @@ pub fn read_sibling(path: &Path, cap: u64) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
     file.take(cap).read_to_end(&mut buf).ok()?;
     Some(buf)
+}
+
+/// What [`list_dir`] found: the kept entries' (name, size, mtime in ns), sorted by name.
+#[derive(Debug, Default)]
+pub struct DirListing {
+    pub entries: Vec<(String, u64, i128)>,
+    /// Kept names that could not be stat'ed, or beyond `max_kept`.
+    pub skipped: u64,
+    /// The folder had more than `max_entries` entries: the rest were not looked at.
+    pub truncated: bool,
+}
+
+/// One listing of the folder `dir` (not a walk): at most `max_entries` entries are looked
+/// at, and of the names `keep` accepts at most `max_kept` are stat'ed (following a
+/// symlink, as a hub snapshot's entries are); nothing is opened or read. Inside
+/// [`as_process`] the folder is resolved in the process's root and listed only when the
+/// process could list it by its mode. `None` when it cannot be listed.
+pub fn list_dir(
+    dir: &Path,
+    max_entries: usize,
+    max_kept: usize,
+    keep: impl Fn(&str) -> bool,
+) -> Option<DirListing> {
+    let scoped = in_scope(dir, |st, mine| {
+        st.st_mode & libc::S_IFMT == libc::S_IFDIR && (st.st_mode & 0o005 == 0o005 || mine)
+    });
+    let fd = match scoped {
+        Some(None) => return None,
+        Some(Some(p)) => p,
+        None => o_path(dir).ok()?,
+    };
+    let at = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+    let mut out = DirListing::default();
+    for (n, e) in std::fs::read_dir(&at).ok()?.enumerate() {
+        if n >= max_entries {
+            out.truncated = true;
+            break;
+        }
+        let Ok(e) = e else { continue };
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if !keep(&name) {
+            continue;
+        }
+        if out.entries.len() >= max_kept {
+            out.skipped += 1;
+            continue;
+        }
+        match std::fs::metadata(at.join(&name)) {
+            Ok(m) if m.is_file() => {
+                let v = crate::model::FileVersion::from_metadata(&m);
+                out.entries.push((name, v.size, v.mtime_ns));
+            }
+            _ => out.skipped += 1,
+        }
+    }
+    out.entries.sort();
+    Some(out)
+}
+
+/// The (dev, inode, mtime in ns) of the folder `dir`, resolved as [`list_dir`] does.
+pub fn dir_version(dir: &Path) -> Option<(u64, u64, i128)> {
+    let fd = SCOPE.with(|s| {
+        s.borrow()
+            .as_ref()
+            .map(|sc| in_root(sc.root.as_ref()?, dir).ok())
+    });
+    let fd = match fd {
+        Some(fd) => fd?,
+        None => o_path(dir).ok()?,
+    };
+    let st = nix::sys::stat::fstat(fd.as_raw_fd()).ok()?;
+    Some((
+        st.st_dev,
+        st.st_ino,
+        st.st_mtime as i128 * 1_000_000_000 + st.st_mtime_nsec as i128,
+    ))
 }
 
 /// Opens `path` for reading: non-blocking, no controlling tty, no atime update where

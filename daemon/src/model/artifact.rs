@@ -1,5 +1,6 @@
 //! What an accessed file is.
 use std::path::Path;
+use std::sync::Arc;
 
 /// One version of one file: (device, inode, size, mtime in ns).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,6 +58,41 @@ pub struct Artifact {
     pub version: Option<FileVersion>,
     /// Set when the file is an accelerator's device node (type `accelerator`).
     pub accelerator: Option<Accelerator>,
+    /// The many-file whole (sharded model, dataset of many files) this file is a part
+    /// of, or the model an embedded chat template belongs to.
+    pub whole: Option<Arc<Whole>>,
+    /// Where inside its file this artifact was read from (`aibom.artifact.embedded`):
+    /// set on artifacts stored within another file (chat templates).
+    pub embedded: Option<String>,
+    /// Artifacts stored inside this file (chat templates), each exported as its own
+    /// `identified` record next to this one's.
+    pub inner: Vec<Arc<Artifact>>,
+}
+
+/// A many-file artifact a file belongs to (`aibom.artifact.part.*`, `aibom.artifact.whole.*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Whole {
+    /// `aibom.artifact.whole.id`.
+    pub id: String,
+    /// `aibom.artifact.part.index`: the number the file's name gives it.
+    pub part_index: Option<u64>,
+    /// `aibom.artifact.part.count`.
+    pub part_count: Option<u64>,
+    /// What one bounded listing of the whole's folder found.
+    pub listing: Option<Listing>,
+}
+
+/// One bounded listing of a whole's files (names and stat only, nothing read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// `aibom.artifact.whole.files`.
+    pub files: u64,
+    /// `aibom.artifact.whole.bytes`.
+    pub bytes: u64,
+    /// `aibom.artifact.whole.sha256`: over the sorted (name, size, mtime) of the files.
+    pub digest: String,
+    /// `aibom.artifact.whole.skipped`: files beyond the bounds or not stat'ed.
+    pub skipped: u64,
 }
 
 /// An accelerator a process opened (`aibom.accelerator.*`).

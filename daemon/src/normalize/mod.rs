@@ -192,6 +192,11 @@ fn is_artifact_file(absolute_path: &Path, root: Option<&Path>) -> bool {
     if file.ends_with(".pth") && is_python_site_dir(absolute_path) {
         return false; // a Python path-configuration file, not PyTorch weights
     }
+    if file.ends_with(".tar") {
+        // only a dataset's shards: numbered (`shard-000123.tar`) or in a split folder
+        let folder = absolute_path.parent().and_then(|d| d.file_name());
+        return crate::identify::whole::part_name(&file, folder.and_then(|f| f.to_str())).is_some();
+    }
     if !CARD_NAMES.contains(&file.as_str()) {
         return true;
     }

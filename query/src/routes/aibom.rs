@@ -4,7 +4,10 @@
 //!
 //! One row per accessed file (`file.path`) that was read, mapped or executed at least once
 //! (files only written are outputs, not materials); the crate groups files into components
-//! (by `aibom.artifact.id`, else `aibom.artifact.sha256`, else path). For each attribute the
+//! (by `aibom.artifact.id`, else `aibom.artifact.whole.id` — the parts of a sharded model or
+//! a dataset of many files are one component listing its parts — else
+//! `aibom.artifact.sha256`, else path). A chat template read from inside a file is its own
+//! component (its rows are stored under `PATH#KEY`, see migration 0012). For each attribute the
 //! latest non-empty value wins. At most [`MAX_FILES`] files, most recently seen first.
 //! A component whose files broke policy rules (`aibom.policy.violation` records of the same
 //! path) lists them: CycloneDX property `aibom:policy.violation`, SPDX `Annotation`.
@@ -14,7 +17,7 @@ use super::{api_calls, violations, Shared};
 use crate::error::ApiError;
 use crate::params;
 use crate::tables::EVENTS_TABLE;
-use aibom_bom::{Evidence, FileObservation, Format, Process, Workload};
+use aibom_bom::{Evidence, FileObservation, Format, Process, WholeFacts, Workload};
 use aibom_semconv::{access_mode, artifact_type};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -66,9 +69,22 @@ fn files_sql() -> String {
         ("artifact_revision", "revision"),
         ("artifact_license", "license"),
         ("artifact_sha256", "sha256"),
+        ("artifact_whole_id", "whole_id"),
+        ("artifact_whole_sha256", "whole_sha256"),
+        ("artifact_embedded", "embedded"),
     ]
     .iter()
     .map(|(c, a)| latest(c, a))
+    .chain(
+        [
+            ("artifact_part_index", "part_index"),
+            ("artifact_part_count", "part_count"),
+            ("artifact_whole_files", "whole_files"),
+            ("artifact_whole_bytes", "whole_bytes"),
+        ]
+        .iter()
+        .map(|(c, a)| format!("argMaxIf({c}, time, isNotNull({c})) AS {a}")),
+    )
     .collect::<Vec<_>>()
     .join(",\n        ");
     format!(
@@ -118,6 +134,13 @@ struct FileRow {
     revision: String,
     license: String,
     sha256: String,
+    whole_id: String,
+    whole_sha256: String,
+    embedded: String,
+    part_index: Option<u64>,
+    part_count: Option<u64>,
+    whole_files: Option<u64>,
+    whole_bytes: Option<u64>,
     size: Option<u64>,
     processes: Vec<(String, u32)>,
     tracers: Vec<String>,
@@ -163,6 +186,16 @@ impl FileRow {
             accelerators: devices.into_iter().cloned().collect(),
             tracers: self.tracers.into_iter().filter(|t| !t.is_empty()).collect(),
             project: project.to_string(),
+            whole: non_empty(self.whole_id).map(|id| WholeFacts {
+                id,
+                part_index: self.part_index,
+                part_count: self.part_count,
+                files: self.whole_files,
+                bytes: self.whole_bytes,
+                sha256: non_empty(self.whole_sha256),
+                skipped: None,
+            }),
+            embedded: non_empty(self.embedded),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! `GET /projects/{id}/runtime/summary`: the project's runtime AI-BOM at a glance.
 //!
-//! An artifact is keyed by `aibom.artifact.id`, else the file's `aibom.artifact.sha256`, else
-//! `file.path`. Access counts sum `aibom.access.count` of access events only. An
+//! An artifact is keyed by `aibom.artifact.id`, else the `aibom.artifact.whole.id` of a part
+//! of a many-file whole (a sharded model, a dataset of many files: one artifact listing its
+//! parts' paths, with the whole's part count, files, bytes and set digest), else the file's
+//! `aibom.artifact.sha256`, else `file.path`. Access counts sum `aibom.access.count` of access events only. An
 //! `identified` event repeats its access event (same time, pid and path): when the exporter
 //! lost event names (old exporters with old daemons), such twins are folded by (time, pid,
 //! count) per path so accesses are not counted twice.
@@ -16,7 +18,7 @@ use super::{put_num, put_str, Shared};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::params;
-use crate::tables::{ARTIFACTS_TABLE, VIOLATIONS_TABLE};
+use crate::tables::{ARTIFACTS_TABLE, EVENTS_TABLE, VIOLATIONS_TABLE};
 use aibom_semconv::attr;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -155,6 +157,42 @@ fn paths_sql() -> String {
     )
 }
 
+/// The many-file whole of each part's path (`aibom.artifact.whole.*`, migration 0012): the
+/// latest values. Parameter: `project`. Reads `runtime_events`, but only the rows of parts
+/// (`artifact_whole_id` set; embedded artifacts are stored under their own `PATH#KEY`).
+fn wholes_sql() -> String {
+    let num = |c: &str, a: &str| format!("argMaxIf({c}, time, isNotNull({c})) AS {a}");
+    format!(
+        "SELECT
+        file_path,
+        toString(argMax(artifact_whole_id, time)) AS id,
+        {},
+        {},
+        {},
+        toString(argMaxIf(artifact_whole_sha256, time, artifact_whole_sha256 != '')) AS sha256
+    FROM {EVENTS_TABLE}
+    WHERE project_id = {{project:String}} AND artifact_whole_id != '' AND artifact_embedded = ''
+    GROUP BY file_path",
+        num("artifact_part_count", "part_count"),
+        num("artifact_whole_files", "files"),
+        num("artifact_whole_bytes", "bytes"),
+    )
+}
+
+/// The many-file whole a path is a part of (see [`wholes_sql`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Row, Deserialize)]
+pub struct Whole {
+    file_path: String,
+    /// `aibom.artifact.whole.id`.
+    pub id: String,
+    /// `aibom.artifact.part.count`.
+    pub part_count: Option<u64>,
+    /// `aibom.artifact.whole.files`, `.bytes`, `.sha256`: the latest listing.
+    pub files: Option<u64>,
+    pub bytes: Option<u64>,
+    pub sha256: String,
+}
+
 /// One file path's aggregate (see [`paths_sql`]).
 #[derive(Debug, Row, Deserialize)]
 struct PathRow {
@@ -176,7 +214,7 @@ struct PathRow {
 /// Groups path rows into artifacts keyed by id, else sha256, else path. An artifact's
 /// attributes come from its most recently seen path that has them; lists are distinct and
 /// capped at [`LIST_CAP`] ([`PROCESS_CAP`] for processes). Most recently seen first, then by key.
-fn group_by_key(mut rows: Vec<PathRow>) -> Vec<Artifact> {
+fn group_by_key(mut rows: Vec<PathRow>, wholes: &HashMap<String, Whole>) -> Vec<Artifact> {
     let cap = LIST_CAP as usize;
     rows.sort_by(|a, b| {
         b.last_ns
@@ -186,7 +224,9 @@ fn group_by_key(mut rows: Vec<PathRow>) -> Vec<Artifact> {
     let mut out: Vec<Artifact> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for r in rows {
-        let key = [&r.id, &r.sha, &r.file_path]
+        let whole = wholes.get(&r.file_path);
+        let whole_id = whole.map(|w| w.id.clone()).unwrap_or_default();
+        let key = [&r.id, &whole_id, &r.sha, &r.file_path]
             .into_iter()
             .find(|v| !v.is_empty())
             .cloned()
@@ -207,10 +247,14 @@ fn group_by_key(mut rows: Vec<PathRow>) -> Vec<Artifact> {
                 last_ns: r.last_ns,
                 accesses: 0,
                 processes: Vec::new(),
+                whole: None,
             });
             out.len() - 1
         });
         let a = &mut out[i];
+        if a.whole.is_none() {
+            a.whole = whole.cloned();
+        }
         for (dst, src) in [
             (&mut a.id, r.id),
             (&mut a.name, r.name),
@@ -279,6 +323,9 @@ pub struct Artifact {
     pub accesses: u64,
     /// (executable name, pid) pairs that opened it: up to [`PROCESS_CAP`].
     pub processes: Vec<(String, u32)>,
+    /// The many-file whole it is (a sharded model, a dataset of many files): its paths are
+    /// the parts seen.
+    pub whole: Option<Whole>,
 }
 
 impl Artifact {
@@ -302,6 +349,13 @@ impl Artifact {
             Value::from(self.sha256.clone()),
         );
         m.insert(attr::FILE_PATH.into(), Value::from(self.paths.clone()));
+        if let Some(w) = &self.whole {
+            put_str(&mut m, attr::ARTIFACT_WHOLE_ID, w.id.clone());
+            put_num(&mut m, attr::ARTIFACT_PART_COUNT, w.part_count);
+            put_num(&mut m, attr::ARTIFACT_WHOLE_FILES, w.files);
+            put_num(&mut m, attr::ARTIFACT_WHOLE_BYTES, w.bytes);
+            put_str(&mut m, attr::ARTIFACT_WHOLE_SHA256, w.sha256.clone());
+        }
         m.insert(
             "first_seen".into(),
             Value::String(params::rfc3339(self.first_ns)),
@@ -335,15 +389,25 @@ impl Artifact {
 /// here, so its cost follows the number of files, not of events. Used by the summary; other
 /// routes (e.g. the runtime AI-BOM) may build on it.
 pub async fn artifacts(db: &Db, project: &str) -> Result<Vec<Artifact>, ApiError> {
-    let rows = db
-        .run(
+    let (rows, wholes) = tokio::try_join!(
+        db.run(
             db.client()
                 .query_raw(&paths_sql())
                 .param("project", project)
                 .fetch_all::<PathRow>(),
-        )
-        .await?;
-    Ok(group_by_key(rows))
+        ),
+        db.run(
+            db.client()
+                .query_raw(&wholes_sql())
+                .param("project", project)
+                .fetch_all::<Whole>(),
+        ),
+    )?;
+    let wholes = wholes
+        .into_iter()
+        .map(|w| (w.file_path.clone(), w))
+        .collect();
+    Ok(group_by_key(rows, &wholes))
 }
 
 #[derive(Debug, Row, Deserialize)]
@@ -583,19 +647,22 @@ mod tests {
 
     #[test]
     fn paths_group_into_artifacts_by_id_then_sha_then_path() {
-        let arts = group_by_key(vec![
-            row("/hf/a/model.safetensors", "pkg:hf/a", "s1", "", 100, 1),
-            row(
-                "/hf/a/tokenizer.json",
-                "pkg:hf/a",
-                "s2",
-                "Apache-2.0",
-                50,
-                1,
-            ),
-            row("/copy/model.safetensors", "", "s1", "", 300, 2),
-            row("/m/x.gguf", "", "", "MIT", 200, 3),
-        ]);
+        let arts = group_by_key(
+            vec![
+                row("/hf/a/model.safetensors", "pkg:hf/a", "s1", "", 100, 1),
+                row(
+                    "/hf/a/tokenizer.json",
+                    "pkg:hf/a",
+                    "s2",
+                    "Apache-2.0",
+                    50,
+                    1,
+                ),
+                row("/copy/model.safetensors", "", "s1", "", 300, 2),
+                row("/m/x.gguf", "", "", "MIT", 200, 3),
+            ],
+            &HashMap::new(),
+        );
         let keys: Vec<&str> = arts.iter().map(|a| a.key.as_str()).collect();
         assert_eq!(keys, ["s1", "/m/x.gguf", "pkg:hf/a"], "last seen first");
         let hf = &arts[2];
@@ -605,5 +672,40 @@ mod tests {
         assert_eq!((hf.first_ns, hf.last_ns, hf.accesses), (40, 100, 4));
         assert_eq!(hf.processes, [("python3".to_string(), 1)], "distinct");
         assert_eq!(arts[1].license, "MIT");
+    }
+
+    #[test]
+    fn the_parts_of_a_whole_are_one_artifact_unless_they_have_an_id() {
+        let whole = |path: &str| {
+            let w = Whole {
+                file_path: path.into(),
+                id: "file:///m#model.safetensors".into(),
+                part_count: Some(2),
+                files: Some(2),
+                bytes: Some(20),
+                sha256: "d".into(),
+            };
+            (path.to_string(), w)
+        };
+        let wholes = HashMap::from([
+            whole("/m/model-00001-of-00002.safetensors"),
+            whole("/m/model-00002-of-00002.safetensors"),
+        ]);
+        let arts = group_by_key(
+            vec![
+                row("/m/model-00001-of-00002.safetensors", "", "s1", "", 100, 1),
+                row("/m/model-00002-of-00002.safetensors", "", "s2", "", 90, 1),
+                row("/m/other.safetensors", "", "s3", "", 80, 1),
+            ],
+            &wholes,
+        );
+        assert_eq!(arts.len(), 2, "{arts:#?}");
+        assert_eq!(arts[0].key, "file:///m#model.safetensors");
+        assert_eq!(arts[0].paths.len(), 2);
+        assert_eq!(arts[0].sha256, ["s1", "s2"]);
+        let j = arts[0].to_json();
+        assert_eq!(j[attr::ARTIFACT_WHOLE_FILES], 2);
+        assert_eq!(j[attr::ARTIFACT_WHOLE_BYTES], 20);
+        assert!(arts[1].to_json().get(attr::ARTIFACT_WHOLE_ID).is_none());
     }
 }

@@ -841,3 +841,74 @@ FROM `aibom`.`otel_logs`
 WHERE project_id != ''
   AND if(EventName != '', toString(EventName), LogAttributes['event.name']) = 'aibom.api.call';
 
+-- ==== 0012_runtime_events_parts.sql
+-- Many files, one artifact (issue 15): typed columns for the parts of a sharded model or a
+-- dataset of many files (`aibom.artifact.whole.*`, `aibom.artifact.part.*`) and for artifacts
+-- stored inside another file (`aibom.artifact.embedded`: chat templates). An embedded
+-- artifact's rows are kept under `PATH#KEY` (`/m/tiny.gguf#tokenizer.chat_template`), so the
+-- per-path aggregates (runtime_artifacts, the summary, the AI-BOM) never mix a template's
+-- type and hash into its file's. Migrations 0001-0011 stay as deployed; the view is replaced
+-- as in 0009 (run --migrate before the collector writes).
+ALTER TABLE `aibom`.runtime_events
+    ADD COLUMN IF NOT EXISTS artifact_whole_id String CODEC(ZSTD(1)) AFTER process_command_line,
+    ADD COLUMN IF NOT EXISTS artifact_part_index Nullable(UInt64) AFTER artifact_whole_id,
+    ADD COLUMN IF NOT EXISTS artifact_part_count Nullable(UInt64) AFTER artifact_part_index,
+    ADD COLUMN IF NOT EXISTS artifact_whole_files Nullable(UInt64) AFTER artifact_part_count,
+    ADD COLUMN IF NOT EXISTS artifact_whole_bytes Nullable(UInt64) AFTER artifact_whole_files,
+    ADD COLUMN IF NOT EXISTS artifact_whole_sha256 String CODEC(ZSTD(1)) AFTER artifact_whole_bytes,
+    ADD COLUMN IF NOT EXISTS artifact_embedded LowCardinality(String) AFTER artifact_whole_sha256;
+
+DROP VIEW IF EXISTS `aibom`.runtime_events_mv_v3;
+
+-- As 0009, plus the columns above and the `PATH#KEY` of embedded artifacts.
+CREATE MATERIALIZED VIEW IF NOT EXISTS `aibom`.runtime_events_mv_v4 TO `aibom`.runtime_events AS
+SELECT
+    if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']) AS project_id,
+    Timestamp AS time,
+    rand64() AS event_id,
+    if(EventName != '', toString(EventName), LogAttributes['event.name']) AS event_name,
+    LogAttributes['aibom.artifact.id'] AS artifact_id,
+    LogAttributes['aibom.artifact.name'] AS artifact_name,
+    LogAttributes['aibom.artifact.type'] AS artifact_type,
+    LogAttributes['aibom.artifact.role'] AS artifact_role,
+    LogAttributes['aibom.artifact.format'] AS artifact_format,
+    LogAttributes['aibom.artifact.format_mismatch'] AS artifact_format_mismatch,
+    LogAttributes['aibom.artifact.provider'] AS artifact_provider,
+    LogAttributes['aibom.artifact.license'] AS artifact_license,
+    LogAttributes['aibom.artifact.revision'] AS artifact_revision,
+    LogAttributes['aibom.artifact.sha256'] AS artifact_sha256,
+    concat(
+        if(LogAttributes['file.path'] != '', LogAttributes['file.path'], Body),
+        if(LogAttributes['aibom.artifact.embedded'] != '', concat('#', LogAttributes['aibom.artifact.embedded']), '')
+    ) AS file_path,
+    toUInt64OrNull(LogAttributes['file.size']) AS file_size,
+    LogAttributes['aibom.access.mode'] AS access_mode,
+    ifNull(toUInt64OrNull(LogAttributes['aibom.access.count']), 1) AS access_count,
+    toUInt32OrZero(LogAttributes['process.pid']) AS process_pid,
+    toUInt32OrNull(LogAttributes['process.parent_pid']) AS process_parent_pid,
+    LogAttributes['process.executable.name'] AS process_executable_name,
+    LogAttributes['process.executable.path'] AS process_executable_path,
+    LogAttributes['process.owner'] AS process_owner,
+    if(LogAttributes['container.id'] != '', LogAttributes['container.id'], ResourceAttributes['container.id']) AS container_id,
+    if(LogAttributes['container.runtime.name'] != '', LogAttributes['container.runtime.name'], ResourceAttributes['container.runtime.name']) AS container_runtime_name,
+    if(LogAttributes['k8s.pod.name'] != '', LogAttributes['k8s.pod.name'], ResourceAttributes['k8s.pod.name']) AS k8s_pod_name,
+    if(LogAttributes['k8s.pod.uid'] != '', LogAttributes['k8s.pod.uid'], ResourceAttributes['k8s.pod.uid']) AS k8s_pod_uid,
+    if(LogAttributes['k8s.namespace.name'] != '', LogAttributes['k8s.namespace.name'], ResourceAttributes['k8s.namespace.name']) AS k8s_namespace_name,
+    LogAttributes['aibom.tracer'] AS tracer,
+    if(LogAttributes['aibom.scan.id'] != '', LogAttributes['aibom.scan.id'], ResourceAttributes['aibom.scan.id']) AS scan_id,
+    LogAttributes['aibom.access.origin'] AS access_origin,
+    LogAttributes['aibom.project.source'] AS project_source,
+    LogAttributes['process.command_line'] AS process_command_line,
+    LogAttributes['aibom.artifact.whole.id'] AS artifact_whole_id,
+    toUInt64OrNull(LogAttributes['aibom.artifact.part.index']) AS artifact_part_index,
+    toUInt64OrNull(LogAttributes['aibom.artifact.part.count']) AS artifact_part_count,
+    toUInt64OrNull(LogAttributes['aibom.artifact.whole.files']) AS artifact_whole_files,
+    toUInt64OrNull(LogAttributes['aibom.artifact.whole.bytes']) AS artifact_whole_bytes,
+    LogAttributes['aibom.artifact.whole.sha256'] AS artifact_whole_sha256,
+    LogAttributes['aibom.artifact.embedded'] AS artifact_embedded,
+    if(LogAttributes['host.name'] != '', LogAttributes['host.name'], ResourceAttributes['host.name']) AS host_name,
+    if(LogAttributes['service.instance.id'] != '', LogAttributes['service.instance.id'], ResourceAttributes['service.instance.id']) AS service_instance_id
+FROM `aibom`.`otel_logs`
+WHERE project_id != ''
+  AND event_name IN ('aibom.artifact.access', 'aibom.artifact.identified', '');
+

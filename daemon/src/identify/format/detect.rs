@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::ext::{compatible, from_extension};
 use super::io::Src;
-use super::{binary, gguf, npy, onnx, safetensors, text, tflite, zip, Format, Sniffed};
+use super::{binary, gguf, npy, onnx, safetensors, template, text, tflite, zip, Format, Sniffed};
 
 /// Sniffs the file at `path`. Never panics and never blocks on special files; I/O
 /// failures come back as `error` (`"not found"`, `"permission denied"`,
@@ -61,6 +61,16 @@ pub fn sniff_reader<R: Read + Seek>(mut reader: R, len: u64, name: &str) -> Snif
         return fail("empty file".into());
     }
     let mut s = detect(&mut src, claimed);
+    if s.format == Format::Json
+        && template::is_tokenizer_config(name)
+        && len <= template::MAX_CONFIG
+        && reader.seek(std::io::SeekFrom::Start(0)).is_ok()
+    {
+        let mut doc = Vec::new();
+        if (&mut reader).take(len).read_to_end(&mut doc).is_ok() {
+            template::from_tokenizer_config(&doc, &mut s.fields);
+        }
+    }
     match claimed {
         Some(c) if !compatible(c, s.format) => s.mismatch = Some(c),
         // `.bin` is a catch-all name: unknown content is no surprise there.
@@ -108,6 +118,9 @@ fn detect(src: &mut Src, claimed: Option<Format>) -> Sniffed {
     }
     if let Some(s) = binary::hdf5(head) {
         return s;
+    }
+    if head.get(257..262) == Some(b"ustar") {
+        return Sniffed::new(Format::Tar);
     }
     if head.starts_with(npy::MAGIC) {
         return npy::parse(src);

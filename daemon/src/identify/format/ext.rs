@@ -38,6 +38,7 @@ pub fn from_extension(file_name: &str) -> Option<Format> {
         "json" => Format::Json,
         "pb" => Format::Protobuf,
         "zip" => Format::Zip,
+        "tar" => Format::Tar,
         "txt" | "md" if in_prompts_dir(dir) => Format::Prompt,
         "md" | "markdown" => Format::Markdown,
         _ => return None,

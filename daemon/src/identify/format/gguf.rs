@@ -5,7 +5,9 @@
 //! skipped without being held in memory. Every claimed count and length is capped and
 //! checked against the file size before use.
 //!
-//! Fields: `version`, `tensors`, `general.*`.
+//! Fields: `version`, `tensors`, `general.*`, the split keys ([`SPLIT_KEYS`]), and the
+//! SHA-256 of each chat template (`tokenizer.chat_template[.NAME]`, see
+//! [`super::template_field`]): its text is hashed as read, never kept.
 use super::io::{invalid, Error, Src, Stream};
 use super::{put, Fields, Format, Sniffed};
 
@@ -21,6 +23,17 @@ pub const KV_BUDGET: u64 = 16 << 20;
 const MAX_STEPS: u64 = 16 << 20;
 /// Deepest array nesting accepted.
 const MAX_DEPTH: u32 = 4;
+
+/// The split keys of a GGUF split (`gguf-split`): which split this file is, of how many.
+pub const SPLIT_KEYS: &[&str] = &["split.no", "split.count", "split.tensors.count"];
+
+/// `tokenizer.chat_template` and named templates `tokenizer.chat_template.NAME`.
+fn is_chat_template(key: &str) -> bool {
+    key == "tokenizer.chat_template"
+        || key
+            .strip_prefix("tokenizer.chat_template.")
+            .is_some_and(|n| !n.is_empty())
+}
 
 /// Parses a whole GGUF file held in memory.
 pub fn parse_bytes(data: &[u8]) -> Sniffed {
@@ -79,8 +92,20 @@ impl Reader<'_, '_> {
                 return invalid("invalid UTF-8 in GGUF key");
             };
             let ty = self.s.u32()?;
+            if ty == 8 && is_chat_template(&key) {
+                // the template's text is hashed, never kept
+                let text = self.string()?;
+                put(
+                    fields,
+                    &super::template_field(&key),
+                    &super::text_sha256(&text),
+                );
+                continue;
+            }
             match self.value(ty, 0)? {
-                Some(v) if key.starts_with("general.") => put(fields, &key, &v),
+                Some(v) if key.starts_with("general.") || SPLIT_KEYS.contains(&key.as_str()) => {
+                    put(fields, &key, &v)
+                }
                 _ => {}
             }
         }

@@ -19,12 +19,14 @@ pub mod npy;
 pub mod onnx;
 mod proto;
 pub mod safetensors;
+pub mod template;
 pub mod text;
 pub mod tflite;
 pub mod zip;
 
 pub use detect::{sniff, sniff_as, sniff_bytes, sniff_reader};
 pub use ext::from_extension;
+pub use template::{template_field, text_sha256};
 
 /// A file format aibomd recognizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,6 +64,8 @@ pub enum Format {
     Protobuf,
     /// A generic zip archive.
     Zip,
+    /// A POSIX tar archive (`ustar` at offset 257): WebDataset shards.
+    Tar,
     Unknown,
 }
 
@@ -90,6 +94,7 @@ impl Format {
             Format::Json => "json",
             Format::Protobuf => "protobuf",
             Format::Zip => "zip",
+            Format::Tar => "tar",
             Format::Unknown => "unknown",
         }
     }

@@ -65,6 +65,9 @@ const GENERIC_DIRS: &[&str] = &[
     "variables",
 ];
 
+/// Stems of single-file dataset splits.
+const SPLIT_STEMS: &[&str] = &["train", "test", "valid", "validation"];
+
 /// The file name without its last extension.
 pub(super) fn stem(file: &str) -> &str {
     match file.rfind('.') {
@@ -92,15 +95,24 @@ pub(super) fn local_name(p: &Path) -> (Option<String>, Option<PathBuf>) {
     };
     let mut dir = p.parent();
     let st = stem(file);
-    if !is_generic_stem(st) {
+    // numbered shards (`shard-000123.tar`) are named after their folder, as `-of-` shards are
+    let numbered = crate::identify::whole::part_name(file, None).is_some();
+    if !is_generic_stem(st) && !numbered {
         return (Some(st.to_string()), dir.map(Path::to_path_buf));
     }
+    // a split file (`train.parquet`) in a generic folder (`data/`) belongs to no model
+    // folder above it: it is named by its split, not its grandparent
+    let split = SPLIT_STEMS.contains(&st.to_ascii_lowercase().as_str());
     let mut hops = 0;
     while let Some(d) = dir {
         let Some(n) = d.file_name().and_then(OsStr::to_str) else {
             break;
         };
-        if hops < 2 && GENERIC_DIRS.contains(&n.to_ascii_lowercase().as_str()) {
+        let generic = GENERIC_DIRS.contains(&n.to_ascii_lowercase().as_str());
+        if split && generic {
+            return (Some(st.to_string()), Some(d.to_path_buf()));
+        }
+        if hops < 2 && generic {
             if let Some(up) = d.parent().filter(|u| u.file_name().is_some()) {
                 dir = Some(up);
                 hops += 1;
@@ -233,6 +245,17 @@ mod tests {
             origin(p, p, &none(), &e).name.as_deref(),
             Some("my-pipeline")
         );
+        // a split file in `data/` is not named after the folder above (the example
+        // app's `train.parquet` was named `aibomd-example`); shards of a split still
+        // take their dataset folder's name
+        let p = Path::new("/tmp/aibomd-example/data/train.parquet");
+        assert_eq!(origin(p, p, &none(), &e).name.as_deref(), Some("train"));
+        let p = Path::new("/srv/squad/data/train-00000-of-00002.parquet");
+        assert_eq!(origin(p, p, &none(), &e).name.as_deref(), Some("squad"));
+        let p = Path::new("/srv/wds/shard-000123.tar");
+        assert_eq!(origin(p, p, &none(), &e).name.as_deref(), Some("wds"));
+        let p = Path::new("/srv/squad/train.parquet");
+        assert_eq!(origin(p, p, &none(), &e).name.as_deref(), Some("squad"));
         let p = Path::new("/data/llama-3-8b.Q4_K_M.gguf");
         let o = origin(p, p, &none(), &e);
         assert_eq!(
