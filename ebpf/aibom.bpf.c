@@ -7,7 +7,8 @@
  *  - in-kernel filter: one read of the path, one LPM-trie lookup on its first 64 bytes
  *    (prefix rules: keep/drop) and one on its last 32 bytes reversed+lowercased (suffix
  *    allow-list). Both tries are filled from the daemon's config at start. Suffix-less
- *    store blobs are kept by shape (see is_store_blob).
+ *    store blobs are kept by shape (see is_store_blob), other suffix-less files inside
+ *    known store folders by a third trie (see in_store_dir).
  *  - ring buffer written with BPF_RB_NO_WAKEUP; userspace drains on a timer and is only
  *    woken when `wakeup_bytes` are pending, never once per event.
  *  - follow mode (`aibomd run`): only tgids in TRACKED are traced; forks of tracked
@@ -32,6 +33,7 @@ const volatile __u32 self_tgid = 0;     /* the daemon itself: never traced */
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile __u32 report_failed = 0; /* 1: emit failed opens (ret < 0) too */
 const volatile __u32 store_blobs = 1;   /* 1: keep `blobs/sha256-<64 hex>` (model stores) */
+const volatile __u32 store_dirs = 1;    /* 1: STORE_DIRS has entries (see in_store_dir) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -107,6 +109,16 @@ struct {
 	__type(key, struct aibom_suffix_key);
 	__type(value, __u8);
 } SUFFIX_RULES SEC(".maps");
+
+/* Store folders (`.cache/kagglehub/`, ...) as written, matched against the 32 bytes that
+ * follow any '/' of a path (see in_store_dir). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 256);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct aibom_suffix_key);
+	__type(value, __u8);
+} STORE_DIRS SEC(".maps");
 
 /* Files whose identity a `kill` policy rule denied: a process that opens one is sent
  * SIGKILL as the open returns, before it can read a byte (filled by userspace). */
@@ -184,6 +196,72 @@ static __always_inline int is_store_blob(struct aibom_event *e, long n)
 	return 1;
 }
 
+/* Suffix-less files inside known store folders (KaggleHub, ModelScope, LM Studio, PyTorch
+ * Hub checkpoints, NIM; the list comes from the config). A path is kept when its last
+ * component has no '.' and a store folder follows one of the '/' before it. Matching after
+ * any '/' rather than at the start is what makes `/home/ann/.cache/kagglehub/` match the
+ * same entry as `/root/.cache/kagglehub/`: no per-user prefix. Cost: it runs only for a
+ * dot-less last component (rare among a program's opens: sources, libraries and data files
+ * have one), one bpf_loop walks back to the last '/' (stops at the first '.'), a second
+ * walks the folder part and does one LPM lookup per '/' with the next 32 bytes as key
+ * (prefixlen clipped to the bytes left, so stale bytes past the NUL never match).
+ * bpf_loop callbacks are verified once, whatever the path length. Twin:
+ * `filter::in_store_dir`. */
+struct store_ctx {
+	struct aibom_event *e;
+	long n;      /* path length */
+	long last;   /* index of the last '/', -1 when none */
+	int dotted;  /* the last component has a '.' */
+	int found;
+};
+
+static long name_step(__u32 i, void *data)
+{
+	struct store_ctx *x = data;
+	long at = x->n - 1 - (long)i;
+	if (at < 0)
+		return 1;
+	char c = x->e->path[at & (AIBOM_PATH_MAX - 1)];
+	if (c == '/') {
+		x->last = at;
+		return 1;
+	}
+	if (c == '.') {
+		x->dotted = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static long dir_step(__u32 i, void *data)
+{
+	struct store_ctx *x = data;
+	if (x->e->path[i & (AIBOM_PATH_MAX - 1)] != '/')
+		return 0;
+	long rest = x->n - ((long)i + 1);
+	struct aibom_suffix_key k = {};
+	k.prefixlen = (rest < AIBOM_SUFFIX_KEY_LEN ? rest : AIBOM_SUFFIX_KEY_LEN) * 8;
+	bpf_probe_read_kernel(k.data, AIBOM_SUFFIX_KEY_LEN,
+			      &x->e->path[(i + 1) & (AIBOM_PATH_MAX - 1)]);
+	if (bpf_map_lookup_elem(&STORE_DIRS, &k)) {
+		x->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline int in_store_dir(struct aibom_event *e, long n)
+{
+	if (!store_dirs)
+		return 0;
+	struct store_ctx x = { .e = e, .n = n, .last = -1 };
+	bpf_loop(n, name_step, &x, 0);
+	if (x.dotted || x.last <= 0)
+		return 0;
+	bpf_loop(x.last, dir_step, &x, 0);
+	return x.found;
+}
+
 /* Decide on a path already read into e->path (len includes the NUL). */
 static __always_inline int path_matches(struct aibom_event *e, long len)
 {
@@ -218,7 +296,7 @@ static __always_inline int path_matches(struct aibom_event *e, long len)
 	__u8 *rule = bpf_map_lookup_elem(&SUFFIX_RULES, &sk);
 	if (rule && *rule == AIBOM_RULE_KEEP)
 		return 1;
-	return is_store_blob(e, n);
+	return is_store_blob(e, n) || in_store_dir(e, n);
 }
 
 static __always_inline void fill_header(struct aibom_event *e, __u32 kind, __u32 syscall)
