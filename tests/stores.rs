@@ -121,6 +121,21 @@ fn identified<'a>(t: &'a Traced, path: &Path) -> &'a serde_json::Value {
         .unwrap_or_else(|| panic!("no identified event for {path:?}: {:#?}", t.events))
 }
 
+/// Runs the fixture writer `script` with `args` in the test Python; its stdout.
+fn make(script: &str, args: &[&Path]) -> String {
+    let made = Command::new(python())
+        .args(["-c", script])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    String::from_utf8(made.stdout).unwrap()
+}
+
 fn sha256_of(p: &Path) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()))
@@ -132,16 +147,7 @@ fn an_ollama_model_loaded_through_its_manifest_is_named_hashed_and_typed() {
     let (_g, dir) = tempdir();
     let store = dir.join("ollama-models");
     let py = python();
-    let made = Command::new(&py)
-        .args(["-c", MAKE_OLLAMA_STORE, store.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let digest = String::from_utf8_lossy(&made.stdout).trim().to_string();
+    let digest = make(MAKE_OLLAMA_STORE, &[&store]).trim().to_string();
     let blob = store.join("blobs").join(format!("sha256-{digest}"));
     assert_eq!(
         sha256_of(&blob),
@@ -290,10 +296,10 @@ with open(put("torch_bad", f"{hub}/badnet-{wrong}.pth"), "wb") as f:
     f.write(bad)
 "#;
 
-/// Opens each file named on stdin as the runtimes do (mmap for GGUF, read otherwise).
+/// Opens each file listed in `argv[1]` as the runtimes do (mmap for GGUF, read otherwise).
 const LOAD_STORES: &str = r#"
 import mmap, sys
-for line in sys.stdin.read().splitlines():
+for line in open(sys.argv[1]).read().splitlines():
     path = line.split("\t")[0]
     with open(path, "rb") as f:
         if path.endswith(".gguf"):
@@ -311,18 +317,9 @@ fn models_in_each_store_of_a_users_home_are_named_hashed_and_checked() {
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let home = dir.join("home").join("ann");
     let nim = dir.join("nim-cache");
-    let made = Command::new(python())
-        .args(["-c", MAKE_STORES])
-        .arg(&home)
-        .arg(&nim)
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let listing = String::from_utf8(made.stdout).unwrap();
+    let listing = make(MAKE_STORES, &[&home, &nim]);
+    let list = dir.join("files.tsv");
+    std::fs::write(&list, &listing).unwrap();
     let files: std::collections::HashMap<&str, &str> = listing
         .lines()
         .map(|l| {
@@ -339,12 +336,11 @@ fn models_in_each_store_of_a_users_home_are_named_hashed_and_checked() {
         .unwrap();
     assert!(chown.success());
 
-    let events = dir.join("events.jsonl");
-    let mut child = aibomd()
-        .args(["run", "--tracer", tracer::EBPF, "--events"])
-        .arg(&events)
-        .args([
-            "--",
+    let t = run_traced(
+        &dir,
+        tracer::EBPF,
+        &[],
+        &[
             "env",
             &format!("HOME={}", home.display()),
             &format!("NIM_CACHE_PATH={}", nim.display()),
@@ -355,29 +351,9 @@ fn models_in_each_store_of_a_users_home_are_named_hashed_and_checked() {
             "/usr/bin/python3",
             "-c",
             LOAD_STORES,
-        ])
-        .current_dir(&dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(listing.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = std::fs::read_to_string(&events).unwrap_or_default();
-    let t = Traced {
-        events: text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect(),
-        out,
-    };
+            list.to_str().unwrap(),
+        ],
+    );
     assert!(t.out.status.success(), "{}", t.stderr());
 
     // (store, provider, name, id, format)
@@ -452,7 +428,10 @@ fn models_in_each_store_of_a_users_home_are_named_hashed_and_checked() {
     assert!(e.get(attr::ARTIFACT_SHA256_EXPECTED).is_none(), "{e:#}");
     // ... and one whose content was swapped after the download is visible
     let bad = Path::new(files["torch_bad"]);
-    assert_eq!(s(t.one(bad.to_str().unwrap()), attr::ARTIFACT_NAME), "badnet");
+    assert_eq!(
+        s(t.one(bad.to_str().unwrap()), attr::ARTIFACT_NAME),
+        "badnet"
+    );
     let e = identified(&t, bad);
     let claimed = bad
         .file_stem()

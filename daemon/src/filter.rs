@@ -163,8 +163,7 @@ impl FilterConfig {
             }
         }
         for d in &self.store_dirs {
-            if d.len() < 2 || d.len() > STORE_DIR_MAX || d.starts_with('/') || !d.ends_with('/')
-            {
+            if d.len() < 2 || d.len() > STORE_DIR_MAX || d.starts_with('/') || !d.ends_with('/') {
                 bail!(
                     "filter.store_dirs: {d:?} must be 2..={STORE_DIR_MAX} bytes, end with '/' and not start with it"
                 );
@@ -197,7 +196,10 @@ impl FilterConfig {
 
     /// Store folders as the kernel stores them (bytes, as written).
     pub fn store_dir_rules(&self) -> Vec<Vec<u8>> {
-        self.store_dirs.iter().map(|d| d.as_bytes().to_vec()).collect()
+        self.store_dirs
+            .iter()
+            .map(|d| d.as_bytes().to_vec())
+            .collect()
     }
 
     /// Builds the userspace matcher.

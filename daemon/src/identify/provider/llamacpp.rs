@@ -48,8 +48,8 @@ struct RawFile {
 /// The origin of `p` when it is a file of a llama.cpp cache folder.
 pub(super) fn llama_cpp_cache(p: &Path, env: &HubEnv) -> Option<Origin> {
     let dir = p.parent()?;
-    let in_cache = dir.ends_with(".cache/llama.cpp")
-        || env.llama_cpp_caches().iter().any(|r| r == dir);
+    let in_cache =
+        dir.ends_with(".cache/llama.cpp") || env.llama_cpp_caches().iter().any(|r| r == dir);
     if !in_cache || p.components().any(|c| c.as_os_str() == "..") {
         return None;
     }
@@ -101,7 +101,14 @@ fn owner(dir: &Path, file: &str) -> Option<Repo> {
         })
         .collect();
     manifests.sort_by(|a, b| {
-        let key = |r: &Repo| (r.tag != "latest", r.org.clone(), r.repo.clone(), r.tag.clone());
+        let key = |r: &Repo| {
+            (
+                r.tag != "latest",
+                r.org.clone(),
+                r.repo.clone(),
+                r.tag.clone(),
+            )
+        };
         key(&a.0).cmp(&key(&b.0))
     });
     manifests
@@ -191,7 +198,10 @@ mod tests {
         let g = at("ggml-org_gemma-3-1b-it-GGUF_gemma-3-1b-it-Q4_K_M.gguf");
         assert_eq!(g.provider, provider::LLAMA_CPP);
         assert_eq!(g.name.as_deref(), Some("ggml-org/gemma-3-1b-it-GGUF"));
-        assert_eq!(g.id.as_deref(), Some("pkg:huggingface/ggml-org/gemma-3-1b-it-GGUF"));
+        assert_eq!(
+            g.id.as_deref(),
+            Some("pkg:huggingface/ggml-org/gemma-3-1b-it-GGUF")
+        );
         assert_eq!(g.revision.as_deref(), Some("latest"));
         assert_eq!(
             g.source_url.as_deref(),

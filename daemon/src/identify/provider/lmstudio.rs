@@ -57,7 +57,9 @@ mod tests {
                 );
                 assert_eq!(
                     o.id.as_deref(),
-                    Some("pkg:generic/lmstudio/models/lmstudio-community/Qwen2.5-0.5B-Instruct-GGUF")
+                    Some(
+                        "pkg:generic/lmstudio/models/lmstudio-community/Qwen2.5-0.5B-Instruct-GGUF"
+                    )
                 );
                 assert_eq!(o.repo_root, Some(p.parent().unwrap().to_path_buf()));
             }
@@ -86,7 +88,10 @@ mod tests {
             .join("f.gguf");
         let o = lmstudio(&p).unwrap();
         assert_eq!(o.name, Some(format!("p q/{long}")));
-        assert!(o.id.unwrap().starts_with("pkg:generic/lmstudio/models/p%20q/mmm"));
+        assert!(o
+            .id
+            .unwrap()
+            .starts_with("pkg:generic/lmstudio/models/p%20q/mmm"));
         // other folders named models are not LM Studio's
         let p = Path::new("/srv/models/pub/m/f.gguf");
         assert_eq!(lmstudio(p), None);

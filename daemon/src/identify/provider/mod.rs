@@ -321,6 +321,12 @@ mod tests {
         Fields::new()
     }
 
+    /// The origin of the file at `p` (no header fields), as seen with `e`.
+    pub(super) fn at(p: &str, e: &HubEnv) -> Origin {
+        let p = Path::new(p);
+        origin(p, p, &none(), e)
+    }
+
     #[test]
     fn the_hub_cache_beats_gguf_metadata() {
         let p = Path::new("/h/hub/models--TheBloke--Llama-2-7B-GGUF/snapshots")

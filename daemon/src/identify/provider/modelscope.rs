@@ -22,10 +22,7 @@ pub(super) fn modelscope(p: &Path, env: &HubEnv) -> Option<Origin> {
     let n = match after_seq(&c, &["modelscope", "hub"]) {
         Some(n) => n,
         None => {
-            let r = env
-                .modelscope_cache
-                .as_deref()
-                .and_then(|r| inside(p, r))?;
+            let r = env.modelscope_cache.as_deref().and_then(|r| inside(p, r))?;
             r + usize::from(c.get(r) == Some(&Some("hub")))
         }
     };
@@ -62,15 +59,9 @@ pub(super) fn modelscope(p: &Path, env: &HubEnv) -> Option<Origin> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::origin;
-    use super::super::tests::{env, none};
+    use super::super::tests::{at as o, env};
     use super::*;
     use std::path::PathBuf;
-
-    fn o(p: &str, e: &HubEnv) -> Origin {
-        let p = Path::new(p);
-        origin(p, p, &none(), e)
-    }
 
     #[test]
     fn models_and_datasets_in_both_layouts() {
@@ -95,7 +86,10 @@ mod tests {
                 "/home/u/.cache/modelscope/hub/models/Qwen/Qwen2___5-0___5B-Instruct"
             ))
         );
-        let old = o("/root/.cache/modelscope/hub/damo/nlp_bert/pytorch_model.bin", &e);
+        let old = o(
+            "/root/.cache/modelscope/hub/damo/nlp_bert/pytorch_model.bin",
+            &e,
+        );
         assert_eq!(old.name.as_deref(), Some("damo/nlp_bert"));
         let d = o(
             "/root/.cache/modelscope/hub/datasets/ann/tiny-set/train.parquet",
@@ -122,14 +116,20 @@ mod tests {
             assert_eq!(o(p, &e).name.as_deref(), Some("a/b"), "{p}");
         }
         // not under it: not ModelScope's
-        assert_ne!(o("/data/other/a/b/w.bin", &env()).provider, provider::MODELSCOPE);
+        assert_ne!(
+            o("/data/other/a/b/w.bin", &env()).provider,
+            provider::MODELSCOPE
+        );
     }
 
     #[test]
     fn hostile_and_internal_paths_get_no_name() {
         let e = env();
         assert_eq!(
-            modelscope(Path::new("/r/.cache/modelscope/hub/models/a/../../x/y/z"), &e),
+            modelscope(
+                Path::new("/r/.cache/modelscope/hub/models/a/../../x/y/z"),
+                &e
+            ),
             None
         );
         let t = o("/r/.cache/modelscope/hub/models/._____temp/a/b", &e);
@@ -137,7 +137,10 @@ mod tests {
         let shallow = o("/r/.cache/modelscope/hub/models/a/b", &e);
         assert_eq!(shallow.name, None);
         let long = "n".repeat(255);
-        let l = o(&format!("/r/.cache/modelscope/hub/models/o/{long}/f.bin"), &e);
+        let l = o(
+            &format!("/r/.cache/modelscope/hub/models/o/{long}/f.bin"),
+            &e,
+        );
         assert_eq!(l.name, Some(format!("o/{long}")));
     }
 }

@@ -61,14 +61,8 @@ pub(super) fn under_serving_cache(p: &Path, env: &HubEnv) -> Option<Origin> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::origin;
-    use super::super::tests::{env, none};
+    use super::super::tests::{at as o, env};
     use super::*;
-
-    fn o(p: &str, e: &HubEnv) -> Origin {
-        let p = Path::new(p);
-        origin(p, p, &none(), e)
-    }
 
     #[test]
     fn ngc_models_in_the_nim_cache() {
@@ -105,9 +99,15 @@ mod tests {
             ..Default::default()
         };
         for (p, want) in [
-            ("/opt/nim/.cache/local_cache/engine/rank0.engine", provider::NVIDIA),
+            (
+                "/opt/nim/.cache/local_cache/engine/rank0.engine",
+                provider::NVIDIA,
+            ),
             ("/models/nim/local_cache/x.engine", provider::NVIDIA),
-            ("/data/vllm/torch_compile_cache/abc/rank_0_0/model.pt", provider::VLLM),
+            (
+                "/data/vllm/torch_compile_cache/abc/rank_0_0/model.pt",
+                provider::VLLM,
+            ),
             ("/home/u/.cache/vllm/assets/x.jpg", provider::VLLM),
         ] {
             let got = o(p, &e);
@@ -123,7 +123,10 @@ mod tests {
 
     #[test]
     fn hostile_ngc_names() {
-        assert_eq!(nim_ngc(Path::new("/x/ngc/hub/models--a--b/../../y/z")), None);
+        assert_eq!(
+            nim_ngc(Path::new("/x/ngc/hub/models--a--b/../../y/z")),
+            None
+        );
         let odd = nim_ngc(Path::new("/x/ngc/hub/models----b/blobs/z")).unwrap();
         assert_eq!(odd.name, None);
         let long = "n".repeat(250);

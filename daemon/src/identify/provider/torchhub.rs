@@ -66,7 +66,8 @@ fn checkpoint_name(file: &str) -> Option<(&str, &str)> {
             .iter()
             .take_while(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
             .count();
-        (b.get(i + 1 + hex) == Some(&b'.') && i > 0).then(|| (&file[..i], &file[i + 1..i + 1 + hex]))
+        (b.get(i + 1 + hex) == Some(&b'.') && i > 0)
+            .then(|| (&file[..i], &file[i + 1..i + 1 + hex]))
     })
 }
 
@@ -80,24 +81,24 @@ fn repo_dir(dir: &str) -> Option<(&str, &str, &str)> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::origin;
-    use super::super::tests::{env, none};
+    use super::super::tests::{at as o, env};
     use super::*;
     use std::os::unix::ffi::OsStrExt;
 
-    fn o(p: &str, e: &HubEnv) -> Origin {
-        let p = Path::new(p);
-        origin(p, p, &none(), e)
-    }
-
     #[test]
     fn checkpoints_carry_their_hash_prefix() {
-        let c = o("/home/u/.cache/torch/hub/checkpoints/resnet18-f37072fd.pth", &env());
+        let c = o(
+            "/home/u/.cache/torch/hub/checkpoints/resnet18-f37072fd.pth",
+            &env(),
+        );
         assert_eq!(c.provider, provider::PYTORCH);
         assert_eq!(c.name.as_deref(), Some("resnet18"));
         assert_eq!(c.revision.as_deref(), Some("f37072fd"));
         assert_eq!(c.sha256_prefix.as_deref(), Some("f37072fd"));
-        assert_eq!(c.id.as_deref(), Some("pkg:generic/pytorch/hub/resnet18@f37072fd"));
+        assert_eq!(
+            c.id.as_deref(),
+            Some("pkg:generic/pytorch/hub/resnet18@f37072fd")
+        );
         // torch's regex: the first `-hex.`; names with dashes keep them
         assert_eq!(
             checkpoint_name("vit-b-16-swag-9ac1b537.pth"),
@@ -109,7 +110,11 @@ mod tests {
         );
         assert_eq!(checkpoint_name("m-.pth"), Some(("m", "")));
         assert_eq!(checkpoint_name("plain.pth"), None);
-        assert_eq!(checkpoint_name("m-F37072FD.pth"), None, "torch's regex is lowercase");
+        assert_eq!(
+            checkpoint_name("m-F37072FD.pth"),
+            None,
+            "torch's regex is lowercase"
+        );
         // TORCH_HOME moves the hub
         let e = HubEnv {
             torch_home: Some("/data/torch".into()),
@@ -133,13 +138,19 @@ mod tests {
         assert_eq!(r.name.as_deref(), Some("pytorch/vision"));
         assert_eq!(r.revision.as_deref(), Some("main"));
         assert_eq!(r.id.as_deref(), Some("pkg:github/pytorch/vision@main"));
-        assert_eq!(r.source_url.as_deref(), Some("https://github.com/pytorch/vision"));
+        assert_eq!(
+            r.source_url.as_deref(),
+            Some("https://github.com/pytorch/vision")
+        );
         let r = o(
             "/root/.cache/torch/hub/NVIDIA_DeepLearningExamples_torchhub/x/w.pt",
             &env(),
         );
         assert_eq!(r.name.as_deref(), Some("NVIDIA/DeepLearningExamples"));
-        assert_eq!(r.id.as_deref(), Some("pkg:github/nvidia/deeplearningexamples@torchhub"));
+        assert_eq!(
+            r.id.as_deref(),
+            Some("pkg:github/nvidia/deeplearningexamples@torchhub")
+        );
         // files at the hub's top (trusted_list) are PyTorch's, nameless
         let t = o("/root/.cache/torch/hub/trusted_list", &env());
         assert_eq!((t.provider, t.name), (provider::PYTORCH, None));
@@ -149,7 +160,10 @@ mod tests {
     fn hostile_paths() {
         let e = env();
         assert_eq!(
-            torch_hub(Path::new("/r/.cache/torch/hub/checkpoints/../../../etc/passwd"), &e),
+            torch_hub(
+                Path::new("/r/.cache/torch/hub/checkpoints/../../../etc/passwd"),
+                &e
+            ),
             None
         );
         let bad = std::ffi::OsStr::from_bytes(b"m-ab\xff.pth");
