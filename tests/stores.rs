@@ -233,7 +233,8 @@ fn an_ollama_model_loaded_through_its_manifest_is_named_hashed_and_typed() {
 
 /// Writes one model into each store layout under the home `argv[1]` (and a NIM cache at
 /// `argv[2]`) as the store's runtime leaves it, with the real libraries: GGUFs by `gguf`
-/// (LM Studio, llama.cpp with its `manifest=ORG=REPO=TAG.json`), safetensors by
+/// (LM Studio's current and older folders, llama.cpp with its `manifest=ORG=REPO=TAG.json`),
+/// a ModelScope dataset by `pyarrow`, safetensors by
 /// `safetensors` (ModelScope with its `___` for `.`, a suffix-less KaggleHub file and the
 /// same outside any store, NIM's NGC snapshot), PyTorch Hub checkpoints in torch's zip layout (`zipfile` + `pickle`),
 /// named `NAME-<sha256 prefix>.pth` — one with the right prefix, one with a wrong one.
@@ -268,6 +269,11 @@ def torch_zip(state):
     return buf.getvalue()
 
 make_gguf(put("lmstudio", f"{home}/.lmstudio/models/lmstudio-community/TinyLLM-GGUF/tinyllm-Q8_0.gguf"), "tinyllm")
+
+make_gguf(put("lmstudio_old", f"{home}/.cache/lm-studio/models/TheBloke/Old-GGUF/old.Q4_0.gguf"), "old")
+import pyarrow as pa, pyarrow.parquet as pq
+pq.write_table(pa.table({"text": ["a", "b"]}),
+               put("modelscope_ds", f"{home}/.cache/modelscope/hub/datasets/ann/tiny-set/train.parquet"))
 
 cache = f"{home}/.cache/llama.cpp"
 make_gguf(put("llama_cpp", f"{cache}/ggml-org_tiny-GGUF_tiny-Q8_0.gguf"), "tiny")
@@ -359,6 +365,20 @@ fn models_in_each_store_of_a_users_home_are_named_hashed_and_checked() {
     // (store, provider, name, id, format)
     let want = [
         (
+            "lmstudio_old",
+            provider::LMSTUDIO,
+            "TheBloke/Old-GGUF",
+            "pkg:generic/lmstudio/models/TheBloke/Old-GGUF",
+            "gguf",
+        ),
+        (
+            "modelscope_ds",
+            provider::MODELSCOPE,
+            "ann/tiny-set",
+            "pkg:generic/modelscope/modelscope.cn/datasets/ann/tiny-set",
+            "parquet",
+        ),
+        (
             "lmstudio",
             provider::LMSTUDIO,
             "lmstudio-community/TinyLLM-GGUF",
@@ -401,7 +421,12 @@ fn models_in_each_store_of_a_users_home_are_named_hashed_and_checked() {
         assert_eq!(s(e, attr::ARTIFACT_NAME), name, "{key}");
         assert_eq!(s(e, attr::ARTIFACT_ID), id, "{key}");
         assert_eq!(s(e, attr::ARTIFACT_FORMAT), format, "{key}");
-        assert_eq!(s(e, attr::ARTIFACT_TYPE), artifact_type::MODEL, "{key}");
+        let ty = if key == "modelscope_ds" {
+            artifact_type::DATASET
+        } else {
+            artifact_type::MODEL
+        };
+        assert_eq!(s(e, attr::ARTIFACT_TYPE), ty, "{key}");
         assert_eq!(i(e, attr::PROCESS_UID), 65534, "{key}");
         let id = identified(&t, path);
         assert_eq!(s(id, attr::ARTIFACT_SHA256), sha256_of(path), "{key}");
