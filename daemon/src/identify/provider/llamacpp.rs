@@ -54,7 +54,9 @@ pub(super) fn llama_cpp_cache(p: &Path, env: &HubEnv) -> Option<Origin> {
         return None;
     }
     let mut o = Origin::new(provider::LLAMA_CPP);
-    let file = p.file_name()?.to_str()?;
+    let Some(file) = p.file_name().and_then(|f| f.to_str()) else {
+        return Some(o);
+    };
     let named = match manifest_repo(file) {
         Some(r) => {
             o.kind = Some(Kind {
@@ -247,6 +249,12 @@ mod tests {
         assert_eq!(m.repo, long);
         assert_eq!(split_stem("a-00001-of-00003.gguf"), Some("a"));
         assert_eq!(split_stem("a-1-of-3.gguf"), None);
+        // a non-UTF-8 name: llama.cpp's, nameless
+        use std::os::unix::ffi::OsStrExt;
+        let p =
+            Path::new("/home/u/.cache/llama.cpp").join(std::ffi::OsStr::from_bytes(b"a\xff.gguf"));
+        let o = llama_cpp_cache(&p, &HubEnv::default()).unwrap();
+        assert_eq!((o.provider, o.name), (provider::LLAMA_CPP, None));
         // a manifest that is not JSON names nothing
         let d = cache(&[], &[]);
         std::fs::write(d.path().join("manifest=o=r=latest.json"), b"\xff{").unwrap();
