@@ -31,6 +31,13 @@
 //!    in-kernel filter drops, and its wall time untraced, under `aibomd run`
 //!    (including tracer start-up) and under an already running daemon.
 //!    Skipped if `.venv/bin/python` is missing at the repository root.
+//! 4. **Suffix-less names.** The cost of keeping suffix-less files inside model store
+//!    folders (`filter.store_dirs`, see `filter::in_store_dir`): storms of a file with a
+//!    suffix no rule keeps (`<tmp>/home/ann/work/notes.txt`), a suffix-less file outside any
+//!    store (`<tmp>/home/ann/work/checkpoint`), both dropped in the kernel, and
+//!    inside one (`<tmp>/home/ann/.cache/kagglehub/models/…/checkpoint`, one event per
+//!    open), untraced, under the daemon as configured by default, and under the daemon with
+//!    `store_dirs = []` (the filter without the rule).
 //!
 //! ## Running
 //!
@@ -39,7 +46,8 @@
 //! AIBOM_BENCH_OPENS=100000 cargo bench -p aibomd --bench open_storm
 //! ```
 //!
-//! `AIBOM_BENCH_OPENS` sets N (default 1,000,000). Needs root, eBPF, and
+//! `AIBOM_BENCH_OPENS` sets N (default 1,000,000); `AIBOM_BENCH_SECTIONS` runs only the
+//! sections named in it (comma-separated: `storm`, `drain`, `cores`, `app`, `stores`). Needs root, eBPF, and
 //! `bpftrace` on `PATH`. Other eBPF tracers running on the host distort every
 //! number, including the baseline; the header lists any it finds. Started
 //! without `--bench` (e.g. by `cargo test --all-targets`) it does nothing.
@@ -97,10 +105,23 @@ fn main() -> Result<()> {
     let started = Instant::now();
     let bench = Bench::new()?;
     bench.print_header();
-    bench.open_storm()?;
-    bench.drain_rate()?;
-    bench.per_core()?;
-    bench.ml_app()?;
+    let only = std::env::var("AIBOM_BENCH_SECTIONS").unwrap_or_default();
+    let run = |name: &str| only.is_empty() || only.split(',').any(|s| s.trim() == name);
+    if run("storm") {
+        bench.open_storm()?;
+    }
+    if run("drain") {
+        bench.drain_rate()?;
+    }
+    if run("cores") {
+        bench.per_core()?;
+    }
+    if run("app") {
+        bench.ml_app()?;
+    }
+    if run("stores") {
+        bench.store_names()?;
+    }
     println!(
         "\nBench wall time: {:.1} s; load average at end: {}",
         started.elapsed().as_secs_f64(),
@@ -634,6 +655,77 @@ impl Bench {
             median(&paired),
             paired.iter().cloned().fold(f64::INFINITY, f64::min),
             paired.iter().cloned().fold(0.0, f64::max)
+        );
+        Ok(())
+    }
+
+    /// Section 4: ns per open of suffix-less names outside and inside a store folder,
+    /// untraced, under the default daemon and under one without `store_dirs`.
+    fn store_names(&self) -> Result<()> {
+        let home = self.tmp.path().join("home/ann");
+        let dotted = home.join("work/notes.txt");
+        let outside = home.join("work/checkpoint");
+        let inside = home.join(".cache/kagglehub/models/google/gemma/flax/2b/1/checkpoint");
+        for f in [&dotted, &outside, &inside] {
+            fs::create_dir_all(f.parent().context("no parent")?)?;
+            fs::write(f, b"x")?;
+        }
+        let no_dirs = self.tmp.path().join("no-store-dirs.toml");
+        fs::write(&no_dirs, "[filter]\nstore_dirs = []\n")?;
+        let no_dirs = no_dirs.to_str().context("config path")?.to_owned();
+        let configs: [(&str, Option<Vec<&str>>); 3] = [
+            ("untraced", None),
+            (
+                "aibomd daemon, store_dirs = [] (rule off)",
+                Some(vec!["--config", &no_dirs]),
+            ),
+            ("aibomd daemon, default store_dirs", Some(vec![])),
+        ];
+        let files = [&dotted, &outside, &inside];
+        let mut ns: [[Vec<f64>; 3]; 3] = Default::default();
+        for rep in 1..=REPS {
+            for (ci, (label, args)) in configs.iter().enumerate() {
+                progress(format_args!("store names rep {rep}/{REPS}: {label}"));
+                let daemon = match args {
+                    Some(extra) => {
+                        let mut a = vec!["--no-console", "--dedup-window-ms", "1000"];
+                        a.extend(extra.iter().copied());
+                        Some(Daemon::start(&self.aibomd, &a)?)
+                    }
+                    None => None,
+                };
+                for (fi, file) in files.iter().enumerate() {
+                    ns[ci][fi].push(self.storm(file)?.ns_per_open);
+                }
+                if let Some(d) = daemon {
+                    d.stop()?;
+                }
+            }
+        }
+        let rows: Vec<Vec<String>> = configs
+            .iter()
+            .zip(&ns)
+            .map(|((label, _), per_file)| {
+                let mut row = vec![(*label).to_owned()];
+                for (fi, samples) in per_file.iter().enumerate() {
+                    row.push(median_range(samples, 1.0));
+                    row.push(ratio(median(samples), median(&ns[0][fi])));
+                }
+                row
+            })
+            .collect();
+        println!("\n## 4. Suffix-less names: ns per openat+close\n");
+        print_table(
+            &[
+                "configuration",
+                "…/work/notes.txt ns/open (min–max)",
+                "vs untraced",
+                "…/work/checkpoint ns/open (min–max)",
+                "vs untraced",
+                "…/.cache/kagglehub/…/checkpoint ns/open (min–max)",
+                "vs untraced",
+            ],
+            &rows,
         );
         Ok(())
     }

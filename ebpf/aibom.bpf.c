@@ -7,7 +7,8 @@
  *  - in-kernel filter: one read of the path, one LPM-trie lookup on its first 64 bytes
  *    (prefix rules: keep/drop) and one on its last 32 bytes reversed+lowercased (suffix
  *    allow-list). Both tries are filled from the daemon's config at start. Suffix-less
- *    store blobs are kept by shape (see is_store_blob).
+ *    store blobs are kept by shape (see is_store_blob), other suffix-less files inside
+ *    known store folders by a third trie (see in_store_dir).
  *  - ring buffer written with BPF_RB_NO_WAKEUP; userspace drains on a timer and is only
  *    woken when `wakeup_bytes` are pending, never once per event.
  *  - follow mode (`aibomd run`): only tgids in TRACKED are traced; forks of tracked
@@ -38,6 +39,7 @@ const volatile __u32 report_failed = 0; /* 1: emit failed opens (ret < 0) too */
 const volatile __u32 store_blobs = 1;   /* 1: keep `blobs/sha256-<64 hex>` (model stores) */
 /* inode of the pid namespace of the daemon's /proc; 0: the host's (no translation) */
 const volatile __u32 pidns_inum = 0;
+const volatile __u32 store_dirs = 1;    /* 1: STORE_DIRS has entries (see in_store_dir) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -113,6 +115,16 @@ struct {
 	__type(key, struct aibom_suffix_key);
 	__type(value, __u8);
 } SUFFIX_RULES SEC(".maps");
+
+/* Store folders (`.cache/kagglehub/`, ...) as written, matched against the 32 bytes that
+ * follow any '/' of a path (see in_store_dir). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 256);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct aibom_suffix_key);
+	__type(value, __u8);
+} STORE_DIRS SEC(".maps");
 
 /* Files whose identity a `kill` policy rule denied: a process that opens one is sent
  * SIGKILL as the open returns, before it can read a byte (filled by userspace). */
@@ -227,6 +239,104 @@ static __always_inline int is_store_blob(struct aibom_event *e, long n)
 	return 1;
 }
 
+/* Suffix-less files inside known store folders (KaggleHub, ModelScope, LM Studio, PyTorch
+ * Hub checkpoints, NIM; the list comes from the config). A path is kept when its last
+ * component has no '.' and a store folder follows one of the '/' before it. Matching after
+ * any '/' rather than at the start is what makes `/home/ann/.cache/kagglehub/` match the
+ * same entry as `/root/.cache/kagglehub/`: no per-user prefix. Cost: the last 32 bytes are
+ * already at hand (reversed, in the suffix key), so a name with a '.' there is dismissed
+ * at once (most of a program's opens: sources, libraries, data files); only a dot-less name
+ * walks the folder part, 8 bytes per bpf_loop step, with one LPM lookup per '/' (the next
+ * 32 bytes as key, prefixlen clipped to the bytes left so stale bytes past the NUL never
+ * match). A dot-less tail longer than 32 bytes is walked back by a bpf_loop too. bpf_loop
+ * callbacks are verified once, whatever the path length. Twin: `filter::in_store_dir`. */
+#define STORE_STEP 8
+
+struct store_ctx {
+	struct aibom_event *e;
+	long n;      /* path length */
+	long from;   /* where the backward walk starts */
+	long last;   /* index of the last '/', -1 when none */
+	int dotted;  /* the last component has a '.' */
+	int found;
+};
+
+static long name_step(__u32 i, void *data)
+{
+	struct store_ctx *x = data;
+	long at = x->from - (long)i;
+	if (at < 0)
+		return 1;
+	char c = x->e->path[at & (AIBOM_PATH_MAX - 1)];
+	if (c == '/') {
+		x->last = at;
+		return 1;
+	}
+	if (c == '.') {
+		x->dotted = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static long dir_step(__u32 j, void *data)
+{
+	struct store_ctx *x = data;
+	long base = (long)j * STORE_STEP;
+#pragma unroll
+	for (int k = 0; k < STORE_STEP; k++) {
+		long i = base + k;
+		if (i >= x->last)
+			return 1;
+		if (x->e->path[i & (AIBOM_PATH_MAX - 1)] == '/') {
+			long rest = x->n - (i + 1);
+			struct aibom_suffix_key key = {};
+			key.prefixlen = (rest < AIBOM_SUFFIX_KEY_LEN ? rest : AIBOM_SUFFIX_KEY_LEN) * 8;
+			bpf_probe_read_kernel(key.data, AIBOM_SUFFIX_KEY_LEN,
+					      &x->e->path[(i + 1) & (AIBOM_PATH_MAX - 1)]);
+			if (bpf_map_lookup_elem(&STORE_DIRS, &key)) {
+				x->found = 1;
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* `tail` holds the last min(n, 32) bytes of the path reversed (the suffix key). */
+static __always_inline int in_store_dir(struct aibom_event *e, long n,
+					const struct aibom_suffix_key *tail)
+{
+	if (!store_dirs)
+		return 0;
+	struct store_ctx x = { .e = e, .n = n, .last = -1 };
+	int seen = 0;
+#pragma unroll
+	for (int i = 0; i < AIBOM_SUFFIX_KEY_LEN; i++) {
+		if (!seen && i < n) {
+			char c = tail->data[i];
+			if (c == '.')
+				return 0;
+			if (c == '/') {
+				x.last = n - 1 - i;
+				seen = 1;
+			}
+		}
+	}
+	if (!seen) {
+		if (n <= AIBOM_SUFFIX_KEY_LEN)
+			return 0; /* no '/' at all */
+		x.from = n - 1 - AIBOM_SUFFIX_KEY_LEN;
+		bpf_loop(x.from + 1, name_step, &x, 0);
+		if (x.dotted)
+			return 0;
+	}
+	if (x.last <= 0)
+		return 0;
+	bpf_loop((x.last + STORE_STEP - 1) / STORE_STEP, dir_step, &x, 0);
+	return x.found;
+}
+
 /* Decide on a path already read into e->path (len includes the NUL). */
 static __always_inline int path_matches(struct aibom_event *e, long len)
 {
@@ -261,7 +371,7 @@ static __always_inline int path_matches(struct aibom_event *e, long len)
 	__u8 *rule = bpf_map_lookup_elem(&SUFFIX_RULES, &sk);
 	if (rule && *rule == AIBOM_RULE_KEEP)
 		return 1;
-	return is_store_blob(e, n);
+	return is_store_blob(e, n) || in_store_dir(e, n, &sk);
 }
 
 static __always_inline void fill_header(struct aibom_event *e, __u32 kind, __u32 syscall)

@@ -110,6 +110,32 @@ for other in ["weights", "not-blobs/sha256-" + "a" * 64]:
     open(other, "rb").read()
 "#;
 
+/// The `identified` event (it carries the computed sha256) of the file at `path`.
+fn identified<'a>(t: &'a Traced, path: &Path) -> &'a serde_json::Value {
+    t.events
+        .iter()
+        .find(|e| {
+            e[record::EVENT_NAME] == aibom_semconv::event::ARTIFACT_IDENTIFIED
+                && e[attr::ACCESS_ABSOLUTE_PATH].as_str() == path.to_str()
+        })
+        .unwrap_or_else(|| panic!("no identified event for {path:?}: {:#?}", t.events))
+}
+
+/// Runs the fixture writer `script` with `args` in the test Python; its stdout.
+fn make(script: &str, args: &[&Path]) -> String {
+    let made = Command::new(python())
+        .args(["-c", script])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    String::from_utf8(made.stdout).unwrap()
+}
+
 fn sha256_of(p: &Path) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()))
@@ -121,16 +147,7 @@ fn an_ollama_model_loaded_through_its_manifest_is_named_hashed_and_typed() {
     let (_g, dir) = tempdir();
     let store = dir.join("ollama-models");
     let py = python();
-    let made = Command::new(&py)
-        .args(["-c", MAKE_OLLAMA_STORE, store.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    let digest = String::from_utf8_lossy(&made.stdout).trim().to_string();
+    let digest = make(MAKE_OLLAMA_STORE, &[&store]).trim().to_string();
     let blob = store.join("blobs").join(format!("sha256-{digest}"));
     assert_eq!(
         sha256_of(&blob),
@@ -212,4 +229,252 @@ fn an_ollama_model_loaded_through_its_manifest_is_named_hashed_and_typed() {
     assert!(t.for_file("/latest").is_empty(), "{:#?}", t.events);
     // and the table names the model
     assert!(t.stderr().contains("tinyllm:latest"), "{}", t.stderr());
+}
+
+/// Writes one model into each store layout under the home `argv[1]` (and a NIM cache at
+/// `argv[2]`) as the store's runtime leaves it, with the real libraries: GGUFs by `gguf`
+/// (LM Studio's current and older folders, llama.cpp with its `manifest=ORG=REPO=TAG.json`),
+/// a ModelScope dataset by `pyarrow`, safetensors by
+/// `safetensors` (ModelScope with its `___` for `.`, a suffix-less KaggleHub file and the
+/// same outside any store, NIM's NGC snapshot), PyTorch Hub checkpoints in torch's zip layout (`zipfile` + `pickle`),
+/// named `NAME-<sha256 prefix>.pth` — one with the right prefix, one with a wrong one.
+/// Prints `path<TAB>key` per file.
+const MAKE_STORES: &str = r#"
+import collections, hashlib, io, json, os, pickle, shutil, sys, zipfile
+import numpy as np
+import gguf
+from safetensors.numpy import save_file
+
+home, nim = sys.argv[1], sys.argv[2]
+
+def put(key, path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    print(path + "\t" + key)
+    return path
+
+def make_gguf(path, name):
+    w = gguf.GGUFWriter(path, "llama")
+    w.add_name(name)
+    w.add_context_length(64)
+    w.add_tensor("w", np.ones((4, 4), np.float32))
+    w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()
+
+def torch_zip(state):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("archive/data.pkl", pickle.dumps(state, protocol=2))
+        z.writestr("archive/byteorder", "little")
+        z.writestr("archive/data/0", np.arange(8, dtype=np.float32).tobytes())
+        z.writestr("archive/version", "3\n")
+    return buf.getvalue()
+
+make_gguf(put("lmstudio", f"{home}/.lmstudio/models/lmstudio-community/TinyLLM-GGUF/tinyllm-Q8_0.gguf"), "tinyllm")
+
+make_gguf(put("lmstudio_old", f"{home}/.cache/lm-studio/models/TheBloke/Old-GGUF/old.Q4_0.gguf"), "old")
+import pyarrow as pa, pyarrow.parquet as pq
+pq.write_table(pa.table({"text": ["a", "b"]}),
+               put("modelscope_ds", f"{home}/.cache/modelscope/hub/datasets/ann/tiny-set/train.parquet"))
+
+cache = f"{home}/.cache/llama.cpp"
+make_gguf(put("llama_cpp", f"{cache}/ggml-org_tiny-GGUF_tiny-Q8_0.gguf"), "tiny")
+with open(f"{cache}/manifest=ggml-org=tiny-GGUF=latest.json", "w") as f:
+    json.dump({"ggufFile": {"rfilename": "tiny-Q8_0.gguf", "size": 1}}, f)
+with open(f"{cache}/ggml-org_tiny-GGUF_tiny-Q8_0.gguf.etag", "w") as f:
+    f.write('"0123"')
+
+save_file({"w": np.zeros((4, 4), np.float32)},
+          put("modelscope", f"{home}/.cache/modelscope/hub/models/Qwen/Tiny2___5-Chat/model.safetensors"))
+save_file({"w": np.full((4, 4), 2, np.float32)},
+          put("kagglehub", f"{home}/.cache/kagglehub/models/google/tinygemma/flax/2b/3/checkpoint"))
+save_file({"w": np.full((4, 4), 2, np.float32)}, put("plain", f"{home}/work/checkpoint"))
+save_file({"w": np.full((4, 4), 3, np.float32)},
+          put("nim", f"{nim}/ngc/hub/models--nim--meta--tiny-instruct/snapshots/1.2/model.safetensors"))
+
+hub = f"{home}/.cache/torch/hub/checkpoints"
+os.makedirs(hub, exist_ok=True)
+good = torch_zip(collections.OrderedDict(fc=[1.0, 2.0]))
+prefix = hashlib.sha256(good).hexdigest()[:8]
+with open(put("torch_good", f"{hub}/tinynet-{prefix}.pth"), "wb") as f:
+    f.write(good)
+bad = torch_zip(collections.OrderedDict(fc=[3.0, 4.0]))
+wrong = "0badc0de" if not hashlib.sha256(bad).hexdigest().startswith("0badc0de") else "1badc0de"
+with open(put("torch_bad", f"{hub}/badnet-{wrong}.pth"), "wb") as f:
+    f.write(bad)
+"#;
+
+/// Opens each file listed in `argv[1]` as the runtimes do (mmap for GGUF, read otherwise).
+const LOAD_STORES: &str = r#"
+import mmap, sys
+for line in open(sys.argv[1]).read().splitlines():
+    path = line.split("\t")[0]
+    with open(path, "rb") as f:
+        if path.endswith(".gguf"):
+            m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+            assert m[:4] == b"GGUF"
+        else:
+            f.read()
+"#;
+
+#[test]
+fn models_in_each_store_of_a_users_home_are_named_hashed_and_checked() {
+    need_root!();
+    use std::os::unix::fs::PermissionsExt;
+    let (_g, dir) = tempdir();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let home = dir.join("home").join("ann");
+    let nim = dir.join("nim-cache");
+    let listing = make(MAKE_STORES, &[&home, &nim]);
+    let list = dir.join("files.tsv");
+    std::fs::write(&list, &listing).unwrap();
+    let files: std::collections::HashMap<&str, &str> = listing
+        .lines()
+        .map(|l| {
+            let (p, k) = l.split_once('\t').unwrap();
+            (k, p)
+        })
+        .collect();
+    // the home belongs to an unprivileged user, who runs the app
+    let chown = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(dir.join("home"))
+        .arg(&nim)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+
+    let t = run_traced(
+        &dir,
+        tracer::EBPF,
+        &[],
+        &[
+            "env",
+            &format!("HOME={}", home.display()),
+            &format!("NIM_CACHE_PATH={}", nim.display()),
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+            LOAD_STORES,
+            list.to_str().unwrap(),
+        ],
+    );
+    assert!(t.out.status.success(), "{}", t.stderr());
+
+    // (store, provider, name, id, format)
+    let want = [
+        (
+            "lmstudio_old",
+            provider::LMSTUDIO,
+            "TheBloke/Old-GGUF",
+            "pkg:generic/lmstudio/models/TheBloke/Old-GGUF",
+            "gguf",
+        ),
+        (
+            "modelscope_ds",
+            provider::MODELSCOPE,
+            "ann/tiny-set",
+            "pkg:generic/modelscope/modelscope.cn/datasets/ann/tiny-set",
+            "parquet",
+        ),
+        (
+            "lmstudio",
+            provider::LMSTUDIO,
+            "lmstudio-community/TinyLLM-GGUF",
+            "pkg:generic/lmstudio/models/lmstudio-community/TinyLLM-GGUF",
+            "gguf",
+        ),
+        (
+            "llama_cpp",
+            provider::LLAMA_CPP,
+            "ggml-org/tiny-GGUF",
+            "pkg:huggingface/ggml-org/tiny-GGUF",
+            "gguf",
+        ),
+        (
+            "modelscope",
+            provider::MODELSCOPE,
+            "Qwen/Tiny2.5-Chat",
+            "pkg:generic/modelscope/modelscope.cn/Qwen/Tiny2.5-Chat",
+            "safetensors",
+        ),
+        (
+            "kagglehub",
+            provider::GOOGLE,
+            "google/tinygemma/flax/2b",
+            "pkg:generic/google/kaggle/google/tinygemma/flax/2b@3",
+            "safetensors",
+        ),
+        (
+            "nim",
+            provider::NVIDIA,
+            "nim/meta/tiny-instruct",
+            "pkg:generic/nvidia/ngc/nim/meta/tiny-instruct@1.2",
+            "safetensors",
+        ),
+    ];
+    for (key, prov, name, id, format) in want {
+        let path = Path::new(files[key]);
+        let e = t.one(path.to_str().unwrap());
+        assert_eq!(s(e, attr::ARTIFACT_PROVIDER), prov, "{key}: {e:#}");
+        assert_eq!(s(e, attr::ARTIFACT_NAME), name, "{key}");
+        assert_eq!(s(e, attr::ARTIFACT_ID), id, "{key}");
+        assert_eq!(s(e, attr::ARTIFACT_FORMAT), format, "{key}");
+        let ty = if key == "modelscope_ds" {
+            artifact_type::DATASET
+        } else {
+            artifact_type::MODEL
+        };
+        assert_eq!(s(e, attr::ARTIFACT_TYPE), ty, "{key}");
+        assert_eq!(i(e, attr::PROCESS_UID), 65534, "{key}");
+        let id = identified(&t, path);
+        assert_eq!(s(id, attr::ARTIFACT_SHA256), sha256_of(path), "{key}");
+        assert_eq!(s(id, attr::ARTIFACT_NAME), name, "{key}");
+    }
+
+    // PyTorch Hub: the name's prefix agrees with the content's sha256, and says so ...
+    let good = Path::new(files["torch_good"]);
+    let e = t.one(good.to_str().unwrap());
+    let sha = sha256_of(good);
+    assert_eq!(s(e, attr::ARTIFACT_PROVIDER), provider::PYTORCH, "{e:#}");
+    assert_eq!(s(e, attr::ARTIFACT_NAME), "tinynet");
+    assert_eq!(
+        s(e, attr::ARTIFACT_ID),
+        format!("pkg:generic/pytorch/hub/tinynet@{}", &sha[..8])
+    );
+    assert_eq!(s(e, attr::ARTIFACT_FORMAT), "pytorch");
+    let e = identified(&t, good);
+    assert_eq!(s(e, attr::ARTIFACT_SHA256), sha);
+    assert_eq!(
+        s(e, attr::ARTIFACT_SHA256_SOURCE),
+        hash_source::TORCH_HUB_PREFIX
+    );
+    assert!(e.get(attr::ARTIFACT_SHA256_EXPECTED).is_none(), "{e:#}");
+    // ... and one whose content was swapped after the download is visible
+    let bad = Path::new(files["torch_bad"]);
+    assert_eq!(
+        s(t.one(bad.to_str().unwrap()), attr::ARTIFACT_NAME),
+        "badnet"
+    );
+    let e = identified(&t, bad);
+    let claimed = bad
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .rsplit_once('-')
+        .unwrap()
+        .1;
+    assert_eq!(s(e, attr::ARTIFACT_SHA256), sha256_of(bad));
+    assert!(!sha256_of(bad).starts_with(claimed));
+    assert_eq!(s(e, attr::ARTIFACT_SHA256_EXPECTED), claimed, "{e:#}");
+    assert_eq!(s(e, attr::ARTIFACT_SHA256_SOURCE), hash_source::COMPUTED);
+
+    // the same suffix-less file outside a store folder stays filtered out in the kernel
+    assert!(files["plain"].ends_with("/work/checkpoint"));
+    assert!(t.for_file("/work/checkpoint").is_empty(), "{:#?}", t.events);
+    // the llama.cpp manifest and etag are read by aibomd, not reported
+    assert!(t.for_file(".json").is_empty(), "{:#?}", t.events);
+    assert!(t.for_file(".etag").is_empty(), "{:#?}", t.events);
 }

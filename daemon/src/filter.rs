@@ -9,14 +9,24 @@
 //!    one of the allowed suffixes;
 //! 3. otherwise, with `store_blobs` on (the default), it is reported when its last two
 //!    components are a content-addressed store blob: `blobs/sha256-` and 64 lowercase hex
-//!    digits, with nothing after (see [`is_store_blob`]).
+//!    digits, with nothing after (see [`is_store_blob`]);
+//! 4. otherwise it is reported when its last component has no `.` and a store folder of
+//!    `store_dirs` follows one of the `/` before it (see [`in_store_dir`]).
 //!
-//! Rule 3 is how suffix-less model files in model stores (Ollama's `blobs/sha256-HEX`,
-//! under `$OLLAMA_MODELS`, any user's `~/.ollama/models` or the service's
-//! `/usr/share/ollama/.ollama/models`) get through without letting every suffix-less file
-//! through: the shape is checked at a fixed offset from the end of the path (78 bytes, no
-//! scan, no per-user prefix), and a name of exactly that shape is only made by
-//! content-addressed stores. Deny prefixes still win (rule 1 comes first).
+//! Rules 3 and 4 are how suffix-less model files in model stores get through without
+//! letting every suffix-less file through. Rule 3 (Ollama's `blobs/sha256-HEX`, under
+//! `$OLLAMA_MODELS`, any user's `~/.ollama/models` or the service's
+//! `/usr/share/ollama/.ollama/models`) checks a shape at a fixed offset from the end of the
+//! path (78 bytes, no scan, no per-user prefix): a name of exactly that shape is only made
+//! by content-addressed stores. Rule 4 covers stores whose files keep their own names,
+//! some without a suffix (KaggleHub's and NIM's checkpoint chunks, a ModelScope or LM
+//! Studio repo's extension-less files): it runs only for a last component without a `.`
+//! (rare among the opens of a program start: sources, libraries and data files have one),
+//! and looks for a store folder *after any `/`*, not at the start of the path, so a store
+//! in any user's home (`/home/ann/.cache/kagglehub/…`) matches the same entry as root's.
+//! The kernel does it with two `bpf_loop`s (back to the last `/`, then forward over the
+//! folder part) and one LPM-trie lookup per `/` (the next 32 bytes as key). A store folder
+//! is at most 32 bytes and ends with `/`. Deny prefixes still win (rule 1 comes first).
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +48,27 @@ pub struct FilterConfig {
     /// Report content-addressed store blobs (`…/blobs/sha256-<64 hex>`, Ollama's layout),
     /// which have no suffix.
     pub store_blobs: bool,
+    /// Report files without a `.` in their name inside these store folders, matched after
+    /// any `/` of the path (so in every home); each ends with `/`, at most 32 bytes.
+    pub store_dirs: Vec<String>,
 }
+
+/// Longest store folder the kernel can match (bytes).
+pub const STORE_DIR_MAX: usize = 32;
+
+/// Default store folders whose files may have no suffix: LM Studio (current and older
+/// folder), KaggleHub, ModelScope, PyTorch Hub checkpoints, and NVIDIA NIM's default cache.
+/// Not Ollama's (`blobs/sha256-…` is rule 3; its suffix-less manifests are read by
+/// aibomd, not reported) nor Hugging Face's (its `refs/main` would be reported at every
+/// load; its snapshot files have their names).
+pub const DEFAULT_STORE_DIRS: &[&str] = &[
+    ".lmstudio/models/",
+    ".cache/lm-studio/models/",
+    ".cache/kagglehub/",
+    ".cache/modelscope/hub/",
+    ".cache/torch/hub/checkpoints/",
+    "opt/nim/.cache/",
+];
 
 /// What ends a store blob's path: the folder, then the algorithm of the name.
 pub const STORE_BLOB_MARK: &[u8] = b"blobs/sha256-";
@@ -59,6 +89,21 @@ pub fn is_store_blob(path: &[u8]) -> bool {
         && hex
             .iter()
             .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+}
+
+/// True when the last component of `path` has no `.` and one of `dirs` follows a `/`
+/// before it: the kernel's `in_store_dir` on the same bytes (see the module docs).
+pub fn in_store_dir(path: &[u8], dirs: &[Vec<u8>]) -> bool {
+    let Some(last) = path.iter().rposition(|&c| c == b'/' || c == b'.') else {
+        return false;
+    };
+    if path[last] == b'.' || last == 0 {
+        return false;
+    }
+    path[..last]
+        .iter()
+        .enumerate()
+        .any(|(i, &c)| c == b'/' && dirs.iter().any(|d| path[i + 1..].starts_with(d)))
 }
 
 /// Default denied prefixes: kernel pseudo files, devices, shared libraries, locales.
@@ -97,6 +142,7 @@ impl Default for FilterConfig {
             deny_prefixes: own(DEFAULT_DENY_PREFIXES),
             keep_prefixes: own(DEFAULT_KEEP_PREFIXES),
             store_blobs: true,
+            store_dirs: own(DEFAULT_STORE_DIRS),
         }
     }
 }
@@ -114,6 +160,13 @@ impl FilterConfig {
         for s in &self.allow_suffixes {
             if s.is_empty() || s.len() > SUFFIX_MAX {
                 bail!("filter.allow_suffixes: {s:?} must be 1..={SUFFIX_MAX} bytes");
+            }
+        }
+        for d in &self.store_dirs {
+            if d.len() < 2 || d.len() > STORE_DIR_MAX || d.starts_with('/') || !d.ends_with('/') {
+                bail!(
+                    "filter.store_dirs: {d:?} must be 2..={STORE_DIR_MAX} bytes, end with '/' and not start with it"
+                );
             }
         }
         for p in self.deny_prefixes.iter().chain(&self.keep_prefixes) {
@@ -141,12 +194,21 @@ impl FilterConfig {
             .collect()
     }
 
+    /// Store folders as the kernel stores them (bytes, as written).
+    pub fn store_dir_rules(&self) -> Vec<Vec<u8>> {
+        self.store_dirs
+            .iter()
+            .map(|d| d.as_bytes().to_vec())
+            .collect()
+    }
+
     /// Builds the userspace matcher.
     pub fn matcher(&self) -> PathFilter {
         PathFilter {
             prefixes: self.prefix_rules(),
             suffixes: self.reversed_suffixes(),
             store_blobs: self.store_blobs,
+            store_dirs: self.store_dir_rules(),
         }
     }
 }
@@ -157,6 +219,7 @@ pub struct PathFilter {
     prefixes: Vec<(Vec<u8>, Rule)>,
     suffixes: Vec<Vec<u8>>,
     store_blobs: bool,
+    store_dirs: Vec<Vec<u8>>,
 }
 
 impl PathFilter {
@@ -196,6 +259,7 @@ impl PathFilter {
             .collect();
         self.suffixes.iter().any(|s| tail.starts_with(s))
             || (self.store_blobs && is_store_blob(path))
+            || in_store_dir(path, &self.store_dirs)
     }
 }
 
@@ -260,6 +324,52 @@ mod tests {
     }
 
     #[test]
+    fn suffixless_files_pass_inside_store_folders_of_any_home_only() {
+        let f = f();
+        for yes in [
+            "/root/.cache/kagglehub/models/google/gemma/flax/2b/1/2b/d/0a1b2c3d",
+            "/home/ann/.cache/kagglehub/models/google/gemma/flax/2b/1/2b/checkpoint",
+            "/home/ann/.lmstudio/models/pub/model/weights",
+            "/var/lib/svc/.cache/lm-studio/models/pub/model/weights",
+            "/home/bo/.cache/modelscope/hub/models/org/name/tokenizer",
+            "/home/bo/.cache/torch/hub/checkpoints/model",
+            "/opt/nim/.cache/ngc/hub/models--nim--meta--x/blobs/abc123",
+            "rel/.cache/kagglehub/x/y",
+        ] {
+            assert!(f.matches(yes.as_bytes()), "{yes}");
+        }
+        for no in [
+            // a suffix that is not a model's: the suffix list decides
+            "/home/ann/.cache/kagglehub/models/a/b/c/d/1/notes.txt",
+            "/home/ann/.cache/kagglehub/models/a/b/c/d/1/.complete",
+            // suffix-less files elsewhere
+            "/usr/bin/python3",
+            "/etc/passwd",
+            "/home/ann/.cache/huggingface/hub/models--a--b/refs/main",
+            "/home/ann/.ollama/models/manifests/registry.ollama.ai/library/x/latest",
+            "/home/ann/x.cache/kagglehub/y",
+            "/home/ann/.cache/kagglehubx/y",
+            // the folder itself, or the store's name as the file
+            "/home/ann/.cache/kagglehub",
+            ".cache/kagglehub/x",
+            // deny prefixes win
+            "/run/u/.cache/kagglehub/x",
+        ] {
+            assert!(!f.matches(no.as_bytes()), "{no}");
+        }
+        // a non-UTF-8 name is bytes like any other
+        assert!(f.matches(b"/home/a/.cache/kagglehub/m/\xff\xfe"));
+        // a 4 KiB path
+        let deep = format!("/home/a/{}.cache/kagglehub/x/y", "d/".repeat(2000));
+        assert!(f.matches(deep.as_bytes()));
+        let none = FilterConfig {
+            store_dirs: vec![],
+            ..Default::default()
+        };
+        assert!(!none.matcher().matches(b"/home/a/.lmstudio/models/p/m/w"));
+    }
+
+    #[test]
     fn oversize_rules_are_rejected() {
         let mut c = FilterConfig::default();
         c.allow_suffixes.push("x".repeat(33));
@@ -267,5 +377,11 @@ mod tests {
         let mut c = FilterConfig::default();
         c.deny_prefixes.push("relative/".into());
         assert!(c.validate().is_err());
+        for bad in ["/abs/", "no-slash", &format!("{}/", "x".repeat(32)), "/"] {
+            let mut c = FilterConfig::default();
+            c.store_dirs.push(bad.to_string());
+            assert!(c.validate().is_err(), "{bad}");
+        }
+        assert!(FilterConfig::default().validate().is_ok());
     }
 }

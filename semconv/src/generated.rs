@@ -216,6 +216,15 @@ pub mod attr {
     ///
     /// Type `string`.
     pub const ARTIFACT_SHA256_ERROR: &str = "aibom.artifact.sha256_error";
+    /// The sha256 (or the start of it) that the store names for the file, set only when the
+    /// computed `aibom.artifact.sha256` does not agree with it.
+    ///
+    /// PyTorch Hub names downloaded checkpoints `NAME-<first hex digits of the sha256>.pth` and
+    /// checks them only when asked to (`check_hash=True`); a file whose content does not begin with
+    /// that prefix was changed or replaced after the download.
+    ///
+    /// Type `string`.
+    pub const ARTIFACT_SHA256_EXPECTED: &str = "aibom.artifact.sha256_expected";
     /// How `aibom.artifact.sha256` was obtained.
     ///
     /// Values: [`crate::hash_source`].
@@ -769,12 +778,44 @@ pub mod provider {
     /// `/usr/share/ollama/.ollama/models`): `blobs/sha256-HEX` named by the manifests under
     /// `manifests/HOST/NAMESPACE/NAME/TAG`.
     pub const OLLAMA: &str = "ollama";
+    /// An LM Studio model folder (`~/.lmstudio/models/PUBLISHER/MODEL/FILE`, older
+    /// `~/.cache/lm-studio/models/...`).
+    pub const LMSTUDIO: &str = "lmstudio";
+    /// The llama.cpp download cache (`$LLAMA_CACHE`, `~/.cache/llama.cpp`) in its flat layout:
+    /// `ORG_REPO_FILE.gguf` named by `manifest=ORG=REPO=TAG.json`.
+    pub const LLAMA_CPP: &str = "llama_cpp";
+    /// PyTorch Hub (`$TORCH_HOME/hub`, default `~/.cache/torch/hub`): checkpoints
+    /// `checkpoints/NAME-<sha256 prefix>.pth` and repos `OWNER_REPO_REF/`.
+    pub const PYTORCH: &str = "pytorch";
+    /// The ModelScope hub cache (`$MODELSCOPE_CACHE`, `~/.cache/modelscope/hub`):
+    /// `models/ORG/NAME/...` (older `ORG/NAME/...`) and `datasets/ORG/NAME/...`.
+    pub const MODELSCOPE: &str = "modelscope";
+    /// NVIDIA NGC, as NVIDIA NIM caches it (`$NIM_CACHE_PATH`, default `/opt/nim/.cache`;
+    /// `ngc/hub/models--ORG--TEAM--NAME/snapshots/VERSION/...`).
+    pub const NVIDIA: &str = "nvidia";
+    /// vLLM's own cache (`$VLLM_CACHE_ROOT`, default `~/.cache/vllm`): compiled graphs and
+    /// downloaded assets, derived or fetched by vLLM (its models come from the Hugging Face or
+    /// ModelScope caches and are attributed there).
+    pub const VLLM: &str = "vllm";
     /// The user's own tree (a file of the project, not downloaded).
     pub const LOCAL: &str = "local";
     /// No origin could be determined.
     pub const UNKNOWN: &str = "unknown";
     /// Every value the registry lists for `aibom.artifact.provider`, in registry order.
-    pub const ALL: &[&str] = &[HUGGINGFACE, OPENAI, GOOGLE, OLLAMA, LOCAL, UNKNOWN];
+    pub const ALL: &[&str] = &[
+        HUGGINGFACE,
+        OPENAI,
+        GOOGLE,
+        OLLAMA,
+        LMSTUDIO,
+        LLAMA_CPP,
+        PYTORCH,
+        MODELSCOPE,
+        NVIDIA,
+        VLLM,
+        LOCAL,
+        UNKNOWN,
+    ];
 }
 
 /// Values of [`attr::ARTIFACT_ROLE`] (`aibom.artifact.role`).
@@ -824,8 +865,17 @@ pub mod hash_source {
     /// header or a `tokenizer_config.json`): its UTF-8 bytes as stored. The text itself is never
     /// exported.
     pub const EMBEDDED_TEXT: &str = "embedded_text";
+    /// Computed by reading the file, and it begins with the sha256 prefix PyTorch Hub put in the
+    /// checkpoint's name (`NAME-<prefix>.pth`).
+    pub const TORCH_HUB_PREFIX: &str = "torch_hub_prefix";
     /// Every value the registry lists for `aibom.artifact.sha256_source`, in registry order.
-    pub const ALL: &[&str] = &[COMPUTED, HF_BLOB_NAME, OLLAMA_DIGEST, EMBEDDED_TEXT];
+    pub const ALL: &[&str] = &[
+        COMPUTED,
+        HF_BLOB_NAME,
+        OLLAMA_DIGEST,
+        EMBEDDED_TEXT,
+        TORCH_HUB_PREFIX,
+    ];
 }
 
 /// Values of [`attr::ARTIFACT_TYPE`] (`aibom.artifact.type`).
@@ -1094,6 +1144,7 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::ARTIFACT_ROLE,
     attr::ARTIFACT_SHA256,
     attr::ARTIFACT_SHA256_ERROR,
+    attr::ARTIFACT_SHA256_EXPECTED,
     attr::ARTIFACT_SHA256_SOURCE,
     attr::ARTIFACT_SOURCE_URL,
     attr::ARTIFACT_TYPE,
@@ -1471,6 +1522,14 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         origin: Origin::Aibom,
         stability: Stability::Development,
         brief: "Why `aibom.artifact.sha256` could not be computed (deleted, changed, denied, ...).",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::ARTIFACT_SHA256_EXPECTED,
+        ty: AttrType::String,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "The sha256 (or the start of it) that the store names for the file, set only when the computed `aibom.artifact.sha256` does not agree with it.",
         values: &[],
     },
     AttributeDef {

@@ -174,6 +174,7 @@ pub fn visit_attributes<'a>(r: &'a AccessRecord, mut out: impl FnMut(&'static st
         opt(attr::ARTIFACT_LICENSE_SOURCE, x.license_source.map(s));
         opt(attr::ARTIFACT_SHA256, os(&x.sha256));
         opt(attr::ARTIFACT_SHA256_SOURCE, x.sha256_source.map(s));
+        opt(attr::ARTIFACT_SHA256_EXPECTED, os(&x.sha256_expected));
         opt(attr::ARTIFACT_SHA256_ERROR, os(&x.sha256_error));
         opt(attr::ARTIFACT_IDENTITY_ERROR, os(&x.identity_error));
         opt(attr::ARTIFACT_EMBEDDED, os(&x.embedded));

@@ -237,6 +237,7 @@ impl Identifier {
             source_url: origin.source_url,
             license: lic.as_ref().map(|l| l.id.clone()),
             license_source: lic.map(|l| l.source),
+            sha256_claimed: origin.sha256_prefix,
             version,
             whole: whole.map(Arc::new),
             ..Default::default()
@@ -411,12 +412,21 @@ fn claimed_name(rec: &AccessRecord) -> &Path {
     &rec.absolute_path
 }
 
-/// Sets the hash (or why there is none) from a pool result.
+/// Sets the hash (or why there is none) from a pool result, checked against the prefix
+/// the store names the file by, if any.
 fn fill_hash(a: &mut Artifact, r: Option<Result<String, String>>) {
     match r {
         Some(Ok(sha)) => {
-            a.sha256 = Some(sha);
             a.sha256_source = Some(hash_source::COMPUTED);
+            a.sha256_expected = None;
+            if let Some(claim) = &a.sha256_claimed {
+                if sha.starts_with(claim.as_str()) {
+                    a.sha256_source = Some(hash_source::TORCH_HUB_PREFIX);
+                } else {
+                    a.sha256_expected = Some(claim.clone());
+                }
+            }
+            a.sha256 = Some(sha);
             a.sha256_error = None;
         }
         Some(Err(e)) => a.sha256_error = Some(e),
@@ -439,6 +449,8 @@ fn entry_bytes(path: &Path, a: &Artifact) -> usize {
         + s(&a.license)
         + s(&a.sha256)
         + s(&a.sha256_error)
+        + s(&a.sha256_claimed)
+        + s(&a.sha256_expected)
         + s(&a.identity_error)
         + a.whole.as_ref().map_or(0, |w| w.id.len() + 128)
         + a.inner.iter().map(|i| entry_bytes(path, i)).sum::<usize>()
@@ -448,4 +460,33 @@ fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claimed_prefix_is_checked_when_the_hash_arrives() {
+        let sha = format!("f37072fd{}", "0".repeat(56));
+        let claimed = |p: &str| Artifact {
+            sha256_claimed: Some(p.to_string()),
+            ..Default::default()
+        };
+        let mut agree = claimed("f37072fd");
+        fill_hash(&mut agree, Some(Ok(sha.clone())));
+        assert_eq!(agree.sha256_source, Some(hash_source::TORCH_HUB_PREFIX));
+        assert_eq!(agree.sha256_expected, None);
+        let mut differ = claimed("0badc0de");
+        fill_hash(&mut differ, Some(Ok(sha.clone())));
+        assert_eq!(differ.sha256.as_deref(), Some(sha.as_str()));
+        assert_eq!(differ.sha256_source, Some(hash_source::COMPUTED));
+        assert_eq!(differ.sha256_expected.as_deref(), Some("0badc0de"));
+        let mut none = Artifact::default();
+        fill_hash(&mut none, Some(Ok(sha)));
+        assert_eq!(
+            (none.sha256_source, none.sha256_expected),
+            (Some(hash_source::COMPUTED), None)
+        );
+    }
 }

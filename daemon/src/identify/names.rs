@@ -73,6 +73,9 @@ pub const OLLAMA_HOME_STORE: &str = ".ollama/models";
 /// The store of Ollama's Linux service.
 pub const OLLAMA_SERVICE_STORE: &str = "/usr/share/ollama/.ollama/models";
 
+/// NVIDIA NIM's cache when `NIM_CACHE_PATH` is not set.
+pub const NIM_DEFAULT_CACHE: &str = "/opt/nim/.cache";
+
 /// The suffixes the path filter reports by default.
 pub fn reported_by_default() -> impl Iterator<Item = &'static str> {
     ARTIFACT_NAMES

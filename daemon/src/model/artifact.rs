@@ -50,6 +50,12 @@ pub struct Artifact {
     pub sha256_source: Option<&'static str>,
     /// Why no hash could be computed.
     pub sha256_error: Option<String>,
+    /// The start of the sha256 the store names the file by (a PyTorch Hub checkpoint's
+    /// `NAME-<prefix>.pth`), checked when the hash is filled in; not exported.
+    pub sha256_claimed: Option<String>,
+    /// `aibom.artifact.sha256_expected`: the claimed prefix, set when the computed sha256
+    /// does not begin with it.
+    pub sha256_expected: Option<String>,
     /// Why the file the process opened could not be read (so nothing was read from it):
     /// `aibom.artifact.identity_error`.
     pub identity_error: Option<String>,

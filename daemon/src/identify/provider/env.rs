@@ -34,6 +34,16 @@ pub struct HubEnv {
     pub kagglehub_cache: Option<PathBuf>,
     /// `OLLAMA_MODELS` (an Ollama store root).
     pub ollama_models: Option<PathBuf>,
+    /// `LLAMA_CACHE` (llama.cpp's download cache).
+    pub llama_cache: Option<PathBuf>,
+    /// `TORCH_HOME` (PyTorch Hub lives in `TORCH_HOME/hub`).
+    pub torch_home: Option<PathBuf>,
+    /// `MODELSCOPE_CACHE`.
+    pub modelscope_cache: Option<PathBuf>,
+    /// `NIM_CACHE_PATH` (NVIDIA NIM's cache).
+    pub nim_cache_path: Option<PathBuf>,
+    /// `VLLM_CACHE_ROOT`.
+    pub vllm_cache_root: Option<PathBuf>,
     /// The process's working directory (part of the user's tree when it is not a system dir).
     pub cwd: Option<PathBuf>,
 }
@@ -57,6 +67,11 @@ pub const ENV_KEYS: &[&str] = &[
     "TFHUB_CACHE_DIR",
     "KAGGLEHUB_CACHE",
     "OLLAMA_MODELS",
+    "LLAMA_CACHE",
+    "TORCH_HOME",
+    "MODELSCOPE_CACHE",
+    "NIM_CACHE_PATH",
+    "VLLM_CACHE_ROOT",
 ];
 
 impl HubEnv {
@@ -92,6 +107,11 @@ impl HubEnv {
                 b"TFHUB_CACHE_DIR" => &mut env.tfhub_cache_dir,
                 b"KAGGLEHUB_CACHE" => &mut env.kagglehub_cache,
                 b"OLLAMA_MODELS" => &mut env.ollama_models,
+                b"LLAMA_CACHE" => &mut env.llama_cache,
+                b"TORCH_HOME" => &mut env.torch_home,
+                b"MODELSCOPE_CACHE" => &mut env.modelscope_cache,
+                b"NIM_CACHE_PATH" => &mut env.nim_cache_path,
+                b"VLLM_CACHE_ROOT" => &mut env.vllm_cache_root,
                 _ => continue,
             };
             // The kernel keeps duplicates; getenv() returns the first.
@@ -180,6 +200,41 @@ impl HubEnv {
                 .map(|h| h.join(crate::identify::names::OLLAMA_HOME_STORE)),
         );
         v.push(PathBuf::from(crate::identify::names::OLLAMA_SERVICE_STORE));
+        v
+    }
+
+    /// llama.cpp's cache: `LLAMA_CACHE`, else `$XDG_CACHE_HOME/llama.cpp` or
+    /// `~/.cache/llama.cpp` (`fs_get_cache_directory` in llama.cpp's `common`).
+    pub(super) fn llama_cpp_caches(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = Vec::new();
+        v.extend(self.llama_cache.clone());
+        v.extend(self.cache_home().map(|c| c.join("llama.cpp")));
+        v
+    }
+
+    /// PyTorch Hub: `$TORCH_HOME/hub`, else `$XDG_CACHE_HOME/torch/hub` or
+    /// `~/.cache/torch/hub` (`torch.hub.get_dir`).
+    pub(super) fn torch_hubs(&self) -> Vec<PathBuf> {
+        let home = self
+            .torch_home
+            .clone()
+            .or_else(|| self.cache_home().map(|c| c.join("torch")));
+        home.map(|h| h.join("hub")).into_iter().collect()
+    }
+
+    /// NVIDIA NIM: `NIM_CACHE_PATH`, else `/opt/nim/.cache`.
+    pub(super) fn nim_caches(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = Vec::new();
+        v.extend(self.nim_cache_path.clone());
+        v.push(PathBuf::from(crate::identify::names::NIM_DEFAULT_CACHE));
+        v
+    }
+
+    /// vLLM: `VLLM_CACHE_ROOT`, else `$XDG_CACHE_HOME/vllm` or `~/.cache/vllm`.
+    pub(super) fn vllm_caches(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = Vec::new();
+        v.extend(self.vllm_cache_root.clone());
+        v.extend(self.cache_home().map(|c| c.join("vllm")));
         v
     }
 

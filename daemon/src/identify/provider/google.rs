@@ -6,7 +6,7 @@ use aibom_semconv::provider;
 use super::local::stem;
 use super::purl::generic_purl;
 use super::url::{self, HubUrl};
-use super::{comps, inside, is_hex, prefix, read_prefix, HubEnv, Origin};
+use super::{comps, inside, is_hex, plain_comps, prefix, read_prefix, HubEnv, Origin};
 
 /// `KERAS_HOME/models/FILE` (weights fetched by `keras.utils.get_file`, Keras Applications)
 /// and `KERAS_HOME/datasets/…` (`keras.datasets`).
@@ -119,10 +119,13 @@ pub(super) fn kaggle_dataset(owner: &str, dataset: &str, ver: Option<&str>) -> O
     o
 }
 
-/// KaggleHub: `CACHE/models/OWNER/MODEL/FRAMEWORK/VARIATION/VERSION/…`,
-/// `CACHE/datasets/OWNER/DATASET/versions/VERSION/…`, `CACHE/competitions/NAME/…`.
+/// KaggleHub (`kagglehub.cache`): `CACHE/models/OWNER/MODEL/FRAMEWORK/VARIATION/VERSION/…`,
+/// `CACHE/datasets/OWNER/DATASET/versions/VERSION/…` (unversioned handles:
+/// `CACHE/datasets/OWNER/DATASET/…`), `CACHE/competitions/NAME/…`. Its completion markers
+/// (`…/.complete/…`, `VERSION.complete`) and archives (`VERSION.archive`) are KaggleHub's,
+/// nameless. A path with `..` is not parsed.
 pub(super) fn kagglehub_cache(p: &Path, env: &HubEnv) -> Option<Origin> {
-    let c = comps(p);
+    let c = plain_comps(p)?;
     let kinds = [Some("models"), Some("datasets"), Some("competitions")];
     let mut root_len = (0..c.len())
         .find(|&i| c[i] == Some("kagglehub") && kinds.contains(&c.get(i + 1).copied().flatten()))
@@ -132,12 +135,24 @@ pub(super) fn kagglehub_cache(p: &Path, env: &HubEnv) -> Option<Origin> {
     }
     let n = root_len?;
     let at = |k: usize| c.get(n + k).copied().flatten();
+    // KaggleHub's own bookkeeping: the marker folder and `*.complete` / `*.archive` files
+    let internal = |k: usize| {
+        c.len() <= n + k + 1
+            || c[n + 1..=n + k]
+                .iter()
+                .any(|s| s.is_none_or(|s| s.starts_with('.')))
+    };
     let mut o = match at(0) {
-        Some("models") if c.len() > n + 6 => {
+        Some("models") if c.len() > n + 6 && !internal(5) => {
             kaggle_model(at(1)?, at(2)?, at(3)?, at(4)?, Some(at(5)?))
         }
-        Some("datasets") if c.len() > n + 5 && at(3) == Some("versions") => {
+        Some("datasets") if c.len() > n + 5 && at(3) == Some("versions") && !internal(4) => {
             kaggle_dataset(at(1)?, at(2)?, Some(at(4)?))
+        }
+        Some("datasets")
+            if at(3).is_some_and(|s| s != "versions" && !s.starts_with('.')) && !internal(2) =>
+        {
+            kaggle_dataset(at(1)?, at(2)?, None)
         }
         Some("competitions") if c.len() > n + 2 => {
             let comp = at(1)?;
@@ -155,7 +170,11 @@ pub(super) fn kagglehub_cache(p: &Path, env: &HubEnv) -> Option<Origin> {
         }
         _ => return Some(Origin::new(provider::GOOGLE)),
     };
-    let root_depth = if at(0) == Some("models") { 6 } else { 5 };
+    let root_depth = match (at(0), at(3)) {
+        (Some("models"), _) => 6,
+        (_, Some("versions")) => 5,
+        _ => 3,
+    };
     o.repo_root = Some(prefix(p, n + root_depth));
     Some(o)
 }
@@ -252,6 +271,40 @@ mod tests {
             o.id.as_deref(),
             Some("pkg:generic/google/kaggle/datasets/uciml/iris@2")
         );
+    }
+
+    #[test]
+    fn kagglehub_unversioned_datasets_markers_and_hostile_paths() {
+        let at = |p: &str| {
+            let p = Path::new(p);
+            origin(p, p, &none(), &env())
+        };
+        let d = at("/home/u/.cache/kagglehub/datasets/uciml/iris/Iris.csv");
+        assert_eq!(d.name.as_deref(), Some("uciml/iris"));
+        assert_eq!(d.revision, None);
+        assert_eq!(
+            d.id.as_deref(),
+            Some("pkg:generic/google/kaggle/datasets/uciml/iris")
+        );
+        assert_eq!(
+            d.repo_root.as_deref(),
+            Some(Path::new("/home/u/.cache/kagglehub/datasets/uciml/iris"))
+        );
+        for internal in [
+            "/r/.cache/kagglehub/models/o/m/fw/v/.complete/1/w.bin.complete",
+            "/r/.cache/kagglehub/models/o/m/fw/v/1.complete",
+            "/r/.cache/kagglehub/models/o/m/fw/v/1.archive",
+            "/r/.cache/kagglehub/datasets/o/d/.complete/1/x.csv.complete",
+        ] {
+            let o = at(internal);
+            assert_eq!((o.provider, o.name), (provider::GOOGLE, None), "{internal}");
+        }
+        // `..` would shift the components: not KaggleHub's layout at all
+        let p = Path::new("/r/.cache/kagglehub/models/o/m/../../../../etc/a/b/c/d");
+        assert_eq!(kagglehub_cache(p, &env()), None);
+        let long = "v".repeat(255);
+        let l = at(&format!("/r/.cache/kagglehub/models/o/m/fw/{long}/2/w.bin"));
+        assert_eq!(l.name, Some(format!("o/m/fw/{long}")));
     }
 
     #[test]

@@ -67,6 +67,7 @@ pub(super) fn hf_origin(
         repo_root,
         kind: None,
         license: None,
+        sha256_prefix: None,
     }
 }
 

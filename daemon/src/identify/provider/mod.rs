@@ -61,11 +61,16 @@
 mod env;
 mod google;
 mod huggingface;
+mod llamacpp;
+mod lmstudio;
 mod local;
 mod metadata;
+mod modelscope;
 mod ollama;
 mod openai;
 mod purl;
+mod serving;
+mod torchhub;
 mod url;
 
 use std::path::{Component, Path, PathBuf};
@@ -107,6 +112,9 @@ pub struct Origin {
     /// The license the store records for the model (an Ollama `license` layer); used when
     /// the file itself declares none.
     pub license: Option<License>,
+    /// The start of the file's sha256 as the store names it (a PyTorch Hub checkpoint's
+    /// `NAME-<prefix>.pth`), checked once the file is hashed.
+    pub sha256_prefix: Option<String>,
 }
 
 impl Origin {
@@ -120,6 +128,7 @@ impl Origin {
             repo_root: None,
             kind: None,
             license: None,
+            sha256_prefix: None,
         }
     }
 }
@@ -228,6 +237,23 @@ fn inside(p: &Path, root: &Path) -> Option<usize> {
     )
 }
 
+/// The normal components of `p` when it has no `..` (nor leading `.`) component, so that
+/// a layout parser may trust components by position; `None` otherwise.
+fn plain_comps(p: &Path) -> Option<Vec<Option<&str>>> {
+    let dots = p
+        .components()
+        .any(|c| matches!(c, Component::ParentDir | Component::CurDir));
+    (!dots).then(|| comps(p))
+}
+
+/// The index just after the first run of `seq` in `c` (the number of components of the
+/// store root it ends).
+fn after_seq(c: &[Option<&str>], seq: &[&str]) -> Option<usize> {
+    (0..c.len().saturating_sub(seq.len() - 1))
+        .find(|&i| seq.iter().enumerate().all(|(k, s)| c[i + k] == Some(*s)))
+        .map(|i| i + seq.len())
+}
+
 pub(crate) fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -244,7 +270,8 @@ pub(crate) fn read_prefix(path: &Path, cap: u64) -> Option<Vec<u8>> {
 // Dispatch
 
 fn hub_cache(p: &Path, env: &HubEnv) -> Option<Origin> {
-    hf_hub(p)
+    serving::nim_ngc(p)
+        .or_else(|| hf_hub(p))
         .or_else(|| kagglehub_cache(p, env))
         .or_else(|| tfhub_cache(p, env))
         .or_else(|| keras_cache(p, env))
@@ -252,6 +279,10 @@ fn hub_cache(p: &Path, env: &HubEnv) -> Option<Origin> {
         .or_else(|| whisper_cache(p, env))
         .or_else(|| hf_datasets(p, env))
         .or_else(|| ollama::ollama_store(p, env))
+        .or_else(|| lmstudio::lmstudio(p))
+        .or_else(|| llamacpp::llama_cpp_cache(p, env))
+        .or_else(|| torchhub::torch_hub(p, env))
+        .or_else(|| modelscope::modelscope(p, env))
 }
 
 /// Files under a hub library's home that no layout above recognized (lock files, the xet
@@ -272,7 +303,7 @@ fn under_hub_root(p: &Path, env: &HubEnv) -> Option<Origin> {
     {
         return Some(Origin::new(provider::OPENAI));
     }
-    None
+    serving::under_serving_cache(p, env)
 }
 
 #[cfg(test)]
@@ -288,6 +319,12 @@ mod tests {
 
     pub(super) fn none() -> Fields {
         Fields::new()
+    }
+
+    /// The origin of the file at `p` (no header fields), as seen with `e`.
+    pub(super) fn at(p: &str, e: &HubEnv) -> Origin {
+        let p = Path::new(p);
+        origin(p, p, &none(), e)
     }
 
     #[test]

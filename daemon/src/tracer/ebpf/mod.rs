@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{QueueTx, Scope, Tracer};
-use crate::filter::{FilterConfig, Rule, PREFIX_MAX, SUFFIX_MAX};
+use crate::filter::{FilterConfig, Rule, PREFIX_MAX, STORE_DIR_MAX, SUFFIX_MAX};
 use crate::model::{AccessMode, ExecInfo, RawAccess, TraceEvent, TracerStats};
 
 pub mod api;
@@ -235,6 +235,7 @@ impl EbpfTracer {
         }
         let report_failed: u32 = cfg.report_failed_opens.into();
         let store_blobs: u32 = filter.store_blobs.into();
+        let store_dirs: u32 = (!filter.store_dirs.is_empty()).into();
         let api_enabled: u32 = api_cfg.enabled.into();
         let mut bpf = EbpfLoader::new()
             .override_global("api_enabled", &api_enabled, true)
@@ -245,6 +246,7 @@ impl EbpfTracer {
             .override_global("report_failed", &report_failed, true)
             .override_global("store_blobs", &store_blobs, true)
             .override_global("pidns_inum", &pidns.inum, true)
+            .override_global("store_dirs", &store_dirs, true)
             .map_max_entries("EVENTS", cfg.ring_buffer_bytes)
             .load(BPF_OBJECT)
             .context("loading the eBPF object (verifier or BTF relocation failed)")?;
@@ -359,6 +361,13 @@ fn load_filter(bpf: &mut Ebpf, filter: &FilterConfig) -> Result<()> {
         let mut data = [0u8; SUFFIX_MAX];
         data[..s.len()].copy_from_slice(&s);
         suffixes.insert(&Key::new(s.len() as u32 * 8, data), Rule::Keep as u8, 0)?;
+    }
+    let mut dirs: LpmTrie<&mut MapData, [u8; STORE_DIR_MAX], u8> =
+        LpmTrie::try_from(bpf.map_mut("STORE_DIRS").context("STORE_DIRS missing")?)?;
+    for d in filter.store_dir_rules() {
+        let mut data = [0u8; STORE_DIR_MAX];
+        data[..d.len()].copy_from_slice(&d);
+        dirs.insert(&Key::new(d.len() as u32 * 8, data), Rule::Keep as u8, 0)?;
     }
     Ok(())
 }
