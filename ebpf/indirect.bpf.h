@@ -62,18 +62,6 @@ struct uring_complete_ctx {
 	__s32 res;
 };
 
-/* path_matches() on the per-CPU scratch event's path of `len` bytes (with its NUL). A
- * global function: verified once on its own, so the programs below that call it stay
- * within the verifier's budget (inlined, the filter's unrolled loops times their
- * branches exceeded it). */
-__attribute__((noinline)) int scratch_path_matches(long len)
-{
-	struct aibom_event *e = scratch();
-	if (!e)
-		return 0;
-	return path_matches(e, len);
-}
-
 SEC("tracepoint/syscalls/sys_enter_open_by_handle_at")
 int sys_enter_open_by_handle_at(struct sys_enter_ctx *ctx)
 {
