@@ -44,6 +44,8 @@ pub struct Config {
     pub policy: crate::policy::PolicyConfig,
     /// AI API calls (`[api]`).
     pub api: crate::api::ApiConfig,
+    /// Least privilege once tracing is set up (`[sandbox]`).
+    pub sandbox: crate::sandbox::SandboxConfig,
     /// Per-project sampling and rate limits between scans (`[projects.<id>]`).
     pub projects: std::collections::HashMap<String, crate::scan::limits::ProjectLimits>,
 }
@@ -64,6 +66,7 @@ impl Default for Config {
             control: Default::default(),
             policy: Default::default(),
             api: Default::default(),
+            sandbox: Default::default(),
             projects: Default::default(),
         }
     }

@@ -151,6 +151,10 @@ struct CommonArgs {
     /// FILE` explains one). Violations are reported as aibom.policy.violation records.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// Keep every capability and install no seccomp filter once tracing is set up (for
+    /// debugging; same as sandbox.enabled = false).
+    #[arg(long)]
+    no_sandbox: bool,
 }
 
 #[derive(Args, Debug)]
@@ -214,6 +218,9 @@ impl CommonArgs {
         }
         if let Some(p) = &self.policy {
             cfg.policy.file = Some(p.clone());
+        }
+        if self.no_sandbox {
+            cfg.sandbox.enabled = false;
         }
         // The console is the default view only when nothing else is configured.
         cfg.export.console = if self.console {

@@ -47,7 +47,7 @@ impl Limits {
 /// What a send task reports back.
 struct Done {
     run: Vec<Entry>,
-    /// Entries that could not be read (dropped and counted by the task).
+    /// Entries that could not be read or failed their checks (to quarantine).
     unreadable: Vec<u64>,
     result: Result<(), SendError>,
 }
@@ -83,8 +83,7 @@ pub async fn deliver(
             };
             let Some(run) = run else { break };
             taken.extend(run.iter().map(|e| e.seq));
-            let (t, st) = (transport.clone(), stats.clone());
-            in_flight.spawn(send(t, run, st));
+            in_flight.spawn(send(transport.clone(), run));
         }
         let done = tokio::select! {
             Some(d) = in_flight.join_next(), if !in_flight.is_empty() => d,
@@ -108,9 +107,12 @@ pub async fn deliver(
             Stats::set(&stats.spool_requests, s.len() as u64);
         };
         let mut s = spool.lock().expect("spool lock");
+        let before = (s.dropped_items, s.quarantined);
         for q in &unreadable {
-            s.remove(*q);
+            s.quarantine(*q);
         }
+        Stats::add(&stats.export_dropped, s.dropped_items - before.0);
+        Stats::add(&stats.spool_quarantined, s.quarantined - before.1);
         match result {
             Ok(()) => {
                 if outage_logged {
@@ -179,15 +181,14 @@ fn next(
 
 /// Takes a run's spooled bytes (kept in memory, else read back) and sends them as one
 /// request, without concatenating them here.
-async fn send(transport: Arc<Transport>, run: Vec<Entry>, stats: Arc<Stats>) -> Done {
+async fn send(transport: Arc<Transport>, run: Vec<Entry>) -> Done {
     let mut body = Vec::with_capacity(run.len());
     let mut unreadable = Vec::new();
     for e in &run {
         match Spool::read_bytes(e) {
             Ok(b) => body.push(b),
             Err(err) => {
-                tracing::error!(error = %err, "unreadable spool entry dropped");
-                Stats::add(&stats.export_dropped, e.items);
+                tracing::error!(error = format!("{err:#}"), "unreadable spool entry quarantined");
                 unreadable.push(e.seq);
             }
         }
