@@ -588,6 +588,90 @@ mod tests {
         assert!(left.is_empty(), "{left:?}");
     }
 
+    /// The names of the files in `dir` (not directories, not the lock).
+    fn files(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_type().unwrap().is_file())
+            .map(|e| e.file_name().into_string().unwrap())
+            .filter(|n| n != ".lock")
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn zero_length_and_truncated_files_are_quarantined_and_counted_not_sent() {
+        let d = tempfile::tempdir().unwrap();
+        {
+            let mut s = Spool::open(d.path(), 1 << 20).unwrap();
+            for n in [3, 5, 7] {
+                s.push(&req(n)).unwrap();
+            }
+        }
+        // a crash left the first empty and the second cut short
+        let names = files(d.path());
+        let (empty, cut) = (d.path().join(&names[0]), d.path().join(&names[1]));
+        std::fs::File::create(&empty).unwrap();
+        let len = std::fs::metadata(&cut).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&cut)
+            .unwrap()
+            .set_len(len / 2)
+            .unwrap();
+        let mut s = Spool::open(d.path(), 1 << 20).unwrap();
+        // the empty one is caught at open, without reading it
+        assert_eq!((s.quarantined, s.dropped_items, s.len()), (1, 3, 2));
+        let run = s.front_run(8, u64::MAX);
+        let e = Spool::read_bytes(&run[0]).unwrap_err().to_string();
+        assert!(e.contains("truncated") || e.contains("corrupt"), "{e}");
+        s.quarantine(run[0].seq);
+        assert_eq!((s.quarantined, s.dropped_items, s.len()), (2, 8, 1));
+        // the intact one is read back whole
+        let ok = Spool::read_bytes(&run[1]).unwrap();
+        assert_eq!(Request::decode(run[1].signal, &ok).unwrap().items(), 7);
+        let q = files(&d.path().join(QUARANTINE));
+        assert_eq!(q, vec![names[0].clone(), names[1].clone()]);
+    }
+
+    #[test]
+    fn a_temporary_file_never_renamed_is_removed_and_its_items_counted() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join(".00000000000000000007-logs-9.pb.tmp"), b"par").unwrap();
+        let s = Spool::open(d.path(), 1 << 20).unwrap();
+        assert_eq!((s.dropped_items, s.len()), (9, 0));
+        assert!(files(d.path()).is_empty(), "{:?}", files(d.path()));
+    }
+
+    #[test]
+    fn a_dead_daemons_pid_dir_is_adopted_and_a_live_ones_left_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let (dead, live) = (d.path().join("pid-4001"), d.path().join("pid-4002"));
+        for (dir, n) in [(&dead, 2), (&live, 4)] {
+            let mut s = Spool::open(dir, 1 << 20).unwrap();
+            s.push(&req(n)).unwrap();
+            s.push(&req(n + 1)).unwrap();
+        }
+        // the live one's lock is held (flock: per open file, so this conflicts here too)
+        let _alive = Spool::open(&live, 1 << 20).unwrap();
+        let mut main = {
+            let mut s = Spool::open(d.path(), 1 << 20).unwrap();
+            assert_eq!(s.len(), 2, "the dead daemon's two requests");
+            s.push(&req(1)).unwrap();
+            s
+        };
+        assert!(!dead.exists(), "adopted and removed");
+        assert_eq!(files(&live).len(), 2, "a live daemon's spool is not touched");
+        let items: Vec<u64> = main.front_run(8, u64::MAX).iter().map(|e| e.items).collect();
+        assert_eq!(items, vec![2, 3, 1], "adopted requests first, in their order");
+        for e in main.front_run(8, u64::MAX) {
+            assert_eq!(Spool::read(&e).unwrap().items(), e.items);
+            main.remove(e.seq);
+        }
+    }
+
     #[test]
     fn a_second_process_gets_its_own_spool() {
         let d = tempfile::tempdir().unwrap();
