@@ -226,3 +226,45 @@ fn run_locks_itself_down_but_not_the_command_and_keeps_kill_for_it() {
     assert_eq!(status.code(), Some(128 + 15), "the command got SIGTERM");
     assert!(bom.exists());
 }
+
+/// `curl --unix-socket SOCK http://aibomd/v1/healthz` as uid/gid 65534 (nobody/nogroup):
+/// the HTTP status, or 0 when it could not connect.
+fn healthz_as_nobody(sock: &std::path::Path) -> String {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new("curl");
+    c.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket"])
+        .arg(sock)
+        .arg("http://aibomd/v1/healthz");
+    // SAFETY: setgroups/setgid/setuid between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            nix::unistd::setgroups(&[])?;
+            nix::unistd::setgid(nix::unistd::Gid::from_raw(65534))?;
+            nix::unistd::setuid(nix::unistd::Uid::from_raw(65534))?;
+            Ok(())
+        });
+    }
+    String::from_utf8(c.output().unwrap().stdout).unwrap()
+}
+
+#[test]
+fn a_non_root_sidecar_in_the_control_group_reaches_the_socket_others_do_not() {
+    need_root!();
+    for (group, want) in [(Some("65534"), "200"), (None, "000")] {
+        let (_g, dir) = tempdir();
+        let sock = dir.join("control.sock");
+        let mut args = vec!["--tracer", "procfs", "--control-socket", sock.to_str().unwrap()];
+        if let Some(g) = group {
+            args.extend(["--control-group", g]);
+        }
+        let mut d = aibomd()
+            .args(["daemon", "--no-console"])
+            .args(&args)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (_, err) = wait_ready(&mut d);
+        assert_eq!(healthz_as_nobody(&sock), want, "group {group:?}");
+        stop(d, err);
+    }
+}

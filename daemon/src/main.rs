@@ -164,6 +164,10 @@ struct DaemonArgs {
     /// Serve the control API on this Unix socket (mode 0600); "" turns the socket off.
     #[arg(long, value_name = "PATH", value_parser = parse_socket_path)]
     control_socket: Option<PathBuf>,
+    /// Let members of this group (name or number) use the control socket: it becomes 0660
+    /// of the group, for a non-root sidecar (same as control.group).
+    #[arg(long, value_name = "GROUP")]
+    control_group: Option<String>,
     /// Also serve the control API over HTTP on this loopback address (needs a token:
     /// AIBOM_DAEMON_TOKEN or control.token_file).
     #[arg(long, value_name = "ADDR")]
@@ -285,6 +289,9 @@ fn real_main(cli: Cli) -> Result<i32> {
             a.common.apply(&mut cfg, true);
             if let Some(s) = a.control_socket {
                 cfg.control.socket = Some(s);
+            }
+            if let Some(g) = a.control_group {
+                cfg.control.group = Some(g);
             }
             if let Some(l) = a.control_listen {
                 cfg.control.listen = Some(l);
