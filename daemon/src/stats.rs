@@ -37,6 +37,8 @@ pub struct Stats {
     pub export_auth_failures: AtomicU64,
     /// Hash lookups answered from the cache.
     pub hash_cache_hits: AtomicU64,
+    /// Files not hashed because they are over `identify.hash_max_bytes`.
+    pub hash_skipped: AtomicU64,
     /// Distinct artifact versions identified (gauge).
     pub artifacts_known: AtomicU64,
     /// Processes in the attribution cache (gauge).
@@ -145,6 +147,7 @@ impl Stats {
             m::EXPORT_REJECTED => &self.export_rejected,
             m::EXPORT_AUTH_FAILURES => &self.export_auth_failures,
             m::HASH_CACHE_HITS => &self.hash_cache_hits,
+            m::HASH_SKIPPED => &self.hash_skipped,
             m::ARTIFACTS_KNOWN => &self.artifacts_known,
             m::ATTRIBUTE_PROCESSES => &self.attribute_processes,
             m::ATTRIBUTE_EVICTIONS => &self.attribute_evictions,

@@ -979,6 +979,11 @@ pub mod metric {
     ///
     /// Counter, unit `{request}`.
     pub const EXPORT_AUTH_FAILURES: &str = "aibom.export.auth_failures";
+    /// Files not hashed because they are larger than identify.hash_max_bytes (their sha256_error
+    /// says so).
+    ///
+    /// Counter, unit `{file}`.
+    pub const HASH_SKIPPED: &str = "aibom.hash.skipped";
 }
 
 /// Keys of a JSON Lines event record that are not attributes.
@@ -1128,6 +1133,7 @@ pub const METRICS: &[&str] = &[
     metric::SPOOL_QUARANTINED,
     metric::EXPORT_REJECTED,
     metric::EXPORT_AUTH_FAILURES,
+    metric::HASH_SKIPPED,
 ];
 
 /// Every attribute's definition, sorted by name (as [`ALL_ATTRIBUTES`]).
@@ -2395,5 +2401,11 @@ pub const METRIC_DEFS: &[MetricDef] = &[
         instrument: Instrument::Counter,
         unit: "{request}",
         brief: "Sends the collector refused for authentication or authorization (HTTP 401/403, gRPC UNAUTHENTICATED/PERMISSION_DENIED); the data stays spooled and is retried.",
+    },
+    MetricDef {
+        name: metric::HASH_SKIPPED,
+        instrument: Instrument::Counter,
+        unit: "{file}",
+        brief: "Files not hashed because they are larger than identify.hash_max_bytes (their sha256_error says so).",
     },
 ];

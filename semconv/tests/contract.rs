@@ -314,6 +314,7 @@ fn metric_names_and_instruments() {
         metric::SPOOL_QUARANTINED => "aibom.export.spool.quarantined",
         metric::EXPORT_REJECTED => "aibom.export.rejected",
         metric::EXPORT_AUTH_FAILURES => "aibom.export.auth_failures",
+        metric::HASH_SKIPPED => "aibom.hash.skipped",
     }
     let gauges = [
         metric::QUEUE_DEPTH,
@@ -324,7 +325,7 @@ fn metric_names_and_instruments() {
         metric::SCANS_ACTIVE,
         metric::API_TLS_LIBRARIES,
     ];
-    assert_eq!(METRICS.len(), 31);
+    assert_eq!(METRICS.len(), 32);
     for m in METRICS {
         let want = if gauges.contains(m) {
             Instrument::Gauge
