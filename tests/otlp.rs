@@ -447,6 +447,117 @@ fn unavailable_collector_is_retried_until_it_accepts() {
     assert_eq!(access_order(&rx, &dir), expected(30));
 }
 
+/// Opens `n` numbered files, one every `ms` milliseconds (several spooled requests).
+fn slow_opener(py: &str, n: usize, ms: u64) -> Vec<String> {
+    vec![
+        py.to_string(),
+        "-c".into(),
+        format!("import time\nfor i in range({n}):\n    open(f'f{{i:04}}.gguf','wb').close()\n    time.sleep({ms}/1000)"),
+    ]
+}
+
+/// A token rotation (the collector refuses our credentials for a while) loses nothing:
+/// the data stays spooled, the refusals are counted, and everything arrives in order once
+/// the collector takes the token again. (The test receiver: a real collector cannot be
+/// told to refuse on cue.)
+#[test]
+fn refused_credentials_keep_the_spool_until_the_collector_takes_them() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let rx = Receiver::fresh();
+    rx.set_mode(Mode::Unauthenticated);
+    let state = rx.state.clone();
+    let flip = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(3));
+        *state.mode.lock().unwrap() = Mode::Accept;
+    });
+    let py = python();
+    let cmd = slow_opener(&py, 30, 50);
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let out = run_otlp(
+        &dir,
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())],
+        &cmd,
+    );
+    flip.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(rx.refused() > 0, "the receiver never refused anything");
+    assert!(err.contains("refused our credentials"), "{err}");
+    wait_for(20, "records after UNAUTHENTICATED", || {
+        access_order(&rx, &dir).len() >= 30
+    });
+    assert_eq!(access_order(&rx, &dir), expected(30));
+    wait_for(10, "the auth failure counter", || {
+        rx.counter(metric::EXPORT_AUTH_FAILURES).unwrap_or(0) > 0
+    });
+}
+
+/// Items a collector refuses inside an accepted request (`partial_success`) are counted
+/// and said, not taken as delivered in silence. (The test receiver: rotel never answers
+/// with a partial success.)
+#[test]
+fn a_partial_success_is_counted_as_rejected() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let rx = Receiver::fresh();
+    rx.set_mode(Mode::RejectOne);
+    let py = python();
+    // requests leave while it runs, so a metrics export after them carries the count
+    let cmd = slow_opener(&py, 10, 300);
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let out = run_otlp(
+        &dir,
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())],
+        &cmd,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("rejected some of its items") && err.contains("one record rejected"),
+        "{err}"
+    );
+    wait_for(10, "the rejected counter", || {
+        rx.counter(metric::EXPORT_REJECTED).unwrap_or(0) >= 1
+    });
+}
+
+/// A collector with a small receive limit (tonic's own, as a real gRPC collector has):
+/// a backlog merged past it is split until each part passes, nothing is dropped and the
+/// order is kept. (The test receiver: rotel's limit cannot be set this low.)
+#[test]
+fn a_backlog_over_the_collectors_size_limit_is_split_not_blocked() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let rx = Receiver::fresh_limited(16 << 10);
+    rx.set_mode(Mode::Unavailable);
+    let state = rx.state.clone();
+    let flip = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(5));
+        *state.mode.lock().unwrap() = Mode::Accept;
+    });
+    let py = python();
+    let cmd = slow_opener(&py, 40, 150);
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    // one request at a time: strict arrival order (README: max_in_flight)
+    let env = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()),
+        ("AIBOM_EXPORT__OTLP__MAX_IN_FLIGHT", "1".into()),
+    ];
+    let out = run_otlp(&dir, &env, &cmd);
+    flip.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("over the collector's size limit: split"),
+        "{err}"
+    );
+    wait_for(20, "every record after the split", || {
+        access_order(&rx, &dir).len() >= 40
+    });
+    assert_eq!(access_order(&rx, &dir), expected(40));
+}
+
 #[test]
 fn slow_collector_does_not_slow_the_traced_app() {
     need_root!();

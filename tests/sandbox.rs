@@ -35,7 +35,10 @@ fn mask(caps: &[u32]) -> u64 {
 /// The status fields of every thread of `pid` (`CapEff`, `NoNewPrivs`, …), by thread id.
 fn threads(pid: u32) -> BTreeMap<u32, BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
-    for t in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().flatten() {
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
         let tid: u32 = t.file_name().to_str().unwrap().parse().unwrap();
         let Ok(text) = std::fs::read_to_string(t.path().join("status")) else {
             continue; // exited meanwhile
@@ -90,7 +93,10 @@ fn stop(mut d: Child, mut err: impl std::io::Read) -> String {
 }
 
 /// Starts `aibomd daemon` with `args`; returns it and its stderr after `ready`.
-fn daemon(args: &[&str], events: &std::path::Path) -> (Child, std::io::BufReader<std::process::ChildStderr>) {
+fn daemon(
+    args: &[&str],
+    events: &std::path::Path,
+) -> (Child, std::io::BufReader<std::process::ChildStderr>) {
     let mut d = aibomd()
         .args(["daemon", "--no-console", "--control-socket", "", "--events"])
         .arg(events)
@@ -132,7 +138,11 @@ fn the_ebpf_daemon_keeps_only_ptrace_dac_read_search_bpf_and_perfmon() {
     // and it still sees, reads and identifies what other processes open
     let model = dir.join("after-drop.gguf");
     touch(&model, 64);
-    Command::new("cat").arg(&model).stdout(Stdio::null()).status().unwrap();
+    Command::new("cat")
+        .arg(&model)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
     wait_for_record(&events, &model);
     let rest = stop(d, err);
     assert!(rest.contains("dropped=0"), "{rest}");
@@ -157,7 +167,11 @@ fn the_fanotify_daemon_with_a_policy_keeps_sys_admin_and_kill() {
     );
     let model = dir.join("fan.onnx");
     touch(&model, 64);
-    Command::new("cat").arg(&model).stdout(Stdio::null()).status().unwrap();
+    Command::new("cat")
+        .arg(&model)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
     wait_for_record(&events, &model);
     stop(d, err);
 }
@@ -197,7 +211,10 @@ fn run_locks_itself_down_but_not_the_command_and_keeps_kill_for_it() {
         if let (Some(k), true) = (kids.split_whitespace().next(), locked) {
             break k.parse::<u32>().unwrap();
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "run never locked down");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "run never locked down"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_locked(
@@ -232,9 +249,16 @@ fn run_locks_itself_down_but_not_the_command_and_keeps_kill_for_it() {
 fn healthz_as_nobody(sock: &std::path::Path) -> String {
     use std::os::unix::process::CommandExt;
     let mut c = Command::new("curl");
-    c.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket"])
-        .arg(sock)
-        .arg("http://aibomd/v1/healthz");
+    c.args([
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "--unix-socket",
+    ])
+    .arg(sock)
+    .arg("http://aibomd/v1/healthz");
     // SAFETY: setgroups/setgid/setuid between fork and exec.
     unsafe {
         c.pre_exec(|| {
@@ -253,7 +277,12 @@ fn a_non_root_sidecar_in_the_control_group_reaches_the_socket_others_do_not() {
     for (group, want) in [(Some("65534"), "200"), (None, "000")] {
         let (_g, dir) = tempdir();
         let sock = dir.join("control.sock");
-        let mut args = vec!["--tracer", "procfs", "--control-socket", sock.to_str().unwrap()];
+        let mut args = vec![
+            "--tracer",
+            "procfs",
+            "--control-socket",
+            sock.to_str().unwrap(),
+        ];
         if let Some(g) = group {
             args.extend(["--control-group", g]);
         }

@@ -406,7 +406,10 @@ mod tests {
         pool.submit(v, f, Some(1000));
         assert_eq!((pool.pending(), pool.skipped), (0, 1), "no job queued");
         let e = pool.cached(&v).unwrap().unwrap_err();
-        assert!(e.contains("hash_max_bytes") && e.contains("1099511627776"), "{e}");
+        assert!(
+            e.contains("hash_max_bytes") && e.contains("1099511627776"),
+            "{e}"
+        );
     }
 
     #[test]

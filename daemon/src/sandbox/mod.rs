@@ -111,7 +111,9 @@ pub struct Locked {
 /// the sandbox is disabled.
 pub fn lock_down(cfg: &SandboxConfig, needs: Needs) -> Result<Option<Locked>> {
     if !cfg.enabled {
-        tracing::warn!("sandbox disabled: aibomd keeps every capability it started with and no seccomp filter");
+        tracing::warn!(
+            "sandbox disabled: aibomd keeps every capability it started with and no seccomp filter"
+        );
         return Ok(None);
     }
     lock(needs).context(

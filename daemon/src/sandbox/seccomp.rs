@@ -322,7 +322,13 @@ mod tests {
                     libc::_exit(11);
                 }
                 // mknodat is on neither list: refused, the process goes on
-                let r = libc::syscall(libc::SYS_mknodat, libc::AT_FDCWD, c"/nonexistent/x".as_ptr(), 0, 0);
+                let r = libc::syscall(
+                    libc::SYS_mknodat,
+                    libc::AT_FDCWD,
+                    c"/nonexistent/x".as_ptr(),
+                    0,
+                    0,
+                );
                 if r != -1 || *libc::__errno_location() != libc::EPERM {
                     libc::_exit(12);
                 }

@@ -37,7 +37,11 @@ fn signal_no() -> libc::c_int {
 fn drop_here() -> libc::c_int {
     let keep = KEEP.load(Ordering::SeqCst);
     let last = LAST_CAP.load(Ordering::SeqCst);
-    let errno = || std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+    let errno = || {
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
+    };
     for cap in 0..=last {
         if !BOUNDING.load(Ordering::SeqCst) || keep & (1u64 << cap) != 0 {
             continue;
@@ -135,8 +139,7 @@ pub fn verify(keep: u64) -> Result<Vec<i32>> {
     Ok(tids()?
         .into_iter()
         .filter(|t| {
-            masks_of(*t)
-                .is_some_and(|(e, p, b)| e != keep || p != keep || (bounding && b != keep))
+            masks_of(*t).is_some_and(|(e, p, b)| e != keep || p != keep || (bounding && b != keep))
         })
         .collect())
 }

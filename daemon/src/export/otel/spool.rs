@@ -101,7 +101,14 @@ impl Spool {
         let mut quarantined = 0;
         let mut entries = scan(&dir, &mut dropped_items, &mut quarantined)?;
         let mut next_seq = entries.last().map_or(0, |e| e.seq + 1);
-        adopt_dead(base_dir, &dir, &mut entries, &mut next_seq, &mut dropped_items, &mut quarantined);
+        adopt_dead(
+            base_dir,
+            &dir,
+            &mut entries,
+            &mut next_seq,
+            &mut dropped_items,
+            &mut quarantined,
+        );
         if !entries.is_empty() {
             tracing::info!(requests = entries.len(), dir = %dir.display(), "replaying spooled OTLP requests from an earlier run");
         }
@@ -351,9 +358,8 @@ fn check(e: &Entry, b: &[u8]) -> Result<()> {
 /// Moves `path` into `dir/quarantine/`, keeping at most [`MAX_QUARANTINE`] files there.
 fn quarantine_file(dir: &Path, path: &Path) {
     let q = dir.join(QUARANTINE);
-    let moved = private_dir(&q).and_then(|()| {
-        std::fs::rename(path, q.join(path.file_name().unwrap_or_default()))
-    });
+    let moved = private_dir(&q)
+        .and_then(|()| std::fs::rename(path, q.join(path.file_name().unwrap_or_default())));
     if let Err(e) = moved {
         tracing::warn!(file = %path.display(), error = %e, "cannot quarantine a spooled request; removing it");
         let _ = std::fs::remove_file(path);
@@ -424,7 +430,9 @@ fn adopt_dead(
     dropped: &mut u64,
     quarantined: &mut u64,
 ) {
-    let Ok(rd) = std::fs::read_dir(base) else { return };
+    let Ok(rd) = std::fs::read_dir(base) else {
+        return;
+    };
     for d in rd.flatten() {
         let other = d.path();
         let is_pid_dir = d
@@ -663,9 +671,21 @@ mod tests {
             s
         };
         assert!(!dead.exists(), "adopted and removed");
-        assert_eq!(files(&live).len(), 2, "a live daemon's spool is not touched");
-        let items: Vec<u64> = main.front_run(8, u64::MAX).iter().map(|e| e.items).collect();
-        assert_eq!(items, vec![2, 3, 1], "adopted requests first, in their order");
+        assert_eq!(
+            files(&live).len(),
+            2,
+            "a live daemon's spool is not touched"
+        );
+        let items: Vec<u64> = main
+            .front_run(8, u64::MAX)
+            .iter()
+            .map(|e| e.items)
+            .collect();
+        assert_eq!(
+            items,
+            vec![2, 3, 1],
+            "adopted requests first, in their order"
+        );
         for e in main.front_run(8, u64::MAX) {
             assert_eq!(Spool::read(&e).unwrap().items(), e.items);
             main.remove(e.seq);
