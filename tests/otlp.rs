@@ -420,12 +420,7 @@ fn unavailable_collector_is_retried_until_it_accepts() {
     need_root!();
     let (_g, dir) = tempdir();
     let rx = Receiver::fresh();
-    rx.set_mode(Mode::Unavailable);
-    let state = rx.state.clone();
-    let flip = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(3));
-        *state.mode.lock().unwrap() = Mode::Accept;
-    });
+    let flip = refuse_for(&rx, Mode::Unavailable, 3);
     let py = python();
     let cmd = opener(&py, 30);
     let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
@@ -447,6 +442,29 @@ fn unavailable_collector_is_retried_until_it_accepts() {
     assert_eq!(access_order(&rx, &dir), expected(30));
 }
 
+/// [`run_otlp`] of `cmd` exporting to `rx`, with `env` besides.
+fn run_to(
+    rx: &Receiver,
+    dir: &Path,
+    env: &[(&str, String)],
+    cmd: Vec<String>,
+) -> std::process::Output {
+    let mut all = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())];
+    all.extend(env.iter().cloned());
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    run_otlp(dir, &all, &cmd)
+}
+
+/// Puts `rx` in `mode` now and back to accepting after `secs` (on a thread to join).
+fn refuse_for(rx: &Receiver, mode: Mode, secs: u64) -> std::thread::JoinHandle<()> {
+    rx.set_mode(mode);
+    let state = rx.state.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(secs));
+        *state.mode.lock().unwrap() = Mode::Accept;
+    })
+}
+
 /// Opens `n` numbered files, one every `ms` milliseconds (several spooled requests).
 fn slow_opener(py: &str, n: usize, ms: u64) -> Vec<String> {
     vec![
@@ -465,20 +483,8 @@ fn refused_credentials_keep_the_spool_until_the_collector_takes_them() {
     need_root!();
     let (_g, dir) = tempdir();
     let rx = Receiver::fresh();
-    rx.set_mode(Mode::Unauthenticated);
-    let state = rx.state.clone();
-    let flip = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(3));
-        *state.mode.lock().unwrap() = Mode::Accept;
-    });
-    let py = python();
-    let cmd = slow_opener(&py, 30, 50);
-    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    let out = run_otlp(
-        &dir,
-        &[("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())],
-        &cmd,
-    );
+    let flip = refuse_for(&rx, Mode::Unauthenticated, 3);
+    let out = run_to(&rx, &dir, &[], slow_opener(&python(), 30, 50));
     flip.join().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
@@ -502,15 +508,8 @@ fn a_partial_success_is_counted_as_rejected() {
     let (_g, dir) = tempdir();
     let rx = Receiver::fresh();
     rx.set_mode(Mode::RejectOne);
-    let py = python();
     // requests leave while it runs, so a metrics export after them carries the count
-    let cmd = slow_opener(&py, 10, 300);
-    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
-    let out = run_otlp(
-        &dir,
-        &[("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())],
-        &cmd,
-    );
+    let out = run_to(&rx, &dir, &[], slow_opener(&python(), 10, 300));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(
@@ -530,21 +529,10 @@ fn a_backlog_over_the_collectors_size_limit_is_split_not_blocked() {
     need_root!();
     let (_g, dir) = tempdir();
     let rx = Receiver::fresh_limited(16 << 10);
-    rx.set_mode(Mode::Unavailable);
-    let state = rx.state.clone();
-    let flip = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(5));
-        *state.mode.lock().unwrap() = Mode::Accept;
-    });
-    let py = python();
-    let cmd = slow_opener(&py, 40, 150);
-    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let flip = refuse_for(&rx, Mode::Unavailable, 5);
     // one request at a time: strict arrival order (README: max_in_flight)
-    let env = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()),
-        ("AIBOM_EXPORT__OTLP__MAX_IN_FLIGHT", "1".into()),
-    ];
-    let out = run_otlp(&dir, &env, &cmd);
+    let env = [("AIBOM_EXPORT__OTLP__MAX_IN_FLIGHT", "1".to_string())];
+    let out = run_to(&rx, &dir, &env, slow_opener(&python(), 40, 150));
     flip.join().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");

@@ -78,20 +78,6 @@ fn assert_locked(pid: u32, want: u64) {
     }
 }
 
-/// SIGTERM; returns the rest of the daemon's stderr after a clean exit.
-fn stop(mut d: Child, mut err: impl std::io::Read) -> String {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(d.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let mut rest = String::new();
-    err.read_to_string(&mut rest).unwrap();
-    let status = d.wait().unwrap();
-    assert!(status.success(), "daemon exit {status:?}: {rest}");
-    rest
-}
-
 /// Starts `aibomd daemon` with `args`; returns it and its stderr after `ready`.
 fn daemon(
     args: &[&str],
@@ -108,8 +94,15 @@ fn daemon(
     (d, err)
 }
 
-/// Waits until `events` has a record of `path` (the daemon still traces after the drop).
-fn wait_for_record(events: &std::path::Path, path: &std::path::Path) {
+/// Writes `path`, has `cat` read it, and waits until `events` has a record of it (the
+/// daemon still traces after the drop).
+fn cat_and_expect(path: &std::path::Path, events: &std::path::Path) {
+    touch(path, 64);
+    Command::new("cat")
+        .arg(path)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
     let start = Instant::now();
     let want = path.to_str().unwrap();
     loop {
@@ -136,15 +129,8 @@ fn the_ebpf_daemon_keeps_only_ptrace_dac_read_search_bpf_and_perfmon() {
         mask(&[CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_BPF, CAP_PERFMON]),
     );
     // and it still sees, reads and identifies what other processes open
-    let model = dir.join("after-drop.gguf");
-    touch(&model, 64);
-    Command::new("cat")
-        .arg(&model)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    wait_for_record(&events, &model);
-    let rest = stop(d, err);
+    cat_and_expect(&dir.join("after-drop.gguf"), &events);
+    let rest = stop_daemon(d, err);
     assert!(rest.contains("dropped=0"), "{rest}");
 }
 
@@ -165,15 +151,8 @@ fn the_fanotify_daemon_with_a_policy_keeps_sys_admin_and_kill() {
         d.id(),
         mask(&[CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_SYS_ADMIN, CAP_KILL]),
     );
-    let model = dir.join("fan.onnx");
-    touch(&model, 64);
-    Command::new("cat")
-        .arg(&model)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    wait_for_record(&events, &model);
-    stop(d, err);
+    cat_and_expect(&dir.join("fan.onnx"), &events);
+    stop_daemon(d, err);
 }
 
 #[test]
@@ -187,7 +166,7 @@ fn no_sandbox_leaves_the_daemon_as_it_started() {
         assert_eq!(f["CapEff"], mine["CapEff"], "thread {tid}");
         assert_eq!(f["Seccomp"], mine["Seccomp"], "thread {tid}");
     }
-    stop(d, err);
+    stop_daemon(d, err);
 }
 
 #[test]
@@ -294,6 +273,6 @@ fn a_non_root_sidecar_in_the_control_group_reaches_the_socket_others_do_not() {
             .unwrap();
         let (_, err) = wait_ready(&mut d);
         assert_eq!(healthz_as_nobody(&sock), want, "group {group:?}");
-        stop(d, err);
+        stop_daemon(d, err);
     }
 }
