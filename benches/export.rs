@@ -743,7 +743,7 @@ impl Bench {
         let labels = [
             "`fs::write` of the encoded bytes, one file each (baseline)",
             "`Request::encode` only (no I/O)",
-            "`Spool::push` (encode, write temp file, rename)",
+            "`Spool::push` (encode, write temp file, fsync, rename, fsync dir)",
             "`Spool::read` of each request (read file, protobuf decode)",
             "replay the full spool to rotel, gRPC",
             "replay the full spool to rotel, HTTP/protobuf",
@@ -818,7 +818,19 @@ impl Bench {
         sink.close()?;
         self.rt.block_on(handle.shutdown());
         drop(sink);
-        let mut spool = Spool::open(&dir, u64::MAX)?;
+        // the metrics reader thread seals its last request (fsync'd) as the sink is
+        // dropped, and holds the spool's lock until then: wait for it
+        let t = Instant::now();
+        let mut spool = loop {
+            let s = Spool::open(&dir, u64::MAX)?;
+            if s.dir() == dir || t.elapsed() > Duration::from_secs(10) {
+                break s;
+            }
+            let own = s.dir().to_path_buf();
+            drop(s);
+            fs::remove_dir_all(own)?;
+            std::thread::sleep(Duration::from_millis(20));
+        };
         while let Some(e) = spool.front_run(1, u64::MAX).pop() {
             if e.signal == Signal::Logs && e.items == REQUEST_RECORDS {
                 let r = Spool::read(&e)?;

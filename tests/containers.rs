@@ -8,7 +8,6 @@
 //! Outside CI a missing piece skips with a message; under `CI=true` it fails.
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -113,20 +112,8 @@ fn daemon(events: &Path) -> (Child, std::io::BufReader<std::process::ChildStderr
 }
 
 /// Stops the daemon and returns its events.
-fn stop(
-    mut d: Child,
-    mut err: std::io::BufReader<std::process::ChildStderr>,
-    events: &Path,
-) -> Vec<Value> {
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(d.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    let mut rest = String::new();
-    err.read_to_string(&mut rest).unwrap();
-    let status = d.wait().unwrap();
-    assert!(status.success(), "daemon exit {status:?}: {rest}");
+fn stop(d: Child, err: std::io::BufReader<std::process::ChildStderr>, events: &Path) -> Vec<Value> {
+    stop_daemon(d, err);
     std::fs::read_to_string(events)
         .unwrap()
         .lines()

@@ -420,12 +420,7 @@ fn unavailable_collector_is_retried_until_it_accepts() {
     need_root!();
     let (_g, dir) = tempdir();
     let rx = Receiver::fresh();
-    rx.set_mode(Mode::Unavailable);
-    let state = rx.state.clone();
-    let flip = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(3));
-        *state.mode.lock().unwrap() = Mode::Accept;
-    });
+    let flip = refuse_for(&rx, Mode::Unavailable, 3);
     let py = python();
     let cmd = opener(&py, 30);
     let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
@@ -445,6 +440,110 @@ fn unavailable_collector_is_retried_until_it_accepts() {
         access_order(&rx, &dir).len() >= 30
     });
     assert_eq!(access_order(&rx, &dir), expected(30));
+}
+
+/// [`run_otlp`] of `cmd` exporting to `rx`, with `env` besides.
+fn run_to(
+    rx: &Receiver,
+    dir: &Path,
+    env: &[(&str, String)],
+    cmd: Vec<String>,
+) -> std::process::Output {
+    let mut all = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())];
+    all.extend(env.iter().cloned());
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    run_otlp(dir, &all, &cmd)
+}
+
+/// Puts `rx` in `mode` now and back to accepting after `secs` (on a thread to join).
+fn refuse_for(rx: &Receiver, mode: Mode, secs: u64) -> std::thread::JoinHandle<()> {
+    rx.set_mode(mode);
+    let state = rx.state.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(secs));
+        *state.mode.lock().unwrap() = Mode::Accept;
+    })
+}
+
+/// Opens `n` numbered files, one every `ms` milliseconds (several spooled requests).
+fn slow_opener(py: &str, n: usize, ms: u64) -> Vec<String> {
+    vec![
+        py.to_string(),
+        "-c".into(),
+        format!("import time\nfor i in range({n}):\n    open(f'f{{i:04}}.gguf','wb').close()\n    time.sleep({ms}/1000)"),
+    ]
+}
+
+/// A token rotation (the collector refuses our credentials for a while) loses nothing:
+/// the data stays spooled, the refusals are counted, and everything arrives in order once
+/// the collector takes the token again. (The test receiver: a real collector cannot be
+/// told to refuse on cue.)
+#[test]
+fn refused_credentials_keep_the_spool_until_the_collector_takes_them() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let rx = Receiver::fresh();
+    let flip = refuse_for(&rx, Mode::Unauthenticated, 3);
+    let out = run_to(&rx, &dir, &[], slow_opener(&python(), 30, 50));
+    flip.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(rx.refused() > 0, "the receiver never refused anything");
+    assert!(err.contains("refused our credentials"), "{err}");
+    wait_for(20, "records after UNAUTHENTICATED", || {
+        access_order(&rx, &dir).len() >= 30
+    });
+    assert_eq!(access_order(&rx, &dir), expected(30));
+    wait_for(10, "the auth failure counter", || {
+        rx.counter(metric::EXPORT_AUTH_FAILURES).unwrap_or(0) > 0
+    });
+}
+
+/// Items a collector refuses inside an accepted request (`partial_success`) are counted
+/// and said, not taken as delivered in silence. (The test receiver: rotel never answers
+/// with a partial success.)
+#[test]
+fn a_partial_success_is_counted_as_rejected() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let rx = Receiver::fresh();
+    rx.set_mode(Mode::RejectOne);
+    // requests leave while it runs, so a metrics export after them carries the count
+    let out = run_to(&rx, &dir, &[], slow_opener(&python(), 10, 300));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("rejected some of its items") && err.contains("one record rejected"),
+        "{err}"
+    );
+    wait_for(10, "the rejected counter", || {
+        rx.counter(metric::EXPORT_REJECTED).unwrap_or(0) >= 1
+    });
+}
+
+/// A collector with a small receive limit (tonic's own, as a real gRPC collector has):
+/// a backlog merged past it is split until each part passes, nothing is dropped and the
+/// order is kept. (The test receiver: rotel's limit cannot be set this low.)
+#[test]
+fn a_backlog_over_the_collectors_size_limit_is_split_not_blocked() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let rx = Receiver::fresh_limited(16 << 10);
+    let flip = refuse_for(&rx, Mode::Unavailable, 5);
+    // one request at a time: strict arrival order (README: max_in_flight)
+    let env = [("AIBOM_EXPORT__OTLP__MAX_IN_FLIGHT", "1".to_string())];
+    let out = run_to(&rx, &dir, &env, slow_opener(&python(), 40, 150));
+    flip.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("over the collector's size limit: split"),
+        "{err}"
+    );
+    wait_for(20, "every record after the split", || {
+        access_order(&rx, &dir).len() >= 40
+    });
+    assert_eq!(access_order(&rx, &dir), expected(40));
 }
 
 #[test]

@@ -46,6 +46,8 @@ pub struct Config {
     pub api: crate::api::ApiConfig,
     /// Accelerator memory samples through NVML (`[accelerator]`).
     pub accelerator: crate::tracer::nvml::AcceleratorConfig,
+    /// Least privilege once tracing is set up (`[sandbox]`).
+    pub sandbox: crate::sandbox::SandboxConfig,
     /// Per-project sampling and rate limits between scans (`[projects.<id>]`).
     pub projects: std::collections::HashMap<String, crate::scan::limits::ProjectLimits>,
 }
@@ -67,6 +69,7 @@ impl Default for Config {
             policy: Default::default(),
             api: Default::default(),
             accelerator: Default::default(),
+            sandbox: Default::default(),
             projects: Default::default(),
         }
     }

@@ -17,6 +17,7 @@ pub mod model;
 pub mod normalize;
 pub mod pipeline;
 pub mod policy;
+pub mod sandbox;
 pub mod scan;
 pub mod stats;
 pub mod text;

@@ -151,6 +151,10 @@ struct CommonArgs {
     /// FILE` explains one). Violations are reported as aibom.policy.violation records.
     #[arg(long, value_name = "FILE")]
     policy: Option<PathBuf>,
+    /// Keep every capability and install no seccomp filter once tracing is set up (for
+    /// debugging; same as sandbox.enabled = false).
+    #[arg(long)]
+    no_sandbox: bool,
 }
 
 #[derive(Args, Debug)]
@@ -160,6 +164,10 @@ struct DaemonArgs {
     /// Serve the control API on this Unix socket (mode 0600); "" turns the socket off.
     #[arg(long, value_name = "PATH", value_parser = parse_socket_path)]
     control_socket: Option<PathBuf>,
+    /// Let members of this group (name or number) use the control socket: it becomes 0660
+    /// of the group, for a non-root sidecar (same as control.group).
+    #[arg(long, value_name = "GROUP")]
+    control_group: Option<String>,
     /// Also serve the control API over HTTP on this loopback address (needs a token:
     /// AIBOM_DAEMON_TOKEN or control.token_file).
     #[arg(long, value_name = "ADDR")]
@@ -214,6 +222,9 @@ impl CommonArgs {
         }
         if let Some(p) = &self.policy {
             cfg.policy.file = Some(p.clone());
+        }
+        if self.no_sandbox {
+            cfg.sandbox.enabled = false;
         }
         // The console is the default view only when nothing else is configured.
         cfg.export.console = if self.console {
@@ -278,6 +289,9 @@ fn real_main(cli: Cli) -> Result<i32> {
             a.common.apply(&mut cfg, true);
             if let Some(s) = a.control_socket {
                 cfg.control.socket = Some(s);
+            }
+            if let Some(g) = a.control_group {
+                cfg.control.group = Some(g);
             }
             if let Some(l) = a.control_listen {
                 cfg.control.listen = Some(l);

@@ -90,6 +90,7 @@ impl Pipeline {
         self.normalizer.set_filter(filter);
         // only the budget changes: the hash workers started by `new` are kept
         self.identifier.set_cache_bytes(i.cache_bytes);
+        self.identifier.set_hash_max_bytes(i.hash_max_bytes);
         self
     }
 
@@ -372,6 +373,7 @@ impl Pipeline {
         Stats::set(&st.attribute_processes, self.attributor.len() as u64);
         Stats::set(&st.attribute_evictions, self.attributor.evictions());
         Stats::set(&st.hash_cache_hits, self.identifier.cache_hits());
+        Stats::set(&st.hash_skipped, self.identifier.hash_skipped());
         Stats::set(&st.artifacts_known, self.identifier.known() as u64);
         Stats::set(&st.identify_evictions, self.identifier.evictions());
         Stats::set(&st.normalize_evictions, self.normalizer.cache_stats().2);

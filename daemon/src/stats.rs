@@ -28,8 +28,17 @@ pub struct Stats {
     pub queue_depth: AtomicU64,
     /// OTLP requests waiting in the spool (gauge).
     pub spool_requests: AtomicU64,
+    /// Spooled requests that failed their checks when read back (truncated, corrupt).
+    pub spool_quarantined: AtomicU64,
+    /// Items the collector refused in a partial success.
+    pub export_rejected: AtomicU64,
+    /// Sends refused for authentication or authorization (401/403, gRPC
+    /// UNAUTHENTICATED/PERMISSION_DENIED); the data stays spooled.
+    pub export_auth_failures: AtomicU64,
     /// Hash lookups answered from the cache.
     pub hash_cache_hits: AtomicU64,
+    /// Files not hashed because they are over `identify.hash_max_bytes`.
+    pub hash_skipped: AtomicU64,
     /// Distinct artifact versions identified (gauge).
     pub artifacts_known: AtomicU64,
     /// Processes in the attribution cache (gauge).
@@ -134,7 +143,11 @@ impl Stats {
             m::EXPORT_DROPPED => &self.export_dropped,
             m::QUEUE_DEPTH => &self.queue_depth,
             m::SPOOL_REQUESTS => &self.spool_requests,
+            m::SPOOL_QUARANTINED => &self.spool_quarantined,
+            m::EXPORT_REJECTED => &self.export_rejected,
+            m::EXPORT_AUTH_FAILURES => &self.export_auth_failures,
             m::HASH_CACHE_HITS => &self.hash_cache_hits,
+            m::HASH_SKIPPED => &self.hash_skipped,
             m::ARTIFACTS_KNOWN => &self.artifacts_known,
             m::ATTRIBUTE_PROCESSES => &self.attribute_processes,
             m::ATTRIBUTE_EVICTIONS => &self.attribute_evictions,

@@ -1099,6 +1099,27 @@ pub mod metric {
     ///
     /// Counter, unit `{read}`.
     pub const IDENTIFY_IO_STALLS: &str = "aibom.identify.io.stalls";
+    /// Spooled OTLP requests that failed their checks when read back (zero-length, truncated or
+    /// corrupt after a crash), moved to the spool's quarantine directory; their items count in
+    /// aibom.export.dropped.
+    ///
+    /// Counter, unit `{request}`.
+    pub const SPOOL_QUARANTINED: &str = "aibom.export.spool.quarantined";
+    /// Items the collector refused in an accepted request (OTLP partial_success rejected log
+    /// records, spans or data points).
+    ///
+    /// Counter, unit `{item}`.
+    pub const EXPORT_REJECTED: &str = "aibom.export.rejected";
+    /// Sends the collector refused for authentication or authorization (HTTP 401/403, gRPC
+    /// UNAUTHENTICATED/PERMISSION_DENIED); the data stays spooled and is retried.
+    ///
+    /// Counter, unit `{request}`.
+    pub const EXPORT_AUTH_FAILURES: &str = "aibom.export.auth_failures";
+    /// Files not hashed because they are larger than identify.hash_max_bytes (their sha256_error
+    /// says so).
+    ///
+    /// Counter, unit `{file}`.
+    pub const HASH_SKIPPED: &str = "aibom.hash.skipped";
 }
 
 /// Keys of a JSON Lines event record that are not attributes.
@@ -1256,6 +1277,10 @@ pub const METRICS: &[&str] = &[
     metric::API_TLS_LIBRARIES,
     metric::API_DROPPED,
     metric::IDENTIFY_IO_STALLS,
+    metric::SPOOL_QUARANTINED,
+    metric::EXPORT_REJECTED,
+    metric::EXPORT_AUTH_FAILURES,
+    metric::HASH_SKIPPED,
 ];
 
 /// Every attribute's definition, sorted by name (as [`ALL_ATTRIBUTES`]).
@@ -2595,5 +2620,29 @@ pub const METRIC_DEFS: &[MetricDef] = &[
         instrument: Instrument::Counter,
         unit: "{read}",
         brief: "Artifact reads that timed out (stalled filesystem) or were refused while the I/O pool was stuck.",
+    },
+    MetricDef {
+        name: metric::SPOOL_QUARANTINED,
+        instrument: Instrument::Counter,
+        unit: "{request}",
+        brief: "Spooled OTLP requests that failed their checks when read back (zero-length, truncated or corrupt after a crash), moved to the spool's quarantine directory; their items count in aibom.export.dropped.",
+    },
+    MetricDef {
+        name: metric::EXPORT_REJECTED,
+        instrument: Instrument::Counter,
+        unit: "{item}",
+        brief: "Items the collector refused in an accepted request (OTLP partial_success rejected log records, spans or data points).",
+    },
+    MetricDef {
+        name: metric::EXPORT_AUTH_FAILURES,
+        instrument: Instrument::Counter,
+        unit: "{request}",
+        brief: "Sends the collector refused for authentication or authorization (HTTP 401/403, gRPC UNAUTHENTICATED/PERMISSION_DENIED); the data stays spooled and is retried.",
+    },
+    MetricDef {
+        name: metric::HASH_SKIPPED,
+        instrument: Instrument::Counter,
+        unit: "{file}",
+        brief: "Files not hashed because they are larger than identify.hash_max_bytes (their sha256_error says so).",
     },
 ];

@@ -326,6 +326,10 @@ fn metric_names_and_instruments() {
         metric::IDENTIFY_EVICTIONS => "aibom.identify.evictions",
         metric::POLICY_VIOLATIONS => "aibom.policy.violations",
         metric::POLICY_DECISIONS_TIMEOUT => "aibom.policy.decisions.timeout",
+        metric::SPOOL_QUARANTINED => "aibom.export.spool.quarantined",
+        metric::EXPORT_REJECTED => "aibom.export.rejected",
+        metric::EXPORT_AUTH_FAILURES => "aibom.export.auth_failures",
+        metric::HASH_SKIPPED => "aibom.hash.skipped",
     }
     let gauges = [
         metric::QUEUE_DEPTH,
@@ -336,7 +340,7 @@ fn metric_names_and_instruments() {
         metric::SCANS_ACTIVE,
         metric::API_TLS_LIBRARIES,
     ];
-    assert_eq!(METRICS.len(), 28);
+    assert_eq!(METRICS.len(), 32);
     for m in METRICS {
         let want = if gauges.contains(m) {
             Instrument::Gauge

@@ -43,6 +43,21 @@ pub fn wait_ready(daemon: &mut Child) -> (String, BufReader<ChildStderr>) {
     (line, err)
 }
 
+/// Sends SIGTERM to a daemon started with [`wait_ready`], reads the rest of its stderr
+/// (`err`) and checks it exited cleanly; returns that stderr.
+pub fn stop_daemon(mut d: Child, mut err: impl std::io::Read) -> String {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(d.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let mut rest = String::new();
+    err.read_to_string(&mut rest).unwrap();
+    let status = d.wait().unwrap();
+    assert!(status.success(), "daemon exit {status:?}: {rest}");
+    rest
+}
+
 /// True when this test may use kernel features (root). Outside CI a test without them
 /// skips with a message; under `CI=true` it fails: kernel tests must really run in CI.
 pub fn kernel_tests_possible(what: &str) -> bool {

@@ -12,7 +12,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsServiceRequest, ExportLogsServiceResponse,
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
@@ -40,6 +40,10 @@ pub enum Mode {
     Unavailable,
     /// Accept after a delay.
     Slow(Duration),
+    /// Answer UNAUTHENTICATED (a token the collector does not take) without keeping the data.
+    Unauthenticated,
+    /// Keep the data but report one log record per request as rejected (`partial_success`).
+    RejectOne,
 }
 
 /// Everything received, in arrival order.
@@ -74,7 +78,11 @@ impl State {
     async fn gate(&self) -> Result<(), Status> {
         let mode = *self.mode.lock().unwrap();
         match mode {
-            Mode::Accept => Ok(()),
+            Mode::Accept | Mode::RejectOne => Ok(()),
+            Mode::Unauthenticated => {
+                self.got.lock().unwrap().refused += 1;
+                Err(Status::unauthenticated("test receiver: bad token"))
+            }
             Mode::Unavailable => {
                 self.got.lock().unwrap().refused += 1;
                 Err(Status::unavailable("test receiver: unavailable"))
@@ -96,7 +104,14 @@ impl LogsService for State {
         self.gate().await?;
         self.saw(&r);
         self.got.lock().unwrap().logs.push(r.into_inner());
-        Ok(Response::new(ExportLogsServiceResponse::default()))
+        let mut resp = ExportLogsServiceResponse::default();
+        if *self.mode.lock().unwrap() == Mode::RejectOne {
+            resp.partial_success = Some(ExportLogsPartialSuccess {
+                rejected_log_records: 1,
+                error_message: "test receiver: one record rejected".into(),
+            });
+        }
+        Ok(Response::new(resp))
     }
 }
 
@@ -137,6 +152,12 @@ pub struct Receiver {
 impl Receiver {
     /// Starts on `addr` (port 0: any free port).
     pub fn start(addr: SocketAddr, state: State) -> Self {
+        Self::start_limited(addr, state, 4 << 20)
+    }
+
+    /// [`Receiver::start`] refusing messages over `max_bytes` as a real gRPC server does
+    /// (tonic's receive limit: OUT_OF_RANGE), like a collector with a small limit.
+    pub fn start_limited(addr: SocketAddr, state: State, max_bytes: usize) -> Self {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let st = state.clone();
@@ -153,9 +174,21 @@ impl Receiver {
                 ready_tx.send(listener.local_addr().unwrap()).unwrap();
                 let incoming = tonic::transport::server::TcpIncoming::from(listener);
                 tonic::transport::Server::builder()
-                    .add_service(LogsServiceServer::new(st.clone()).accept_compressed(Gzip))
-                    .add_service(TraceServiceServer::new(st.clone()).accept_compressed(Gzip))
-                    .add_service(MetricsServiceServer::new(st).accept_compressed(Gzip))
+                    .add_service(
+                        LogsServiceServer::new(st.clone())
+                            .accept_compressed(Gzip)
+                            .max_decoding_message_size(max_bytes),
+                    )
+                    .add_service(
+                        TraceServiceServer::new(st.clone())
+                            .accept_compressed(Gzip)
+                            .max_decoding_message_size(max_bytes),
+                    )
+                    .add_service(
+                        MetricsServiceServer::new(st)
+                            .accept_compressed(Gzip)
+                            .max_decoding_message_size(max_bytes),
+                    )
                     .serve_with_incoming_shutdown(incoming, async {
                         let _ = rx.await;
                     })
@@ -175,13 +208,42 @@ impl Receiver {
     }
 
     pub fn fresh() -> Self {
-        Self::start(
+        Self::fresh_limited(4 << 20)
+    }
+
+    /// A fresh receiver refusing messages over `max_bytes`.
+    pub fn fresh_limited(max_bytes: usize) -> Self {
+        Self::start_limited(
             "127.0.0.1:0".parse().unwrap(),
             State {
                 mode: Arc::new(Mutex::new(Mode::Accept)),
                 got: Arc::default(),
             },
+            max_bytes,
         )
+    }
+
+    /// The largest value received of the counter `name` (its data points' int values).
+    pub fn counter(&self, name: &str) -> Option<i64> {
+        use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point::Value};
+        let g = self.state.got.lock().unwrap();
+        g.metrics
+            .iter()
+            .flat_map(|r| &r.resource_metrics)
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| &s.metrics)
+            .filter(|m| m.name == name)
+            .filter_map(|m| match &m.data {
+                Some(Data::Sum(s)) => Some(s.data_points.clone()),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|p| match p.value {
+                Some(Value::AsInt(i)) => Some(i),
+                Some(Value::AsDouble(d)) => Some(d as i64),
+                None => None,
+            })
+            .max()
     }
 
     pub fn endpoint(&self) -> String {

@@ -31,6 +31,15 @@ pub async fn daemon(cfg: &Config) -> Result<()> {
     let nvml = tracer::nvml::spawn(&cfg.accelerator, &tx, stop.clone())?;
     let tracer_task = tracer.spawn(tx, stop.clone());
     let pipe_task = tokio::spawn(pipeline::run(rx, pipe));
+    // everything that needs full root is done: the programs are attached, fanotify is set
+    // up, the control socket is bound
+    let needs = crate::sandbox::Needs {
+        tracer: name,
+        api: cfg.api.enabled,
+        kill: cfg.policy.file.is_some(),
+        write_anywhere: false,
+    };
+    crate::sandbox::lock_down(&cfg.sandbox, needs)?;
     tracing::info!(tracer = name, project = %cfg.project, "aibomd daemon tracing the host; SIGINT/SIGTERM to stop");
     // Tells scripts and tests that tracing is live.
     // Handlers first: a SIGTERM right after "ready" must drain, not kill.

@@ -149,6 +149,14 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     let nvml = tracer::nvml::spawn(&cfg.accelerator, &tx, stop.clone())?;
     let tracer_task = tracer.spawn(tx, stop.clone());
     let pipe_task = tokio::spawn(pipeline::run(rx, pipe));
+    // the command is started and followed: full root is not needed any more
+    let needs = crate::sandbox::Needs {
+        tracer: tracer_name,
+        api: cfg.api.enabled,
+        kill: true,
+        write_anywhere: opts.bom.as_ref().is_some_and(|(p, _)| p.as_os_str() != "-"),
+    };
+    crate::sandbox::lock_down(&cfg.sandbox, needs)?;
 
     let status = wait_forwarding_signals(&mut child, pid).await?;
     if let Some(e) = enforcer {

@@ -15,6 +15,10 @@ pub struct ControlConfig {
     /// Unix socket to serve on (mode 0600). Unset: `/run/aibomd/control.sock`, skipped with
     /// a warning when unusable; set: an error when unusable; `""`: no socket.
     pub socket: Option<PathBuf>,
+    /// Group (name or number) whose members may use the socket: it becomes 0660 of this
+    /// group, and its directory, when aibomd owns it, 0710 of this group (enter only).
+    /// For a non-root sidecar; unset: root only.
+    pub group: Option<String>,
     /// Also serve HTTP on this loopback address (e.g. `127.0.0.1:7070`); needs a token.
     pub listen: Option<SocketAddr>,
     /// File holding the bearer token (`AIBOM_DAEMON_TOKEN` is used when this is unset).
@@ -31,6 +35,7 @@ impl Default for ControlConfig {
     fn default() -> Self {
         Self {
             socket: None,
+            group: None,
             listen: None,
             token_file: None,
             max_scan_duration_secs: 86_400,
@@ -69,6 +74,21 @@ impl ControlConfig {
             anyhow::bail!("the control token is empty (AIBOM_DAEMON_TOKEN or control.token_file)");
         }
         Ok(t)
+    }
+
+    /// The group of `group`, resolved (a name, or a number).
+    pub fn group_id(&self) -> Result<Option<nix::unistd::Gid>> {
+        let Some(g) = self.group.as_deref() else {
+            return Ok(None);
+        };
+        if let Ok(n) = g.parse::<u32>() {
+            return Ok(Some(nix::unistd::Gid::from_raw(n)));
+        }
+        match nix::unistd::Group::from_name(g) {
+            Ok(Some(gr)) => Ok(Some(gr.gid)),
+            Ok(None) => anyhow::bail!("control.group = {g:?}: no such group"),
+            Err(e) => Err(e).with_context(|| format!("looking up control.group {g:?}")),
+        }
     }
 
     /// The limits of the scan book.

@@ -1,7 +1,8 @@
 //! The daemon's control API: start, stop, list and read scans.
 //!
 //! Served on a Unix socket (default `/run/aibomd/control.sock`, mode 0600: the file
-//! permissions are the access control) and optionally on a loopback HTTP port, which
+//! permissions are the access control; with `control.group`, 0660 of that group, for a
+//! non-root sidecar in it) and optionally on a loopback HTTP port, which
 //! requires a bearer token. When a token is configured (`AIBOM_DAEMON_TOKEN` or
 //! `control.token_file`) every request on either listener must carry it — the query
 //! sidecar sends `Authorization: Bearer $AIBOM_DAEMON_TOKEN`.
@@ -164,12 +165,13 @@ impl Control {
     /// Binds the configured listeners and serves until [`Control::shutdown`].
     pub async fn start(cfg: &ControlConfig, scans: Scans) -> Result<Self> {
         let token = cfg.token()?;
+        let group = cfg.group_id()?;
         let app = router(scans, token.clone());
         let stop = CancellationToken::new();
         let mut tasks = Vec::new();
         let mut socket = None;
         if let Some(path) = cfg.socket() {
-            match bind_unix(&path) {
+            match bind_unix(&path, group) {
                 Ok(l) => {
                     let s = stop.clone();
                     let app = app.clone();
@@ -248,7 +250,9 @@ fn check_loopback(addr: SocketAddr) -> Result<()> {
 }
 
 /// Binds `path`, replacing a stale socket file but never a live one or another file.
-fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener> {
+/// With `group`, the socket is 0660 of that group and its directory (when ours) 0710 of
+/// it; else 0600 in a 0700 directory.
+fn bind_unix(path: &Path, group: Option<nix::unistd::Gid>) -> Result<tokio::net::UnixListener> {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
     if let Ok(md) = std::fs::symlink_metadata(path) {
         if !md.file_type().is_socket() {
@@ -282,8 +286,29 @@ fn bind_unix(path: &Path) -> Result<tokio::net::UnixListener> {
     let bound = tokio::net::UnixListener::bind(path);
     nix::sys::stat::umask(old);
     let l = bound.with_context(|| format!("binding control socket {}", path.display()))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("chmod 0600 {}", path.display()))?;
+    let Some(gid) = group else {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("chmod 0600 {}", path.display()))?;
+        return Ok(l);
+    };
+    // the group first, then its bits: no other group ever gets in
+    nix::unistd::chown(path, None, Some(gid))
+        .with_context(|| format!("chgrp {gid} {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+        .with_context(|| format!("chmod 0660 {}", path.display()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        use std::os::unix::fs::MetadataExt;
+        let md = std::fs::metadata(dir).with_context(|| format!("{}", dir.display()))?;
+        if md.uid() == nix::unistd::geteuid().as_raw() {
+            nix::unistd::chown(dir, None, Some(gid))
+                .with_context(|| format!("chgrp {gid} {}", dir.display()))?;
+            // enter only: the group reaches the socket, not a listing
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o710))
+                .with_context(|| format!("chmod 0710 {}", dir.display()))?;
+        } else if md.mode() & 0o011 == 0 {
+            tracing::warn!(dir = %dir.display(), "control.group is set but the socket's directory is not ours and others cannot enter it");
+        }
+    }
     Ok(l)
 }
 
@@ -296,11 +321,42 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let d = tempfile::tempdir().unwrap();
         let sock = d.path().join("run/aibomd/control.sock");
-        let _l = bind_unix(&sock).unwrap();
+        let _l = bind_unix(&sock, None).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&sock), 0o600);
         assert_eq!(mode(sock.parent().unwrap()), 0o700);
         assert_eq!(mode(&d.path().join("run")), 0o700);
+    }
+
+    #[tokio::test]
+    async fn with_a_group_the_socket_is_0660_of_it_and_its_directory_enter_only() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let d = tempfile::tempdir().unwrap();
+        let sock = d.path().join("run/aibomd/control.sock");
+        // our own primary group: chgrp to it needs no privilege
+        let gid = nix::unistd::getegid();
+        let _l = bind_unix(&sock, Some(gid)).unwrap();
+        let md = |p: &Path| std::fs::metadata(p).unwrap();
+        assert_eq!(md(&sock).permissions().mode() & 0o777, 0o660);
+        assert_eq!(md(&sock).gid(), gid.as_raw());
+        let dir = sock.parent().unwrap();
+        assert_eq!(md(dir).permissions().mode() & 0o777, 0o710);
+        assert_eq!(md(dir).gid(), gid.as_raw());
+    }
+
+    #[test]
+    fn an_unknown_group_is_an_error_naming_it() {
+        let cfg = ControlConfig {
+            group: Some("no-such-group-aibomd".into()),
+            ..Default::default()
+        };
+        let e = cfg.group_id().unwrap_err().to_string();
+        assert!(e.contains("no-such-group-aibomd"), "{e}");
+        let n = ControlConfig {
+            group: Some("4242".into()),
+            ..Default::default()
+        };
+        assert_eq!(n.group_id().unwrap().unwrap().as_raw(), 4242);
     }
 
     #[test]
@@ -332,7 +388,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let f = d.path().join("x.sock");
         std::fs::write(&f, "keep").unwrap();
-        let e = bind_unix(&f).unwrap_err().to_string();
+        let e = bind_unix(&f, None).unwrap_err().to_string();
         assert!(e.contains("not a socket"), "{e}");
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "keep");
     }

@@ -115,17 +115,28 @@ const MAX_RESULTS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(32_768).
 
 pub struct HashPool {
     jobs: Option<std_mpsc::SyncSender<(FileVersion, File)>>,
+    /// Files larger than this are not hashed (`identify.hash_max_bytes`).
+    max_bytes: u64,
+    /// Jobs one uid may have queued or running at once: half the queue, so one user
+    /// opening many files cannot starve the others' hashes.
+    uid_share: usize,
+    /// Queued or running jobs per uid.
+    by_uid: HashMap<u32, usize>,
     done: std_mpsc::Receiver<HashDone>,
     workers: Vec<std::thread::JoinHandle<()>>,
     /// Set when the pool is dropped: a worker stops its current hash at the next chunk.
     stop: Arc<AtomicBool>,
     /// Results by version, least recently used evicted first.
     cache: lru::LruCache<FileVersion, Result<String, String>>,
-    pending: HashMap<FileVersion, ()>,
+    /// Jobs queued or running, and the uid each is counted for.
+    pending: HashMap<FileVersion, Option<u32>>,
     /// Lookups answered from the cache.
     pub cache_hits: u64,
-    /// Jobs refused because the queue was full (retried on the next access).
+    /// Jobs refused because the queue was full, or the uid had its share of it (retried
+    /// on the next access).
     pub queue_full: u64,
+    /// Files not hashed because they are larger than `max_bytes`.
+    pub skipped: u64,
 }
 
 impl HashPool {
@@ -158,6 +169,9 @@ impl HashPool {
             .collect();
         Self {
             jobs: Some(jtx),
+            max_bytes: u64::MAX,
+            uid_share: queue.max(2) / 2,
+            by_uid: HashMap::new(),
             done: drx,
             workers,
             stop,
@@ -165,7 +179,13 @@ impl HashPool {
             pending: HashMap::new(),
             cache_hits: 0,
             queue_full: 0,
+            skipped: 0,
         }
+    }
+
+    /// Files larger than `bytes` are not hashed: their result is an error saying so.
+    pub fn set_max_bytes(&mut self, bytes: u64) {
+        self.max_bytes = bytes;
     }
 
     /// The cached result for `v`, if any.
@@ -177,16 +197,36 @@ impl HashPool {
         r
     }
 
-    /// Queues `file` (verified to be version `v`) for hashing unless it is cached or
-    /// queued already. Never blocks.
-    pub fn submit(&mut self, v: FileVersion, file: File) {
+    /// Queues `file` (verified to be version `v`, opened by a process of `uid`) for
+    /// hashing unless it is cached or queued already, larger than the byte limit (then
+    /// its result is that error at once), or `uid` has its share of the queue. Never
+    /// blocks.
+    pub fn submit(&mut self, v: FileVersion, file: File, uid: Option<u32>) {
         if self.cache.contains(&v) || self.pending.contains_key(&v) {
             return;
+        }
+        if v.size > self.max_bytes {
+            self.skipped += 1;
+            let e = format!(
+                "not hashed: {} bytes, over identify.hash_max_bytes ({})",
+                v.size, self.max_bytes
+            );
+            self.cache.put(v, Err(e));
+            return;
+        }
+        if let Some(u) = uid {
+            if self.by_uid.get(&u).copied().unwrap_or(0) >= self.uid_share {
+                self.queue_full += 1;
+                return;
+            }
         }
         let Some(jobs) = &self.jobs else { return };
         match jobs.try_send((v, file)) {
             Ok(()) => {
-                self.pending.insert(v, ());
+                self.pending.insert(v, uid);
+                if let Some(u) = uid {
+                    *self.by_uid.entry(u).or_default() += 1;
+                }
             }
             Err(_) => self.queue_full += 1,
         }
@@ -224,7 +264,14 @@ impl HashPool {
     }
 
     fn record(&mut self, d: &HashDone) {
-        self.pending.remove(&d.version);
+        if let Some(Some(u)) = self.pending.remove(&d.version) {
+            if let Some(n) = self.by_uid.get_mut(&u) {
+                *n -= 1;
+                if *n == 0 {
+                    self.by_uid.remove(&u);
+                }
+            }
+        }
         self.cache.put(d.version, d.result.clone());
     }
 }
@@ -288,8 +335,8 @@ mod tests {
         std::fs::write(&p, b"abc").unwrap();
         let v = FileVersion::of(&p).unwrap();
         let mut pool = HashPool::new(2, 4);
-        pool.submit(v, File::open(&p).unwrap());
-        pool.submit(v, File::open(&p).unwrap()); // already queued: no second job
+        pool.submit(v, File::open(&p).unwrap(), None);
+        pool.submit(v, File::open(&p).unwrap(), None); // already queued: no second job
         assert_eq!(pool.pending(), 1);
         let done = pool.wait(Duration::from_secs(10));
         assert_eq!(done.len(), 1);
@@ -341,6 +388,46 @@ mod tests {
         assert!(e.contains("timed out"), "{e}");
     }
 
+    /// A sparse file of `len` bytes (holes: no disk used) and its version.
+    fn sparse(dir: &Path, name: &str, len: u64) -> (File, FileVersion) {
+        let p = dir.join(name);
+        File::create(&p).unwrap().set_len(len).unwrap();
+        let f = File::open(&p).unwrap();
+        let v = FileVersion::from_metadata(&f.metadata().unwrap());
+        (f, v)
+    }
+
+    #[test]
+    fn a_file_over_hash_max_bytes_is_not_hashed_and_says_why() {
+        let d = tempfile::tempdir().unwrap();
+        let (f, v) = sparse(d.path(), "x.safetensors", 1 << 40);
+        let mut pool = HashPool::new(1, 4);
+        pool.set_max_bytes(1 << 30);
+        pool.submit(v, f, Some(1000));
+        assert_eq!((pool.pending(), pool.skipped), (0, 1), "no job queued");
+        let e = pool.cached(&v).unwrap().unwrap_err();
+        assert!(
+            e.contains("hash_max_bytes") && e.contains("1099511627776"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn one_uid_gets_half_the_queue_and_another_still_gets_in() {
+        let d = tempfile::tempdir().unwrap();
+        // one worker, 4 slots: a uid may hold 2 (running included)
+        let mut pool = HashPool::new(1, 4);
+        for i in 0..4 {
+            let (f, v) = sparse(d.path(), &format!("a{i}"), 1 << 40);
+            pool.submit(v, f, Some(1000));
+        }
+        assert_eq!((pool.pending(), pool.queue_full), (2, 2), "uid 1000 capped");
+        let (f, v) = sparse(d.path(), "b", 1 << 40);
+        pool.submit(v, f, Some(2000));
+        assert_eq!(pool.pending(), 3, "another uid is not starved");
+        assert!(pool.pending.contains_key(&v));
+    }
+
     #[test]
     fn dropping_the_pool_stops_a_long_hash_at_once() {
         let d = tempfile::tempdir().unwrap();
@@ -350,7 +437,7 @@ mod tests {
         let f = File::open(&p).unwrap();
         let v = FileVersion::from_metadata(&f.metadata().unwrap());
         let mut pool = HashPool::new(1, 4);
-        pool.submit(v, f);
+        pool.submit(v, f, None);
         std::thread::sleep(Duration::from_millis(200));
         let t = std::time::Instant::now();
         drop(pool);

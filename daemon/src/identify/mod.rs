@@ -52,12 +52,16 @@ pub struct IdentifyConfig {
     /// least recently used are evicted beyond it (counted in `aibom.identify.evictions`)
     /// and identified again (headers re-read) on their next access.
     pub cache_bytes: usize,
+    /// Largest file hashed, in bytes; a bigger one gets `sha256_error` saying so and is
+    /// counted in `aibom.hash.skipped` (a sparse 1 TiB file cannot keep a worker busy).
+    pub hash_max_bytes: u64,
 }
 
 impl Default for IdentifyConfig {
     fn default() -> Self {
         Self {
             cache_bytes: 8 << 20,
+            hash_max_bytes: 64 << 30,
         }
     }
 }
@@ -122,12 +126,14 @@ fn chat_templates(
 impl Identifier {
     /// `hash_workers` threads hash at most `hash_queue` files waiting.
     pub fn new(cfg: &IdentifyConfig, hash_workers: usize, hash_queue: usize) -> Self {
+        let mut pool = HashPool::with_limit(hash_workers, hash_queue, Some(HASH_LIMIT));
+        pool.set_max_bytes(cfg.hash_max_bytes);
         Self {
             known: LruCache::unbounded(),
             known_bytes: 0,
             cache_bytes: cfg.cache_bytes,
             evictions: 0,
-            pool: HashPool::with_limit(hash_workers, hash_queue, Some(HASH_LIMIT)),
+            pool,
             io: IoPool::new(IO_THREADS, IO_TIMEOUT),
             listings: whole::Listings::default(),
         }
@@ -271,7 +277,7 @@ impl Identifier {
             a.sha256 = Some(sha.to_string());
             a.sha256_source = Some(hash_source::OLLAMA_DIGEST);
         } else if let (Some(v), Some(file)) = (version, opened) {
-            self.pool.submit(v, file);
+            self.pool.submit(v, file, rec.process.uid);
             fill_hash(&mut a, self.pool.cached(&v));
         }
         a
@@ -385,6 +391,16 @@ impl Identifier {
     /// Hash lookups answered from the cache so far.
     pub fn cache_hits(&self) -> u64 {
         self.pool.cache_hits
+    }
+
+    /// Files not hashed because they are over `hash_max_bytes`, so far.
+    pub fn hash_skipped(&self) -> u64 {
+        self.pool.skipped
+    }
+
+    /// Sets the largest file hashed (`identify.hash_max_bytes`).
+    pub fn set_hash_max_bytes(&mut self, bytes: u64) {
+        self.pool.set_max_bytes(bytes);
     }
 
     /// Distinct artifact versions known.

@@ -7,6 +7,14 @@
 //! it, so at worst a record is sent twice (at-least-once), never lost. After a retryable
 //! failure, sending pauses for the backoff, then the failed runs go again, oldest first
 //! and one at a time, until the collector accepts one; then `max_in_flight` again.
+//!
+//! Refused credentials (401/403, UNAUTHENTICATED/PERMISSION_DENIED) keep the data spooled
+//! and are retried like an outage (counted in `aibom.export.auth_failures`), so a token
+//! rotation loses nothing. A run over the collector's size limit (413,
+//! RESOURCE_EXHAUSTED/OUT_OF_RANGE) is split in halves that go again at once, and runs are
+//! kept under half its size from then on; a single spooled request refused with 413 can
+//! never pass and is dropped, counted. Items a collector refuses in an accepted request
+//! (`partial_success`) are counted in `aibom.export.rejected`.
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use super::config::OtlpConfig;
 use super::outbox::Outbox;
 use super::spool::{Entry, Spool};
-use super::transport::{SendError, Transport};
+use super::transport::{Accepted, Failure, SendError, Transport};
 use crate::stats::Stats;
 
 /// Spooled requests merged into one send at most.
@@ -47,16 +55,16 @@ impl Limits {
 /// What a send task reports back.
 struct Done {
     run: Vec<Entry>,
-    /// Entries that could not be read (dropped and counted by the task).
+    /// Entries that could not be read or failed their checks (to quarantine).
     unreadable: Vec<u64>,
-    result: Result<(), SendError>,
+    result: Result<Accepted, SendError>,
 }
 
 /// Moves the outbox's spool to the collector until `stop` is cancelled.
 pub async fn deliver(
     outbox: Arc<Outbox>,
     transport: Transport,
-    limits: Limits,
+    mut limits: Limits,
     stop: CancellationToken,
 ) {
     let Some(spool) = outbox.spool() else { return };
@@ -83,8 +91,7 @@ pub async fn deliver(
             };
             let Some(run) = run else { break };
             taken.extend(run.iter().map(|e| e.seq));
-            let (t, st) = (transport.clone(), stats.clone());
-            in_flight.spawn(send(t, run, st));
+            in_flight.spawn(send(transport.clone(), run));
         }
         let done = tokio::select! {
             Some(d) = in_flight.join_next(), if !in_flight.is_empty() => d,
@@ -108,22 +115,56 @@ pub async fn deliver(
             Stats::set(&stats.spool_requests, s.len() as u64);
         };
         let mut s = spool.lock().expect("spool lock");
+        let before = (s.dropped_items, s.quarantined);
         for q in &unreadable {
-            s.remove(*q);
+            s.quarantine(*q);
         }
+        Stats::add(&stats.export_dropped, s.dropped_items - before.0);
+        Stats::add(&stats.spool_quarantined, s.quarantined - before.1);
         match result {
-            Ok(()) => {
+            Ok(acc) => {
                 if outage_logged {
                     tracing::warn!("collector is back; replaying the spool");
                     outage_logged = false;
+                }
+                if acc.rejected > 0 {
+                    Stats::add(&stats.export_rejected, acc.rejected);
+                    tracing::warn!(rejected = acc.rejected, reason = %acc.message, "the collector accepted a request but rejected some of its items");
                 }
                 backoff = BACKOFF_MIN;
                 probing = false;
                 finished(&mut s, &mut taken);
             }
-            Err(e) if e.retryable => {
+            Err(e) if e.kind == Failure::TooLarge && run.len() > 1 => {
                 Stats::add(&stats.export_failures, 1);
-                if !outage_logged {
+                let bytes: u64 = run.iter().map(|e| e.bytes).sum();
+                let cap = (bytes / 2).max(1);
+                if cap < limits.max_request_bytes {
+                    tracing::warn!(error = %e.message, bytes, now = cap, "request over the collector's size limit: split, and requests kept smaller from now on");
+                    limits.max_request_bytes = cap;
+                }
+                let mut run: Vec<Entry> = run
+                    .into_iter()
+                    .filter(|e| !unreadable.contains(&e.seq))
+                    .collect();
+                let back = run.split_off(run.len() / 2);
+                // in spool order among the other runs waiting, then one at a time until
+                // the collector accepts one
+                for half in [run, back].into_iter().filter(|h| !h.is_empty()) {
+                    let at = retry.partition_point(|r| r[0].seq < half[0].seq);
+                    retry.insert(at, half);
+                }
+                probing = true;
+            }
+            Err(e) if e.retryable || e.kind == Failure::Auth => {
+                Stats::add(&stats.export_failures, 1);
+                if e.kind == Failure::Auth {
+                    Stats::add(&stats.export_auth_failures, 1);
+                    if !outage_logged {
+                        tracing::error!(error = %e.message, spooled = s.len(), "the collector refused our credentials (check OTEL_EXPORTER_OTLP_HEADERS); keeping everything spooled and retrying");
+                        outage_logged = true;
+                    }
+                } else if !outage_logged {
                     tracing::warn!(error = %e.message, "collector unavailable; spooling to disk and retrying");
                     outage_logged = true;
                 }
@@ -179,21 +220,23 @@ fn next(
 
 /// Takes a run's spooled bytes (kept in memory, else read back) and sends them as one
 /// request, without concatenating them here.
-async fn send(transport: Arc<Transport>, run: Vec<Entry>, stats: Arc<Stats>) -> Done {
+async fn send(transport: Arc<Transport>, run: Vec<Entry>) -> Done {
     let mut body = Vec::with_capacity(run.len());
     let mut unreadable = Vec::new();
     for e in &run {
         match Spool::read_bytes(e) {
             Ok(b) => body.push(b),
             Err(err) => {
-                tracing::error!(error = %err, "unreadable spool entry dropped");
-                Stats::add(&stats.export_dropped, e.items);
+                tracing::error!(
+                    error = format!("{err:#}"),
+                    "unreadable spool entry quarantined"
+                );
                 unreadable.push(e.seq);
             }
         }
     }
     let result = if unreadable.len() == run.len() {
-        Ok(())
+        Ok(Accepted::default())
     } else {
         transport.send_parts(run[0].signal, body).await
     };

@@ -3,7 +3,7 @@
 //! tonic's only codec (`tonic_prost::ProstCodec`) takes prost message structs: sending a
 //! spooled request through it would decode it into one and encode it again. This codec,
 //! written here because tonic has no pass-through one, writes the bytes as they are; the
-//! response (`Export*ServiceResponse`) is not needed and is skipped unread.
+//! response (`Export*ServiceResponse`) comes back as bytes too, for its `partial_success`.
 use bytes::{Buf, BufMut, Bytes};
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::codegen::http::uri::PathAndQuery;
@@ -13,13 +13,13 @@ use tonic::Status;
 use super::request::Signal;
 
 /// Encodes byte chunks as they are, back to back (spooled requests of one run: their
-/// concatenation is their protobuf merge); decodes any response to `()`.
+/// concatenation is their protobuf merge); returns a response's bytes undecoded.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RawCodec;
 
 impl Codec for RawCodec {
     type Encode = Vec<Bytes>;
-    type Decode = ();
+    type Decode = Bytes;
     type Encoder = RawCodec;
     type Decoder = RawCodec;
 
@@ -46,12 +46,11 @@ impl Encoder for RawCodec {
 }
 
 impl Decoder for RawCodec {
-    type Item = ();
+    type Item = Bytes;
     type Error = Status;
 
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<()>, Status> {
-        src.advance(src.remaining());
-        Ok(Some(()))
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
     }
 }
 
@@ -64,13 +63,14 @@ fn path(signal: Signal) -> PathAndQuery {
     })
 }
 
-/// Sends one encoded export request of `signal`; Ok when the collector accepted it.
+/// Sends one encoded export request of `signal`; the response's bytes when the collector
+/// accepted it.
 pub async fn export(
     channel: Channel,
     signal: Signal,
     req: tonic::Request<Vec<Bytes>>,
     gzip: bool,
-) -> Result<(), Status> {
+) -> Result<Bytes, Status> {
     let mut client = tonic::client::Grpc::new(channel);
     if gzip {
         client = client.send_compressed(CompressionEncoding::Gzip);
@@ -79,5 +79,8 @@ pub async fn export(
         .ready()
         .await
         .map_err(|e| Status::unavailable(format!("collector not ready: {e}")))?;
-    client.unary(req, path(signal), RawCodec).await.map(|_| ())
+    client
+        .unary(req, path(signal), RawCodec)
+        .await
+        .map(|r| r.into_inner())
 }

@@ -34,6 +34,9 @@ impl Outbox {
             .transpose()?;
         if let Some(s) = &spool {
             Stats::set(&stats.spool_requests, s.len() as u64);
+            // what an earlier run lost in a crash, found when the spool was opened
+            Stats::add(&stats.export_dropped, s.dropped_items);
+            Stats::add(&stats.spool_quarantined, s.quarantined);
         }
         Ok(Self {
             spool: spool.map(Mutex::new),

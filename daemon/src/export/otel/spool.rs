@@ -2,9 +2,18 @@
 //! collector accepted it, so a collector outage (or an aibomd restart) loses nothing and
 //! order is kept. Size-capped: past the cap the oldest requests are dropped and counted.
 //!
-//! One file per request, `{seq:020}-{signal}-{items}.pb`, written to a temp name and
-//! renamed, so a crash never leaves a torn request. A lock file keeps two aibomd processes
-//! from sharing one spool: the second one gets its own subdirectory.
+//! One file per request, `{seq:020}-{signal}-{items}.pb`, written to a temp name,
+//! fsync'd, renamed and the directory fsync'd before the request counts as kept, so a
+//! crash (even of the machine) never leaves a torn request under a final name. What a
+//! crash can still leave is checked: a temporary file never renamed is removed and its
+//! items counted as dropped; a file read back is decoded and its item count compared with
+//! its name, and one that does not match (zero-length, truncated, corrupt) is moved to
+//! `quarantine/` and counted, never sent and never silently dropped.
+//!
+//! A lock file keeps two aibomd processes from sharing one spool: the second one gets its
+//! own `pid-N` subdirectory. A `pid-N` directory whose lock is free (its daemon is gone)
+//! is adopted by the next aibomd that opens the spool: its requests are moved over and
+//! sent; one whose daemon still runs is never touched.
 use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::Write;
@@ -29,6 +38,12 @@ pub const CACHE_BYTES: u64 = 32 << 20;
 /// request into one of them costs no inode allocation, and removing a sent one no unlink.
 const MAX_FREE: usize = 16;
 
+/// Quarantined files kept at most (the oldest beyond it are removed; all are counted).
+const MAX_QUARANTINE: usize = 64;
+
+/// The subdirectory of files that failed their checks.
+pub const QUARANTINE: &str = "quarantine";
+
 /// One spooled request.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -44,6 +59,8 @@ pub struct Entry {
 /// FIFO of requests on disk.
 pub struct Spool {
     dir: PathBuf,
+    /// The directory, open for fsync after a rename.
+    dir_file: File,
     _lock: Flock<File>,
     entries: VecDeque<Entry>,
     next_seq: u64,
@@ -55,13 +72,17 @@ pub struct Spool {
     /// of the next one.
     free: Vec<PathBuf>,
     next_free: u64,
-    /// Items dropped because the cap was hit.
+    /// Items dropped because the cap was hit, or lost in a crash (temporary files never
+    /// renamed, quarantined files).
     pub dropped_items: u64,
+    /// Files moved to `quarantine/` (failed their checks).
+    pub quarantined: u64,
 }
 
 impl Spool {
     /// Opens (creating) the spool in `dir`, taking over what a previous run left there.
     pub fn open(dir: &Path, max_bytes: u64) -> Result<Self> {
+        let base_dir = dir;
         private_dir(dir).with_context(|| format!("creating spool dir {}", dir.display()))?;
         let lock_file =
             private_file(&dir.join(".lock")).with_context(|| format!("spool {}", dir.display()))?;
@@ -76,34 +97,26 @@ impl Spool {
                 (own, l)
             }
         };
-        // files kept for reuse by an earlier run: nothing in them is needed
-        for e in std::fs::read_dir(&dir)?.flatten() {
-            if e.file_name().as_encoded_bytes().starts_with(b".free-") {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-        let mut entries: Vec<Entry> = std::fs::read_dir(&dir)?
-            .flatten()
-            .filter_map(|e| {
-                parse_name(&e.path()).map(|(seq, signal, items)| (e, seq, signal, items))
-            })
-            .map(|(e, seq, signal, items)| Entry {
-                bytes: e.metadata().map(|m| m.len()).unwrap_or(0),
-                path: e.path(),
-                seq,
-                signal,
-                items,
-                body: None,
-            })
-            .collect();
-        entries.sort_by_key(|e| e.seq);
+        let mut dropped_items = 0;
+        let mut quarantined = 0;
+        let mut entries = scan(&dir, &mut dropped_items, &mut quarantined)?;
+        let mut next_seq = entries.last().map_or(0, |e| e.seq + 1);
+        adopt_dead(
+            base_dir,
+            &dir,
+            &mut entries,
+            &mut next_seq,
+            &mut dropped_items,
+            &mut quarantined,
+        );
         if !entries.is_empty() {
             tracing::info!(requests = entries.len(), dir = %dir.display(), "replaying spooled OTLP requests from an earlier run");
         }
-        let next_seq = entries.last().map_or(0, |e| e.seq + 1);
         let bytes = entries.iter().map(|e| e.bytes).sum();
+        let dir_file = File::open(&dir).with_context(|| format!("opening {}", dir.display()))?;
         Ok(Self {
             dir,
+            dir_file,
             _lock: lock,
             entries: entries.into(),
             next_seq,
@@ -112,13 +125,14 @@ impl Spool {
             cached: 0,
             free: Vec::new(),
             next_free: 0,
-            dropped_items: 0,
+            dropped_items,
+            quarantined,
         })
     }
 
-    /// Appends a request (written with one `write` to a temporary name, then renamed into
-    /// place, so a crash never leaves a torn request; no fsync), dropping the oldest past
-    /// the cap. Its bytes stay in memory too while [`CACHE_BYTES`] allows.
+    /// Appends a request (written to a temporary name, fsync'd, renamed into place and the
+    /// directory fsync'd: kept once this returns), dropping the oldest past the cap. Its
+    /// bytes stay in memory too while [`CACHE_BYTES`] allows.
     pub fn push(&mut self, req: &Request) -> Result<()> {
         let body = req.body();
         let seq = self.next_seq;
@@ -213,9 +227,10 @@ impl Spool {
                     if f.metadata()?.len() > body.len() as u64 {
                         f.set_len(body.len() as u64)?;
                     }
-                    Ok(())
+                    f.sync_data()
                 })
-                .and_then(|()| std::fs::rename(&tmp, path));
+                .and_then(|()| std::fs::rename(&tmp, path))
+                .and_then(|()| self.dir_file.sync_all());
             match reused {
                 Ok(()) => return Ok(()),
                 Err(_) => {
@@ -227,8 +242,13 @@ impl Spool {
         let tmp = self.dir.join(format!(".{name}.tmp"));
         let mut f = private_file(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
         f.write_all(body)?;
+        f.sync_data()
+            .with_context(|| format!("fsync {}", tmp.display()))?;
         drop(f);
         std::fs::rename(&tmp, path)?;
+        self.dir_file
+            .sync_all()
+            .with_context(|| format!("fsync {}", self.dir.display()))?;
         Ok(())
     }
 
@@ -245,14 +265,29 @@ impl Spool {
         let _ = std::fs::remove_file(path);
     }
 
-    /// The protobuf bytes of one spooled request: its in-memory copy, else its file.
+    /// The protobuf bytes of one spooled request: its in-memory copy, else its file,
+    /// checked: it must decode to as many items as its name says (a zero-length,
+    /// truncated or corrupt file fails; [`Spool::quarantine`] it).
     pub fn read_bytes(e: &Entry) -> Result<Bytes> {
         if let Some(b) = &e.body {
             return Ok(b.clone());
         }
-        std::fs::read(&e.path)
-            .map(Bytes::from)
-            .with_context(|| format!("reading spooled request {}", e.path.display()))
+        let b = std::fs::read(&e.path)
+            .with_context(|| format!("reading spooled request {}", e.path.display()))?;
+        check(e, &b)?;
+        Ok(Bytes::from(b))
+    }
+
+    /// Moves the file of request `seq` to `quarantine/` (it failed its checks) and counts
+    /// it and its items.
+    pub fn quarantine(&mut self, seq: u64) {
+        if let Ok(pos) = self.entries.binary_search_by_key(&seq, |e| e.seq) {
+            let e = self.entries.remove(pos).expect("position is valid");
+            self.forget(&e);
+            self.dropped_items += e.items;
+            self.quarantined += 1;
+            quarantine_file(&self.dir, &e.path);
+        }
     }
 
     /// Accounts for `e` leaving the spool (its file is removed by the caller).
@@ -265,9 +300,8 @@ impl Spool {
 
     /// Reads one spooled request.
     pub fn read(e: &Entry) -> Result<Request> {
-        std::fs::read(&e.path)
-            .context("reading spooled request")
-            .and_then(|b| Request::decode(e.signal, &b).context("decoding spooled request"))
+        let b = std::fs::read(&e.path).context("reading spooled request")?;
+        Request::decode(e.signal, &b).context("decoding spooled request")
     }
 
     /// Removes the request `seq` (sent, or rejected for good).
@@ -303,6 +337,142 @@ impl Drop for Spool {
         for f in self.free.drain(..) {
             let _ = std::fs::remove_file(f);
         }
+    }
+}
+
+/// Checks that `b`, the file of `e`, holds a request of `e.items` items.
+fn check(e: &Entry, b: &[u8]) -> Result<()> {
+    let items = Request::decode(e.signal, b)
+        .with_context(|| format!("spooled request {} is corrupt", e.path.display()))?
+        .items();
+    anyhow::ensure!(
+        items == e.items,
+        "spooled request {} holds {items} of its {} items ({} bytes): truncated",
+        e.path.display(),
+        e.items,
+        b.len()
+    );
+    Ok(())
+}
+
+/// Moves `path` into `dir/quarantine/`, keeping at most [`MAX_QUARANTINE`] files there.
+fn quarantine_file(dir: &Path, path: &Path) {
+    let q = dir.join(QUARANTINE);
+    let moved = private_dir(&q)
+        .and_then(|()| std::fs::rename(path, q.join(path.file_name().unwrap_or_default())));
+    if let Err(e) = moved {
+        tracing::warn!(file = %path.display(), error = %e, "cannot quarantine a spooled request; removing it");
+        let _ = std::fs::remove_file(path);
+    } else {
+        tracing::error!(file = %path.display(), quarantine = %q.display(), "spooled request failed its checks (truncated or corrupt): quarantined, its items counted as dropped");
+    }
+    if let Ok(rd) = std::fs::read_dir(&q) {
+        let mut names: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+        if names.len() > MAX_QUARANTINE {
+            names.sort();
+            for old in &names[..names.len() - MAX_QUARANTINE] {
+                let _ = std::fs::remove_file(old);
+            }
+        }
+    }
+}
+
+/// The requests in `dir`, oldest first. Cleans up after a crash: files kept for reuse
+/// are removed, temporary files never renamed are removed and their items added to
+/// `dropped`, empty request files are quarantined (`quarantined`, `dropped`).
+fn scan(dir: &Path, dropped: &mut u64, quarantined: &mut u64) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for e in std::fs::read_dir(dir)?.flatten() {
+        let name = e.file_name();
+        let name = name.as_encoded_bytes();
+        let path = e.path();
+        if name.starts_with(b".free-") {
+            // files kept for reuse by an earlier run: nothing in them is needed
+            let _ = std::fs::remove_file(&path);
+        } else if name.starts_with(b".") && name.ends_with(b".pb.tmp") {
+            let items = std::str::from_utf8(&name[1..name.len() - 4])
+                .ok()
+                .and_then(|n| parse_name(Path::new(n)))
+                .map_or(0, |p| p.2);
+            tracing::warn!(file = %path.display(), items, "removing a spool file an earlier aibomd never finished writing; its items are counted as dropped");
+            *dropped += items;
+            let _ = std::fs::remove_file(&path);
+        } else if let Some((seq, signal, items)) = parse_name(&path) {
+            let bytes = e.metadata().map(|m| m.len()).unwrap_or(0);
+            if bytes == 0 && items > 0 {
+                *dropped += items;
+                *quarantined += 1;
+                quarantine_file(dir, &path);
+                continue;
+            }
+            entries.push(Entry {
+                path,
+                seq,
+                signal,
+                items,
+                bytes,
+                body: None,
+            });
+        }
+    }
+    entries.sort_by_key(|e| e.seq);
+    Ok(entries)
+}
+
+/// Moves the requests of every `base/pid-N` directory whose daemon is gone (its lock is
+/// free) into `dir`, after `entries` and in their order, and removes that directory. A
+/// directory whose lock is held (a live daemon) is left alone.
+fn adopt_dead(
+    base: &Path,
+    dir: &Path,
+    entries: &mut Vec<Entry>,
+    next_seq: &mut u64,
+    dropped: &mut u64,
+    quarantined: &mut u64,
+) {
+    let Ok(rd) = std::fs::read_dir(base) else {
+        return;
+    };
+    for d in rd.flatten() {
+        let other = d.path();
+        let is_pid_dir = d
+            .file_name()
+            .to_str()
+            .and_then(|n| n.strip_prefix("pid-"))
+            .is_some_and(|n| n.parse::<u32>().is_ok());
+        if !is_pid_dir || other == dir || !d.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        // a free lock is a dead daemon; holding it keeps another one from adopting too
+        let Ok(lock_file) = File::open(other.join(".lock")) else {
+            continue;
+        };
+        let Ok(_held) = Flock::lock(lock_file, FlockArg::LockExclusiveNonblock) else {
+            continue; // alive
+        };
+        let Ok(theirs) = scan(&other, dropped, quarantined) else {
+            continue;
+        };
+        let n = theirs.len();
+        for e in theirs {
+            let name = format!("{:020}-{}-{}.pb", *next_seq, e.signal.path(), e.items);
+            let to = dir.join(name);
+            if std::fs::rename(&e.path, &to).is_ok() {
+                entries.push(Entry {
+                    path: to,
+                    seq: *next_seq,
+                    ..e
+                });
+                *next_seq += 1;
+            }
+        }
+        if let Ok(q) = std::fs::read_dir(other.join(QUARANTINE)) {
+            for f in q.flatten() {
+                quarantine_file(dir, &f.path());
+            }
+        }
+        let _ = std::fs::remove_dir_all(&other);
+        tracing::info!(from = %other.display(), requests = n, "adopted the spool of an aibomd that is gone");
     }
 }
 
@@ -424,6 +594,102 @@ mod tests {
             .filter(|n| n != ".lock")
             .collect();
         assert!(left.is_empty(), "{left:?}");
+    }
+
+    /// The names of the files in `dir` (not directories, not the lock).
+    fn files(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_type().unwrap().is_file())
+            .map(|e| e.file_name().into_string().unwrap())
+            .filter(|n| n != ".lock")
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn zero_length_and_truncated_files_are_quarantined_and_counted_not_sent() {
+        let d = tempfile::tempdir().unwrap();
+        {
+            let mut s = Spool::open(d.path(), 1 << 20).unwrap();
+            for n in [3, 5, 7] {
+                s.push(&req(n)).unwrap();
+            }
+        }
+        // a crash left the first empty and the second cut short
+        let names = files(d.path());
+        let (empty, cut) = (d.path().join(&names[0]), d.path().join(&names[1]));
+        std::fs::File::create(&empty).unwrap();
+        let len = std::fs::metadata(&cut).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&cut)
+            .unwrap()
+            .set_len(len / 2)
+            .unwrap();
+        let mut s = Spool::open(d.path(), 1 << 20).unwrap();
+        // the empty one is caught at open, without reading it
+        assert_eq!((s.quarantined, s.dropped_items, s.len()), (1, 3, 2));
+        let run = s.front_run(8, u64::MAX);
+        let e = Spool::read_bytes(&run[0]).unwrap_err().to_string();
+        assert!(e.contains("truncated") || e.contains("corrupt"), "{e}");
+        s.quarantine(run[0].seq);
+        assert_eq!((s.quarantined, s.dropped_items, s.len()), (2, 8, 1));
+        // the intact one is read back whole
+        let ok = Spool::read_bytes(&run[1]).unwrap();
+        assert_eq!(Request::decode(run[1].signal, &ok).unwrap().items(), 7);
+        let q = files(&d.path().join(QUARANTINE));
+        assert_eq!(q, vec![names[0].clone(), names[1].clone()]);
+    }
+
+    #[test]
+    fn a_temporary_file_never_renamed_is_removed_and_its_items_counted() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join(".00000000000000000007-logs-9.pb.tmp"), b"par").unwrap();
+        let s = Spool::open(d.path(), 1 << 20).unwrap();
+        assert_eq!((s.dropped_items, s.len()), (9, 0));
+        assert!(files(d.path()).is_empty(), "{:?}", files(d.path()));
+    }
+
+    #[test]
+    fn a_dead_daemons_pid_dir_is_adopted_and_a_live_ones_left_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let (dead, live) = (d.path().join("pid-4001"), d.path().join("pid-4002"));
+        for (dir, n) in [(&dead, 2), (&live, 4)] {
+            let mut s = Spool::open(dir, 1 << 20).unwrap();
+            s.push(&req(n)).unwrap();
+            s.push(&req(n + 1)).unwrap();
+        }
+        // the live one's lock is held (flock: per open file, so this conflicts here too)
+        let _alive = Spool::open(&live, 1 << 20).unwrap();
+        let mut main = {
+            let mut s = Spool::open(d.path(), 1 << 20).unwrap();
+            assert_eq!(s.len(), 2, "the dead daemon's two requests");
+            s.push(&req(1)).unwrap();
+            s
+        };
+        assert!(!dead.exists(), "adopted and removed");
+        assert_eq!(
+            files(&live).len(),
+            2,
+            "a live daemon's spool is not touched"
+        );
+        let items: Vec<u64> = main
+            .front_run(8, u64::MAX)
+            .iter()
+            .map(|e| e.items)
+            .collect();
+        assert_eq!(
+            items,
+            vec![2, 3, 1],
+            "adopted requests first, in their order"
+        );
+        for e in main.front_run(8, u64::MAX) {
+            assert_eq!(Spool::read(&e).unwrap().items(), e.items);
+            main.remove(e.seq);
+        }
     }
 
     #[test]

@@ -16,7 +16,56 @@ use super::request::Signal;
 #[derive(Debug)]
 pub struct SendError {
     pub retryable: bool,
+    pub kind: Failure,
     pub message: String,
+}
+
+/// What kind of refusal a failed send was, beyond retryable or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Down, slow, or refused for a reason `retryable` describes.
+    Other,
+    /// The credentials were refused (HTTP 401/403, gRPC UNAUTHENTICATED/PERMISSION_DENIED):
+    /// kept and retried, a token rotation must not lose the spool.
+    Auth,
+    /// The request is over the collector's size limit (HTTP 413, gRPC RESOURCE_EXHAUSTED
+    /// or OUT_OF_RANGE): a run of several spooled requests is split and sent again.
+    TooLarge,
+}
+
+/// What the collector said about an accepted request.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    /// Items it refused (`partial_success.rejected_*`).
+    pub rejected: u64,
+    /// Its `partial_success.error_message`.
+    pub message: String,
+}
+
+/// The `partial_success` of an `Export*ServiceResponse` of `signal` (an empty or
+/// undecodable body: nothing rejected).
+pub fn partial_success(signal: Signal, body: &[u8]) -> Accepted {
+    use opentelemetry_proto::tonic::collector::{logs, metrics, trace};
+    use prost::Message;
+    let got = match signal {
+        Signal::Logs => logs::v1::ExportLogsServiceResponse::decode(body)
+            .ok()
+            .and_then(|r| r.partial_success)
+            .map(|p| (p.rejected_log_records, p.error_message)),
+        Signal::Traces => trace::v1::ExportTraceServiceResponse::decode(body)
+            .ok()
+            .and_then(|r| r.partial_success)
+            .map(|p| (p.rejected_spans, p.error_message)),
+        Signal::Metrics => metrics::v1::ExportMetricsServiceResponse::decode(body)
+            .ok()
+            .and_then(|r| r.partial_success)
+            .map(|p| (p.rejected_data_points, p.error_message)),
+    };
+    got.map(|(n, message)| Accepted {
+        rejected: n.max(0) as u64,
+        message,
+    })
+    .unwrap_or_default()
 }
 
 /// The client of one signal.
@@ -68,23 +117,29 @@ impl Transport {
 
     /// Sends the protobuf bytes of an export request of `signal`; Ok when the collector
     /// accepted it.
-    pub async fn send(&self, signal: Signal, body: Bytes) -> Result<(), SendError> {
+    pub async fn send(&self, signal: Signal, body: Bytes) -> Result<Accepted, SendError> {
         self.send_parts(signal, vec![body]).await
     }
 
     /// Sends export requests of `signal` as one (their bytes back to back: protobuf's
     /// merge), without concatenating them first over gRPC; Ok when the collector
     /// accepted it.
-    pub async fn send_parts(&self, signal: Signal, body: Vec<Bytes>) -> Result<(), SendError> {
+    pub async fn send_parts(
+        &self,
+        signal: Signal,
+        body: Vec<Bytes>,
+    ) -> Result<Accepted, SendError> {
         let Some(c) = self.client(signal) else {
-            return Ok(()); // signal not exported: nothing to do
+            return Ok(Accepted::default()); // signal not exported: nothing to do
         };
         match c {
             Client::Grpc {
                 channel,
                 headers,
                 gzip,
-            } => send_grpc(channel.clone(), headers, signal, body, *gzip).await,
+            } => send_grpc(channel.clone(), headers, signal, body, *gzip)
+                .await
+                .map(|b| partial_success(signal, &b)),
             Client::Http {
                 client,
                 url,
@@ -95,7 +150,9 @@ impl Transport {
                     Ok([one]) => one,
                     Err(parts) => parts.concat().into(),
                 };
-                send_http(client, url, headers, body, *gzip).await
+                send_http(client, url, headers, body, *gzip)
+                    .await
+                    .map(|b| partial_success(signal, &b))
             }
         }
     }
@@ -160,7 +217,7 @@ async fn send_grpc(
     signal: Signal,
     body: Vec<Bytes>,
     gzip: bool,
-) -> Result<(), SendError> {
+) -> Result<Bytes, SendError> {
     let mut req = tonic::Request::new(body);
     for (k, v) in headers {
         if let (Ok(k), Ok(v)) = (
@@ -181,10 +238,16 @@ async fn send_grpc(
                     | DeadlineExceeded
                     | Aborted
                     | Cancelled
-                    | OutOfRange
                     | DataLoss
                     | Unknown
             ),
+            // OUT_OF_RANGE is what tonic and grpc servers answer for a message over their
+            // receive limit: the same bytes can never pass (a run of several is split)
+            kind: match s.code() {
+                Unauthenticated | PermissionDenied => Failure::Auth,
+                ResourceExhausted | OutOfRange => Failure::TooLarge,
+                _ => Failure::Other,
+            },
             message: format!("gRPC {:?}: {}", s.code(), s.message()),
         }
     })
@@ -196,7 +259,7 @@ async fn send_http(
     headers: &[(String, String)],
     body: Bytes,
     gzip: bool,
-) -> Result<(), SendError> {
+) -> Result<Bytes, SendError> {
     let mut rb = client
         .post(url)
         .header("content-type", "application/x-protobuf");
@@ -210,16 +273,23 @@ async fn send_http(
         rb = rb.header(k, v);
     }
     match rb.send().await {
-        Ok(r) if r.status().is_success() => Ok(()),
+        // the body is an Export*ServiceResponse (we send protobuf); read for partial_success
+        Ok(r) if r.status().is_success() => Ok(r.bytes().await.unwrap_or_default()),
         Ok(r) => {
             let code = r.status().as_u16();
             Err(SendError {
                 retryable: matches!(code, 408 | 429 | 502 | 503 | 504),
+                kind: match code {
+                    401 | 403 => Failure::Auth,
+                    413 => Failure::TooLarge,
+                    _ => Failure::Other,
+                },
                 message: format!("HTTP {code} from {url}"),
             })
         }
         Err(e) => Err(SendError {
             retryable: true,
+            kind: Failure::Other,
             message: format!("{url}: {e}"),
         }),
     }
