@@ -72,6 +72,9 @@ fn attribute_names() {
         attr::ARTIFACT_SOURCE_URL => "aibom.artifact.source_url",
         attr::ARTIFACT_SHA256_ERROR => "aibom.artifact.sha256_error",
         attr::ARTIFACT_IDENTITY_ERROR => "aibom.artifact.identity_error",
+        attr::ARTIFACT_UNSAFE => "aibom.artifact.unsafe",
+        attr::ARTIFACT_UNSAFE_REASON => "aibom.artifact.unsafe_reason",
+        attr::ARTIFACT_UNSAFE_SCAN_ERROR => "aibom.artifact.unsafe_scan_error",
         attr::ARTIFACT_SHA256_SOURCE => "aibom.artifact.sha256_source",
         attr::ACCELERATOR_VENDOR => "aibom.accelerator.vendor",
         attr::ACCELERATOR_KIND => "aibom.accelerator.kind",
@@ -311,6 +314,7 @@ fn metric_names_and_instruments() {
         metric::IDENTIFY_EVICTIONS => "aibom.identify.evictions",
         metric::POLICY_VIOLATIONS => "aibom.policy.violations",
         metric::POLICY_DECISIONS_TIMEOUT => "aibom.policy.decisions.timeout",
+        metric::IDENTIFY_UNSAFE_SCAN_STOPPED => "aibom.identify.unsafe_scan.stopped",
     }
     let gauges = [
         metric::QUEUE_DEPTH,
@@ -321,7 +325,7 @@ fn metric_names_and_instruments() {
         metric::SCANS_ACTIVE,
         metric::API_TLS_LIBRARIES,
     ];
-    assert_eq!(METRICS.len(), 28);
+    assert_eq!(METRICS.len(), 29);
     for m in METRICS {
         let want = if gauges.contains(m) {
             Instrument::Gauge
