@@ -21,6 +21,7 @@ pub mod license;
 pub mod names;
 pub mod opened;
 pub mod provider;
+pub mod unsafe_scan;
 
 use std::fs::File;
 use std::path::Path;
