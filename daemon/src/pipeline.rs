@@ -358,6 +358,7 @@ impl Pipeline {
         Stats::set(&st.normalize_evictions, self.normalizer.cache_stats().2);
         let (timeouts, refused) = self.identifier.io_stalls();
         Stats::set(&st.identify_io_stalls, timeouts + refused);
+        Stats::set(&st.unsafe_scan_stopped, self.identifier.scans_stopped());
     }
 }
 

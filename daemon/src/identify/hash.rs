@@ -1,7 +1,8 @@
 //! SHA-256 of artifacts: free for Hugging Face LFS blobs (their name is the hash; Ollama
 //! store blobs likewise, see `provider::ollama_blob_digest`), else
 //! computed once per file version on a bounded worker pool, off the hot path, streaming
-//! (never reading a file into memory), and cached.
+//! (never reading a file into memory), and cached. The same workers scan pickle-based
+//! files for dangerous imports ([`super::unsafe_scan`]) on the same descriptor.
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -10,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
-use crate::model::FileVersion;
+use crate::model::{FileVersion, UnsafeScan};
 
 /// The sha256 a Hugging Face LFS blob path spells: `.../blobs/<64 lowercase hex>`.
 ///
@@ -101,26 +102,72 @@ fn describe(e: &std::io::Error) -> String {
     }
 }
 
+/// What a worker does with one file besides hashing it.
+#[derive(Debug, Clone, Default)]
+pub struct Job {
+    /// The sha256 and its `aibom.artifact.sha256_source` when known without reading the
+    /// file (a store names its blobs by it): not hashed again.
+    pub known_sha256: Option<(String, &'static str)>,
+    /// Scan for dangerous imports: the name the file was opened as and the byte limit.
+    pub scan: Option<(String, u64)>,
+}
+
+/// What the workers found about one file version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Digest {
+    /// The sha256, or why there is none.
+    pub sha256: Result<String, String>,
+    /// Its `aibom.artifact.sha256_source`.
+    pub source: &'static str,
+    /// The scan for dangerous imports, when one was asked for.
+    pub unsafe_scan: Option<UnsafeScan>,
+}
+
 /// A finished hash job.
 #[derive(Debug, Clone)]
 pub struct HashDone {
     pub version: FileVersion,
-    pub result: Result<String, String>,
+    pub result: Digest,
+}
+
+/// Runs `job` on `file` (verified to be `version`): scan, then hash unless known.
+fn work(
+    file: &File,
+    version: FileVersion,
+    job: Job,
+    limit: Option<std::time::Duration>,
+    stop: &AtomicBool,
+) -> Digest {
+    let unsafe_scan = job
+        .scan
+        .map(|(name, max)| super::unsafe_scan::scan(file, version.size, &name, max));
+    let (sha256, source) = match job.known_sha256 {
+        Some((sha, source)) => (Ok(sha), source),
+        None => (
+            sha256_fd_until(file, version, limit, stop),
+            aibom_semconv::hash_source::COMPUTED,
+        ),
+    };
+    Digest {
+        sha256,
+        source,
+        unsafe_scan,
+    }
 }
 
 /// Worker pool with a bounded queue and a cache of results by [`FileVersion`].
-/// Hash results remembered: about 200 bytes each (version, 64 hex digits, LRU node), so
-/// at most about 6 MiB.
+/// Hash results remembered: about 250 bytes each (version, 64 hex digits, scan verdict,
+/// LRU node; a dangerous file's callables more), so about 8 MiB.
 const MAX_RESULTS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(32_768).unwrap();
 
 pub struct HashPool {
-    jobs: Option<std_mpsc::SyncSender<(FileVersion, File)>>,
+    jobs: Option<std_mpsc::SyncSender<(FileVersion, File, Job)>>,
     done: std_mpsc::Receiver<HashDone>,
     workers: Vec<std::thread::JoinHandle<()>>,
     /// Set when the pool is dropped: a worker stops its current hash at the next chunk.
     stop: Arc<AtomicBool>,
     /// Results by version, least recently used evicted first.
-    cache: lru::LruCache<FileVersion, Result<String, String>>,
+    cache: lru::LruCache<FileVersion, Digest>,
     pending: HashMap<FileVersion, ()>,
     /// Lookups answered from the cache.
     pub cache_hits: u64,
@@ -136,7 +183,7 @@ impl HashPool {
 
     /// [`HashPool::new`] whose jobs give up after `limit` each.
     pub fn with_limit(workers: usize, queue: usize, limit: Option<std::time::Duration>) -> Self {
-        let (jtx, jrx) = std_mpsc::sync_channel::<(FileVersion, File)>(queue.max(1));
+        let (jtx, jrx) = std_mpsc::sync_channel::<(FileVersion, File, Job)>(queue.max(1));
         let (dtx, drx) = std_mpsc::channel();
         let jrx = Arc::new(Mutex::new(jrx));
         let stop = Arc::new(AtomicBool::new(false));
@@ -147,8 +194,8 @@ impl HashPool {
                     .name(format!("aibomd-hash-{i}"))
                     .spawn(move || loop {
                         let job = jrx.lock().expect("hash queue lock").recv();
-                        let Ok((version, file)) = job else { return };
-                        let result = sha256_fd_until(&file, version, limit, &stop);
+                        let Ok((version, file, job)) = job else { return };
+                        let result = work(&file, version, job, limit, &stop);
                         if dtx.send(HashDone { version, result }).is_err() {
                             return;
                         }
@@ -169,7 +216,7 @@ impl HashPool {
     }
 
     /// The cached result for `v`, if any.
-    pub fn cached(&mut self, v: &FileVersion) -> Option<Result<String, String>> {
+    pub fn cached(&mut self, v: &FileVersion) -> Option<Digest> {
         let r = self.cache.get(v).cloned();
         if r.is_some() {
             self.cache_hits += 1;
@@ -177,18 +224,22 @@ impl HashPool {
         r
     }
 
-    /// Queues `file` (verified to be version `v`) for hashing unless it is cached or
-    /// queued already. Never blocks.
-    pub fn submit(&mut self, v: FileVersion, file: File) {
+    /// Queues `file` (verified to be version `v`) for hashing and `job` unless it is
+    /// cached or queued already. Never blocks; false when the queue was full.
+    pub fn submit(&mut self, v: FileVersion, file: File, job: Job) -> bool {
         if self.cache.contains(&v) || self.pending.contains_key(&v) {
-            return;
+            return true;
         }
-        let Some(jobs) = &self.jobs else { return };
-        match jobs.try_send((v, file)) {
+        let Some(jobs) = &self.jobs else { return false };
+        match jobs.try_send((v, file, job)) {
             Ok(()) => {
                 self.pending.insert(v, ());
+                true
             }
-            Err(_) => self.queue_full += 1,
+            Err(_) => {
+                self.queue_full += 1;
+                false
+            }
         }
     }
 
@@ -288,12 +339,15 @@ mod tests {
         std::fs::write(&p, b"abc").unwrap();
         let v = FileVersion::of(&p).unwrap();
         let mut pool = HashPool::new(2, 4);
-        pool.submit(v, File::open(&p).unwrap());
-        pool.submit(v, File::open(&p).unwrap()); // already queued: no second job
+        pool.submit(v, File::open(&p).unwrap(), Job::default());
+        // already queued: no second job
+        pool.submit(v, File::open(&p).unwrap(), Job::default());
         assert_eq!(pool.pending(), 1);
         let done = pool.wait(Duration::from_secs(10));
         assert_eq!(done.len(), 1);
-        assert!(pool.cached(&v).unwrap().unwrap().starts_with("ba7816bf"));
+        let d = pool.cached(&v).unwrap();
+        assert!(d.sha256.unwrap().starts_with("ba7816bf"));
+        assert_eq!(d.unsafe_scan, None);
         assert_eq!(pool.cache_hits, 1);
     }
 
@@ -350,7 +404,7 @@ mod tests {
         let f = File::open(&p).unwrap();
         let v = FileVersion::from_metadata(&f.metadata().unwrap());
         let mut pool = HashPool::new(1, 4);
-        pool.submit(v, f);
+        pool.submit(v, f, Job::default());
         std::thread::sleep(Duration::from_millis(200));
         let t = std::time::Instant::now();
         drop(pool);

@@ -52,12 +52,18 @@ pub struct IdentifyConfig {
     /// least recently used are evicted beyond it (counted in `aibom.identify.evictions`)
     /// and identified again (headers re-read) on their next access.
     pub cache_bytes: usize,
+    /// Bytes the scan of one pickle-based file for dangerous imports may read (opcodes
+    /// and short strings; tensor payloads are skipped, not read); a scan stopped there
+    /// says so in `aibom.artifact.unsafe_scan_error` and is counted in
+    /// `aibom.identify.unsafe_scan.stopped`. 0 turns the scan off.
+    pub unsafe_scan_max_bytes: u64,
 }
 
 impl Default for IdentifyConfig {
     fn default() -> Self {
         Self {
             cache_bytes: 8 << 20,
+            unsafe_scan_max_bytes: unsafe_scan::DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -73,6 +79,8 @@ pub struct Identifier {
     evictions: u64,
     pool: HashPool,
     io: IoPool,
+    scan_max_bytes: u64,
+    scans_stopped: u64,
 }
 
 impl Identifier {
@@ -85,6 +93,8 @@ impl Identifier {
             evictions: 0,
             pool: HashPool::with_limit(hash_workers, hash_queue, Some(HASH_LIMIT)),
             io: IoPool::new(IO_THREADS, IO_TIMEOUT),
+            scan_max_bytes: cfg.unsafe_scan_max_bytes,
+            scans_stopped: 0,
         }
     }
 
@@ -193,18 +203,32 @@ impl Identifier {
             a.identity_error = Some(e);
             return a;
         }
-        let store_sha = (a.provider == aibom_semconv::provider::OLLAMA)
+        let store_sha = (a.provider == aibom_semconv::provider::OLLAMA && !writing)
             .then(|| provider::ollama_blob_digest(&rec.file_path))
             .flatten();
-        if let Some(sha) = hash::hf_blob_sha256(&rec.file_path) {
+        let free = hash::hf_blob_sha256(&rec.file_path)
+            .map(|sha| (sha, hash_source::HF_BLOB_NAME))
+            .or_else(|| store_sha.map(|sha| (sha.to_string(), hash_source::OLLAMA_DIGEST)));
+        let name = file_name(claimed_name(rec));
+        let scan = (self.scan_max_bytes > 0 && unsafe_scan::wanted(sniffed.format, &name))
+            .then(|| (name, self.scan_max_bytes));
+        // the workers hash (unless the hash is free) and scan; a free hash waits for the
+        // scan only when there is one to wait for
+        let queued = match (version, opened) {
+            (Some(v), Some(file)) if free.is_none() || scan.is_some() => {
+                let job = hash::Job {
+                    known_sha256: free.clone(),
+                    scan,
+                };
+                let queued = self.pool.submit(v, file, job);
+                fill_hash(&mut a, self.pool.cached(&v));
+                queued
+            }
+            _ => false,
+        };
+        if let (Some((sha, source)), false) = (free, queued) {
             a.sha256 = Some(sha);
-            a.sha256_source = Some(hash_source::HF_BLOB_NAME);
-        } else if let (Some(sha), false) = (store_sha, writing) {
-            a.sha256 = Some(sha.to_string());
-            a.sha256_source = Some(hash_source::OLLAMA_DIGEST);
-        } else if let (Some(v), Some(file)) = (version, opened) {
-            self.pool.submit(v, file);
-            fill_hash(&mut a, self.pool.cached(&v));
+            a.sha256_source = Some(source);
         }
         a
     }
@@ -300,6 +324,10 @@ impl Identifier {
 
     fn hashed(&mut self, done: Vec<hash::HashDone>) -> Vec<FileVersion> {
         for d in &done {
+            let scan = d.result.unsafe_scan.as_ref();
+            if scan.is_some_and(|s| s.error.is_some()) {
+                self.scans_stopped += 1;
+            }
             if let Some(names) = self.known.peek_mut(&d.version) {
                 for (_, a) in names.iter_mut() {
                     fill_hash(Arc::make_mut(a), Some(d.result.clone()));
@@ -324,6 +352,11 @@ impl Identifier {
         self.known.len()
     }
 
+    /// Pickle-based files whose scan for dangerous imports stopped early so far.
+    pub fn scans_stopped(&self) -> u64 {
+        self.scans_stopped
+    }
+
     /// Artifact versions evicted from the full cache so far.
     pub fn evictions(&self) -> u64 {
         self.evictions
@@ -344,17 +377,18 @@ fn claimed_name(rec: &AccessRecord) -> &Path {
     &rec.absolute_path
 }
 
-/// Sets the hash (or why there is none) from a pool result.
-fn fill_hash(a: &mut Artifact, r: Option<Result<String, String>>) {
-    match r {
-        Some(Ok(sha)) => {
+/// Sets the hash (or why there is none) and the unsafe-import scan from a pool result.
+fn fill_hash(a: &mut Artifact, r: Option<hash::Digest>) {
+    let Some(d) = r else { return };
+    match d.sha256 {
+        Ok(sha) => {
             a.sha256 = Some(sha);
-            a.sha256_source = Some(hash_source::COMPUTED);
+            a.sha256_source = Some(d.source);
             a.sha256_error = None;
         }
-        Some(Err(e)) => a.sha256_error = Some(e),
-        None => {}
+        Err(e) => a.sha256_error = Some(e),
     }
+    a.unsafe_scan = d.unsafe_scan;
 }
 
 /// What a cached artifact holds, in bytes (strings, the path, the structs, a list slot).
@@ -373,6 +407,11 @@ fn entry_bytes(path: &Path, a: &Artifact) -> usize {
         + s(&a.sha256)
         + s(&a.sha256_error)
         + s(&a.identity_error)
+        + a.unsafe_scan.as_ref().map_or(0, |u| {
+            std::mem::size_of::<crate::model::UnsafeScan>()
+                + u.callables.iter().map(|c| c.len() + 24).sum::<usize>()
+                + s(&u.error)
+        })
 }
 
 fn file_name(p: &Path) -> String {
