@@ -273,6 +273,13 @@ pub fn component(c: &Component) -> Cdx {
     for r in &c.policy_violations {
         props.push(p(prop::policy_violation(), r));
     }
+    if !c.unsafe_callables.is_empty() {
+        props.push(p(prop::name(attr::ARTIFACT_UNSAFE), "true"));
+        props.push(p(
+            prop::name(attr::ARTIFACT_UNSAFE_REASON),
+            c.unsafe_callables.join(", "),
+        ));
+    }
     let data = match c.kind {
         Kind::Dataset | Kind::Prompt | Kind::Config => {
             let dtype = match c.kind {

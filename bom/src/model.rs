@@ -82,6 +82,9 @@ pub struct FileObservation {
     pub processes: Vec<Process>,
     pub tracers: Vec<String>,
     pub project: String,
+    /// The dangerous callables the file imports when loaded
+    /// (`aibom.artifact.unsafe_reason`), when it is an unsafe pickle.
+    pub unsafe_reason: Option<String>,
 }
 
 /// One file of a component.
@@ -167,6 +170,9 @@ pub struct Component {
     /// records), sorted and distinct. [`Evidence::build`] leaves it empty; who holds the
     /// violations (the sidecar) fills it.
     pub policy_violations: Vec<String>,
+    /// Dangerous callables its files import when loaded (`aibom.artifact.unsafe_reason`
+    /// of unsafe pickles), sorted and distinct; empty when none is known to.
+    pub unsafe_callables: Vec<String>,
 }
 
 /// An AI API the workload called (`aibom.api.call` records), hosted (OpenAI, Anthropic...) or
@@ -406,9 +412,24 @@ fn component(key: String, mut fs: Vec<FileObservation>) -> Component {
         projects,
         files,
         policy_violations: Vec::new(),
+        unsafe_callables: unsafe_callables(&fs),
     };
     c.identity = identity(&c, &p);
     c
+}
+
+/// The dangerous callables of the files, split from their comma-separated reasons.
+fn unsafe_callables(fs: &[FileObservation]) -> Vec<String> {
+    let mut v: Vec<String> = fs
+        .iter()
+        .filter_map(|f| f.unsafe_reason.as_deref())
+        .flat_map(|r| r.split(','))
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// How each identity field was established.

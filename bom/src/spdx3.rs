@@ -12,7 +12,7 @@
 //! `software_Sbom` (type `runtime`) and `dependsOn` everything it loaded. Licenses are
 //! `simplelicensing_LicenseExpression`s linked by `hasConcludedLicense`; names that are no
 //! SPDX id become `LicenseRef-` ids.
-use aibom_semconv::event;
+use aibom_semconv::{attr, event};
 use serde_json::{json, Value};
 
 use crate::model::{ApiService, Component, Evidence, Kind};
@@ -153,6 +153,11 @@ impl Doc {
                 "subject": pkg,
                 "statement": format!("{}: {rule}", event::POLICY_VIOLATION),
             }));
+        }
+        // An unsafe pickle: "aibom.artifact.unsafe_reason: os.system".
+        if !c.unsafe_callables.is_empty() {
+            let reason = c.unsafe_callables.join(", ");
+            self.annotate(&pkg, format!("{}: {reason}", attr::ARTIFACT_UNSAFE_REASON));
         }
         pkg
     }

@@ -143,6 +143,7 @@ fn observation(path: &Path, s: &Seen) -> FileObservation {
         processes: s.processes.iter().cloned().collect(),
         tracers: s.tracers.iter().map(|t| t.to_string()).collect(),
         project: s.project.clone(),
+        unsafe_reason: a.unsafe_scan.as_ref().and_then(|u| u.reason()),
     }
 }
 

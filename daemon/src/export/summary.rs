@@ -260,6 +260,19 @@ fn render_files(table: &BTreeMap<PathBuf, Row>) -> String {
             let via = format!("via {}", printable(&path_string(v.as_os_str().as_bytes())));
             line(&mut out, ["", "", "", "", "", "", "", "", "", &via]);
         }
+        if let Some(u) = &a.unsafe_scan {
+            let note = match (u.reason(), &u.error) {
+                (Some(r), _) => Some(format!("UNSAFE: loading it calls {r}")),
+                (None, Some(e)) => Some(format!("unsafe-import scan incomplete: {e}")),
+                (None, None) => None,
+            };
+            if let Some(n) = note {
+                line(
+                    &mut out,
+                    ["!", "", "", "", "", "", "", "", "", &printable(&n)],
+                );
+            }
+        }
         for v in &row.violations {
             line(
                 &mut out,

@@ -136,6 +136,7 @@ impl FileRow {
                 .collect(),
             tracers: self.tracers.into_iter().filter(|t| !t.is_empty()).collect(),
             project: project.to_string(),
+            unsafe_reason: None,
         }
     }
 }
