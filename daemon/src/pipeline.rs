@@ -88,8 +88,8 @@ impl Pipeline {
     ) -> Self {
         self.normalizer = Normalizer::new(n);
         self.normalizer.set_filter(filter);
-        // only the budget changes: the hash workers started by `new` are kept
-        self.identifier.set_cache_bytes(i.cache_bytes);
+        // the hash workers started by `new` are kept
+        self.identifier.configure(i);
         self
     }
 
@@ -294,6 +294,8 @@ impl Pipeline {
         for pid in self.dedup.exits(Instant::now(), true) {
             self.fanout.exit(pid);
         }
+        // the last metrics export carries what the shutdown's hashes and scans counted
+        self.gauges();
         self.fanout.flush(true, &self.stats);
         self.gauges();
     }

@@ -194,7 +194,9 @@ impl HashPool {
                     .name(format!("aibomd-hash-{i}"))
                     .spawn(move || loop {
                         let job = jrx.lock().expect("hash queue lock").recv();
-                        let Ok((version, file, job)) = job else { return };
+                        let Ok((version, file, job)) = job else {
+                            return;
+                        };
                         let result = work(&file, version, job, limit, &stop);
                         if dtx.send(HashDone { version, result }).is_err() {
                             return;

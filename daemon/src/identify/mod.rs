@@ -98,9 +98,11 @@ impl Identifier {
         }
     }
 
-    /// Sets the byte budget of the artifact cache (evicting down to it at the next insert).
-    pub fn set_cache_bytes(&mut self, bytes: usize) {
-        self.cache_bytes = bytes;
+    /// Applies `cfg` (the cache budget, evicting down to it at the next insert, and the
+    /// scan limit for files identified from now on); the hash workers are kept.
+    pub fn configure(&mut self, cfg: &IdentifyConfig) {
+        self.cache_bytes = cfg.cache_bytes;
+        self.scan_max_bytes = cfg.unsafe_scan_max_bytes;
     }
 
     /// Identifies the file of `rec` (cached per file version and name). Files being

@@ -50,11 +50,27 @@ const WHOLE_MODULES: &[&str] = &[
 const NAMES: &[(&str, &[&str])] = &[
     (
         "__builtin__",
-        &["eval", "compile", "getattr", "apply", "exec", "open", "breakpoint"],
+        &[
+            "eval",
+            "compile",
+            "getattr",
+            "apply",
+            "exec",
+            "open",
+            "breakpoint",
+        ],
     ),
     (
         "builtins",
-        &["eval", "compile", "getattr", "apply", "exec", "open", "breakpoint"],
+        &[
+            "eval",
+            "compile",
+            "getattr",
+            "apply",
+            "exec",
+            "open",
+            "breakpoint",
+        ],
     ),
     (
         "cloudpickle.cloudpickle",
@@ -84,7 +100,10 @@ const NAMES: &[(&str, &[&str])] = &[
     ("idlelib.debugobj", &["ObjectTreeItem.SetText"]),
     (
         "idlelib.pyshell",
-        &["ModifiedInterpreter.runcode", "ModifiedInterpreter.runcommand"],
+        &[
+            "ModifiedInterpreter.runcode",
+            "ModifiedInterpreter.runcommand",
+        ],
     ),
     ("idlelib.run", &["Executive.runcode"]),
     ("imaplib", &["IMAP4_stream"]),
@@ -105,7 +124,10 @@ const NAMES: &[(&str, &[&str])] = &[
         &["run_cprofile", "run_autograd_prof"],
     ),
     ("torch.utils.collect_env", &["run"]),
-    ("torch.utils.data.datapipes.utils.decoder", &["basichandlers"]),
+    (
+        "torch.utils.data.datapipes.utils.decoder",
+        &["basichandlers"],
+    ),
     ("trace", &["Trace.run", "Trace.runctx"]),
 ];
 

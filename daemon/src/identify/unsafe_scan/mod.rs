@@ -121,7 +121,10 @@ fn scan_npy(src: &mut dyn Source, w: &mut Walker) -> Result<(), String> {
 /// Whether an npy `descr` (plain, or a structured dtype's literal) holds Python objects.
 fn object_dtype(d: &str) -> bool {
     let plain = d.trim_start_matches(['<', '>', '|', '=']);
-    plain.starts_with('O') || ["'O'", "'|O'", "'<O'", "'>O'"].iter().any(|o| d.contains(o))
+    plain.starts_with('O')
+        || ["'O'", "'|O'", "'<O'", "'>O'"]
+            .iter()
+            .any(|o| d.contains(o))
 }
 
 /// The pickle and `.npy` members of a zip archive.
@@ -136,7 +139,9 @@ fn scan_zip(f: &File, size: u64, w: &mut Walker) -> Result<(), String> {
         if m.name.ends_with('/') {
             continue;
         }
-        let end = m.len.map_or(size, |l| m.data_offset.saturating_add(l).min(size));
+        let end = m
+            .len
+            .map_or(size, |l| m.data_offset.saturating_add(l).min(size));
         let open = || -> Result<Box<dyn Source + '_>, String> {
             Ok(match m.method {
                 0 => Box::new(reader(f, m.data_offset, end)),

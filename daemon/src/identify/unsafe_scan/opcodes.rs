@@ -110,9 +110,7 @@ impl Walker {
                         _ => self.memo.len() as u64,
                     };
                     if self.memo.len() >= MAX_MEMO && !self.memo.contains_key(&idx) {
-                        return Err(WalkError::Corrupt(format!(
-                            "memo over {MAX_MEMO} entries"
-                        )));
+                        return Err(WalkError::Corrupt(format!("memo over {MAX_MEMO} entries")));
                     }
                     self.memo.insert(idx, last.clone());
                     continue;
@@ -219,10 +217,8 @@ impl Walker {
                 }
                 // no argument
                 b'(' | b'0' | b'1' | b'2' | b'a' | b'e' | b'b' | b'd' | b'}' | b'l' | b']'
-                | b'o' | b'R' | b's' | b'u' | b't' | b')' | 0x85 | 0x86 | 0x87 | 0x81
-                | 0x92 | 0x88 | 0x89 | b'N' | b'Q' | 0x8f | 0x90 | 0x91 | 0x97 | 0x98 => {
-                    Val::Other
-                }
+                | b'o' | b'R' | b's' | b'u' | b't' | b')' | 0x85 | 0x86 | 0x87 | 0x81 | 0x92
+                | 0x88 | 0x89 | b'N' | b'Q' | 0x8f | 0x90 | 0x91 | 0x97 | 0x98 => Val::Other,
                 other => {
                     return Err(WalkError::Corrupt(format!(
                         "unknown opcode 0x{other:02x} at byte {}",

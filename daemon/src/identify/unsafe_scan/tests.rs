@@ -17,7 +17,9 @@ fn python() -> PathBuf {
 }
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/unsafe").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/unsafe")
+        .join(name)
 }
 
 /// Runs a corpus script; `None` (skipped, failing under CI) when Python cannot.
@@ -49,7 +51,9 @@ fn scan_path(p: &Path, limit: u64) -> UnsafeScan {
 #[test]
 fn verdicts_agree_with_picklescan_file_by_file() {
     let d = tempfile::tempdir().unwrap();
-    let Some(names) = corpus(d.path()) else { return };
+    let Some(names) = corpus(d.path()) else {
+        return;
+    };
     let mut args = vec![script("picklescan_verdicts.py").into_os_string()];
     args.extend(names.iter().map(|n| d.path().join(n).into_os_string()));
     let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
@@ -60,7 +64,10 @@ fn verdicts_agree_with_picklescan_file_by_file() {
         let ours = scan_path(&d.path().join(name), DEFAULT_MAX_BYTES);
         let t = &theirs[name];
         let want: Vec<String> = serde_json::from_value(t["dangerous"].clone()).unwrap();
-        assert_eq!(ours.callables, want, "{name}: ours {ours:?}, picklescan {t}");
+        assert_eq!(
+            ours.callables, want,
+            "{name}: ours {ours:?}, picklescan {t}"
+        );
         assert_eq!(
             ours.error.is_some(),
             t["scan_err"].as_bool().unwrap(),
@@ -70,7 +77,11 @@ fn verdicts_agree_with_picklescan_file_by_file() {
         flagged += usize::from(!want.is_empty());
     }
     // the corpus holds both kinds (a picklescan that flags nothing would agree vacuously)
-    assert!(flagged >= 10 && names.len() - flagged >= 6, "{flagged} of {}", names.len());
+    assert!(
+        flagged >= 10 && names.len() - flagged >= 6,
+        "{flagged} of {}",
+        names.len()
+    );
 }
 
 #[test]
@@ -83,7 +94,10 @@ fn cut_corrupt_and_limited_files_are_errors_never_safe() {
         let p = d.path().join(format!("cut{cut}.pt"));
         std::fs::write(&p, &whole[..cut]).unwrap();
         let s = scan_path(&p, DEFAULT_MAX_BYTES);
-        assert!(s.error.as_deref().unwrap().contains("truncated"), "{cut}: {s:?}");
+        assert!(
+            s.error.as_deref().unwrap().contains("truncated"),
+            "{cut}: {s:?}"
+        );
         assert_eq!(s.verdict(), None, "{cut}: {s:?}");
     }
     // random bytes named .pkl: a corrupt pickle
@@ -95,12 +109,21 @@ fn cut_corrupt_and_limited_files_are_errors_never_safe() {
     // the byte limit: the import lies past it in the legacy file (the fourth pickle)
     let evil = d.path().join("legacy_evil.pt");
     let s = scan_path(&evil, 64);
-    assert_eq!(s.error.as_deref(), Some("scan stopped at the limit of 64 bytes"));
+    assert_eq!(
+        s.error.as_deref(),
+        Some("scan stopped at the limit of 64 bytes")
+    );
     assert_eq!(s.verdict(), None);
     assert_eq!(scan_path(&evil, DEFAULT_MAX_BYTES).verdict(), Some(true));
     // in a zip too (the member's name says where)
     let s = scan_path(&d.path().join("zip_evil.pth"), 16);
-    assert!(s.error.as_deref().unwrap().starts_with("archive/data.pkl: scan stopped"), "{s:?}");
+    assert!(
+        s.error
+            .as_deref()
+            .unwrap()
+            .starts_with("archive/data.pkl: scan stopped"),
+        "{s:?}"
+    );
     // an empty file holds no pickle
     let p = d.path().join("empty.pkl");
     std::fs::write(&p, b"").unwrap();
