@@ -12,7 +12,8 @@
 use crate::cluster::Cluster;
 use crate::db::Db;
 use crate::tables::{
-    quote_ident, Target, API_CALLS_TABLE, ARTIFACTS_TABLE, EVENTS_TABLE, VIOLATIONS_TABLE,
+    quote_ident, Target, API_CALLS_TABLE, ARTIFACTS_TABLE, EVENTS_TABLE, UNSAFE_SCANS_TABLE,
+    VIOLATIONS_TABLE,
 };
 use aibom_semconv::{attr, event, record};
 use anyhow::{bail, Context, Result};
@@ -75,6 +76,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0011_runtime_api_calls.sql",
         include_str!("../schema/0011_runtime_api_calls.sql"),
     ),
+    (
+        12,
+        "0012_runtime_unsafe_scans.sql",
+        include_str!("../schema/0012_runtime_unsafe_scans.sql"),
+    ),
 ];
 
 /// SQL fragments templates inline with `{{sql:NAME}}` (not migrations themselves).
@@ -90,6 +96,10 @@ pub const FRAGMENTS: &[(&str, &str)] = &[
     (
         "runtime_api_calls.select",
         include_str!("../schema/runtime_api_calls.select.sql"),
+    ),
+    (
+        "runtime_unsafe_scans.select",
+        include_str!("../schema/runtime_unsafe_scans.select.sql"),
     ),
 ];
 
@@ -169,6 +179,12 @@ const NAMES: &[(&str, &str)] = &[
         attr::HTTP_RESPONSE_STATUS_CODE,
     ),
     ("event.API_CALL", event::API_CALL),
+    ("attr.ARTIFACT_UNSAFE", attr::ARTIFACT_UNSAFE),
+    ("attr.ARTIFACT_UNSAFE_REASON", attr::ARTIFACT_UNSAFE_REASON),
+    (
+        "attr.ARTIFACT_UNSAFE_SCAN_ERROR",
+        attr::ARTIFACT_UNSAFE_SCAN_ERROR,
+    ),
     // Placeholders of migration 0005 (deployed, so unchanged), written before semconv had
     // these names: the same semconv constants.
     ("names.CONTAINER_ID", attr::CONTAINER_ID),
@@ -444,6 +460,10 @@ pub async fn migrate(
             API_CALLS_TABLE.to_string(),
             format!("toDateTime(time) + toIntervalDay({ttl_days})"),
         ),
+        (
+            UNSAFE_SCANS_TABLE.to_string(),
+            format!("toDateTime(time) + toIntervalDay({ttl_days})"),
+        ),
     ];
     for (name, col) in COLLECTOR_TABLES {
         ttls.push((
@@ -598,8 +618,7 @@ mod tests {
     #[test]
     fn the_api_calls_view_keeps_api_call_records_with_typed_columns() {
         let (v, name, tpl) = MIGRATIONS.iter().find(|m| m.0 == 11).unwrap();
-        assert_eq!(*name, "0011_runtime_api_calls.sql");
-        assert_eq!(MIGRATIONS.last().unwrap().0, *v);
+        assert_eq!((*v, *name), (11, "0011_runtime_api_calls.sql"));
         let sql = render(tpl, &target()).unwrap();
         for (name, col) in [
             (attr::API_PROVIDER, "api_provider"),

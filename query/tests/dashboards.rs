@@ -60,6 +60,11 @@ const MAY_BE_EMPTY: &[(&str, &str, &str)] = &[
         "runtime_api_calls",
         "the example app calls no AI API",
     ),
+    (
+        "Unsafe serialized models",
+        "runtime_unsafe_scans",
+        "the example app loads no pickle-based file",
+    ),
 ];
 
 fn dashboard_time_range_sample() -> TimeRange {
@@ -632,6 +637,101 @@ fn overview_shows_the_ai_apis_called() {
     assert_eq!(one.len(), 1, "{one:?}");
     assert_eq!(num(&one[0]["calls"]), 4.0);
     assert!(run(Var::one("no-such-host")).is_empty());
+}
+
+/// The overview's "Unsafe serialized models" panel, run as Grafana runs it against a real
+/// ClickHouse engine holding `aibom.artifact.identified` records shaped as rotel writes them:
+/// only files whose latest scan is unsafe, with the callables; a safe file, a scan that
+/// stopped early and an unscanned file are not listed; the host selection applies. No root
+/// needed (no aibomd run).
+#[test]
+fn overview_shows_the_unsafe_serialized_models() {
+    use aibom_semconv::{event, record};
+    let board = dashboards()
+        .into_iter()
+        .find(|d| d.uid() == "aibom-overview")
+        .unwrap();
+    let panel = board
+        .panels()
+        .into_iter()
+        .find(|p| p["title"] == "Unsafe serialized models")
+        .expect("no panel \"Unsafe serialized models\"");
+    let sql = panel["targets"][0]["rawSql"].as_str().unwrap().to_string();
+    for a in [attr::ARTIFACT_UNSAFE, attr::ARTIFACT_UNSAFE_REASON] {
+        assert!(sql.contains(&column_of(a)), "the panel lacks {a}");
+    }
+    let Some(ch) = common::ClickHouse::start() else {
+        return;
+    };
+    let m = common::migrate(&ch);
+    assert!(
+        m.status.success(),
+        "migrate: {}",
+        String::from_utf8_lossy(&m.stderr)
+    );
+    let now = Utc::now();
+    let base = now.timestamp_nanos_opt().unwrap() - 600 * 1_000_000_000;
+    let scanned = |t: i64, path: &str, verdict: &[(&'static str, &'static str)], node: &str| {
+        let mut a = vec![
+            (record::EVENT_NAME, event::ARTIFACT_IDENTIFIED),
+            (attr::PROJECT_ID, "demo"),
+            (attr::FILE_PATH, path),
+            (attr::ARTIFACT_FORMAT, "pickle"),
+            (attr::PROCESS_PID, "100"),
+        ];
+        a.extend_from_slice(verdict);
+        common::log_row(base + t * 1_000_000_000, &a, &[(attr::HOST_NAME, node)])
+    };
+    let evil = [
+        (attr::ARTIFACT_UNSAFE, "true"),
+        (attr::ARTIFACT_UNSAFE_REASON, "posix.system"),
+    ];
+    ch.insert_logs(
+        &[
+            scanned(1, "/m/evil.pkl", &evil, "node-1"),
+            scanned(2, "/m/ok.pt", &[(attr::ARTIFACT_UNSAFE, "false")], "node-1"),
+            scanned(
+                3,
+                "/m/cut.pkl",
+                &[(
+                    attr::ARTIFACT_UNSAFE_SCAN_ERROR,
+                    "truncated pickle: no STOP opcode",
+                )],
+                "node-1",
+            ),
+            scanned(4, "/m/plain.safetensors", &[], "node-1"),
+            scanned(5, "/m/evil2.pt", &evil, "node-2"),
+        ],
+        false,
+    );
+    let range = TimeRange {
+        from: now - chrono::Duration::hours(1),
+        to: now + chrono::Duration::minutes(1),
+        interval_ms: 3_600_000,
+    };
+    let run = |host: Var| {
+        let mut vars = Vars::new();
+        vars.insert("project".into(), Var::one("demo"));
+        vars.insert("host".into(), host);
+        vars.insert("container".into(), Var::all(Vec::new()));
+        let sql = grafana::interpolate(&sql, &vars, &range).unwrap();
+        query(&ch, &sql).unwrap_or_else(|e| panic!("{e}\n{sql}"))
+    };
+    let rows = run(Var::all(vec!["node-1".into(), "node-2".into()]));
+    let files: Vec<&str> = rows.iter().map(|r| r["file"].as_str().unwrap()).collect();
+    assert_eq!(
+        files,
+        ["/m/evil2.pt", "/m/evil.pkl"],
+        "latest first: {rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["dangerous_imports"] == "posix.system"),
+        "{rows:?}"
+    );
+    let one = run(Var::one("node-2"));
+    assert_eq!(one.len(), 1, "{one:?}");
+    assert_eq!(one[0]["file"], "/m/evil2.pt");
 }
 
 // ------------------------------------------------------------------ end to end

@@ -10,7 +10,7 @@
 //! path) lists them: CycloneDX property `aibom:policy.violation`, SPDX `Annotation`.
 //! The AI APIs the project called (`aibom.api.call` records, one per provider, server address
 //! and port) are CycloneDX `services`, SPDX `software_Package`s (see `aibom_bom::spdx3`).
-use super::{api_calls, violations, Shared};
+use super::{api_calls, unsafe_scans, violations, Shared};
 use crate::error::ApiError;
 use crate::params;
 use crate::tables::EVENTS_TABLE;
@@ -108,7 +108,8 @@ fn non_empty(s: String) -> Option<String> {
 }
 
 impl FileRow {
-    fn observation(self, project: &str) -> FileObservation {
+    /// The observation of this path; `unsafe_reason`: its latest scan's dangerous imports.
+    fn observation(self, project: &str, unsafe_reason: Option<String>) -> FileObservation {
         FileObservation {
             path: self.path,
             via: Vec::new(),
@@ -136,7 +137,7 @@ impl FileRow {
                 .collect(),
             tracers: self.tracers.into_iter().filter(|t| !t.is_empty()).collect(),
             project: project.to_string(),
-            unsafe_reason: None,
+            unsafe_reason,
         }
     }
 }
@@ -167,7 +168,8 @@ fn mark_violations(ev: &mut Evidence, rules: &HashMap<String, Vec<String>>) {
             (`application/spdx+json`): one component per AI artifact the project's processes loaded, \
             with hash, license, purl, the paths it was loaded from and the processes that loaded it; \
             the project is the root component; a component whose files broke policy rules names each rule \
-            (CycloneDX property `aibom:policy.violation`, SPDX `Annotation`); the AI APIs it called are CycloneDX `services` \
+            (CycloneDX property `aibom:policy.violation`, SPDX `Annotation`); an unsafe pickle-based file (dangerous imports) \
+            gives its component the CycloneDX properties `aibom:unsafe` and `aibom:unsafe_reason` and an SPDX `Annotation`; the AI APIs it called are CycloneDX `services` \
             (endpoints, properties `aibom:api.provider`, `aibom:api.model`, `aibom:api.operation`, `aibom:api.calls`, `aibom:api.seen_by`), \
             SPDX `software_Package`s with annotations. A project with no events gets a document with no components.",
             content(
@@ -192,7 +194,7 @@ pub async fn get(
         Some(BomFormat::CyclonedxJson) => Format::CycloneDxJson,
         Some(BomFormat::Spdx3Json) => Format::Spdx3Json,
     };
-    let (rows, rules, services) = tokio::try_join!(
+    let (rows, rules, services, unsafe_files) = tokio::try_join!(
         st.db.run(
             st.db
                 .client()
@@ -204,13 +206,25 @@ pub async fn get(
         ),
         violations::rules_by_path(&st.db, project, MAX_FILES),
         api_calls::services(&st.db, project, MAX_SERVICES),
+        unsafe_scans::counts(&st.db, project),
     )?;
     let workload = Workload {
         name: project.to_string(),
         command: Vec::new(),
         project: project.to_string(),
     };
-    let files = rows.into_iter().map(|r| r.observation(project)).collect();
+    let mut reasons: HashMap<String, String> = unsafe_files
+        .artifacts
+        .into_iter()
+        .map(|a| (a.path, a.reason))
+        .collect();
+    let files = rows
+        .into_iter()
+        .map(|r| {
+            let reason = reasons.remove(&r.path);
+            r.observation(project, reason)
+        })
+        .collect();
     let mut ev = Evidence::build(workload, files, env!("CARGO_PKG_VERSION"));
     mark_violations(&mut ev, &rules);
     ev.services = services;
