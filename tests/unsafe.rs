@@ -221,27 +221,21 @@ fn a_scan_stopped_by_the_byte_limit_says_so_and_is_counted() {
     py_json("corpus.py", &[corpus.to_str().unwrap()]);
     let evil = corpus.join("legacy_evil.pt");
     let otlp = dir.join("otlp.jsonl");
+    let config = dir.join("aibomd.toml");
+    std::fs::write(&config, "[identify]\nunsafe_scan_max_bytes = 64\n").unwrap();
     let py = python();
-    let out = aibomd()
-        .args(["run", "--tracer", tracer::EBPF, "--events"])
-        .arg(dir.join("ev.jsonl"))
-        .arg("--otlp-file")
-        .arg(&otlp)
-        .env("AIBOM_IDENTIFY__UNSAFE_SCAN_MAX_BYTES", "64")
-        .args(["--", &py, "-c", OPEN_ALL, evil.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let t = run_traced(
+        &dir,
+        tracer::EBPF,
+        &[
+            "-c",
+            config.to_str().unwrap(),
+            "--otlp-file",
+            otlp.to_str().unwrap(),
+        ],
+        &[&py, "-c", OPEN_ALL, evil.to_str().unwrap()],
     );
-    let events: Vec<Value> = std::fs::read_to_string(dir.join("ev.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let t = Traced { out, events };
+    assert!(t.out.status.success(), "{}", t.stderr());
     let e = identified(&t, "/legacy_evil.pt");
     // the import lies past the limit: no verdict, never a false "safe"
     assert_eq!(e[attr::ARTIFACT_UNSAFE], Value::Null, "{e:#}");

@@ -588,19 +588,7 @@ fn overview_shows_the_ai_apis_called() {
         ],
         false,
     );
-    let range = TimeRange {
-        from: now - chrono::Duration::hours(1),
-        to: now + chrono::Duration::minutes(1),
-        interval_ms: 3_600_000,
-    };
-    let run = |host: Var| {
-        let mut vars = Vars::new();
-        vars.insert("project".into(), Var::one("demo"));
-        vars.insert("host".into(), host);
-        vars.insert("container".into(), Var::all(Vec::new()));
-        let sql = grafana::interpolate(&sql, &vars, &range).unwrap();
-        query(&ch, &sql).unwrap_or_else(|e| panic!("{e}\n{sql}"))
-    };
+    let run = |host: Var| run_for_demo(&ch, &sql, host, now);
     let rows = run(Var::all(vec!["node-1".into(), "node-2".into()]));
     let got: Vec<(String, String, String, f64, f64)> = rows
         .iter()
@@ -706,19 +694,7 @@ fn overview_shows_the_unsafe_serialized_models() {
         ],
         false,
     );
-    let range = TimeRange {
-        from: now - chrono::Duration::hours(1),
-        to: now + chrono::Duration::minutes(1),
-        interval_ms: 3_600_000,
-    };
-    let run = |host: Var| {
-        let mut vars = Vars::new();
-        vars.insert("project".into(), Var::one("demo"));
-        vars.insert("host".into(), host);
-        vars.insert("container".into(), Var::all(Vec::new()));
-        let sql = grafana::interpolate(&sql, &vars, &range).unwrap();
-        query(&ch, &sql).unwrap_or_else(|e| panic!("{e}\n{sql}"))
-    };
+    let run = |host: Var| run_for_demo(&ch, &sql, host, now);
     let rows = run(Var::all(vec!["node-1".into(), "node-2".into()]));
     let files: Vec<&str> = rows.iter().map(|r| r["file"].as_str().unwrap()).collect();
     assert_eq!(
@@ -734,6 +710,27 @@ fn overview_shows_the_unsafe_serialized_models() {
     let one = run(Var::one("node-2"));
     assert_eq!(one.len(), 1, "{one:?}");
     assert_eq!(one[0]["file"], "/m/evil2.pt");
+}
+
+/// Runs a panel's SQL as Grafana would for project `demo`, the last hour up to `now`,
+/// the `host` selection and every container.
+fn run_for_demo(
+    ch: &common::ClickHouse,
+    sql: &str,
+    host: Var,
+    now: chrono::DateTime<Utc>,
+) -> Vec<Map<String, Value>> {
+    let range = TimeRange {
+        from: now - chrono::Duration::hours(1),
+        to: now + chrono::Duration::minutes(1),
+        interval_ms: 3_600_000,
+    };
+    let mut vars = Vars::new();
+    vars.insert("project".into(), Var::one("demo"));
+    vars.insert("host".into(), host);
+    vars.insert("container".into(), Var::all(Vec::new()));
+    let sql = grafana::interpolate(sql, &vars, &range).unwrap();
+    query(ch, &sql).unwrap_or_else(|e| panic!("{e}\n{sql}"))
 }
 
 // ------------------------------------------------------------------ end to end

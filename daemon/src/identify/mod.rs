@@ -213,7 +213,7 @@ impl Identifier {
             .or_else(|| store_sha.map(|sha| (sha.to_string(), hash_source::OLLAMA_DIGEST)));
         let name = file_name(claimed_name(rec));
         let scan = (self.scan_max_bytes > 0 && unsafe_scan::wanted(sniffed.format, &name))
-            .then(|| (name, self.scan_max_bytes));
+            .then_some((name, self.scan_max_bytes));
         // the workers hash (unless the hash is free) and scan; a free hash waits for the
         // scan only when there is one to wait for
         let queued = match (version, opened) {
