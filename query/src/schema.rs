@@ -648,6 +648,35 @@ mod tests {
     }
 
     #[test]
+    fn the_unsafe_scans_view_keeps_scanned_identified_records_with_their_verdict() {
+        let (v, name, tpl) = MIGRATIONS.iter().find(|m| m.0 == 12).unwrap();
+        assert_eq!(*name, "0012_runtime_unsafe_scans.sql");
+        assert_eq!(MIGRATIONS.last().unwrap().0, *v);
+        let sql = render(tpl, &target()).unwrap();
+        for (name, col) in [
+            (attr::ARTIFACT_UNSAFE_REASON, "artifact_unsafe_reason"),
+            (
+                attr::ARTIFACT_UNSAFE_SCAN_ERROR,
+                "artifact_unsafe_scan_error",
+            ),
+            (attr::ARTIFACT_SHA256, "artifact_sha256"),
+        ] {
+            assert!(
+                sql.contains(&format!("LogAttributes['{name}'] AS {col}")),
+                "{col}"
+            );
+        }
+        // true/false as sent, NULL (unknown) when absent
+        assert!(sql.contains(&format!(
+            "LogAttributes['{}'] = 'false', false, NULL) AS artifact_unsafe",
+            attr::ARTIFACT_UNSAFE
+        )));
+        assert!(sql.contains(&format!("= '{}'", event::ARTIFACT_IDENTIFIED)));
+        let select = fragment("runtime_unsafe_scans.select", &target()).unwrap();
+        assert_eq!(sql.matches(&select).count(), 2, "view and backfill");
+    }
+
+    #[test]
     fn the_view_reads_semconv_names() {
         let sql = render(MIGRATIONS[4].2, &target()).unwrap();
         assert!(sql.contains(&format!(

@@ -9,13 +9,17 @@
 //! seeking over large payloads (tensor bytes) instead of reading them.
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Seek};
+use std::rc::Rc;
 
 use super::callables::UNKNOWN;
 
 /// Strings longer than this are never kept (no module or name is this long).
 const MAX_STR: u64 = 1024;
-/// Most memo slots remembered.
-pub const MAX_MEMO: usize = 262_144;
+/// Most bytes of memoized strings remembered (each string counted with 48 bytes of
+/// overhead); past it new ones are forgotten, and an import read through a forgotten one
+/// stops the scan with an error instead of a guess.
+pub const MAX_MEMO_BYTES: usize = 16 << 20;
+const MEMO_OVERHEAD: usize = 48;
 /// Longest protocol-0 text line.
 const MAX_LINE: usize = 64 * 1024;
 
@@ -56,14 +60,22 @@ impl<R: Read + Seek> Source for BufReader<R> {
 /// A value an opcode pushed, as far as the scan needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Val {
-    Str(Box<str>),
+    Str(Rc<str>),
     Other,
+    /// A memo entry forgotten for lack of room.
+    Forgotten,
 }
 
 /// The state of a scan across the pickles of one file: memo, found imports, bytes read.
 #[derive(Debug, Default)]
 pub struct Walker {
-    memo: HashMap<u64, Val>,
+    /// Memoized strings (what a `STACK_GLOBAL` may take from the memo).
+    memo: HashMap<u64, Rc<str>>,
+    memo_bytes: usize,
+    /// The index the next `MEMOIZE` stores at (the memo's length).
+    memo_next: u64,
+    /// Some string was not remembered for lack of room.
+    memo_full: bool,
     /// Imported callables `(module, name)`.
     pub imports: BTreeSet<(String, String)>,
     /// Bytes read so far (payloads skipped by seeking are not read).
@@ -107,12 +119,9 @@ impl Walker {
                         b'p' => self.decimal_line(src)?,
                         b'q' => u64::from(self.exact::<1>(src)?[0]),
                         b'r' => u64::from(u32::from_le_bytes(self.exact::<4>(src)?)),
-                        _ => self.memo.len() as u64,
+                        _ => self.memo_next,
                     };
-                    if self.memo.len() >= MAX_MEMO && !self.memo.contains_key(&idx) {
-                        return Err(WalkError::Corrupt(format!("memo over {MAX_MEMO} entries")));
-                    }
-                    self.memo.insert(idx, last.clone());
+                    self.memorize(idx, &last);
                     continue;
                 }
                 // GET, BINGET, LONG_BINGET
@@ -122,9 +131,12 @@ impl Walker {
                         b'h' => u64::from(self.exact::<1>(src)?[0]),
                         _ => u64::from(u32::from_le_bytes(self.exact::<4>(src)?)),
                     };
-                    let v = self.memo.get(&idx).cloned();
-                    // a key never stored: unreadable statically
-                    v.unwrap_or(Val::Str(UNKNOWN.into()))
+                    match self.memo.get(&idx) {
+                        Some(s) => Val::Str(s.clone()),
+                        None if self.memo_full => Val::Forgotten,
+                        // not a string, or never stored: unreadable statically
+                        None => Val::Str(UNKNOWN.into()),
+                    }
                 }
                 // GLOBAL, INST: "module\nname\n"
                 b'c' | b'i' => {
@@ -135,9 +147,14 @@ impl Walker {
                 }
                 // STACK_GLOBAL: module and name are the two values pushed before it
                 0x93 => {
+                    if pushed.contains(&Val::Forgotten) {
+                        return Err(WalkError::Corrupt(format!(
+                            "an import names a memo entry past the memo limit of {MAX_MEMO_BYTES} bytes"
+                        )));
+                    }
                     let name_of = |v: &Val| match v {
                         Val::Str(s) => s.to_string(),
-                        Val::Other => UNKNOWN.to_string(),
+                        _ => UNKNOWN.to_string(),
                     };
                     let (module, name) = if depth >= 2 {
                         (name_of(&pushed[0]), name_of(&pushed[1]))
@@ -227,8 +244,25 @@ impl Walker {
                 }
             };
             last = val.clone();
-            pushed = [std::mem::replace(&mut pushed[1], Val::Other), val];
+            pushed.swap(0, 1);
+            pushed[1] = val;
             depth += 1;
+        }
+    }
+
+    /// `PUT`/`MEMOIZE` of `v` at `idx`: strings are remembered while there is room.
+    fn memorize(&mut self, idx: u64, v: &Val) {
+        self.memo_next = self.memo_next.max(idx.saturating_add(1));
+        if let Some(old) = self.memo.remove(&idx) {
+            self.memo_bytes -= old.len() + MEMO_OVERHEAD;
+        }
+        if let Val::Str(s) = v {
+            if self.memo_bytes + s.len() + MEMO_OVERHEAD <= MAX_MEMO_BYTES {
+                self.memo_bytes += s.len() + MEMO_OVERHEAD;
+                self.memo.insert(idx, s.clone());
+            } else {
+                self.memo_full = true;
+            }
         }
     }
 
@@ -371,6 +405,38 @@ mod tests {
         // BINGET of a key never stored is unreadable: unknown
         let p = [0x80, 4, b'h', 7, 0x8c, 1, b'x', 0x93, b'.'];
         assert_eq!(walk_all(&p, 1 << 20).0, [imp(UNKNOWN, "x")].into());
+    }
+
+    #[test]
+    fn a_full_memo_forgets_strings_and_an_import_through_one_is_an_error() {
+        // as pickle protocol 4 writes a long list of strings: each one memoized
+        let n = MAX_MEMO_BYTES / (MEMO_OVERHEAD + 8) + 10;
+        let mut p = vec![0x80, 4, b']', 0x94, b'('];
+        for i in 0..n {
+            p.extend([0x8c, 8]);
+            p.extend(format!("{i:08}").as_bytes());
+            p.push(0x94);
+        }
+        p.push(b'e');
+        let tail = |first: u32, second: u32| {
+            let mut q = p.clone();
+            for i in [first, second] {
+                q.push(b'j');
+                q.extend(i.to_le_bytes());
+            }
+            q.extend([0x93, b'.']);
+            walk_all(&q, u64::MAX)
+        };
+        // early entries are remembered: the import reads them
+        let (i, r) = tail(1, 2);
+        r.unwrap();
+        assert_eq!(i, [imp("00000000", "00000001")].into());
+        // the last ones were forgotten: no guess, an error
+        let (_, r) = tail(n as u32, n as u32 - 1);
+        assert!(
+            matches!(&r, Err(WalkError::Corrupt(e)) if e.contains("memo limit")),
+            "{r:?}"
+        );
     }
 
     #[test]
