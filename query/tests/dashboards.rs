@@ -505,16 +505,7 @@ fn overview_shows_policy_violations_by_rule_and_the_latest_ones() {
 #[test]
 fn overview_shows_the_ai_apis_called() {
     use aibom_semconv::{api_provider, api_seen_by, event, record};
-    let board = dashboards()
-        .into_iter()
-        .find(|d| d.uid() == "aibom-overview")
-        .unwrap();
-    let panel = board
-        .panels()
-        .into_iter()
-        .find(|p| p["title"] == "AI APIs called")
-        .expect("no panel \"AI APIs called\"");
-    let sql = panel["targets"][0]["rawSql"].as_str().unwrap().to_string();
+    let sql = overview_panel_sql("AI APIs called");
     for a in [
         attr::API_PROVIDER,
         attr::SERVER_ADDRESS,
@@ -637,28 +628,13 @@ fn overview_shows_the_ai_apis_called() {
 #[test]
 fn overview_shows_the_unsafe_serialized_models() {
     use aibom_semconv::{event, record};
-    let board = dashboards()
-        .into_iter()
-        .find(|d| d.uid() == "aibom-overview")
-        .unwrap();
-    let panel = board
-        .panels()
-        .into_iter()
-        .find(|p| p["title"] == "Unsafe serialized models")
-        .expect("no panel \"Unsafe serialized models\"");
-    let sql = panel["targets"][0]["rawSql"].as_str().unwrap().to_string();
+    let sql = overview_panel_sql("Unsafe serialized models");
     for a in [attr::ARTIFACT_UNSAFE, attr::ARTIFACT_UNSAFE_REASON] {
         assert!(sql.contains(&column_of(a)), "the panel lacks {a}");
     }
-    let Some(ch) = common::ClickHouse::start() else {
+    let Some(ch) = common::migrated_clickhouse() else {
         return;
     };
-    let m = common::migrate(&ch);
-    assert!(
-        m.status.success(),
-        "migrate: {}",
-        String::from_utf8_lossy(&m.stderr)
-    );
     let now = Utc::now();
     let base = now.timestamp_nanos_opt().unwrap() - 600 * 1_000_000_000;
     let scanned = |t: i64, path: &str, verdict: &[(&'static str, &'static str)], node: &str| {
@@ -710,6 +686,20 @@ fn overview_shows_the_unsafe_serialized_models() {
     let one = run(Var::one("node-2"));
     assert_eq!(one.len(), 1, "{one:?}");
     assert_eq!(one[0]["file"], "/m/evil2.pt");
+}
+
+/// The SQL of the overview's panel titled `title`.
+fn overview_panel_sql(title: &str) -> String {
+    let board = dashboards()
+        .into_iter()
+        .find(|d| d.uid() == "aibom-overview")
+        .unwrap();
+    let panel = board
+        .panels()
+        .into_iter()
+        .find(|p| p["title"] == title)
+        .unwrap_or_else(|| panic!("no panel {title:?}"));
+    panel["targets"][0]["rawSql"].as_str().unwrap().to_string()
 }
 
 /// Runs a panel's SQL as Grafana would for project `demo`, the last hour up to `now`,
