@@ -46,32 +46,24 @@ const WHOLE_MODULES: &[&str] = &[
     "_pyrepl",
 ];
 
+/// Builtins that evaluate, compile, open or reach any attribute.
+const BUILTINS: &[&str] = &[
+    "eval",
+    "compile",
+    "getattr",
+    "apply",
+    "exec",
+    "open",
+    "breakpoint",
+];
+/// `operator` getters that reach any attribute or call any method.
+const OPERATORS: &[&str] = &["attrgetter", "itemgetter", "methodcaller"];
+
 /// Dangerous callables by module (names may be dotted: `Class.method`).
 const NAMES: &[(&str, &[&str])] = &[
-    (
-        "__builtin__",
-        &[
-            "eval",
-            "compile",
-            "getattr",
-            "apply",
-            "exec",
-            "open",
-            "breakpoint",
-        ],
-    ),
-    (
-        "builtins",
-        &[
-            "eval",
-            "compile",
-            "getattr",
-            "apply",
-            "exec",
-            "open",
-            "breakpoint",
-        ],
-    ),
+    // protocols 0-2 name them `__builtin__`, 3+ `builtins`
+    ("__builtin__", BUILTINS),
+    ("builtins", BUILTINS),
     (
         "cloudpickle.cloudpickle",
         &[
@@ -87,8 +79,8 @@ const NAMES: &[(&str, &[&str])] = &[
     ("functools", &["partial"]),
     ("logging", &["FileHandler"]),
     ("_io", &["FileIO"]),
-    ("_operator", &["attrgetter", "itemgetter", "methodcaller"]),
-    ("operator", &["attrgetter", "itemgetter", "methodcaller"]),
+    ("_operator", OPERATORS),
+    ("operator", OPERATORS),
     ("code", &["InteractiveInterpreter.runcode"]),
     ("doctest", &["debug_script"]),
     ("ensurepip", &["_run_pip"]),
