@@ -324,6 +324,24 @@ GROUP BY provider, api_host, port, model, operation
 ORDER BY calls DESC, provider, api_host, port, model, operation
 LIMIT 500
 """, 24, 8, "The AI APIs (hosted providers and local inference servers) the project's processes called: calls, distinct processes (host, pid) and the latest call, per provider, server, model and operation. The model is empty when only the TLS server name was seen."))
+# Unsafe serialized models (issue 15): runtime_unsafe_scans, one row per identified record of
+# a scanned pickle-based file; the latest verdict per file, unsafe ones only.
+ov.append(panel(L, "table", "Unsafe serialized models", f"""
+SELECT
+    file_path AS file,
+    argMax(artifact_name, time) AS artifact,
+    argMax(artifact_unsafe_reason, time) AS dangerous_imports,
+    argMax(artifact_sha256, time) AS sha256,
+    groupUniqArray(10)(host_name) AS hosts,
+    uniqExact(host_name, process_pid) AS processes,
+    max(time) AS last_scan
+FROM runtime_unsafe_scans
+WHERE {W}
+GROUP BY file
+HAVING argMax(artifact_unsafe, time) = true
+ORDER BY last_scan DESC, file
+LIMIT 500
+""", 24, 8, "Pickle-based files (legacy PyTorch, PyTorch zip, joblib, object .npy) whose latest scan found imports of dangerous callables (os.system, subprocess, builtins.eval/exec, socket, runpy, ...): loading them runs that code. The callables, hosts and processes that opened them."))
 overview = dashboard("aibom-overview", "AI-BOM overview",
     "Which AI artifacts (models, datasets, prompts, tools, configs) the project's processes really opened, from aibomd's runtime events.",
     ov, [PROJECT, HOST, CONTAINER], ["overview"], NAV)

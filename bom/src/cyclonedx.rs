@@ -279,6 +279,13 @@ pub fn component(c: &Component) -> Cdx {
     for (k, v) in prop::whole(c.whole.as_ref(), c.embedded.as_deref()) {
         props.push(p(k, v));
     }
+    if !c.unsafe_callables.is_empty() {
+        props.push(p(prop::name(attr::ARTIFACT_UNSAFE), "true"));
+        props.push(p(
+            prop::name(attr::ARTIFACT_UNSAFE_REASON),
+            c.unsafe_callables.join(", "),
+        ));
+    }
     let data = match c.kind {
         Kind::Dataset | Kind::Prompt | Kind::Config => {
             let dtype = match c.kind {

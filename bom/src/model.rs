@@ -84,6 +84,9 @@ pub struct FileObservation {
     pub accelerators: Vec<String>,
     pub tracers: Vec<String>,
     pub project: String,
+    /// The dangerous callables the file imports when loaded
+    /// (`aibom.artifact.unsafe_reason`), when it is an unsafe pickle.
+    pub unsafe_reason: Option<String>,
     /// The many-file whole the file is a part of (`aibom.artifact.whole.*`,
     /// `aibom.artifact.part.*`), or the model an embedded chat template belongs to.
     pub whole: Option<WholeFacts>,
@@ -200,6 +203,9 @@ pub struct Component {
     /// records), sorted and distinct. [`Evidence::build`] leaves it empty; who holds the
     /// violations (the sidecar) fills it.
     pub policy_violations: Vec<String>,
+    /// Dangerous callables its files import when loaded (`aibom.artifact.unsafe_reason`
+    /// of unsafe pickles), sorted and distinct; empty when none is known to.
+    pub unsafe_callables: Vec<String>,
 }
 
 impl Component {
@@ -470,6 +476,7 @@ fn component(key: String, mut fs: Vec<FileObservation>) -> Component {
         whole,
         embedded: p.embedded.clone(),
         policy_violations: Vec::new(),
+        unsafe_callables: unsafe_callables(&fs),
     };
     c.identity = identity(&c, &p);
     // a many-file whole weighs what its listing found, else what its parts seen weigh
@@ -477,6 +484,20 @@ fn component(key: String, mut fs: Vec<FileObservation>) -> Component {
         c.size = w.bytes.or_else(|| c.files.iter().map(|f| f.size).sum());
     }
     c
+}
+
+/// The dangerous callables of the files, split from their comma-separated reasons.
+fn unsafe_callables(fs: &[FileObservation]) -> Vec<String> {
+    let mut v: Vec<String> = fs
+        .iter()
+        .filter_map(|f| f.unsafe_reason.as_deref())
+        .flat_map(|r| r.split(','))
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// How each identity field was established.

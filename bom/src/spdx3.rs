@@ -173,6 +173,11 @@ impl Doc {
                 "statement": format!("{}: {rule}", event::POLICY_VIOLATION),
             }));
         }
+        // An unsafe pickle: "aibom.artifact.unsafe_reason: os.system".
+        if !c.unsafe_callables.is_empty() {
+            let reason = c.unsafe_callables.join(", ");
+            self.annotate(&pkg, format!("{}: {reason}", attr::ARTIFACT_UNSAFE_REASON));
+        }
         pkg
     }
 }

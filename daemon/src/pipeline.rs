@@ -88,9 +88,8 @@ impl Pipeline {
     ) -> Self {
         self.normalizer = Normalizer::new(n);
         self.normalizer.set_filter(filter);
-        // only the budget changes: the hash workers started by `new` are kept
-        self.identifier.set_cache_bytes(i.cache_bytes);
-        self.identifier.set_hash_max_bytes(i.hash_max_bytes);
+        // the hash workers started by `new` are kept
+        self.identifier.configure(i);
         self
     }
 
@@ -298,6 +297,8 @@ impl Pipeline {
         for pid in self.dedup.exits(Instant::now(), true) {
             self.fanout.exit(pid);
         }
+        // the last metrics export carries what the shutdown's hashes and scans counted
+        self.gauges();
         self.fanout.flush(true, &self.stats);
         self.gauges();
     }
@@ -379,6 +380,7 @@ impl Pipeline {
         Stats::set(&st.normalize_evictions, self.normalizer.cache_stats().2);
         let (timeouts, refused) = self.identifier.io_stalls();
         Stats::set(&st.identify_io_stalls, timeouts + refused);
+        Stats::set(&st.unsafe_scan_stopped, self.identifier.scans_stopped());
     }
 }
 

@@ -77,6 +77,8 @@ pub struct Stats {
     pub api_dropped: AtomicU64,
     /// Artifact reads that timed out or were refused while the I/O pool was stuck.
     pub identify_io_stalls: AtomicU64,
+    /// Pickle-based files whose scan for dangerous imports stopped early.
+    pub unsafe_scan_stopped: AtomicU64,
 }
 
 impl Stats {
@@ -165,6 +167,7 @@ impl Stats {
             m::API_TLS_LIBRARIES => &self.api_tls_libraries,
             m::API_DROPPED => &self.api_dropped,
             m::IDENTIFY_IO_STALLS => &self.identify_io_stalls,
+            m::IDENTIFY_UNSAFE_SCAN_STOPPED => &self.unsafe_scan_stopped,
             _ => return None,
         })
     }

@@ -399,6 +399,7 @@ mod tests {
             "runtime_artifacts",
             "runtime_violations",
             "runtime_api_calls",
+            "runtime_unsafe_scans",
         ] {
             assert!(c.tables.contains(t));
             assert!(distributed.contains(&format!(

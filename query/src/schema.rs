@@ -12,7 +12,8 @@
 use crate::cluster::Cluster;
 use crate::db::Db;
 use crate::tables::{
-    quote_ident, Target, API_CALLS_TABLE, ARTIFACTS_TABLE, EVENTS_TABLE, VIOLATIONS_TABLE,
+    quote_ident, Target, API_CALLS_TABLE, ARTIFACTS_TABLE, EVENTS_TABLE, UNSAFE_SCANS_TABLE,
+    VIOLATIONS_TABLE,
 };
 use aibom_semconv::{attr, event, record};
 use anyhow::{bail, Context, Result};
@@ -80,6 +81,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "0012_runtime_events_parts.sql",
         include_str!("../schema/0012_runtime_events_parts.sql"),
     ),
+    (
+        13,
+        "0013_runtime_unsafe_scans.sql",
+        include_str!("../schema/0013_runtime_unsafe_scans.sql"),
+    ),
 ];
 
 /// SQL fragments templates inline with `{{sql:NAME}}` (not migrations themselves).
@@ -95,6 +101,10 @@ pub const FRAGMENTS: &[(&str, &str)] = &[
     (
         "runtime_api_calls.select",
         include_str!("../schema/runtime_api_calls.select.sql"),
+    ),
+    (
+        "runtime_unsafe_scans.select",
+        include_str!("../schema/runtime_unsafe_scans.select.sql"),
     ),
 ];
 
@@ -181,6 +191,12 @@ const NAMES: &[(&str, &str)] = &[
         attr::HTTP_RESPONSE_STATUS_CODE,
     ),
     ("event.API_CALL", event::API_CALL),
+    ("attr.ARTIFACT_UNSAFE", attr::ARTIFACT_UNSAFE),
+    ("attr.ARTIFACT_UNSAFE_REASON", attr::ARTIFACT_UNSAFE_REASON),
+    (
+        "attr.ARTIFACT_UNSAFE_SCAN_ERROR",
+        attr::ARTIFACT_UNSAFE_SCAN_ERROR,
+    ),
     // Placeholders of migration 0005 (deployed, so unchanged), written before semconv had
     // these names: the same semconv constants.
     ("names.CONTAINER_ID", attr::CONTAINER_ID),
@@ -456,6 +472,10 @@ pub async fn migrate(
             API_CALLS_TABLE.to_string(),
             format!("toDateTime(time) + toIntervalDay({ttl_days})"),
         ),
+        (
+            UNSAFE_SCANS_TABLE.to_string(),
+            format!("toDateTime(time) + toIntervalDay({ttl_days})"),
+        ),
     ];
     for (name, col) in COLLECTOR_TABLES {
         ttls.push((
@@ -609,8 +629,8 @@ mod tests {
 
     #[test]
     fn the_api_calls_view_keeps_api_call_records_with_typed_columns() {
-        let (_, name, tpl) = MIGRATIONS.iter().find(|m| m.0 == 11).unwrap();
-        assert_eq!(*name, "0011_runtime_api_calls.sql");
+        let (v, name, tpl) = MIGRATIONS.iter().find(|m| m.0 == 11).unwrap();
+        assert_eq!((*v, *name), (11, "0011_runtime_api_calls.sql"));
         let sql = render(tpl, &target()).unwrap();
         for (name, col) in [
             (attr::API_PROVIDER, "api_provider"),
@@ -636,6 +656,35 @@ mod tests {
         )));
         assert!(sql.contains(&format!("= '{}'", event::API_CALL)));
         let select = fragment("runtime_api_calls.select", &target()).unwrap();
+        assert_eq!(sql.matches(&select).count(), 2, "view and backfill");
+    }
+
+    #[test]
+    fn the_unsafe_scans_view_keeps_scanned_identified_records_with_their_verdict() {
+        let (v, name, tpl) = MIGRATIONS.iter().find(|m| m.0 == 13).unwrap();
+        assert_eq!(*name, "0013_runtime_unsafe_scans.sql");
+        assert_eq!(MIGRATIONS.last().unwrap().0, *v);
+        let sql = render(tpl, &target()).unwrap();
+        for (name, col) in [
+            (attr::ARTIFACT_UNSAFE_REASON, "artifact_unsafe_reason"),
+            (
+                attr::ARTIFACT_UNSAFE_SCAN_ERROR,
+                "artifact_unsafe_scan_error",
+            ),
+            (attr::ARTIFACT_SHA256, "artifact_sha256"),
+        ] {
+            assert!(
+                sql.contains(&format!("LogAttributes['{name}'] AS {col}")),
+                "{col}"
+            );
+        }
+        // true/false as sent, NULL (unknown) when absent
+        assert!(sql.contains(&format!(
+            "LogAttributes['{}'] = 'false', false, NULL) AS artifact_unsafe",
+            attr::ARTIFACT_UNSAFE
+        )));
+        assert!(sql.contains(&format!("= '{}'", event::ARTIFACT_IDENTIFIED)));
+        let select = fragment("runtime_unsafe_scans.select", &target()).unwrap();
         assert_eq!(sql.matches(&select).count(), 2, "view and backfill");
     }
 

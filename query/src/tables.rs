@@ -15,6 +15,10 @@ pub const VIOLATIONS_TABLE: &str = "runtime_violations";
 /// AI API calls (migration 0011): what `GET .../api-calls` lists.
 pub const API_CALLS_TABLE: &str = "runtime_api_calls";
 
+/// Scans of pickle-based files for dangerous imports (migration 0012): the summary's
+/// `unsafe_artifacts`, the AI-BOM marks.
+pub const UNSAFE_SCANS_TABLE: &str = "runtime_unsafe_scans";
+
 /// Where the rendered SQL goes: database and collector table prefix (validated identifiers).
 #[derive(Clone, Debug)]
 pub struct Target {

@@ -42,7 +42,8 @@ const MAY_BE_ZERO: &[(&str, &str)] = &[
 ];
 
 /// Panels that return no rows after a healthy run without a policy or without AI API calls,
-/// the table they read, and why. They must have rows exactly when the run stored some in that
+/// the table they read (with the panel's own condition when it has one, ending in `AND`), and
+/// why. They must have rows exactly when the run stored some in that
 /// table (checked against the data).
 const MAY_BE_EMPTY: &[(&str, &str, &str)] = &[
     (
@@ -59,6 +60,12 @@ const MAY_BE_EMPTY: &[(&str, &str, &str)] = &[
         "AI APIs called",
         "runtime_api_calls",
         "the example app calls no AI API",
+    ),
+    (
+        "Unsafe serialized models",
+        // only files whose scan found a dangerous import are listed
+        "runtime_unsafe_scans WHERE artifact_unsafe = true AND",
+        "the example app loads no unsafe pickle (its pickle-based files are scanned: benign)",
     ),
 ];
 
@@ -498,16 +505,7 @@ fn overview_shows_policy_violations_by_rule_and_the_latest_ones() {
 #[test]
 fn overview_shows_the_ai_apis_called() {
     use aibom_semconv::{api_provider, api_seen_by, event, record};
-    let board = dashboards()
-        .into_iter()
-        .find(|d| d.uid() == "aibom-overview")
-        .unwrap();
-    let panel = board
-        .panels()
-        .into_iter()
-        .find(|p| p["title"] == "AI APIs called")
-        .expect("no panel \"AI APIs called\"");
-    let sql = panel["targets"][0]["rawSql"].as_str().unwrap().to_string();
+    let sql = overview_panel_sql("AI APIs called");
     for a in [
         attr::API_PROVIDER,
         attr::SERVER_ADDRESS,
@@ -581,19 +579,7 @@ fn overview_shows_the_ai_apis_called() {
         ],
         false,
     );
-    let range = TimeRange {
-        from: now - chrono::Duration::hours(1),
-        to: now + chrono::Duration::minutes(1),
-        interval_ms: 3_600_000,
-    };
-    let run = |host: Var| {
-        let mut vars = Vars::new();
-        vars.insert("project".into(), Var::one("demo"));
-        vars.insert("host".into(), host);
-        vars.insert("container".into(), Var::all(Vec::new()));
-        let sql = grafana::interpolate(&sql, &vars, &range).unwrap();
-        query(&ch, &sql).unwrap_or_else(|e| panic!("{e}\n{sql}"))
-    };
+    let run = |host: Var| run_for_demo(&ch, &sql, host, now);
     let rows = run(Var::all(vec!["node-1".into(), "node-2".into()]));
     let got: Vec<(String, String, String, f64, f64)> = rows
         .iter()
@@ -632,6 +618,109 @@ fn overview_shows_the_ai_apis_called() {
     assert_eq!(one.len(), 1, "{one:?}");
     assert_eq!(num(&one[0]["calls"]), 4.0);
     assert!(run(Var::one("no-such-host")).is_empty());
+}
+
+/// The overview's "Unsafe serialized models" panel, run as Grafana runs it against a real
+/// ClickHouse engine holding `aibom.artifact.identified` records shaped as rotel writes them:
+/// only files whose latest scan is unsafe, with the callables; a safe file, a scan that
+/// stopped early and an unscanned file are not listed; the host selection applies. No root
+/// needed (no aibomd run).
+#[test]
+fn overview_shows_the_unsafe_serialized_models() {
+    use aibom_semconv::{event, record};
+    let sql = overview_panel_sql("Unsafe serialized models");
+    for a in [attr::ARTIFACT_UNSAFE, attr::ARTIFACT_UNSAFE_REASON] {
+        assert!(sql.contains(&column_of(a)), "the panel lacks {a}");
+    }
+    let Some(ch) = common::migrated_clickhouse() else {
+        return;
+    };
+    let now = Utc::now();
+    let base = now.timestamp_nanos_opt().unwrap() - 600 * 1_000_000_000;
+    let scanned = |t: i64, path: &str, verdict: &[(&'static str, &'static str)], node: &str| {
+        let mut a = vec![
+            (record::EVENT_NAME, event::ARTIFACT_IDENTIFIED),
+            (attr::PROJECT_ID, "demo"),
+            (attr::FILE_PATH, path),
+            (attr::ARTIFACT_FORMAT, "pickle"),
+            (attr::PROCESS_PID, "100"),
+        ];
+        a.extend_from_slice(verdict);
+        common::log_row(base + t * 1_000_000_000, &a, &[(attr::HOST_NAME, node)])
+    };
+    let evil = [
+        (attr::ARTIFACT_UNSAFE, "true"),
+        (attr::ARTIFACT_UNSAFE_REASON, "posix.system"),
+    ];
+    ch.insert_logs(
+        &[
+            scanned(1, "/m/evil.pkl", &evil, "node-1"),
+            scanned(2, "/m/ok.pt", &[(attr::ARTIFACT_UNSAFE, "false")], "node-1"),
+            scanned(
+                3,
+                "/m/cut.pkl",
+                &[(
+                    attr::ARTIFACT_UNSAFE_SCAN_ERROR,
+                    "truncated pickle: no STOP opcode",
+                )],
+                "node-1",
+            ),
+            scanned(4, "/m/plain.safetensors", &[], "node-1"),
+            scanned(5, "/m/evil2.pt", &evil, "node-2"),
+        ],
+        false,
+    );
+    let run = |host: Var| run_for_demo(&ch, &sql, host, now);
+    let rows = run(Var::all(vec!["node-1".into(), "node-2".into()]));
+    let files: Vec<&str> = rows.iter().map(|r| r["file"].as_str().unwrap()).collect();
+    assert_eq!(
+        files,
+        ["/m/evil2.pt", "/m/evil.pkl"],
+        "latest first: {rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r["dangerous_imports"] == "posix.system"),
+        "{rows:?}"
+    );
+    let one = run(Var::one("node-2"));
+    assert_eq!(one.len(), 1, "{one:?}");
+    assert_eq!(one[0]["file"], "/m/evil2.pt");
+}
+
+/// The SQL of the overview's panel titled `title`.
+fn overview_panel_sql(title: &str) -> String {
+    let board = dashboards()
+        .into_iter()
+        .find(|d| d.uid() == "aibom-overview")
+        .unwrap();
+    let panel = board
+        .panels()
+        .into_iter()
+        .find(|p| p["title"] == title)
+        .unwrap_or_else(|| panic!("no panel {title:?}"));
+    panel["targets"][0]["rawSql"].as_str().unwrap().to_string()
+}
+
+/// Runs a panel's SQL as Grafana would for project `demo`, the last hour up to `now`,
+/// the `host` selection and every container.
+fn run_for_demo(
+    ch: &common::ClickHouse,
+    sql: &str,
+    host: Var,
+    now: chrono::DateTime<Utc>,
+) -> Vec<Map<String, Value>> {
+    let range = TimeRange {
+        from: now - chrono::Duration::hours(1),
+        to: now + chrono::Duration::minutes(1),
+        interval_ms: 3_600_000,
+    };
+    let mut vars = Vars::new();
+    vars.insert("project".into(), Var::one("demo"));
+    vars.insert("host".into(), host);
+    vars.insert("container".into(), Var::all(Vec::new()));
+    let sql = grafana::interpolate(sql, &vars, &range).unwrap();
+    query(ch, &sql).unwrap_or_else(|e| panic!("{e}\n{sql}"))
 }
 
 // ------------------------------------------------------------------ end to end
@@ -936,7 +1025,10 @@ fn every_panel_and_variable_returns_rows_from_an_end_to_end_run() {
     let stored = |table: &str| {
         count(
             &run.ch,
-            &format!("SELECT count() FROM {table} WHERE project_id = 'demo'"),
+            &match table.strip_suffix(" AND") {
+                Some(cond) => format!("SELECT count() FROM {cond} AND project_id = 'demo'"),
+                None => format!("SELECT count() FROM {table} WHERE project_id = 'demo'"),
+            },
         )
     };
     let mut report = Vec::new();

@@ -237,6 +237,28 @@ pub mod attr {
     ///
     /// Values: [`crate::artifact_type`].
     pub const ARTIFACT_TYPE: &str = "aibom.artifact.type";
+    /// Whether the serialized file imports a dangerous callable when loaded (a pickle, legacy
+    /// PyTorch `.bin/.pt/.pth/.ckpt`, the pickles inside a PyTorch zip, joblib, an object-dtype
+    /// `.npy`).
+    ///
+    /// aibomd walks the pickle opcodes (never unpickling), collects every imported callable
+    /// (`GLOBAL`, `INST`, `STACK_GLOBAL` with its strings, also through the memo) and judges them
+    /// against a list of dangerous modules and functions modelled on picklescan's (`os`, `posix`,
+    /// `subprocess`, `builtins.eval`/`exec`, `socket`, `runpy`, ...). Absent for files that are not
+    /// pickle-based, and when the scan could not finish without finding one
+    /// (`aibom.artifact.unsafe_scan_error` says why).
+    ///
+    /// Type `boolean`.
+    pub const ARTIFACT_UNSAFE: &str = "aibom.artifact.unsafe";
+    /// The dangerous callables the file imports (`module.name`, comma-separated, sorted).
+    ///
+    /// Type `string`.
+    pub const ARTIFACT_UNSAFE_REASON: &str = "aibom.artifact.unsafe_reason";
+    /// Why the scan for dangerous callables did not read the whole file (truncated or corrupt
+    /// pickle, the `[identify] unsafe_scan_max_bytes` limit).
+    ///
+    /// Type `string`.
+    pub const ARTIFACT_UNSAFE_SCAN_ERROR: &str = "aibom.artifact.unsafe_scan_error";
     /// Bytes of the whole's files, from the same listing.
     ///
     /// Type `int`.
@@ -1120,6 +1142,11 @@ pub mod metric {
     ///
     /// Counter, unit `{file}`.
     pub const HASH_SKIPPED: &str = "aibom.hash.skipped";
+    /// Pickle-based files whose scan for dangerous callables stopped early (the byte limit, a
+    /// truncated or corrupt pickle).
+    ///
+    /// Counter, unit `{file}`.
+    pub const IDENTIFY_UNSAFE_SCAN_STOPPED: &str = "aibom.identify.unsafe_scan.stopped";
 }
 
 /// Keys of a JSON Lines event record that are not attributes.
@@ -1169,6 +1196,9 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::ARTIFACT_SHA256_SOURCE,
     attr::ARTIFACT_SOURCE_URL,
     attr::ARTIFACT_TYPE,
+    attr::ARTIFACT_UNSAFE,
+    attr::ARTIFACT_UNSAFE_REASON,
+    attr::ARTIFACT_UNSAFE_SCAN_ERROR,
     attr::ARTIFACT_WHOLE_BYTES,
     attr::ARTIFACT_WHOLE_FILES,
     attr::ARTIFACT_WHOLE_ID,
@@ -1281,6 +1311,7 @@ pub const METRICS: &[&str] = &[
     metric::EXPORT_REJECTED,
     metric::EXPORT_AUTH_FAILURES,
     metric::HASH_SKIPPED,
+    metric::IDENTIFY_UNSAFE_SCAN_STOPPED,
 ];
 
 /// Every attribute's definition, sorted by name (as [`ALL_ATTRIBUTES`]).
@@ -1580,6 +1611,30 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         stability: Stability::Development,
         brief: "Artifact type: model, dataset, prompt, tool, config, accelerator.",
         values: artifact_type::ALL,
+    },
+    AttributeDef {
+        name: attr::ARTIFACT_UNSAFE,
+        ty: AttrType::Boolean,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Whether the serialized file imports a dangerous callable when loaded (a pickle, legacy PyTorch `.bin/.pt/.pth/.ckpt`, the pickles inside a PyTorch zip, joblib, an object-dtype `.npy`).",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::ARTIFACT_UNSAFE_REASON,
+        ty: AttrType::String,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "The dangerous callables the file imports (`module.name`, comma-separated, sorted).",
+        values: &[],
+    },
+    AttributeDef {
+        name: attr::ARTIFACT_UNSAFE_SCAN_ERROR,
+        ty: AttrType::String,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "Why the scan for dangerous callables did not read the whole file (truncated or corrupt pickle, the `[identify] unsafe_scan_max_bytes` limit).",
+        values: &[],
     },
     AttributeDef {
         name: attr::ARTIFACT_WHOLE_BYTES,
@@ -2151,6 +2206,9 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ARTIFACT_SHA256_SOURCE,
             attr::ARTIFACT_SHA256_ERROR,
             attr::ARTIFACT_IDENTITY_ERROR,
+            attr::ARTIFACT_UNSAFE,
+            attr::ARTIFACT_UNSAFE_REASON,
+            attr::ARTIFACT_UNSAFE_SCAN_ERROR,
             attr::ACCELERATOR_VENDOR,
             attr::ACCELERATOR_KIND,
             attr::ACCELERATOR_INDEX,
@@ -2223,6 +2281,9 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ARTIFACT_SHA256_SOURCE,
             attr::ARTIFACT_SHA256_ERROR,
             attr::ARTIFACT_IDENTITY_ERROR,
+            attr::ARTIFACT_UNSAFE,
+            attr::ARTIFACT_UNSAFE_REASON,
+            attr::ARTIFACT_UNSAFE_SCAN_ERROR,
             attr::ACCELERATOR_VENDOR,
             attr::ACCELERATOR_KIND,
             attr::ACCELERATOR_INDEX,
@@ -2298,6 +2359,9 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ARTIFACT_SHA256_SOURCE,
             attr::ARTIFACT_SHA256_ERROR,
             attr::ARTIFACT_IDENTITY_ERROR,
+            attr::ARTIFACT_UNSAFE,
+            attr::ARTIFACT_UNSAFE_REASON,
+            attr::ARTIFACT_UNSAFE_SCAN_ERROR,
             attr::ACCELERATOR_VENDOR,
             attr::ACCELERATOR_KIND,
             attr::ACCELERATOR_INDEX,
@@ -2644,5 +2708,11 @@ pub const METRIC_DEFS: &[MetricDef] = &[
         instrument: Instrument::Counter,
         unit: "{file}",
         brief: "Files not hashed because they are larger than identify.hash_max_bytes (their sha256_error says so).",
+    },
+    MetricDef {
+        name: metric::IDENTIFY_UNSAFE_SCAN_STOPPED,
+        instrument: Instrument::Counter,
+        unit: "{file}",
+        brief: "Pickle-based files whose scan for dangerous callables stopped early (the byte limit, a truncated or corrupt pickle).",
     },
 ];

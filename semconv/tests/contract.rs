@@ -73,6 +73,9 @@ fn attribute_names() {
         attr::ARTIFACT_SHA256_EXPECTED => "aibom.artifact.sha256_expected",
         attr::ARTIFACT_SHA256_ERROR => "aibom.artifact.sha256_error",
         attr::ARTIFACT_IDENTITY_ERROR => "aibom.artifact.identity_error",
+        attr::ARTIFACT_UNSAFE => "aibom.artifact.unsafe",
+        attr::ARTIFACT_UNSAFE_REASON => "aibom.artifact.unsafe_reason",
+        attr::ARTIFACT_UNSAFE_SCAN_ERROR => "aibom.artifact.unsafe_scan_error",
         attr::ARTIFACT_SHA256_SOURCE => "aibom.artifact.sha256_source",
         attr::ACCELERATOR_VENDOR => "aibom.accelerator.vendor",
         attr::ACCELERATOR_KIND => "aibom.accelerator.kind",
@@ -330,6 +333,7 @@ fn metric_names_and_instruments() {
         metric::EXPORT_REJECTED => "aibom.export.rejected",
         metric::EXPORT_AUTH_FAILURES => "aibom.export.auth_failures",
         metric::HASH_SKIPPED => "aibom.hash.skipped",
+        metric::IDENTIFY_UNSAFE_SCAN_STOPPED => "aibom.identify.unsafe_scan.stopped",
     }
     let gauges = [
         metric::QUEUE_DEPTH,
@@ -340,7 +344,7 @@ fn metric_names_and_instruments() {
         metric::SCANS_ACTIVE,
         metric::API_TLS_LIBRARIES,
     ];
-    assert_eq!(METRICS.len(), 32);
+    assert_eq!(METRICS.len(), 33);
     for m in METRICS {
         let want = if gauges.contains(m) {
             Instrument::Gauge

@@ -168,6 +168,7 @@ fn observation(
             skipped: w.listing.as_ref().map(|l| l.skipped),
         }),
         embedded: a.embedded,
+        unsafe_reason: a.unsafe_scan.as_ref().and_then(|u| u.reason()),
     }
 }
 

@@ -58,9 +58,15 @@ impl Sink for ConsoleSink {
                 v.action.as_str(),
             )?);
         }
+        let danger = r
+            .artifact
+            .as_ref()
+            .and_then(|a| a.unsafe_scan.as_ref()?.reason())
+            .map(|c| format!(" UNSAFE (loading calls {})", printable(&c)))
+            .unwrap_or_default();
         writeln!(
             std::io::stderr(),
-            "{t} {:>7} {comm:<15} {:<5} {path}{size}{count}",
+            "{t} {:>7} {comm:<15} {:<5} {path}{size}{count}{danger}",
             r.pid(),
             r.mode.as_str()
         )?;

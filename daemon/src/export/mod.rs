@@ -190,6 +190,14 @@ pub fn visit_attributes<'a>(r: &'a AccessRecord, mut out: impl FnMut(&'static st
                 opt(attr::ARTIFACT_WHOLE_SKIPPED, Some(int(l.skipped)));
             }
         }
+        if let Some(u) = &x.unsafe_scan {
+            opt(attr::ARTIFACT_UNSAFE, u.verdict().map(Value::Bool));
+            opt(
+                attr::ARTIFACT_UNSAFE_REASON,
+                u.reason().map(|r| Value::Str(r.into())),
+            );
+            opt(attr::ARTIFACT_UNSAFE_SCAN_ERROR, os(&u.error));
+        }
         if let Some(acc) = &x.accelerator {
             opt(attr::ACCELERATOR_VENDOR, Some(s(acc.vendor)));
             opt(attr::ACCELERATOR_KIND, Some(s(acc.kind)));

@@ -319,6 +319,16 @@ impl Columns {
             let via = format!("via {}", printable(&path_string(v.as_os_str().as_bytes())));
             self.line(out, ["", "", "", "", "", "", "", "", "", &via]);
         }
+        if let Some(u) = &a.unsafe_scan {
+            let note = match (u.reason(), &u.error) {
+                (Some(r), _) => Some(format!("UNSAFE: loading it calls {r}")),
+                (None, Some(e)) => Some(format!("unsafe-import scan incomplete: {e}")),
+                (None, None) => None,
+            };
+            if let Some(n) = note {
+                self.line(out, ["!", "", "", "", "", "", "", "", "", &printable(&n)]);
+            }
+        }
         for v in &row.violations {
             self.line(out, ["!", "", "", "", "", "", "", "", "", &printable(v)]);
         }

@@ -1,7 +1,8 @@
 //! SHA-256 of artifacts: free for Hugging Face LFS blobs (their name is the hash; Ollama
 //! store blobs likewise, see `provider::ollama_blob_digest`), else
 //! computed once per file version on a bounded worker pool, off the hot path, streaming
-//! (never reading a file into memory), and cached.
+//! (never reading a file into memory), and cached. The same workers scan pickle-based
+//! files for dangerous imports ([`super::unsafe_scan`]) on the same descriptor.
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -10,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
-use crate::model::FileVersion;
+use crate::model::{FileVersion, UnsafeScan};
 
 /// The sha256 a Hugging Face LFS blob path spells: `.../blobs/<64 lowercase hex>`.
 ///
@@ -101,20 +102,68 @@ fn describe(e: &std::io::Error) -> String {
     }
 }
 
+/// What a worker does with one file besides hashing it.
+#[derive(Debug, Clone, Default)]
+pub struct Job {
+    /// The sha256 and its `aibom.artifact.sha256_source` when known without reading the
+    /// file (a store names its blobs by it): not hashed again.
+    pub known_sha256: Option<(String, &'static str)>,
+    /// Scan for dangerous imports: the name the file was opened as and the byte limit.
+    pub scan: Option<(String, u64)>,
+    /// The uid of the process that opened it: its jobs count against its share.
+    pub uid: Option<u32>,
+}
+
+/// What the workers found about one file version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Digest {
+    /// The sha256, or why there is none.
+    pub sha256: Result<String, String>,
+    /// Its `aibom.artifact.sha256_source`.
+    pub source: &'static str,
+    /// The scan for dangerous imports, when one was asked for.
+    pub unsafe_scan: Option<UnsafeScan>,
+}
+
 /// A finished hash job.
 #[derive(Debug, Clone)]
 pub struct HashDone {
     pub version: FileVersion,
-    pub result: Result<String, String>,
+    pub result: Digest,
+}
+
+/// Runs `job` on `file` (verified to be `version`): scan, then hash unless known.
+fn work(
+    file: &File,
+    version: FileVersion,
+    job: Job,
+    limit: Option<std::time::Duration>,
+    stop: &AtomicBool,
+) -> Digest {
+    let unsafe_scan = job
+        .scan
+        .map(|(name, max)| super::unsafe_scan::scan(file, version.size, &name, max));
+    let (sha256, source) = match job.known_sha256 {
+        Some((sha, source)) => (Ok(sha), source),
+        None => (
+            sha256_fd_until(file, version, limit, stop),
+            aibom_semconv::hash_source::COMPUTED,
+        ),
+    };
+    Digest {
+        sha256,
+        source,
+        unsafe_scan,
+    }
 }
 
 /// Worker pool with a bounded queue and a cache of results by [`FileVersion`].
-/// Hash results remembered: about 200 bytes each (version, 64 hex digits, LRU node), so
-/// at most about 6 MiB.
+/// Hash results remembered: about 250 bytes each (version, 64 hex digits, scan verdict,
+/// LRU node; a dangerous file's callables more), so about 8 MiB.
 const MAX_RESULTS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(32_768).unwrap();
 
 pub struct HashPool {
-    jobs: Option<std_mpsc::SyncSender<(FileVersion, File)>>,
+    jobs: Option<std_mpsc::SyncSender<(FileVersion, File, Job)>>,
     /// Files larger than this are not hashed (`identify.hash_max_bytes`).
     max_bytes: u64,
     /// Jobs one uid may have queued or running at once: half the queue, so one user
@@ -127,7 +176,7 @@ pub struct HashPool {
     /// Set when the pool is dropped: a worker stops its current hash at the next chunk.
     stop: Arc<AtomicBool>,
     /// Results by version, least recently used evicted first.
-    cache: lru::LruCache<FileVersion, Result<String, String>>,
+    cache: lru::LruCache<FileVersion, Digest>,
     /// Jobs queued or running, and the uid each is counted for.
     pending: HashMap<FileVersion, Option<u32>>,
     /// Lookups answered from the cache.
@@ -147,7 +196,7 @@ impl HashPool {
 
     /// [`HashPool::new`] whose jobs give up after `limit` each.
     pub fn with_limit(workers: usize, queue: usize, limit: Option<std::time::Duration>) -> Self {
-        let (jtx, jrx) = std_mpsc::sync_channel::<(FileVersion, File)>(queue.max(1));
+        let (jtx, jrx) = std_mpsc::sync_channel::<(FileVersion, File, Job)>(queue.max(1));
         let (dtx, drx) = std_mpsc::channel();
         let jrx = Arc::new(Mutex::new(jrx));
         let stop = Arc::new(AtomicBool::new(false));
@@ -158,8 +207,10 @@ impl HashPool {
                     .name(format!("aibomd-hash-{i}"))
                     .spawn(move || loop {
                         let job = jrx.lock().expect("hash queue lock").recv();
-                        let Ok((version, file)) = job else { return };
-                        let result = sha256_fd_until(&file, version, limit, &stop);
+                        let Ok((version, file, job)) = job else {
+                            return;
+                        };
+                        let result = work(&file, version, job, limit, &stop);
                         if dtx.send(HashDone { version, result }).is_err() {
                             return;
                         }
@@ -189,7 +240,7 @@ impl HashPool {
     }
 
     /// The cached result for `v`, if any.
-    pub fn cached(&mut self, v: &FileVersion) -> Option<Result<String, String>> {
+    pub fn cached(&mut self, v: &FileVersion) -> Option<Digest> {
         let r = self.cache.get(v).cloned();
         if r.is_some() {
             self.cache_hits += 1;
@@ -197,38 +248,48 @@ impl HashPool {
         r
     }
 
-    /// Queues `file` (verified to be version `v`, opened by a process of `uid`) for
-    /// hashing unless it is cached or queued already, larger than the byte limit (then
-    /// its result is that error at once), or `uid` has its share of the queue. Never
-    /// blocks.
-    pub fn submit(&mut self, v: FileVersion, file: File, uid: Option<u32>) {
+    /// Queues `file` (verified to be version `v`) for hashing and `job` unless it is
+    /// cached or queued already, larger than the byte limit with no known sha256 (then its
+    /// result is that error at once), or the job's uid has its share of the queue. Never
+    /// blocks; false when the job was refused (queue or share full).
+    pub fn submit(&mut self, v: FileVersion, file: File, job: Job) -> bool {
         if self.cache.contains(&v) || self.pending.contains_key(&v) {
-            return;
+            return true;
         }
-        if v.size > self.max_bytes {
+        if v.size > self.max_bytes && job.known_sha256.is_none() {
             self.skipped += 1;
             let e = format!(
                 "not hashed: {} bytes, over identify.hash_max_bytes ({})",
                 v.size, self.max_bytes
             );
-            self.cache.put(v, Err(e));
-            return;
+            let d = Digest {
+                sha256: Err(e),
+                source: aibom_semconv::hash_source::COMPUTED,
+                unsafe_scan: None,
+            };
+            self.cache.put(v, d);
+            return true;
         }
+        let uid = job.uid;
         if let Some(u) = uid {
             if self.by_uid.get(&u).copied().unwrap_or(0) >= self.uid_share {
                 self.queue_full += 1;
-                return;
+                return false;
             }
         }
-        let Some(jobs) = &self.jobs else { return };
-        match jobs.try_send((v, file)) {
+        let Some(jobs) = &self.jobs else { return false };
+        match jobs.try_send((v, file, job)) {
             Ok(()) => {
                 self.pending.insert(v, uid);
                 if let Some(u) = uid {
                     *self.by_uid.entry(u).or_default() += 1;
                 }
+                true
             }
-            Err(_) => self.queue_full += 1,
+            Err(_) => {
+                self.queue_full += 1;
+                false
+            }
         }
     }
 
@@ -335,12 +396,15 @@ mod tests {
         std::fs::write(&p, b"abc").unwrap();
         let v = FileVersion::of(&p).unwrap();
         let mut pool = HashPool::new(2, 4);
-        pool.submit(v, File::open(&p).unwrap(), None);
-        pool.submit(v, File::open(&p).unwrap(), None); // already queued: no second job
+        pool.submit(v, File::open(&p).unwrap(), Job::default());
+        // already queued: no second job
+        pool.submit(v, File::open(&p).unwrap(), Job::default());
         assert_eq!(pool.pending(), 1);
         let done = pool.wait(Duration::from_secs(10));
         assert_eq!(done.len(), 1);
-        assert!(pool.cached(&v).unwrap().unwrap().starts_with("ba7816bf"));
+        let d = pool.cached(&v).unwrap();
+        assert!(d.sha256.unwrap().starts_with("ba7816bf"));
+        assert_eq!(d.unsafe_scan, None);
         assert_eq!(pool.cache_hits, 1);
     }
 
@@ -397,15 +461,22 @@ mod tests {
         (f, v)
     }
 
+    fn of_uid(uid: u32) -> Job {
+        Job {
+            uid: Some(uid),
+            ..Job::default()
+        }
+    }
+
     #[test]
     fn a_file_over_hash_max_bytes_is_not_hashed_and_says_why() {
         let d = tempfile::tempdir().unwrap();
         let (f, v) = sparse(d.path(), "x.safetensors", 1 << 40);
         let mut pool = HashPool::new(1, 4);
         pool.set_max_bytes(1 << 30);
-        pool.submit(v, f, Some(1000));
+        pool.submit(v, f, of_uid(1000));
         assert_eq!((pool.pending(), pool.skipped), (0, 1), "no job queued");
-        let e = pool.cached(&v).unwrap().unwrap_err();
+        let e = pool.cached(&v).unwrap().sha256.unwrap_err();
         assert!(
             e.contains("hash_max_bytes") && e.contains("1099511627776"),
             "{e}"
@@ -419,11 +490,11 @@ mod tests {
         let mut pool = HashPool::new(1, 4);
         for i in 0..4 {
             let (f, v) = sparse(d.path(), &format!("a{i}"), 1 << 40);
-            pool.submit(v, f, Some(1000));
+            pool.submit(v, f, of_uid(1000));
         }
         assert_eq!((pool.pending(), pool.queue_full), (2, 2), "uid 1000 capped");
         let (f, v) = sparse(d.path(), "b", 1 << 40);
-        pool.submit(v, f, Some(2000));
+        pool.submit(v, f, of_uid(2000));
         assert_eq!(pool.pending(), 3, "another uid is not starved");
         assert!(pool.pending.contains_key(&v));
     }
@@ -437,7 +508,7 @@ mod tests {
         let f = File::open(&p).unwrap();
         let v = FileVersion::from_metadata(&f.metadata().unwrap());
         let mut pool = HashPool::new(1, 4);
-        pool.submit(v, f, None);
+        pool.submit(v, f, Job::default());
         std::thread::sleep(Duration::from_millis(200));
         let t = std::time::Instant::now();
         drop(pool);

@@ -21,6 +21,7 @@ pub mod license;
 pub mod names;
 pub mod opened;
 pub mod provider;
+pub mod unsafe_scan;
 pub mod whole;
 
 use std::fs::File;
@@ -55,6 +56,11 @@ pub struct IdentifyConfig {
     /// Largest file hashed, in bytes; a bigger one gets `sha256_error` saying so and is
     /// counted in `aibom.hash.skipped` (a sparse 1 TiB file cannot keep a worker busy).
     pub hash_max_bytes: u64,
+    /// Bytes the scan of one pickle-based file for dangerous imports may read (opcodes
+    /// and short strings; tensor payloads are skipped, not read); a scan stopped there
+    /// says so in `aibom.artifact.unsafe_scan_error` and is counted in
+    /// `aibom.identify.unsafe_scan.stopped`. 0 turns the scan off.
+    pub unsafe_scan_max_bytes: u64,
 }
 
 impl Default for IdentifyConfig {
@@ -62,6 +68,7 @@ impl Default for IdentifyConfig {
         Self {
             cache_bytes: 8 << 20,
             hash_max_bytes: 64 << 30,
+            unsafe_scan_max_bytes: unsafe_scan::DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -77,6 +84,8 @@ pub struct Identifier {
     evictions: u64,
     pool: HashPool,
     io: IoPool,
+    scan_max_bytes: u64,
+    scans_stopped: u64,
     /// Listings of many-file wholes.
     listings: whole::Listings,
 }
@@ -136,12 +145,17 @@ impl Identifier {
             pool,
             io: IoPool::new(IO_THREADS, IO_TIMEOUT),
             listings: whole::Listings::default(),
+            scan_max_bytes: cfg.unsafe_scan_max_bytes,
+            scans_stopped: 0,
         }
     }
 
-    /// Sets the byte budget of the artifact cache (evicting down to it at the next insert).
-    pub fn set_cache_bytes(&mut self, bytes: usize) {
-        self.cache_bytes = bytes;
+    /// Applies `cfg` (the cache budget, evicting down to it at the next insert, and the
+    /// scan limit for files identified from now on); the hash workers are kept.
+    pub fn configure(&mut self, cfg: &IdentifyConfig) {
+        self.cache_bytes = cfg.cache_bytes;
+        self.scan_max_bytes = cfg.unsafe_scan_max_bytes;
+        self.pool.set_max_bytes(cfg.hash_max_bytes);
     }
 
     /// Identifies the file of `rec` (cached per file version and name). Files being
@@ -267,18 +281,33 @@ impl Identifier {
             a.identity_error = Some(e);
             return a;
         }
-        let store_sha = (a.provider == aibom_semconv::provider::OLLAMA)
+        let store_sha = (a.provider == aibom_semconv::provider::OLLAMA && !writing)
             .then(|| provider::ollama_blob_digest(&rec.file_path))
             .flatten();
-        if let Some(sha) = hash::hf_blob_sha256(&rec.file_path) {
+        let free = hash::hf_blob_sha256(&rec.file_path)
+            .map(|sha| (sha, hash_source::HF_BLOB_NAME))
+            .or_else(|| store_sha.map(|sha| (sha.to_string(), hash_source::OLLAMA_DIGEST)));
+        let name = file_name(claimed_name(rec));
+        let scan = (self.scan_max_bytes > 0 && unsafe_scan::wanted(sniffed.format, &name))
+            .then_some((name, self.scan_max_bytes));
+        // the workers hash (unless the hash is free) and scan; a free hash waits for the
+        // scan only when there is one to wait for
+        let queued = match (version, opened) {
+            (Some(v), Some(file)) if free.is_none() || scan.is_some() => {
+                let job = hash::Job {
+                    known_sha256: free.clone(),
+                    scan,
+                    uid: rec.process.uid,
+                };
+                let queued = self.pool.submit(v, file, job);
+                fill_hash(&mut a, self.pool.cached(&v));
+                queued
+            }
+            _ => false,
+        };
+        if let (Some((sha, source)), false) = (free, queued) {
             a.sha256 = Some(sha);
-            a.sha256_source = Some(hash_source::HF_BLOB_NAME);
-        } else if let (Some(sha), false) = (store_sha, writing) {
-            a.sha256 = Some(sha.to_string());
-            a.sha256_source = Some(hash_source::OLLAMA_DIGEST);
-        } else if let (Some(v), Some(file)) = (version, opened) {
-            self.pool.submit(v, file, rec.process.uid);
-            fill_hash(&mut a, self.pool.cached(&v));
+            a.sha256_source = Some(source);
         }
         a
     }
@@ -374,6 +403,10 @@ impl Identifier {
 
     fn hashed(&mut self, done: Vec<hash::HashDone>) -> Vec<FileVersion> {
         for d in &done {
+            let scan = d.result.unsafe_scan.as_ref();
+            if scan.is_some_and(|s| s.error.is_some()) {
+                self.scans_stopped += 1;
+            }
             if let Some(names) = self.known.peek_mut(&d.version) {
                 for (_, a) in names.iter_mut() {
                     fill_hash(Arc::make_mut(a), Some(d.result.clone()));
@@ -398,14 +431,14 @@ impl Identifier {
         self.pool.skipped
     }
 
-    /// Sets the largest file hashed (`identify.hash_max_bytes`).
-    pub fn set_hash_max_bytes(&mut self, bytes: u64) {
-        self.pool.set_max_bytes(bytes);
-    }
-
     /// Distinct artifact versions known.
     pub fn known(&self) -> usize {
         self.known.len()
+    }
+
+    /// Pickle-based files whose scan for dangerous imports stopped early so far.
+    pub fn scans_stopped(&self) -> u64 {
+        self.scans_stopped
     }
 
     /// Artifact versions evicted from the full cache so far.
@@ -428,14 +461,15 @@ fn claimed_name(rec: &AccessRecord) -> &Path {
     &rec.absolute_path
 }
 
-/// Sets the hash (or why there is none) from a pool result, checked against the prefix
-/// the store names the file by, if any.
-fn fill_hash(a: &mut Artifact, r: Option<Result<String, String>>) {
-    match r {
-        Some(Ok(sha)) => {
-            a.sha256_source = Some(hash_source::COMPUTED);
+/// Sets the hash (or why there is none) and the unsafe-import scan from a pool result; a
+/// computed hash is checked against the prefix the store names the file by, if any.
+fn fill_hash(a: &mut Artifact, r: Option<hash::Digest>) {
+    let Some(d) = r else { return };
+    match d.sha256 {
+        Ok(sha) => {
+            a.sha256_source = Some(d.source);
             a.sha256_expected = None;
-            if let Some(claim) = &a.sha256_claimed {
+            if let (Some(claim), hash_source::COMPUTED) = (&a.sha256_claimed, d.source) {
                 if sha.starts_with(claim.as_str()) {
                     a.sha256_source = Some(hash_source::TORCH_HUB_PREFIX);
                 } else {
@@ -445,9 +479,9 @@ fn fill_hash(a: &mut Artifact, r: Option<Result<String, String>>) {
             a.sha256 = Some(sha);
             a.sha256_error = None;
         }
-        Some(Err(e)) => a.sha256_error = Some(e),
-        None => {}
+        Err(e) => a.sha256_error = Some(e),
     }
+    a.unsafe_scan = d.unsafe_scan;
 }
 
 /// What a cached artifact holds, in bytes (strings, the path, the structs, a list slot).
@@ -470,6 +504,11 @@ fn entry_bytes(path: &Path, a: &Artifact) -> usize {
         + s(&a.identity_error)
         + a.whole.as_ref().map_or(0, |w| w.id.len() + 128)
         + a.inner.iter().map(|i| entry_bytes(path, i)).sum::<usize>()
+        + a.unsafe_scan.as_ref().map_or(0, |u| {
+            std::mem::size_of::<crate::model::UnsafeScan>()
+                + u.callables.iter().map(|c| c.len() + 24).sum::<usize>()
+                + s(&u.error)
+        })
 }
 
 fn file_name(p: &Path) -> String {
@@ -489,17 +528,24 @@ mod tests {
             sha256_claimed: Some(p.to_string()),
             ..Default::default()
         };
+        let computed = |sha: &str| {
+            Some(hash::Digest {
+                sha256: Ok(sha.to_string()),
+                source: hash_source::COMPUTED,
+                unsafe_scan: None,
+            })
+        };
         let mut agree = claimed("f37072fd");
-        fill_hash(&mut agree, Some(Ok(sha.clone())));
+        fill_hash(&mut agree, computed(&sha));
         assert_eq!(agree.sha256_source, Some(hash_source::TORCH_HUB_PREFIX));
         assert_eq!(agree.sha256_expected, None);
         let mut differ = claimed("0badc0de");
-        fill_hash(&mut differ, Some(Ok(sha.clone())));
+        fill_hash(&mut differ, computed(&sha));
         assert_eq!(differ.sha256.as_deref(), Some(sha.as_str()));
         assert_eq!(differ.sha256_source, Some(hash_source::COMPUTED));
         assert_eq!(differ.sha256_expected.as_deref(), Some("0badc0de"));
         let mut none = Artifact::default();
-        fill_hash(&mut none, Some(Ok(sha)));
+        fill_hash(&mut none, computed(&sha));
         assert_eq!(
             (none.sha256_source, none.sha256_expected),
             (Some(hash_source::COMPUTED), None)

@@ -38,6 +38,10 @@ pub const ARTIFACT_NAMES: &[ArtifactName] = &[
     name(".tflite", true, true),
     name(".pb", true, false),
     name(".mlmodel", true, false),
+    // pickle-based models (scanned for dangerous imports, see `unsafe_scan`)
+    name(".pkl", true, false),
+    name(".pickle", true, false),
+    name(".joblib", true, false),
     name(".parquet", true, false),
     name(".arrow", true, false),
     name(".jsonl", true, false),

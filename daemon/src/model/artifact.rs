@@ -64,6 +64,8 @@ pub struct Artifact {
     pub version: Option<FileVersion>,
     /// Set when the file is an accelerator's device node (type `accelerator`).
     pub accelerator: Option<Accelerator>,
+    /// The scan of a pickle-based file for dangerous imports, once it ran.
+    pub unsafe_scan: Option<UnsafeScan>,
     /// The many-file whole (sharded model, dataset of many files) this file is a part
     /// of, or the model an embedded chat template belongs to.
     pub whole: Option<Arc<Whole>>,
@@ -99,6 +101,34 @@ pub struct Listing {
     pub digest: String,
     /// `aibom.artifact.whole.skipped`: files beyond the bounds or not stat'ed.
     pub skipped: u64,
+}
+
+/// What the scan of a pickle-based file found (`aibom.artifact.unsafe*`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnsafeScan {
+    /// The dangerous callables imported, `module.name`, sorted and deduplicated.
+    pub callables: Vec<String>,
+    /// Why the scan did not read the whole file.
+    pub error: Option<String>,
+}
+
+impl UnsafeScan {
+    /// `aibom.artifact.unsafe`: true on a hit, false when the whole file was read
+    /// without one, unknown (`None`) when the scan stopped early without one.
+    pub fn verdict(&self) -> Option<bool> {
+        if !self.callables.is_empty() {
+            Some(true)
+        } else if self.error.is_some() {
+            None
+        } else {
+            Some(false)
+        }
+    }
+
+    /// `aibom.artifact.unsafe_reason`: the callables, comma-separated.
+    pub fn reason(&self) -> Option<String> {
+        (!self.callables.is_empty()).then(|| self.callables.join(", "))
+    }
 }
 
 /// An accelerator a process opened (`aibom.accelerator.*`).

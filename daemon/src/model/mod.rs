@@ -15,7 +15,7 @@ mod verdict;
 
 pub use access::{AccessMode, ExecInfo, FileMeta, Opened, RawAccess, TraceEvent, TracerStats};
 pub use api::{add_tokens, ApiCall, ApiEvent, ApiEventKind, ApiField, ConnRef, Direction};
-pub use artifact::{Accelerator, Artifact, FileVersion, Listing, Whole};
+pub use artifact::{Accelerator, Artifact, FileVersion, Listing, UnsafeScan, Whole};
 pub use process::{Attribution, Container, ContainerImage, Environment, PodName};
 pub use record::{AccessRecord, RecordKind};
 pub use scan::ScanReport;

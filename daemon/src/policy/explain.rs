@@ -64,8 +64,8 @@ pub fn explain(set: &RuleSet) -> String {
         if !r.except.is_empty() {
             let _ = writeln!(out, "    except when {}", conds(&r.except, " and "));
         }
-        if r.reads(aibom_semconv::attr::ARTIFACT_SHA256) {
-            let _ = writeln!(out, "    decided when the file's sha256 is known (after hashing, unless cached or free)");
+        if r.reads_content() {
+            let _ = writeln!(out, "    decided when the file's sha256 (and, for pickle-based files, its scan for dangerous imports) is known (after hashing, unless cached or free)");
         }
         let what = match r.action {
             Action::Alert => "reported as aibom.policy.violation",

@@ -1,7 +1,7 @@
 //! Which rules of a rule set an observation breaks (no side effects).
 use std::borrow::Cow;
 
-use aibom_semconv::{attr, record};
+use aibom_semconv::record;
 
 use super::file::RuleSet;
 use crate::export::{visit_attributes, Value};
@@ -44,7 +44,8 @@ fn text(v: Value<'_>) -> String {
 }
 
 /// Indexes of the rules of `set` that `rec` breaks and that can be decided on it: a rule
-/// reading `aibom.artifact.sha256` once the hash is known (or failed), the others on
+/// reading `aibom.artifact.sha256` or `aibom.artifact.unsafe*` once the hash (and the
+/// scan run with it) is known (or failed), the others on
 /// access and API call records.
 pub fn violated(set: &RuleSet, keys: &Keys, rec: &AccessRecord) -> Vec<usize> {
     if set.rules.is_empty() || rec.kind == RecordKind::Violation {
@@ -65,7 +66,7 @@ pub fn violated(set: &RuleSet, keys: &Keys, rec: &AccessRecord) -> Vec<usize> {
         .iter()
         .enumerate()
         .filter(|(_, r)| {
-            if r.reads(attr::ARTIFACT_SHA256) {
+            if r.reads_content() {
                 hash_known
             } else {
                 matches!(rec.kind, RecordKind::Access | RecordKind::ApiCall)

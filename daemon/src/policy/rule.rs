@@ -71,6 +71,21 @@ impl Rule {
         self.keys().any(|k| k == key)
     }
 
+    /// True when the rule reads what only the hash workers learn from the whole file:
+    /// `aibom.artifact.sha256` or the unsafe-import scan (`aibom.artifact.unsafe*`).
+    /// Such a rule is decided once the hash is known (or failed).
+    pub fn reads_content(&self) -> bool {
+        use aibom_semconv::attr;
+        [
+            attr::ARTIFACT_SHA256,
+            attr::ARTIFACT_UNSAFE,
+            attr::ARTIFACT_UNSAFE_REASON,
+            attr::ARTIFACT_UNSAFE_SCAN_ERROR,
+        ]
+        .iter()
+        .any(|k| self.reads(k))
+    }
+
     /// Whether an observation whose attribute values `get` returns breaks the rule.
     pub fn violated_by<'a>(&self, get: impl Fn(&str) -> Option<Cow<'a, str>>) -> bool {
         let holds = |c: &Cond| get(c.key).is_some_and(|v| c.matches(&v));

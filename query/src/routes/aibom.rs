@@ -13,7 +13,7 @@
 //! path) lists them: CycloneDX property `aibom:policy.violation`, SPDX `Annotation`.
 //! The AI APIs the project called (`aibom.api.call` records, one per provider, server address
 //! and port) are CycloneDX `services`, SPDX `software_Package`s (see `aibom_bom::spdx3`).
-use super::{api_calls, violations, Shared};
+use super::{api_calls, unsafe_scans, violations, Shared};
 use crate::error::ApiError;
 use crate::params;
 use crate::tables::EVENTS_TABLE;
@@ -151,7 +151,14 @@ fn non_empty(s: String) -> Option<String> {
 }
 
 impl FileRow {
-    fn observation(self, project: &str, accel: &HashMap<u32, Vec<String>>) -> FileObservation {
+    /// The observation of this path; `accel`: the accelerators of each process;
+    /// `unsafe_reason`: its latest scan's dangerous imports.
+    fn observation(
+        self,
+        project: &str,
+        accel: &HashMap<u32, Vec<String>>,
+        unsafe_reason: Option<String>,
+    ) -> FileObservation {
         let devices: BTreeSet<&String> = self
             .processes
             .iter()
@@ -196,6 +203,7 @@ impl FileRow {
                 skipped: None,
             }),
             embedded: non_empty(self.embedded),
+            unsafe_reason,
         }
     }
 }
@@ -227,7 +235,8 @@ fn mark_violations(ev: &mut Evidence, rules: &HashMap<String, Vec<String>>) {
             with hash, license, purl, the paths it was loaded from and the processes that loaded it; \
             the accelerators those processes opened (CycloneDX property `aibom:accelerator.devices`, SPDX comment); \
             the project is the root component; a component whose files broke policy rules names each rule \
-            (CycloneDX property `aibom:policy.violation`, SPDX `Annotation`); the AI APIs it called are CycloneDX `services` \
+            (CycloneDX property `aibom:policy.violation`, SPDX `Annotation`); an unsafe pickle-based file (dangerous imports) \
+            gives its component the CycloneDX properties `aibom:unsafe` and `aibom:unsafe_reason` and an SPDX `Annotation`; the AI APIs it called are CycloneDX `services` \
             (endpoints, properties `aibom:api.provider`, `aibom:api.model`, `aibom:api.operation`, `aibom:api.calls`, `aibom:api.seen_by`), \
             SPDX `software_Package`s with annotations. A project with no events gets a document with no components.",
             content(
@@ -252,7 +261,7 @@ pub async fn get(
         Some(BomFormat::CyclonedxJson) => Format::CycloneDxJson,
         Some(BomFormat::Spdx3Json) => Format::Spdx3Json,
     };
-    let (rows, rules, services, accel) = tokio::try_join!(
+    let (rows, rules, services, accel, unsafe_files) = tokio::try_join!(
         st.db.run(
             st.db
                 .client()
@@ -273,6 +282,7 @@ pub async fn get(
                 .param("lim", MAX_ACCELERATED)
                 .fetch_all::<AcceleratorRow>(),
         ),
+        unsafe_scans::counts(&st.db, project),
     )?;
     let accel: HashMap<u32, Vec<String>> = accel.into_iter().map(|r| (r.pid, r.devices)).collect();
     let workload = Workload {
@@ -280,11 +290,19 @@ pub async fn get(
         command: Vec::new(),
         project: project.to_string(),
     };
+    let mut reasons: HashMap<String, String> = unsafe_files
+        .artifacts
+        .into_iter()
+        .map(|a| (a.path, a.reason))
+        .collect();
     let files = rows
         .into_iter()
         // accelerator nodes are a use of hardware, not a component: their models say it
         .filter(|r| r.atype != artifact_type::ACCELERATOR)
-        .map(|r| r.observation(project, &accel))
+        .map(|r| {
+            let reason = reasons.remove(&r.path);
+            r.observation(project, &accel, reason)
+        })
         .collect();
     let mut ev = Evidence::build(workload, files, env!("CARGO_PKG_VERSION"));
     mark_violations(&mut ev, &rules);

@@ -3,7 +3,9 @@ use super::{put_num, put_str, Shared};
 use crate::error::ApiError;
 use crate::params::{self, Cursor, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::schema::{either_expr, fragment};
-use crate::tables::{API_CALLS_TABLE, ARTIFACTS_TABLE, EVENTS_TABLE, VIOLATIONS_TABLE};
+use crate::tables::{
+    API_CALLS_TABLE, ARTIFACTS_TABLE, EVENTS_TABLE, UNSAFE_SCANS_TABLE, VIOLATIONS_TABLE,
+};
 use aibom_semconv::{attr, record};
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -436,8 +438,9 @@ pub async fn delete(
         st.db.run(del.execute()).await?;
         rebuild_artifacts(&st, project, before).await?;
     }
-    // Its policy violations and AI API calls (tables of their own) over the same time span.
-    for table in [VIOLATIONS_TABLE, API_CALLS_TABLE] {
+    // Its policy violations, AI API calls and unsafe-import scans (tables of their own) over
+    // the same time span.
+    for table in [VIOLATIONS_TABLE, API_CALLS_TABLE, UNSAFE_SCANS_TABLE] {
         let sql = format!("{} WHERE {}", st.db.delete_from(table), w.sql());
         let del = w
             .bind(st.db.client().query_raw(&sql))

@@ -7,6 +7,7 @@ pub mod scan_stop;
 pub mod scans;
 pub mod stream;
 pub mod summary;
+pub mod unsafe_scans;
 pub mod violations;
 
 use crate::auth::{self, Auth};

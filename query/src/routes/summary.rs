@@ -14,6 +14,7 @@
 //! Policy violations and AI API calls come from their own tables (`runtime_violations`,
 //! `runtime_api_calls`: [`super::api_calls::counts`]), in the same `try_join!`.
 use super::api_calls::{self, ApiCallCounts};
+use super::unsafe_scans::{self, UnsafeCounts};
 use super::{put_num, put_str, Shared};
 use crate::db::Db;
 use crate::error::ApiError;
@@ -121,6 +122,9 @@ pub struct Summary {
     /// AI API calls (`aibom.api.call` records): totals, and calls per provider, server, model
     /// and operation. `GET .../api-calls` lists them.
     pub api_calls: ApiCallCounts,
+    /// Pickle-based files scanned for dangerous imports, and the unsafe ones
+    /// (`aibom.artifact.unsafe`, `aibom.artifact.unsafe_reason`).
+    pub unsafe_artifacts: UnsafeCounts,
 }
 
 /// Per-path rows of a project from the `runtime_artifacts` aggregate: the latest non-empty
@@ -523,8 +527,8 @@ pub async fn get(
          toUnixTimestamp64Nano(max(last_seen)) AS last_ns \
          FROM {ARTIFACTS_TABLE} WHERE project_id = {{project:String}}"
     );
-    // Three statements at once (a ClickHouse server runs them in parallel; chdb-http in turn).
-    let (arts, pt, vg, api) = tokio::try_join!(
+    // The statements at once (a ClickHouse server runs them in parallel; chdb-http in turn).
+    let (arts, pt, vg, api, unsafe_artifacts) = tokio::try_join!(
         artifacts(&st.db, project),
         st.db.run(
             st.db
@@ -541,6 +545,7 @@ pub async fn get(
                 .fetch_all::<ViolationGroup>(),
         ),
         api_calls::counts(&st.db, project),
+        unsafe_scans::counts(&st.db, project),
     )?;
     let by_type = counts(&arts, |a| &a.atype);
     let by_provider = counts(&arts, |a| &a.provider);
@@ -571,6 +576,7 @@ pub async fn get(
         truncated,
         violations: violation_counts(&vg),
         api_calls: api,
+        unsafe_artifacts,
     }))
 }
 

@@ -297,6 +297,18 @@ pub fn aibom_query() -> Command {
 }
 
 /// Runs `aibom-query --migrate-only` against `ch`.
+/// A started ClickHouse with the schema migrated (`None`: skipped, see [`ClickHouse::start`]).
+pub fn migrated_clickhouse() -> Option<ClickHouse> {
+    let ch = ClickHouse::start()?;
+    let out = migrate(&ch);
+    assert!(
+        out.status.success(),
+        "migrate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(ch)
+}
+
 pub fn migrate(ch: &ClickHouse) -> std::process::Output {
     aibom_query()
         .args([

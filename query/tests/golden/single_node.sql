@@ -912,3 +912,90 @@ FROM `aibom`.`otel_logs`
 WHERE project_id != ''
   AND event_name IN ('aibom.artifact.access', 'aibom.artifact.identified', '');
 
+-- ==== 0013_runtime_unsafe_scans.sql
+-- Unsafe serialization: one row per `aibom.artifact.identified` record of a pickle-based
+-- file aibomd scanned for dangerous imports (`aibom.artifact.unsafe` set, or the scan
+-- stopped early), with its verdict. Kept apart from runtime_events (whose views stay as
+-- deployed); what the summary's `unsafe_artifacts`, the AI-BOM marks and the Grafana panel
+-- "Unsafe serialized models" read. Filled by runtime_unsafe_scans_mv from the collector's
+-- logs table (the SELECT the view and the backfill share is runtime_unsafe_scans.select.sql).
+-- artifact_unsafe is NULL when the scan stopped early without finding a dangerous callable
+-- (unknown, never "safe"). Retention: --ttl-days, as runtime_events.
+CREATE TABLE IF NOT EXISTS `aibom`.runtime_unsafe_scans
+(
+    project_id LowCardinality(String),
+    time DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    event_id UInt64,
+    file_path String CODEC(ZSTD(1)),
+    artifact_id String CODEC(ZSTD(1)),
+    artifact_name String CODEC(ZSTD(1)),
+    artifact_type LowCardinality(String),
+    artifact_format LowCardinality(String),
+    artifact_provider LowCardinality(String),
+    artifact_sha256 String CODEC(ZSTD(1)),
+    artifact_unsafe Nullable(Bool),
+    artifact_unsafe_reason String CODEC(ZSTD(1)),
+    artifact_unsafe_scan_error String CODEC(ZSTD(1)),
+    process_pid UInt32,
+    process_executable_name LowCardinality(String),
+    container_id String CODEC(ZSTD(1)),
+    host_name LowCardinality(String),
+    service_instance_id String CODEC(ZSTD(1))
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(time)
+ORDER BY (project_id, time, event_id);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS `aibom`.runtime_unsafe_scans_mv TO `aibom`.runtime_unsafe_scans AS
+SELECT
+    if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']) AS project_id,
+    Timestamp AS time,
+    rand64() AS event_id,
+    if(LogAttributes['file.path'] != '', LogAttributes['file.path'], Body) AS file_path,
+    LogAttributes['aibom.artifact.id'] AS artifact_id,
+    LogAttributes['aibom.artifact.name'] AS artifact_name,
+    LogAttributes['aibom.artifact.type'] AS artifact_type,
+    LogAttributes['aibom.artifact.format'] AS artifact_format,
+    LogAttributes['aibom.artifact.provider'] AS artifact_provider,
+    LogAttributes['aibom.artifact.sha256'] AS artifact_sha256,
+    multiIf(LogAttributes['aibom.artifact.unsafe'] = 'true', true, LogAttributes['aibom.artifact.unsafe'] = 'false', false, NULL) AS artifact_unsafe,
+    LogAttributes['aibom.artifact.unsafe_reason'] AS artifact_unsafe_reason,
+    LogAttributes['aibom.artifact.unsafe_scan_error'] AS artifact_unsafe_scan_error,
+    toUInt32OrZero(LogAttributes['process.pid']) AS process_pid,
+    LogAttributes['process.executable.name'] AS process_executable_name,
+    if(LogAttributes['container.id'] != '', LogAttributes['container.id'], ResourceAttributes['container.id']) AS container_id,
+    if(LogAttributes['host.name'] != '', LogAttributes['host.name'], ResourceAttributes['host.name']) AS host_name,
+    if(LogAttributes['service.instance.id'] != '', LogAttributes['service.instance.id'], ResourceAttributes['service.instance.id']) AS service_instance_id
+FROM `aibom`.`otel_logs`
+WHERE project_id != ''
+  AND if(EventName != '', toString(EventName), LogAttributes['event.name']) = 'aibom.artifact.identified'
+  AND (mapContains(LogAttributes, 'aibom.artifact.unsafe') OR mapContains(LogAttributes, 'aibom.artifact.unsafe_scan_error'));
+
+-- Backfill from the raw rows still kept (idempotent: empty first, then fill).
+TRUNCATE TABLE IF EXISTS `aibom`.runtime_unsafe_scans;
+
+INSERT INTO `aibom`.runtime_unsafe_scans
+SELECT
+    if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']) AS project_id,
+    Timestamp AS time,
+    rand64() AS event_id,
+    if(LogAttributes['file.path'] != '', LogAttributes['file.path'], Body) AS file_path,
+    LogAttributes['aibom.artifact.id'] AS artifact_id,
+    LogAttributes['aibom.artifact.name'] AS artifact_name,
+    LogAttributes['aibom.artifact.type'] AS artifact_type,
+    LogAttributes['aibom.artifact.format'] AS artifact_format,
+    LogAttributes['aibom.artifact.provider'] AS artifact_provider,
+    LogAttributes['aibom.artifact.sha256'] AS artifact_sha256,
+    multiIf(LogAttributes['aibom.artifact.unsafe'] = 'true', true, LogAttributes['aibom.artifact.unsafe'] = 'false', false, NULL) AS artifact_unsafe,
+    LogAttributes['aibom.artifact.unsafe_reason'] AS artifact_unsafe_reason,
+    LogAttributes['aibom.artifact.unsafe_scan_error'] AS artifact_unsafe_scan_error,
+    toUInt32OrZero(LogAttributes['process.pid']) AS process_pid,
+    LogAttributes['process.executable.name'] AS process_executable_name,
+    if(LogAttributes['container.id'] != '', LogAttributes['container.id'], ResourceAttributes['container.id']) AS container_id,
+    if(LogAttributes['host.name'] != '', LogAttributes['host.name'], ResourceAttributes['host.name']) AS host_name,
+    if(LogAttributes['service.instance.id'] != '', LogAttributes['service.instance.id'], ResourceAttributes['service.instance.id']) AS service_instance_id
+FROM `aibom`.`otel_logs`
+WHERE project_id != ''
+  AND if(EventName != '', toString(EventName), LogAttributes['event.name']) = 'aibom.artifact.identified'
+  AND (mapContains(LogAttributes, 'aibom.artifact.unsafe') OR mapContains(LogAttributes, 'aibom.artifact.unsafe_scan_error'));
+

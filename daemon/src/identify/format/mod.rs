@@ -13,7 +13,7 @@ pub mod ext;
 #[cfg(test)]
 mod fixtures_test;
 pub mod gguf;
-mod io;
+pub(crate) mod io;
 pub mod json;
 pub mod npy;
 pub mod onnx;

@@ -55,8 +55,47 @@ struct Entry {
     /// Compression method (0 = stored).
     method: u16,
     size: u64,
+    /// Compressed size.
+    csize: u64,
     /// Offset of the local header.
     offset: u64,
+}
+
+/// A member's name, compression method, and where its (compressed) bytes lie.
+pub(crate) struct Member {
+    pub name: String,
+    /// 0 = stored, 8 = deflated.
+    pub method: u16,
+    pub data_offset: u64,
+    /// Compressed length; `None` when the directory does not say (Zip64 members).
+    pub len: Option<u64>,
+}
+
+/// The archive's members (as [`parse`] reads the central directory), with the offset
+/// of each member's data from its local header; or why they cannot be listed.
+pub(crate) fn members(src: &mut Src) -> Result<Vec<Member>, String> {
+    let (entries, _, err) = central_directory(src).map_err(|e| e.to_string())?;
+    if let Some(e) = err {
+        return Err(e);
+    }
+    entries
+        .into_iter()
+        .map(|e| {
+            let h = src
+                .bytes_at(e.offset, 30, "zip local header")
+                .map_err(|x| x.to_string())?;
+            if !h.starts_with(b"PK\x03\x04") {
+                return Err(format!("bad zip local header for {}", e.name));
+            }
+            let skip = 30 + u64::from(u16_at(&h, 26)) + u64::from(u16_at(&h, 28));
+            Ok(Member {
+                data_offset: e.offset + skip,
+                len: (e.csize != 0xffff_ffff).then_some(e.csize),
+                name: e.name,
+                method: e.method,
+            })
+        })
+        .collect()
 }
 
 fn u16_at(b: &[u8], at: usize) -> u16 {
@@ -142,6 +181,7 @@ fn central_directory(src: &mut Src) -> Result<(Vec<Entry>, u64, Option<String>),
             name: String::from_utf8_lossy(name).into_owned(),
             method: u16_at(e, 10),
             size: u64::from(u32_at(e, 24)),
+            csize: u64::from(u32_at(e, 20)),
             offset: u64::from(u32_at(e, 42)),
         });
         p += CD_ENTRY_LEN + n + extra;
@@ -165,6 +205,7 @@ fn first_local_entry(head: &[u8]) -> Option<Entry> {
         name: String::from_utf8_lossy(name).into_owned(),
         method: u16_at(head, 8),
         size: u64::from(u32_at(head, 22)),
+        csize: u64::from(u32_at(head, 18)),
         offset: 0,
     })
 }

@@ -113,7 +113,7 @@ impl Decider {
             .set
             .rules
             .iter()
-            .any(|r| r.action == Action::Deny && r.reads(aibom_semconv::attr::ARTIFACT_SHA256))
+            .any(|r| r.action == Action::Deny && r.reads_content())
     }
 
     /// True when `pid` is the followed process or one of its descendants (always, on
