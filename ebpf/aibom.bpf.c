@@ -605,6 +605,19 @@ static __always_inline void append_dentry_path(struct aibom_event *e, struct fil
 	e->dpath_flags = c.flags;
 }
 
+/* A `kill` policy rule denied the opened file (its identity is in KILL_INODES): the
+ * opener gets SIGKILL as the open returns, before it runs another instruction. */
+static __always_inline void kill_if_denied(struct aibom_event *e)
+{
+	if (!e->ino)
+		return;
+	struct aibom_kill_key k = { .dev = e->dev, .ino = e->ino };
+	if (bpf_map_lookup_elem(&KILL_INODES, &k)) {
+		bpf_send_signal(9 /* SIGKILL */);
+		stat_inc(AIBOM_STAT_KILLED);
+	}
+}
+
 static __always_inline int open_exit(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -632,13 +645,7 @@ static __always_inline int open_exit(long ret)
 		struct file *f = fd_file(e, ret);
 		if (f && e->path_len > 0 && e->path[0] != '/')
 			append_dentry_path(e, f);
-		if (e->ino) {
-			struct aibom_kill_key k = { .dev = e->dev, .ino = e->ino };
-			if (bpf_map_lookup_elem(&KILL_INODES, &k)) {
-				bpf_send_signal(9 /* SIGKILL */);
-				stat_inc(AIBOM_STAT_KILLED);
-			}
-		}
+		kill_if_denied(e);
 	}
 	emit(e);
 	return 0;

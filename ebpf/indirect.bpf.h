@@ -115,13 +115,7 @@ int sys_exit_open_by_handle_at(struct sys_exit_ctx *ctx)
 	e->path_len = n;
 	e->dpath_len = 0;
 	e->dpath_flags = 0;
-	if (e->ino) {
-		struct aibom_kill_key k = { .dev = e->dev, .ino = e->ino };
-		if (bpf_map_lookup_elem(&KILL_INODES, &k)) {
-			bpf_send_signal(9 /* SIGKILL */);
-			stat_inc(AIBOM_STAT_KILLED);
-		}
-	}
+	kill_if_denied(e);
 	emit(e);
 	return 0;
 }
@@ -206,13 +200,7 @@ int io_uring_complete(struct uring_complete_ctx *ctx)
 		struct file *f = fd_file(e, ret);
 		if (f && e->path_len > 0 && e->path[0] != '/')
 			append_dentry_path(e, f);
-		if (e->ino) {
-			struct aibom_kill_key k = { .dev = e->dev, .ino = e->ino };
-			if (bpf_map_lookup_elem(&KILL_INODES, &k)) {
-				bpf_send_signal(9 /* SIGKILL */);
-				stat_inc(AIBOM_STAT_KILLED);
-			}
-		}
+		kill_if_denied(e);
 	}
 	emit(e);
 	return 0;
