@@ -450,9 +450,33 @@ static __always_inline void emit(struct aibom_event *e)
 
 /* ---- opens ---- */
 
-static __always_inline int open_enter(__s32 dirfd, const char *filename, __u64 flags, __u32 syscall)
+/* Keeps what the exit of the current thread's open needs (PENDING_OPEN). */
+static __always_inline void remember_open(__u64 filename, __u64 flags, __s32 dirfd, __u32 syscall)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct pending_open p = {
+		.filename = filename,
+		.flags = flags,
+		.dirfd = dirfd,
+		.syscall = syscall,
+	};
+	bpf_map_update_elem(&PENDING_OPEN, &id, &p, BPF_ANY);
+}
+
+/* Takes (and forgets) what remember_open kept for the current thread; 0 when nothing. */
+static __always_inline int take_open(struct pending_open *out)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct pending_open *pp = bpf_map_lookup_elem(&PENDING_OPEN, &id);
+	if (!pp)
+		return 0;
+	*out = *pp;
+	bpf_map_delete_elem(&PENDING_OPEN, &id);
+	return 1;
+}
+
+static __always_inline int open_enter(__s32 dirfd, const char *filename, __u64 flags, __u32 syscall)
+{
 	if (!is_traced(current_tgid()))
 		return 0;
 	stat_inc(AIBOM_STAT_OPEN_SEEN);
@@ -465,13 +489,7 @@ static __always_inline int open_enter(__s32 dirfd, const char *filename, __u64 f
 		stat_inc(AIBOM_STAT_OPEN_FILTERED);
 		return 0;
 	}
-	struct pending_open p = {
-		.filename = (__u64)filename,
-		.flags = flags,
-		.dirfd = dirfd,
-		.syscall = syscall,
-	};
-	bpf_map_update_elem(&PENDING_OPEN, &id, &p, BPF_ANY);
+	remember_open((__u64)filename, flags, dirfd, syscall);
 	return 0;
 }
 
@@ -620,12 +638,9 @@ static __always_inline void kill_if_denied(struct aibom_event *e)
 
 static __always_inline int open_exit(long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct pending_open *pp = bpf_map_lookup_elem(&PENDING_OPEN, &id);
-	if (!pp)
+	struct pending_open p;
+	if (!take_open(&p))
 		return 0;
-	struct pending_open p = *pp;
-	bpf_map_delete_elem(&PENDING_OPEN, &id);
 
 	if (ret < 0) {
 		stat_inc(AIBOM_STAT_OPEN_FAILED);

@@ -65,30 +65,20 @@ struct uring_complete_ctx {
 SEC("tracepoint/syscalls/sys_enter_open_by_handle_at")
 int sys_enter_open_by_handle_at(struct sys_enter_ctx *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	if (!is_traced(current_tgid()))
 		return 0;
 	stat_inc(AIBOM_STAT_OPEN_SEEN);
-	struct pending_open p = {
-		.filename = 0, /* no name: the handle says which file */
-		.flags = ctx->args[2],
-		.dirfd = (__s32)ctx->args[0],
-		.syscall = AIBOM_SYS_OPEN_BY_HANDLE_AT,
-	};
-	bpf_map_update_elem(&PENDING_OPEN, &id, &p, BPF_ANY);
+	/* no name: the handle says which file */
+	remember_open(0, ctx->args[2], (__s32)ctx->args[0], AIBOM_SYS_OPEN_BY_HANDLE_AT);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_open_by_handle_at")
 int sys_exit_open_by_handle_at(struct sys_exit_ctx *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct pending_open *pp = bpf_map_lookup_elem(&PENDING_OPEN, &id);
-	if (!pp)
+	struct pending_open p;
+	if (!take_open(&p))
 		return 0;
-	__u64 flags = pp->flags;
-	__s32 dirfd = pp->dirfd;
-	bpf_map_delete_elem(&PENDING_OPEN, &id);
 	long ret = ctx->ret;
 	if (ret < 0) {
 		/* no name to report: the failure is only counted */
@@ -100,8 +90,8 @@ int sys_exit_open_by_handle_at(struct sys_exit_ctx *ctx)
 		return 0;
 	fill_header(e, AIBOM_KIND_OPEN, AIBOM_SYS_OPEN_BY_HANDLE_AT);
 	e->ret = ret;
-	e->flags = flags;
-	e->dirfd = dirfd;
+	e->flags = p.flags;
+	e->dirfd = p.dirfd;
 	struct file *f = fd_file(e, ret);
 	if (!f)
 		return 0;
@@ -191,7 +181,8 @@ int io_uring_complete(struct uring_complete_ctx *ctx)
 	__u32 len = p->path_len;
 	if (len > AIBOM_PATH_MAX)
 		len = AIBOM_PATH_MAX;
-	bpf_probe_read_kernel(e->path, len & (AIBOM_PATH_MAX - 1), p->path);
+	/* the whole buffer: a masked length would copy nothing of a 4095-byte name */
+	bpf_probe_read_kernel(e->path, AIBOM_PATH_MAX, p->path);
 	e->path_len = len;
 	__u32 fixed = p->fixed;
 	bpf_map_delete_elem(&PENDING_URING, &key);

@@ -6,7 +6,8 @@
 //! `sample_interval_ms` the compute and graphics processes of each GPU are listed and each
 //! process's memory, summed over its GPUs, is sent to the pipeline as
 //! [`TraceEvent::AcceleratorMemory`]; the OTLP sink keeps the largest sample of each
-//! process span (`aibom.accelerator.memory.max`). NVML reports host pids.
+//! process span (`aibom.accelerator.memory.max`). NVML reports host pids, so nothing is
+//! sampled when aibomd's `/proc` is of a nested pid namespace.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,6 +75,11 @@ pub fn spawn(
     };
     if !wanted {
         tracing::debug!("no NVIDIA driver ({NVIDIA_CONTROL_NODE}): NVML not loaded");
+        return Ok(None);
+    }
+    if !super::ebpf::ProcPidns::proc_is_hosts() {
+        // NVML names processes by host pid; here that number is another process's
+        tracing::warn!("no accelerator memory samples: aibomd's /proc is not the host's pid namespace, NVML's pids are");
         return Ok(None);
     }
     let nvml = match load(&cfg.nvml_library) {

@@ -108,15 +108,30 @@ fn attach_uring(bpf: &mut Ebpf) -> Result<()> {
         return Ok(());
     }
     for &(prog, _) in URING_TRACEPOINTS {
-        let tp: &mut TracePoint = bpf
-            .program_mut(prog)
-            .with_context(|| format!("program {prog} missing from the object"))?
-            .try_into()?;
-        tp.load()?;
-        tp.attach("io_uring", prog)
-            .with_context(|| format!("attaching tracepoint io_uring/{prog}"))?;
+        // optional: a kernel whose verifier refuses them still traces every other open
+        if let Err(e) = attach_tracepoint(bpf, prog, "io_uring", prog)? {
+            tracing::warn!(tracepoint = prog, error = %e, "io_uring opens are not traced");
+            return Ok(());
+        }
     }
     Ok(())
+}
+
+/// Loads program `prog` and attaches it to tracepoint `category/name`. The outer error:
+/// the object lacks the program (a build error); the inner one: this kernel refused it.
+fn attach_tracepoint(
+    bpf: &mut Ebpf,
+    prog: &str,
+    category: &str,
+    name: &str,
+) -> Result<Result<(), aya::programs::ProgramError>> {
+    let tp: &mut TracePoint = bpf
+        .program_mut(prog)
+        .with_context(|| format!("program {prog} missing from the object"))?
+        .try_into()?;
+    Ok(tp
+        .load()
+        .and_then(|_| tp.attach(category, name).map(|_| ())))
 }
 
 /// True when a tracefs `format` declares field `name` at byte `offset`.
@@ -135,7 +150,7 @@ fn has_field(format: &str, name: &str, offset: u32) -> bool {
 /// stages look up there (`/proc/PID/fd`, `root`, `maps`): the kernel side reports pids in
 /// it and traces only the processes it holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ProcPidns {
+pub(crate) struct ProcPidns {
     /// Its nsfs inode; 0 for the host's (the kernel side then does no translation).
     inum: u32,
     /// aibomd's own pid there (never traced).
@@ -148,6 +163,12 @@ const HOST_PIDNS_INUM: u64 = 0xEFFF_FFFC;
 impl ProcPidns {
     fn read() -> Result<Self> {
         Self::at(Path::new("/proc"))
+    }
+
+    /// True when the `/proc` aibomd reads numbers processes as the host does (pids from
+    /// elsewhere, such as NVML's, are then ours too).
+    pub(crate) fn proc_is_hosts() -> bool {
+        Self::read().is_ok_and(|p| p.inum == 0)
     }
 
     /// From `proc`: our own pid namespace when `/proc` numbers us once (`NSpid` has one
@@ -252,14 +273,7 @@ impl EbpfTracer {
             .context("loading the eBPF object (verifier or BTF relocation failed)")?;
         load_filter(&mut bpf, filter)?;
         for &(prog, category, name, required) in TRACEPOINTS {
-            let tp: &mut TracePoint = bpf
-                .program_mut(prog)
-                .with_context(|| format!("program {prog} missing from the object"))?
-                .try_into()?;
-            let res = tp
-                .load()
-                .and_then(|_| tp.attach(category, name).map(|_| ()));
-            match res {
+            match attach_tracepoint(&mut bpf, prog, category, name)? {
                 Ok(()) => {}
                 Err(e) if !required => {
                     tracing::debug!(tracepoint = name, error = %e, "optional tracepoint not attached")
