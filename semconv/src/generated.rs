@@ -344,6 +344,15 @@ pub mod attr {
     ///
     /// Values: [`crate::project_source`].
     pub const PROJECT_SOURCE: &str = "aibom.project.source";
+    /// The record's id, a UUID (RFC 9562 version 8) unique per exported record.
+    ///
+    /// The upper 64 bits are random per daemon start, the lower count the records that daemon
+    /// exported; a record delivered to several scans is exported once per scan, each with its own
+    /// id. The sidecar's schema stores each id once (migration 0014): repeated deliveries of a
+    /// record are not counted twice.
+    ///
+    /// Type `string`.
+    pub const RECORD_ID: &str = "aibom.record.id";
     /// Distinct files (by path) the scan found.
     ///
     /// Type `int`.
@@ -1212,6 +1221,7 @@ pub const ALL_ATTRIBUTES: &[&str] = &[
     attr::PROCESS_UID,
     attr::PROJECT_ID,
     attr::PROJECT_SOURCE,
+    attr::RECORD_ID,
     attr::SCAN_ARTIFACTS,
     attr::SCAN_DURATION,
     attr::SCAN_ID,
@@ -1741,6 +1751,14 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         values: project_source::ALL,
     },
     AttributeDef {
+        name: attr::RECORD_ID,
+        ty: AttrType::String,
+        origin: Origin::Aibom,
+        stability: Stability::Development,
+        brief: "The record's id, a UUID (RFC 9562 version 8) unique per exported record.",
+        values: &[],
+    },
+    AttributeDef {
         name: attr::SCAN_ARTIFACTS,
         ty: AttrType::Int,
         origin: Origin::Aibom,
@@ -2156,6 +2174,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
         name: event::ARTIFACT_ACCESS,
         brief: "One access of a file by a process: open, exec or mapping.",
         attributes: &[
+            attr::RECORD_ID,
             attr::FILE_PATH,
             attr::FILE_SIZE,
             attr::FILE_MODIFIED,
@@ -2214,6 +2233,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ACCELERATOR_INDEX,
         ],
         required: &[
+            attr::RECORD_ID,
             attr::FILE_PATH,
             attr::ACCESS_PATH,
             attr::ACCESS_ABSOLUTE_PATH,
@@ -2231,6 +2251,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
         name: event::ARTIFACT_IDENTIFIED,
         brief: "An artifact fully identified (hash computed), once per file version per run.",
         attributes: &[
+            attr::RECORD_ID,
             attr::FILE_PATH,
             attr::FILE_SIZE,
             attr::FILE_MODIFIED,
@@ -2289,6 +2310,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::ACCELERATOR_INDEX,
         ],
         required: &[
+            attr::RECORD_ID,
             attr::FILE_PATH,
             attr::ACCESS_PATH,
             attr::ACCESS_ABSOLUTE_PATH,
@@ -2309,6 +2331,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
         name: event::POLICY_VIOLATION,
         brief: "An observation broke a policy rule.",
         attributes: &[
+            attr::RECORD_ID,
             attr::FILE_PATH,
             attr::FILE_SIZE,
             attr::FILE_MODIFIED,
@@ -2371,6 +2394,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::POLICY_ENFORCED,
         ],
         required: &[
+            attr::RECORD_ID,
             attr::FILE_PATH,
             attr::ACCESS_PATH,
             attr::ACCESS_ABSOLUTE_PATH,
@@ -2392,6 +2416,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
         name: event::API_CALL,
         brief: "A process called an AI API (hosted or a local inference server).",
         attributes: &[
+            attr::RECORD_ID,
             attr::GEN_AI_PROVIDER_NAME,
             attr::API_PROVIDER,
             attr::GEN_AI_REQUEST_MODEL,
@@ -2430,6 +2455,7 @@ pub const EVENT_DEFS: &[EventDef] = &[
             attr::SCAN_ID,
         ],
         required: &[
+            attr::RECORD_ID,
             attr::API_PROVIDER,
             attr::SERVER_ADDRESS,
             attr::SERVER_PORT,

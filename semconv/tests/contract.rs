@@ -48,6 +48,7 @@ fn attribute_names() {
         attr::ACCESS_SYSCALL => "aibom.access.syscall",
         attr::ACCESS_FLAGS => "aibom.access.flags",
         attr::ACCESS_COUNT => "aibom.access.count",
+        attr::RECORD_ID => "aibom.record.id",
         attr::PROCESS_PID => "process.pid",
         attr::PROCESS_PARENT_PID => "process.parent_pid",
         attr::PROCESS_EXECUTABLE_NAME => "process.executable.name",
