@@ -1147,6 +1147,8 @@ fn record_pool() -> Vec<AccessRecord> {
             ));
             let pid = 40_000 + (i as u32 % PIDS);
             AccessRecord {
+                // as the fanout gives them: every exported record has one
+                id: aibomd::model::RecordId(0x3f2a_9c1e_5b7d_8e01_8000_0000_0000_0000 + i as u128),
                 kind: if i % 10 == 0 {
                     RecordKind::Identified
                 } else {

@@ -13,6 +13,10 @@
  *    woken when `wakeup_bytes` are pending, never once per event.
  *  - follow mode (`aibomd run`): only tgids in TRACKED are traced; forks of tracked
  *    processes are added in the kernel, so no short-lived child is missed.
+ *  - deferral (host mode): an `aibomd run` that exports its own records adds itself and its
+ *    command to DEFERRED (pinned by the daemon); the daemon then leaves that tree to the run,
+ *    so a store does not get its accesses twice. Forks inherit the entry; when the run
+ *    exits, its whole tree is traced by the daemon again (see undefer_run).
  *  - pid namespaces: processes are numbered as the daemon's /proc numbers them (that is
  *    what every later stage reads); with a /proc of another pid namespace than the host's
  *    (a container without the host's pids, one "host" of a nested setup) only processes
@@ -99,6 +103,15 @@ struct {
 	__type(key, __u32); /* tgid */
 	__type(value, __u8);
 } TRACKED SEC(".maps");
+
+/* Host mode: tgid -> the tgid of the `aibomd run` that traces it (itself for the run).
+ * Written by `aibomd run` through the pinned map; deferred tgids are not traced here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} DEFERRED SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -199,7 +212,7 @@ static __always_inline int is_traced(__u32 tgid)
 	if (tgid == 0 || tgid == self_tgid)
 		return 0;
 	if (!follow_mode)
-		return 1;
+		return bpf_map_lookup_elem(&DEFERRED, &tgid) == 0;
 	return bpf_map_lookup_elem(&TRACKED, &tgid) != 0;
 }
 
@@ -786,21 +799,49 @@ int sys_exit_execveat(struct sys_exit_ctx *ctx)
 SEC("raw_tracepoint/sched_process_fork")
 int sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
 {
-	if (!follow_mode)
-		return 0;
 	struct task_struct *parent = (struct task_struct *)ctx->args[0];
 	struct task_struct *child = (struct task_struct *)ctx->args[1];
 	__u32 ptgid = tgid_of(parent);
-	if (!ptgid || !bpf_map_lookup_elem(&TRACKED, &ptgid))
+	if (!ptgid)
+		return 0;
+	/* follow mode: TRACKED; host mode: DEFERRED (the child stays with the run) */
+	__u32 *run = follow_mode ? 0 : bpf_map_lookup_elem(&DEFERRED, &ptgid);
+	if (follow_mode ? !bpf_map_lookup_elem(&TRACKED, &ptgid) : !run)
 		return 0;
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0; /* a new thread of a tracked process */
 	__u32 ctgid = tgid_of(child);
 	if (!ctgid)
 		return 0;
+	if (run) {
+		__u32 r = *run;
+		bpf_map_update_elem(&DEFERRED, &ctgid, &r, BPF_ANY);
+		return 0;
+	}
 	__u8 one = 1;
 	bpf_map_update_elem(&TRACKED, &ctgid, &one, BPF_ANY);
 	return 0;
+}
+
+/* bpf_for_each_map_elem callback: drops the entries of the run whose tgid is `ctx`. */
+static long undefer_step(void *map, __u32 *tgid, __u32 *run, void *ctx)
+{
+	if (*run == *(__u32 *)ctx)
+		bpf_map_delete_elem(map, tgid);
+	return 0;
+}
+
+/* Host mode, a process exits: it leaves DEFERRED; when it is a deferring run (its entry
+ * names itself), every process it deferred is traced here again. */
+static __always_inline void undefer(__u32 tgid)
+{
+	__u32 *run = bpf_map_lookup_elem(&DEFERRED, &tgid);
+	if (!run)
+		return;
+	__u32 r = *run;
+	bpf_map_delete_elem(&DEFERRED, &tgid);
+	if (r == tgid)
+		bpf_for_each_map_elem(&DEFERRED, undefer_step, &r, 0);
 }
 
 SEC("raw_tracepoint/sched_process_exit")
@@ -810,7 +851,10 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 	if ((__u32)id != id >> 32)
 		return 0; /* a thread, not the process */
 	__u32 tgid = current_tgid();
-	if (!is_traced(tgid))
+	int traced = is_traced(tgid);
+	if (!follow_mode)
+		undefer(tgid);
+	if (!traced)
 		return 0;
 	struct aibom_event *e = scratch();
 	if (e) {

@@ -692,6 +692,7 @@ mod direct {
             .map(|i| {
                 let path = PathBuf::from(format!("/data/{tag}/m-{i:06}.safetensors"));
                 AccessRecord {
+                    id: Default::default(),
                     kind: if i % 7 == 0 {
                         RecordKind::Identified
                     } else {

@@ -72,6 +72,33 @@ impl Invoker {
     }
 }
 
+/// Takes the command's process tree over from a host daemon, when this run exports OTLP
+/// with the eBPF tracer: the daemon then does not report it too (the store would get every
+/// record twice). Anything else, or no daemon: both keep reporting what they see.
+fn hand_over(cfg: &Config, tracer_name: &str) -> Option<tracer::ebpf::defer::Deferral> {
+    if !cfg.export.otlp.enabled() || tracer_name != aibom_semconv::tracer::EBPF {
+        return None;
+    }
+    let pin = &cfg.ebpf.defer_pin;
+    if pin.as_os_str().is_empty() {
+        return None;
+    }
+    match tracer::ebpf::defer::Deferral::defer_self(pin) {
+        Ok(Some(d)) => {
+            tracing::info!("the host daemon leaves this command to this run");
+            Some(d)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "the host daemon reports this command too"
+            );
+            None
+        }
+    }
+}
+
 /// The exit code of `aibomd run --fail-on-violation` when the command succeeded but a
 /// policy rule was violated.
 pub const VIOLATION_EXIT: i32 = 3;
@@ -88,6 +115,8 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     let mut tracer = tracer::open(cfg.tracer, Scope::Follow, cfg.tracer_settings())?;
     let tracer_name = tracer.name();
     tracing::info!(tracer = tracer_name, "tracer attached");
+    // kept to the end; the kernel side ends the hand-over when this process exits
+    let _deferral = hand_over(cfg, tracer_name);
 
     let (sum_sink, table) = SummarySink::new();
     let workload = Workload {

@@ -1,22 +1,29 @@
-//! The last stage: every record to every sink, counted in [`Stats`].
+//! The last stage: every record to every sink, with its id, counted in [`Stats`].
 use crate::model::{AccessRecord, ExecInfo, ScanReport};
 use crate::stats::Stats;
 
+use super::ids::RecordIds;
 use super::Sink;
 
 /// The configured sinks.
 pub struct Fanout {
     sinks: Vec<Box<dyn Sink>>,
+    ids: RecordIds,
 }
 
 impl Fanout {
     /// Fans out to `sinks`.
     pub fn new(sinks: Vec<Box<dyn Sink>>) -> Self {
-        Self { sinks }
+        Self {
+            sinks,
+            ids: RecordIds::new(),
+        }
     }
 
-    /// Hands `rec` to every sink.
-    pub fn emit(&mut self, rec: &AccessRecord, stats: &Stats) {
+    /// Gives `rec` its id and hands it to every sink: every sink sees the same id.
+    pub fn emit(&mut self, rec: &mut AccessRecord, stats: &Stats) {
+        rec.id = self.ids.give();
+        let rec = &*rec;
         Stats::add(&stats.exported, 1);
         for s in &mut self.sinks {
             if let Err(e) = s.emit(rec) {

@@ -5,6 +5,7 @@ pub mod bom;
 mod config;
 pub mod console;
 pub mod fanout;
+pub mod ids;
 pub mod jsonl;
 pub mod otel;
 pub mod summary;
@@ -115,6 +116,9 @@ fn attribution_attributes<'a>(
 /// Calls `out` with each of the record's attributes, in a stable order, absent values
 /// left out. Values borrow from the record: no copy of a path or name is made.
 pub fn visit_attributes<'a>(r: &'a AccessRecord, mut out: impl FnMut(&'static str, Value<'a>)) {
+    if r.id.is_set() {
+        out(attr::RECORD_ID, Value::Str(ids::text(r.id).into()));
+    }
     if let Some(call) = &r.api {
         return visit_api_attributes(r, call, out);
     }

@@ -17,6 +17,6 @@ pub use access::{AccessMode, ExecInfo, FileMeta, Opened, RawAccess, TraceEvent, 
 pub use api::{add_tokens, ApiCall, ApiEvent, ApiEventKind, ApiField, ConnRef, Direction};
 pub use artifact::{Accelerator, Artifact, FileVersion, Listing, UnsafeScan, Whole};
 pub use process::{Attribution, Container, ContainerImage, Environment, PodName};
-pub use record::{AccessRecord, RecordKind};
+pub use record::{AccessRecord, RecordId, RecordKind};
 pub use scan::ScanReport;
 pub use verdict::{Action, Severity, Violation};

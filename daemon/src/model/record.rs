@@ -35,6 +35,18 @@ impl RecordKind {
     }
 }
 
+/// The id of one exported record (`aibom.record.id`), a UUID as a number: given by the
+/// export stage when the record leaves, unset (0) before.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct RecordId(pub u128);
+
+impl RecordId {
+    /// True once the export stage gave the record its id.
+    pub fn is_set(self) -> bool {
+        self.0 != 0
+    }
+}
+
 /// A normalized, attributed file access, or an AI API call, ready for the sinks.
 ///
 /// The process behind it is shared ([`Attribution`] behind an `Arc`, one per process),
@@ -42,6 +54,8 @@ impl RecordKind {
 #[derive(Debug, Clone)]
 pub struct AccessRecord {
     pub kind: RecordKind,
+    /// Given when the record leaves the pipeline, one per copy delivered.
+    pub id: RecordId,
     /// What the file is, when identified (shared with the identify stage's cache).
     pub artifact: Option<Arc<Artifact>>,
     pub time: SystemTime,
@@ -112,6 +126,7 @@ impl AccessRecord {
         let empty: Arc<Path> = Arc::from(Path::new(""));
         AccessRecord {
             kind: RecordKind::ApiCall,
+            id: RecordId::default(),
             artifact: None,
             time,
             file_path: empty.clone(),

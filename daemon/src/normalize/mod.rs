@@ -98,6 +98,7 @@ impl Normalizer {
         }
         Some(AccessRecord {
             kind: RecordKind::Access,
+            id: Default::default(),
             artifact: None,
             time: raw.time,
             file_path: facts.resolved.file_path.clone(),

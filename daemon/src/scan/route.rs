@@ -46,16 +46,16 @@ impl Router {
     /// are counted in `stats`).
     pub fn route(
         &mut self,
-        rec: AccessRecord,
+        mut rec: AccessRecord,
         stats: &Stats,
-        mut deliver: impl FnMut(&AccessRecord),
+        mut deliver: impl FnMut(&mut AccessRecord),
     ) {
         let access = rec.kind == RecordKind::Access;
         if let Some(book) = &self.book {
             let inventory = rec.origin == aibom_semconv::access_origin::INVENTORY;
             if let Some(id) = &rec.scan_id {
                 book.count(id, &rec.file_path, rec.pid(), access, inventory);
-                return deliver(&rec);
+                return deliver(&mut rec);
             }
             let ids = book.matching(rec.project(), rec.time);
             if !ids.is_empty() {
@@ -63,7 +63,7 @@ impl Router {
                 for id in ids {
                     book.count(&id, &r.file_path, r.pid(), access, inventory);
                     r.scan_id = Some(id);
-                    deliver(&r);
+                    deliver(&mut r);
                 }
                 return;
             }
@@ -75,6 +75,6 @@ impl Router {
                 Verdict::RateLimited => return Stats::add(&stats.project_rate_limited, 1),
             }
         }
-        deliver(&rec)
+        deliver(&mut rec)
     }
 }

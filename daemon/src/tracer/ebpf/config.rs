@@ -17,6 +17,11 @@ pub struct EbpfConfig {
     /// host then pays two tracepoint programs (~0.6 µs measured, `benches/uring.rs`);
     /// `false` leaves io_uring opens unseen.
     pub io_uring: bool,
+    /// `aibomd daemon`: where to pin the map through which an `aibomd run` that exports
+    /// OTLP takes its command's process tree over (the daemon then does not report it, so
+    /// a store gets those records once); on bpffs, mounted at `/sys/fs/bpf` when needed.
+    /// `aibomd run`: where to look for it. `""`: no hand-over (both report the tree).
+    pub defer_pin: std::path::PathBuf,
 }
 
 impl Default for EbpfConfig {
@@ -27,6 +32,7 @@ impl Default for EbpfConfig {
             drain_interval_ms: 50,
             report_failed_opens: false,
             io_uring: true,
+            defer_pin: super::defer::DEFAULT_PIN.into(),
         }
     }
 }

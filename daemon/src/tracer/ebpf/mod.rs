@@ -22,6 +22,7 @@ use crate::model::{AccessMode, ExecInfo, RawAccess, TraceEvent, TracerStats};
 
 pub mod api;
 mod config;
+pub mod defer;
 mod entry;
 pub mod wire;
 
@@ -93,6 +94,8 @@ pub struct EbpfTracer {
     clock: BootClock,
     /// The OpenSSL libraries with uprobes (None: API calls are not traced).
     tls: Option<api::TlsLibraries>,
+    /// Host mode: the pinned map through which runs take their processes over.
+    deferral: Option<defer::Pinned>,
 }
 
 /// Attaches the io_uring open programs when this kernel's tracepoints have the layout they
@@ -304,12 +307,24 @@ impl EbpfTracer {
         } else {
             None
         };
+        let pin = &cfg.defer_pin;
+        let deferral = match scope {
+            Scope::Host if !pin.as_os_str().is_empty() => match defer::Pinned::pin(&bpf, pin) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    tracing::warn!(error = format!("{e:#}"), "`aibomd run` cannot hand its processes over: the store may get their records twice");
+                    None
+                }
+            },
+            _ => None,
+        };
         Ok(Self {
             bpf,
             stats: None,
             cfg: cfg.clone(),
             clock: BootClock::now(),
             tls,
+            deferral,
         })
     }
 
@@ -482,6 +497,8 @@ impl Tracer for EbpfTracer {
             // the pipeline flushes meanwhile and no runtime worker blocks.
             drop(ring);
             drop(api_ring);
+            // runs started from now on find no pin: nobody would trace their command
+            drop(self.deferral.take());
             std::thread::spawn(move || drop(self));
             Ok(TracerStats {
                 seen: k.seen,
