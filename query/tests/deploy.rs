@@ -17,14 +17,9 @@ use stack_util::*;
 const COMPOSE: &str = "docker-compose.yml";
 const K8S_DIR: &str = "deploy/kubernetes";
 /// The capabilities the DaemonSet may add instead of running privileged (eBPF programs and
-/// ring buffer, memlock, other processes' /proc entries and files).
-const DAEMON_CAPS: &[&str] = &[
-    "BPF",
-    "PERFMON",
-    "SYS_RESOURCE",
-    "SYS_PTRACE",
-    "DAC_READ_SEARCH",
-];
+/// ring buffer, other processes' /proc entries and files). No SYS_RESOURCE: aibomd never
+/// raises RLIMIT_MEMLOCK (kernels since 5.11 charge BPF memory to the cgroup).
+const DAEMON_CAPS: &[&str] = &["BPF", "PERFMON", "SYS_PTRACE", "DAC_READ_SEARCH"];
 
 /// `image:tag` with an exact version tag (`1.2.3`, `25.8.18.1`, `0.130.0`, `1.95.0-bookworm`),
 /// never `latest` or a bare major.
@@ -671,7 +666,12 @@ fn kubernetes_manifests_are_wired() {
             (m["mountPath"].as_str().unwrap().to_string(), name)
         })
         .collect();
-    for p in ["/sys/kernel/btf", "/sys/kernel/tracing", "/sys/fs/cgroup"] {
+    for p in [
+        "/sys/kernel/btf",
+        "/sys/kernel/tracing",
+        "/sys/fs/cgroup",
+        "/sys/fs/bpf",
+    ] {
         let v = vols[vm.get(p).unwrap_or_else(|| panic!("aibomd must mount {p}"))];
         assert_eq!(v["hostPath"]["path"], *p, "{p} from the host");
     }
