@@ -546,6 +546,27 @@ fn a_backlog_over_the_collectors_size_limit_is_split_not_blocked() {
     assert_eq!(access_order(&rx, &dir), expected(40));
 }
 
+/// One request alone over the collector's limit (200 records sealed together) is split
+/// item by item until each part passes: nothing is dropped. (The test receiver, with
+/// tonic's real limit: rotel's cannot be set this low.)
+#[test]
+fn a_single_request_over_the_collectors_size_limit_is_split_item_by_item() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    let rx = Receiver::fresh_limited(16 << 10);
+    let out = run_to(&rx, &dir, &[], opener(&python(), 200));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("split in two"), "{err}");
+    assert!(!err.contains("ERROR"), "{err}");
+    wait_for(20, "every record after the splits", || {
+        access_order(&rx, &dir).len() >= 200
+    });
+    let mut got = access_order(&rx, &dir);
+    got.sort();
+    assert_eq!(got, expected(200), "each record once");
+}
+
 #[test]
 fn slow_collector_does_not_slow_the_traced_app() {
     need_root!();

@@ -45,7 +45,10 @@ fn daemon(aibomd: &Path, dir: &Path, n: usize, grpc: u16) -> (Child, PathBuf, Pa
     let child = Command::new(aibomd)
         .args(["daemon", "--tracer", "ebpf", "--no-console", "--events"])
         .arg(&events)
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://127.0.0.1:{grpc}"))
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{grpc}"),
+        )
         .env("AIBOM_EXPORT__OTLP__SPOOL_DIR", dir.join("spool"))
         .env("AIBOM_PIPELINE__DEDUP_WINDOW_MS", "0")
         .env("AIBOM_CONTROL__SOCKET", "")
@@ -93,7 +96,10 @@ fn wait_ready(child: &mut Child, log: &Path) {
         if let Ok(Some(st)) = child.try_wait() {
             panic!("aibomd exited {st} before ready:\n{text}");
         }
-        assert!(t.elapsed() < Duration::from_secs(60), "aibomd not ready in 60 s:\n{text}");
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "aibomd not ready in 60 s:\n{text}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -134,7 +140,9 @@ fn missing() -> Option<String> {
     if common::rotel_agent().is_none() {
         return Some("rotel-agent is missing (scripts/setup installs the rotel wheel)".into());
     }
-    stack_util::python().is_none().then(|| "no Python (scripts/setup)".into())
+    stack_util::python()
+        .is_none()
+        .then(|| "no Python (scripts/setup)".into())
 }
 
 #[test]
@@ -301,7 +309,10 @@ fn kill_9_every_2_s_while_the_collector_flaps_stores_each_record_once() {
     assert_eq!(summary.status, 200, "{}", summary.text);
     let accesses = summary.json["totals"]["accesses"].as_u64().unwrap();
 
-    let lost: Vec<&String> = emitted_all.keys().filter(|id| !stored.contains(*id)).collect();
+    let lost: Vec<&String> = emitted_all
+        .keys()
+        .filter(|id| !stored.contains(*id))
+        .collect();
     let kills = lives.iter().filter(|l| l.killed_at.is_some()).count();
     eprintln!(
         "crash: {kills} daemons SIGKILLed, {} collector restarts in {secs} s; emitted {} \
@@ -316,7 +327,10 @@ fn kill_9_every_2_s_while_the_collector_flaps_stores_each_record_once() {
     assert_eq!(rows, ids, "no record stored twice");
     assert_eq!(accesses, rows, "the summary counts each access once");
     for id in &stored {
-        assert!(emitted_all.contains_key(id), "{id} stored but never emitted");
+        assert!(
+            emitted_all.contains_key(id),
+            "{id} stored but never emitted"
+        );
     }
     for id in lost {
         let (t, killed) = emitted_all[id];

@@ -12,8 +12,10 @@
 //! and are retried like an outage (counted in `aibom.export.auth_failures`), so a token
 //! rotation loses nothing. A run over the collector's size limit (413,
 //! RESOURCE_EXHAUSTED/OUT_OF_RANGE) is split in halves that go again at once, and runs are
-//! kept under half its size from then on; a single spooled request refused with 413 can
-//! never pass and is dropped, counted. Items a collector refuses in an accepted request
+//! kept under half its size from then on; a single spooled request so refused is split
+//! item by item into two new spooled requests (durable before the old one goes; they leave
+//! after the requests spooled meanwhile), down to single items: only an item that alone
+//! is over the limit is dropped, counted. Items a collector refuses in an accepted request
 //! (`partial_success`) are counted in `aibom.export.rejected`.
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
@@ -155,6 +157,40 @@ pub async fn deliver(
                     retry.insert(at, half);
                 }
                 probing = true;
+            }
+            Err(e) if e.kind == Failure::TooLarge && run.len() == 1 && run[0].items > 1 => {
+                Stats::add(&stats.export_failures, 1);
+                let entry = &run[0];
+                limits.max_request_bytes = limits.max_request_bytes.min((entry.bytes / 2).max(1));
+                let halves = Spool::read(entry).and_then(|r| {
+                    r.halves()
+                        .map_err(anyhow::Error::from)?
+                        .ok_or_else(|| anyhow::anyhow!("nothing to split"))
+                });
+                let mut lost = 0;
+                match halves {
+                    Ok((a, b)) => {
+                        tracing::warn!(error = %e.message, bytes = entry.bytes, items = entry.items, "a spooled request is over the collector's size limit: split in two");
+                        for half in [a, b] {
+                            if let Err(err) = s.push(&half) {
+                                lost += half.items();
+                                tracing::error!(
+                                    error = format!("{err:#}"),
+                                    "cannot spool half of a split request; its items are dropped"
+                                );
+                            }
+                        }
+                    }
+                    Err(err) => {
+                        lost = entry.items;
+                        tracing::error!(
+                            error = format!("{err:#}"),
+                            "cannot split a request over the collector's size limit; dropped"
+                        );
+                    }
+                }
+                Stats::add(&stats.export_dropped, lost);
+                finished(&mut s, &mut taken);
             }
             Err(e) if e.retryable || e.kind == Failure::Auth => {
                 Stats::add(&stats.export_failures, 1);

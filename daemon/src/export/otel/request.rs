@@ -149,6 +149,59 @@ impl Request {
         }
     }
 
+    /// Two requests with the first and the second half of the items (log records, spans,
+    /// metrics), each under its resource and scope; `None` for fewer than two items.
+    pub fn halves(self) -> Result<Option<(Request, Request)>, prost::DecodeError> {
+        let n = self.items() as usize;
+        if n < 2 {
+            return Ok(None);
+        }
+        let at = n / 2;
+        Ok(Some(match self.typed()? {
+            Request::Logs(r) => {
+                let (a, b) = split_nested(
+                    r.resource_logs,
+                    at,
+                    |r| &mut r.scope_logs,
+                    |s| &mut s.log_records,
+                );
+                (
+                    Request::Logs(ExportLogsServiceRequest { resource_logs: a }),
+                    Request::Logs(ExportLogsServiceRequest { resource_logs: b }),
+                )
+            }
+            Request::Traces(r) => {
+                let (a, b) = split_nested(
+                    r.resource_spans,
+                    at,
+                    |r| &mut r.scope_spans,
+                    |s| &mut s.spans,
+                );
+                (
+                    Request::Traces(ExportTraceServiceRequest { resource_spans: a }),
+                    Request::Traces(ExportTraceServiceRequest { resource_spans: b }),
+                )
+            }
+            Request::Metrics(r) => {
+                let (a, b) = split_nested(
+                    r.resource_metrics,
+                    at,
+                    |r| &mut r.scope_metrics,
+                    |s| &mut s.metrics,
+                );
+                (
+                    Request::Metrics(ExportMetricsServiceRequest {
+                        resource_metrics: a,
+                    }),
+                    Request::Metrics(ExportMetricsServiceRequest {
+                        resource_metrics: b,
+                    }),
+                )
+            }
+            Request::Encoded(_) => unreachable!("typed() decodes"),
+        }))
+    }
+
     /// The typed form (decodes an encoded request).
     pub fn typed(self) -> Result<Self, prost::DecodeError> {
         match self {
@@ -179,5 +232,110 @@ impl Request {
             }
         }
         .expect("OTLP requests serialize")
+    }
+}
+
+/// Splits resources (`R`) of scopes (`S`) of items (`I`) after `at` items: a scope the cut
+/// goes through is in both halves (its own fields copied), each with its part of the items.
+fn split_nested<R: Clone, S: Clone, I>(
+    resources: Vec<R>,
+    at: usize,
+    scopes: fn(&mut R) -> &mut Vec<S>,
+    items: fn(&mut S) -> &mut Vec<I>,
+) -> (Vec<R>, Vec<R>) {
+    let (mut first, mut second) = (Vec::new(), Vec::new());
+    let mut left = at;
+    for mut r in resources {
+        if left == 0 {
+            second.push(r);
+            continue;
+        }
+        let all = std::mem::take(scopes(&mut r));
+        let mut r2 = r.clone();
+        let (mut keep, mut rest) = (Vec::new(), Vec::new());
+        for mut s in all {
+            let k = items(&mut s).len();
+            if left == 0 {
+                rest.push(s);
+            } else if k <= left {
+                left -= k;
+                keep.push(s);
+            } else {
+                let tail = items(&mut s).split_off(left);
+                let head = std::mem::take(items(&mut s));
+                let mut s2 = s.clone();
+                *items(&mut s) = head;
+                *items(&mut s2) = tail;
+                left = 0;
+                keep.push(s);
+                rest.push(s2);
+            }
+        }
+        *scopes(&mut r) = keep;
+        first.push(r);
+        if !rest.is_empty() {
+            *scopes(&mut r2) = rest;
+            second.push(r2);
+        }
+    }
+    (first, second)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+
+    fn logs(shape: &[&[u64]]) -> Request {
+        let resource_logs = shape
+            .iter()
+            .map(|scopes| ResourceLogs {
+                scope_logs: scopes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &n)| ScopeLogs {
+                        schema_url: format!("scope-{i}"),
+                        log_records: (0..n)
+                            .map(|t| LogRecord {
+                                time_unix_nano: t,
+                                ..Default::default()
+                            })
+                            .collect(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+            .collect();
+        Request::Logs(ExportLogsServiceRequest { resource_logs })
+    }
+
+    #[test]
+    fn halves_keep_every_item_once_under_its_scope() {
+        let req = logs(&[&[3, 4], &[5]]);
+        let enc = Request::Encoded(Encoded {
+            signal: Signal::Logs,
+            items: 12,
+            body: req.encode().into(),
+        });
+        let (a, b) = enc.halves().unwrap().unwrap();
+        assert_eq!((a.items(), b.items()), (6, 6));
+        let (Request::Logs(a), Request::Logs(b)) = (a, b) else {
+            panic!("logs stay logs")
+        };
+        // the cut went through the second scope of the first resource
+        assert_eq!(a.resource_logs.len(), 1);
+        assert_eq!(a.resource_logs[0].scope_logs[1].schema_url, "scope-1");
+        assert_eq!(a.resource_logs[0].scope_logs[1].log_records.len(), 3);
+        assert_eq!(b.resource_logs[0].scope_logs[0].schema_url, "scope-1");
+        assert_eq!(
+            b.resource_logs[0].scope_logs[0].log_records[0].time_unix_nano,
+            3
+        );
+        assert_eq!(b.resource_logs[1].scope_logs[0].log_records.len(), 5);
+        assert!(
+            logs(&[&[1]]).halves().unwrap().is_none(),
+            "one item: nothing to split"
+        );
     }
 }
