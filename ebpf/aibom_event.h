@@ -91,6 +91,7 @@ struct aibom_suffix_key {
 /* values of the rule maps */
 #define AIBOM_RULE_KEEP 1
 #define AIBOM_RULE_DROP 2
+#define AIBOM_RULE_PASS 3 /* neither: the suffix decides */
 
 /* Key of `KILL_INODES`: a file whose opening is punished with SIGKILL (policy `kill`).
  * `dev` is the kernel's `s_dev` (major << 20 | minor). */

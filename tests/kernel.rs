@@ -361,6 +361,36 @@ fn project_flag_tags_every_event() {
     assert_eq!(s(t.one("/p.onnx"), attr::PROJECT_ID), "demo-42");
 }
 
+/// A model staged in shared memory (`/dev/shm`) is seen though `/dev/` is denied; other
+/// device files stay filtered.
+#[test]
+fn models_in_shared_memory_are_seen() {
+    need_root!();
+    let shm = tempfile::Builder::new()
+        .prefix("aibomd-test-")
+        .tempdir_in("/dev/shm")
+        .unwrap();
+    let model = shm.path().join("staged.gguf");
+    touch(&model, 32);
+    let (_g, dir) = tempdir();
+    let t = run_traced(
+        &dir,
+        tracer::EBPF,
+        &[],
+        &[
+            "sh",
+            "-c",
+            &format!("cat {} /dev/null >/dev/null", model.display()),
+        ],
+    );
+    assert!(t.out.status.success(), "{}", t.stderr());
+    assert_eq!(
+        s(t.one("/staged.gguf"), attr::FILE_PATH),
+        model.to_str().unwrap()
+    );
+    assert!(t.for_file("/dev/null").is_empty(), "{:#?}", t.events);
+}
+
 #[test]
 fn daemon_traces_the_host_and_flushes_on_sigterm() {
     need_root!();

@@ -45,6 +45,9 @@ pub struct FilterConfig {
     pub deny_prefixes: Vec<String>,
     /// ...except under these longer ones, which are always reported (accelerator devices).
     pub keep_prefixes: Vec<String>,
+    /// ...and these longer ones, whose files are judged by name like anywhere else:
+    /// shared memory and per-user runtime folders, where models get staged.
+    pub pass_prefixes: Vec<String>,
     /// Report content-addressed store blobs (`…/blobs/sha256-<64 hex>`, Ollama's layout),
     /// which have no suffix.
     pub store_blobs: bool,
@@ -123,6 +126,10 @@ pub const DEFAULT_DENY_PREFIXES: &[&str] = &[
     "/usr/share/zoneinfo/",
 ];
 
+/// Default prefixes inside denied ones whose files are judged by name: shared memory (a
+/// model staged in `/dev/shm` for fast loads) and per-user runtime folders.
+pub const DEFAULT_PASS_PREFIXES: &[&str] = &["/dev/shm/", "/run/user/"];
+
 /// Default kept prefixes: accelerator device nodes.
 pub const DEFAULT_KEEP_PREFIXES: &[&str] = &[
     "/dev/nvidia",
@@ -141,6 +148,7 @@ impl Default for FilterConfig {
                 .collect(),
             deny_prefixes: own(DEFAULT_DENY_PREFIXES),
             keep_prefixes: own(DEFAULT_KEEP_PREFIXES),
+            pass_prefixes: own(DEFAULT_PASS_PREFIXES),
             store_blobs: true,
             store_dirs: own(DEFAULT_STORE_DIRS),
         }
@@ -152,6 +160,8 @@ impl Default for FilterConfig {
 pub enum Rule {
     Keep = 1,
     Drop = 2,
+    /// Neither: the name decides (the kernel falls through to its suffix check).
+    Pass = 3,
 }
 
 impl FilterConfig {
@@ -169,7 +179,8 @@ impl FilterConfig {
                 );
             }
         }
-        for p in self.deny_prefixes.iter().chain(&self.keep_prefixes) {
+        let all = self.deny_prefixes.iter().chain(&self.keep_prefixes);
+        for p in all.chain(&self.pass_prefixes) {
             if !p.starts_with('/') || p.len() > PREFIX_MAX {
                 bail!("filter prefix {p:?} must be absolute and at most {PREFIX_MAX} bytes");
             }
@@ -177,11 +188,14 @@ impl FilterConfig {
         Ok(())
     }
 
-    /// Prefix rules as (bytes, rule), keep rules after deny rules so a duplicate keeps.
+    /// Prefix rules as (bytes, rule), pass then keep rules after deny rules so a duplicate
+    /// passes, then keeps.
     pub fn prefix_rules(&self) -> Vec<(Vec<u8>, Rule)> {
         let deny = self.deny_prefixes.iter().map(|p| (p, Rule::Drop));
+        let pass = self.pass_prefixes.iter().map(|p| (p, Rule::Pass));
         let keep = self.keep_prefixes.iter().map(|p| (p, Rule::Keep));
-        deny.chain(keep)
+        deny.chain(pass)
+            .chain(keep)
             .map(|(p, r)| (p.as_bytes().to_vec(), r))
             .collect()
     }
@@ -247,8 +261,10 @@ impl PathFilter {
                 .iter()
                 .filter(|(p, _)| head.starts_with(p))
                 .max_by_key(|(p, _)| p.len());
-            if let Some((_, rule)) = best {
-                return *rule == Rule::Keep;
+            match best.map(|(_, r)| *r) {
+                Some(Rule::Keep) => return true,
+                Some(Rule::Drop) => return false,
+                Some(Rule::Pass) | None => {}
             }
         }
         let tail: Vec<u8> = path
@@ -288,7 +304,21 @@ mod tests {
         assert!(f.matches(b"/dev/nvidia0"));
         assert!(f.matches(b"/dev/dri/renderD128"));
         assert!(!f.matches(b"/dev/null"));
-        assert!(!f.matches(b"/dev/shm/x.bin"));
+        assert!(!f.matches(b"/dev/shm/sem.lock"));
+    }
+
+    #[test]
+    fn shared_memory_and_user_runtime_files_are_judged_by_name() {
+        let f = f();
+        assert!(f.matches(b"/dev/shm/staged/model.safetensors"));
+        assert!(f.matches(b"/run/user/1000/m.gguf"));
+        assert!(!f.matches(b"/dev/shm/pym-123-abc"));
+        assert!(
+            !f.matches(b"/run/lock/x.gguf"),
+            "the rest of /run stays denied"
+        );
+        assert!(!f.denied(b"/dev/shm/m.onnx"));
+        assert!(f.denied(b"/dev/sda"));
     }
 
     #[test]

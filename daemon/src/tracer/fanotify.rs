@@ -438,7 +438,7 @@ fn fully_denied(point: &[u8], rules: &[(Vec<u8>, Rule)]) -> bool {
     match best {
         Some((_, Rule::Drop)) => !rules
             .iter()
-            .any(|(p, r)| *r == Rule::Keep && p.starts_with(&dir)),
+            .any(|(p, r)| *r != Rule::Drop && p.starts_with(&dir)),
         _ => false,
     }
 }
@@ -475,8 +475,12 @@ garbage\n";
     #[test]
     fn mounts_the_filter_empties_are_skipped() {
         let rules = FilterConfig::default().prefix_rules();
-        assert!(fully_denied(b"/run", &rules));
-        assert!(fully_denied(b"/dev/shm", &rules));
+        assert!(fully_denied(b"/run/lock", &rules));
+        assert!(fully_denied(b"/proc", &rules));
+        // shared memory and per-user runtime folders are judged by name
+        assert!(!fully_denied(b"/dev/shm", &rules));
+        assert!(!fully_denied(b"/run", &rules));
+        assert!(!fully_denied(b"/run/user/1000", &rules));
         assert!(fully_denied(b"/sys/fs/cgroup", &rules));
         // /dev holds the kept accelerator nodes.
         assert!(!fully_denied(b"/dev", &rules));
