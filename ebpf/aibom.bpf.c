@@ -80,8 +80,12 @@ struct pending_open {
 	__u64 filename; /* user pointer */
 	__u64 flags;
 	__s32 dirfd;
-	__u32 syscall;
+	__u32 syscall;  /* AIBOM_SYS_*, | RESOLVE_AT_EXIT */
 };
+
+/* In pending_open.syscall: the name was a /proc magic link (`/proc/self/fd/N`, `…/root/…`,
+ * `/dev/fd/N`): the opened file's own path is filtered and reported at the exit. */
+#define RESOLVE_AT_EXIT 0x100
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -379,6 +383,8 @@ static __always_inline int path_matches(struct aibom_event *e, long len)
 				return 1;
 			if (*rule == AIBOM_RULE_DROP)
 				return 0;
+			if (*rule == AIBOM_RULE_RESOLVE)
+				return 2;
 		}
 	}
 
@@ -498,11 +504,12 @@ static __always_inline int open_enter(__s32 dirfd, const char *filename, __u64 f
 	if (!e)
 		return 0;
 	long len = bpf_probe_read_user_str(e->path, AIBOM_PATH_MAX, filename);
-	if ((flags & O_DIRECTORY_FLAG) || !scratch_path_matches(len)) {
+	int m = (flags & O_DIRECTORY_FLAG) ? 0 : scratch_path_matches(len);
+	if (!m) {
 		stat_inc(AIBOM_STAT_OPEN_FILTERED);
 		return 0;
 	}
-	remember_open((__u64)filename, flags, dirfd, syscall);
+	remember_open((__u64)filename, flags, dirfd, syscall | (m == 2 ? RESOLVE_AT_EXIT : 0));
 	return 0;
 }
 
@@ -649,6 +656,29 @@ static __always_inline void kill_if_denied(struct aibom_event *e)
 	}
 }
 
+/* An open that named no file of its own (a handle, a /proc magic link) made descriptor
+ * `fd`: the file's absolute path from its dentries stands as the path passed, filtered as
+ * one, then the event is sent. */
+static __always_inline int emit_resolved(struct aibom_event *e, long fd)
+{
+	struct file *f = fd_file(e, fd);
+	if (!f)
+		return 0;
+	e->path_len = 0;
+	append_dentry_path(e, f);
+	__u32 n = e->dpath_len;
+	if (n == 0 || (e->dpath_flags & AIBOM_DPATH_TRUNCATED) || scratch_path_matches(n) != 1) {
+		stat_inc(AIBOM_STAT_OPEN_FILTERED);
+		return 0;
+	}
+	e->path_len = n;
+	e->dpath_len = 0;
+	e->dpath_flags = 0;
+	kill_if_denied(e);
+	emit(e);
+	return 0;
+}
+
 static __always_inline int open_exit(long ret)
 {
 	struct pending_open p;
@@ -657,16 +687,18 @@ static __always_inline int open_exit(long ret)
 
 	if (ret < 0) {
 		stat_inc(AIBOM_STAT_OPEN_FAILED);
-		if (!report_failed)
+		if (!report_failed || (p.syscall & RESOLVE_AT_EXIT))
 			return 0;
 	}
 	struct aibom_event *e = scratch();
 	if (!e)
 		return 0;
-	fill_header(e, AIBOM_KIND_OPEN, p.syscall);
+	fill_header(e, AIBOM_KIND_OPEN, p.syscall & ~RESOLVE_AT_EXIT);
 	e->ret = ret;
 	e->flags = p.flags;
 	e->dirfd = p.dirfd;
+	if (p.syscall & RESOLVE_AT_EXIT)
+		return emit_resolved(e, ret);
 	long len = bpf_probe_read_user_str(e->path, AIBOM_PATH_MAX, (const char *)p.filename);
 	e->path_len = len > 0 ? len : 0;
 	if (ret >= 0) {

@@ -92,6 +92,7 @@ struct aibom_suffix_key {
 #define AIBOM_RULE_KEEP 1
 #define AIBOM_RULE_DROP 2
 #define AIBOM_RULE_PASS 3 /* neither: the suffix decides */
+#define AIBOM_RULE_RESOLVE 4 /* a /proc magic link: the opened file's own path decides */
 
 /* Key of `KILL_INODES`: a file whose opening is punished with SIGKILL (policy `kill`).
  * `dev` is the kernel's `s_dev` (major << 20 | minor). */

@@ -92,22 +92,7 @@ int sys_exit_open_by_handle_at(struct sys_exit_ctx *ctx)
 	e->ret = ret;
 	e->flags = p.flags;
 	e->dirfd = p.dirfd;
-	struct file *f = fd_file(e, ret);
-	if (!f)
-		return 0;
-	append_dentry_path(e, f);
-	/* the kernel's path of the file stands as the path passed: filter it as one */
-	__u32 n = e->dpath_len;
-	if (n == 0 || (e->dpath_flags & AIBOM_DPATH_TRUNCATED) || !scratch_path_matches(n)) {
-		stat_inc(AIBOM_STAT_OPEN_FILTERED);
-		return 0;
-	}
-	e->path_len = n;
-	e->dpath_len = 0;
-	e->dpath_flags = 0;
-	kill_if_denied(e);
-	emit(e);
-	return 0;
+	return emit_resolved(e, ret);
 }
 
 SEC("tracepoint/io_uring/io_uring_submit_req")

@@ -172,3 +172,73 @@ fn open_by_handle_at_is_reported_with_the_files_path() {
         "filtered like any open"
     );
 }
+
+/// Opens of the process's own magic links (`/proc/self/fd/N`, `/proc/self/root/…`) are
+/// reported under the opened file's path; a file the filter does not keep stays
+/// unreported though its link was opened.
+#[test]
+fn opens_through_proc_self_links_are_reported_with_the_files_path() {
+    if !kernel_tests_possible(module_path!()) {
+        return;
+    }
+    let (_g, dir) = tempdir();
+    fixtures(&dir);
+    let (model, notes, copy) = (
+        dir.join("model.gguf"),
+        dir.join("notes.txt"),
+        dir.join("copy.gguf"),
+    );
+    std::fs::copy(&model, &copy).unwrap();
+    let py = python();
+    // the shell opens model and notes as fds 3 and 4; Python opens them only by link
+    let script = "import sys\n\
+        open('/proc/self/fd/3', 'rb').read(1)\n\
+        open('/proc/self/fd/4').read()\n\
+        open('/proc/self/root' + sys.argv[1], 'rb').read(1)\n";
+    let t = run_traced(
+        &dir,
+        tracer::EBPF,
+        &[],
+        &[
+            "sh",
+            "-c",
+            "exec 3<\"$1\" 4<\"$2\"; \"$3\" -c \"$4\" \"$5\"",
+            "sh",
+            model.to_str().unwrap(),
+            notes.to_str().unwrap(),
+            &py,
+            script,
+            copy.to_str().unwrap(),
+        ],
+    );
+    assert!(t.out.status.success(), "{}", t.stderr());
+    let comm = Path::new(&py).file_name().unwrap().to_str().unwrap();
+    for file in [&model, &copy] {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        let by_python: Vec<_> = t
+            .for_file(&format!("/{name}"))
+            .into_iter()
+            .filter(|e| e[attr::PROCESS_EXECUTABLE_NAME] == comm)
+            .collect();
+        assert_eq!(
+            by_python.len(),
+            1,
+            "{name}: {:#?}\n{}",
+            t.events,
+            t.stderr()
+        );
+        assert_eq!(s(by_python[0], attr::FILE_PATH), file.to_str().unwrap());
+        assert_eq!(s(by_python[0], attr::ARTIFACT_FORMAT), "gguf");
+    }
+    assert!(
+        t.for_file("/notes.txt").is_empty(),
+        "filtered like any open"
+    );
+    assert!(
+        !t.events.iter().any(|e| e[attr::FILE_PATH]
+            .as_str()
+            .is_some_and(|p| p.starts_with("/proc/"))),
+        "no record names the link: {:#?}",
+        t.events
+    );
+}

@@ -91,6 +91,7 @@ impl Config {
                 .with_list_parse_key("filter.deny_prefixes")
                 .with_list_parse_key("filter.keep_prefixes")
                 .with_list_parse_key("filter.pass_prefixes")
+                .with_list_parse_key("filter.resolve_prefixes")
                 .try_parsing(true),
         );
         let built = b.build().with_context(|| match file {

@@ -48,6 +48,10 @@ pub struct FilterConfig {
     /// ...and these longer ones, whose files are judged by name like anywhere else:
     /// shared memory and per-user runtime folders, where models get staged.
     pub pass_prefixes: Vec<String>,
+    /// ...and these, magic links to a file the process already has (`/proc/self/fd/N`,
+    /// `/proc/self/root/…`): the eBPF tracer filters and reports the opened file under its
+    /// own path instead. Links of other processes (`/proc/PID/fd/N`) stay unseen.
+    pub resolve_prefixes: Vec<String>,
     /// Report content-addressed store blobs (`…/blobs/sha256-<64 hex>`, Ollama's layout),
     /// which have no suffix.
     pub store_blobs: bool,
@@ -130,6 +134,18 @@ pub const DEFAULT_DENY_PREFIXES: &[&str] = &[
 /// model staged in `/dev/shm` for fast loads) and per-user runtime folders.
 pub const DEFAULT_PASS_PREFIXES: &[&str] = &["/dev/shm/", "/run/user/"];
 
+/// Default magic-link prefixes resolved to the opened file (eBPF): the process's own
+/// descriptors, root and working directory.
+pub const DEFAULT_RESOLVE_PREFIXES: &[&str] = &[
+    "/proc/self/fd/",
+    "/proc/self/root/",
+    "/proc/self/cwd/",
+    "/proc/thread-self/fd/",
+    "/proc/thread-self/root/",
+    "/proc/thread-self/cwd/",
+    "/dev/fd/",
+];
+
 /// Default kept prefixes: accelerator device nodes.
 pub const DEFAULT_KEEP_PREFIXES: &[&str] = &[
     "/dev/nvidia",
@@ -149,6 +165,7 @@ impl Default for FilterConfig {
             deny_prefixes: own(DEFAULT_DENY_PREFIXES),
             keep_prefixes: own(DEFAULT_KEEP_PREFIXES),
             pass_prefixes: own(DEFAULT_PASS_PREFIXES),
+            resolve_prefixes: own(DEFAULT_RESOLVE_PREFIXES),
             store_blobs: true,
             store_dirs: own(DEFAULT_STORE_DIRS),
         }
@@ -162,6 +179,8 @@ pub enum Rule {
     Drop = 2,
     /// Neither: the name decides (the kernel falls through to its suffix check).
     Pass = 3,
+    /// A magic link: the opened file's own path decides (eBPF); a dropped name elsewhere.
+    Resolve = 4,
 }
 
 impl FilterConfig {
@@ -180,7 +199,7 @@ impl FilterConfig {
             }
         }
         let all = self.deny_prefixes.iter().chain(&self.keep_prefixes);
-        for p in all.chain(&self.pass_prefixes) {
+        for p in all.chain(&self.pass_prefixes).chain(&self.resolve_prefixes) {
             if !p.starts_with('/') || p.len() > PREFIX_MAX {
                 bail!("filter prefix {p:?} must be absolute and at most {PREFIX_MAX} bytes");
             }
@@ -194,8 +213,10 @@ impl FilterConfig {
         let deny = self.deny_prefixes.iter().map(|p| (p, Rule::Drop));
         let pass = self.pass_prefixes.iter().map(|p| (p, Rule::Pass));
         let keep = self.keep_prefixes.iter().map(|p| (p, Rule::Keep));
+        let resolve = self.resolve_prefixes.iter().map(|p| (p, Rule::Resolve));
         deny.chain(pass)
             .chain(keep)
+            .chain(resolve)
             .map(|(p, r)| (p.as_bytes().to_vec(), r))
             .collect()
     }
@@ -249,7 +270,7 @@ impl PathFilter {
             .iter()
             .filter(|(p, _)| head.starts_with(p))
             .max_by_key(|(p, _)| p.len())
-            .is_some_and(|(_, rule)| *rule == Rule::Drop)
+            .is_some_and(|(_, rule)| matches!(rule, Rule::Drop | Rule::Resolve))
     }
 
     /// True when `path` would be reported.
@@ -263,7 +284,8 @@ impl PathFilter {
                 .max_by_key(|(p, _)| p.len());
             match best.map(|(_, r)| *r) {
                 Some(Rule::Keep) => return true,
-                Some(Rule::Drop) => return false,
+                // userspace tracers see the file's own path, never the link
+                Some(Rule::Drop | Rule::Resolve) => return false,
                 Some(Rule::Pass) | None => {}
             }
         }
@@ -319,6 +341,16 @@ mod tests {
         );
         assert!(!f.denied(b"/dev/shm/m.onnx"));
         assert!(f.denied(b"/dev/sda"));
+    }
+
+    #[test]
+    fn magic_links_are_not_reported_under_their_own_name() {
+        let f = f();
+        assert!(!f.matches(b"/proc/self/fd/5"));
+        assert!(!f.matches(b"/proc/self/root/m/model.gguf"));
+        assert!(f.denied(b"/proc/self/fd/5"));
+        let rules = FilterConfig::default().prefix_rules();
+        assert!(rules.contains(&(b"/proc/self/fd/".to_vec(), Rule::Resolve)));
     }
 
     #[test]
