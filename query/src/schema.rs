@@ -294,24 +294,26 @@ const ONCE_TABLES: &[&str] = &[
 
 /// A view's condition that the row being inserted into `table` is not stored there yet: it
 /// has no record id (kept as before), or its (project_id, record_id) is not among `table`'s
-/// rows in the time range of the inserted block (inside a view the logs table names the
-/// block, not the table; a record delivered again has the same time, so the range holds its
-/// earlier copy and is a range of the primary key `(project_id, time, event_id)`). On a
-/// cluster the tables become the shard's local ones: a record's project, the sharding key,
-/// puts every delivery of it on the same shard.
+/// rows with the (project, time) of a row of the inserted block (inside a view the logs
+/// table names the block, not the table). A record delivered again has the same project and
+/// time, so this finds its earlier copy, and the lookup is a set of primary-key prefixes
+/// `(project_id, time)` of `table`. No scalar subquery: chDB's streaming insert (what
+/// scripts/chdb-http uses) silently skips a view that has one. On a cluster the tables
+/// become the shard's local ones: a record's project, the sharding key, puts every delivery
+/// of it on the same shard.
 pub fn once_expr(table: &str, target: &Target) -> Result<String> {
     if !ONCE_TABLES.contains(&table) {
         bail!("{{{{once:{table}}}}}: not a table whose records are kept once");
     }
     let db = quote_ident(&target.database);
-    let logs = format!("{db}.{}", quote_ident(&target.table("logs")));
     Ok(format!(
         "(empty(record_id) OR (project_id, record_id) NOT IN (\n        \
          SELECT project_id, record_id FROM {db}.{t}\n        \
-         WHERE time >= (SELECT min(Timestamp) FROM {logs})\n          \
-         AND time <= (SELECT max(Timestamp) FROM {logs})\n          \
+         WHERE (project_id, time) IN (SELECT {project}, Timestamp FROM {db}.{logs})\n          \
          AND NOT empty(record_id)))",
-        t = quote_ident(table)
+        t = quote_ident(table),
+        project = either_expr(attr::PROJECT_ID),
+        logs = quote_ident(&target.table("logs")),
     ))
 }
 

@@ -1082,8 +1082,7 @@ WHERE project_id != ''
   AND event_name IN ('aibom.artifact.access', 'aibom.artifact.identified', '')
   AND (empty(record_id) OR (project_id, record_id) NOT IN (
         SELECT project_id, record_id FROM `aibom`.`runtime_events`
-        WHERE time >= (SELECT min(Timestamp) FROM `aibom`.`otel_logs`)
-          AND time <= (SELECT max(Timestamp) FROM `aibom`.`otel_logs`)
+        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)
           AND NOT empty(record_id)))
 LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0);
 
@@ -1128,8 +1127,7 @@ WHERE project_id != ''
   AND if(EventName != '', toString(EventName), LogAttributes['event.name']) = 'aibom.policy.violation'
   AND (empty(record_id) OR (project_id, record_id) NOT IN (
         SELECT project_id, record_id FROM `aibom`.`runtime_violations`
-        WHERE time >= (SELECT min(Timestamp) FROM `aibom`.`otel_logs`)
-          AND time <= (SELECT max(Timestamp) FROM `aibom`.`otel_logs`)
+        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)
           AND NOT empty(record_id)))
 LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0);
 
@@ -1174,8 +1172,7 @@ WHERE project_id != ''
   AND if(EventName != '', toString(EventName), LogAttributes['event.name']) = 'aibom.api.call'
   AND (empty(record_id) OR (project_id, record_id) NOT IN (
         SELECT project_id, record_id FROM `aibom`.`runtime_api_calls`
-        WHERE time >= (SELECT min(Timestamp) FROM `aibom`.`otel_logs`)
-          AND time <= (SELECT max(Timestamp) FROM `aibom`.`otel_logs`)
+        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)
           AND NOT empty(record_id)))
 LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0);
 
@@ -1209,8 +1206,7 @@ WHERE project_id != ''
   AND (mapContains(LogAttributes, 'aibom.artifact.unsafe') OR mapContains(LogAttributes, 'aibom.artifact.unsafe_scan_error'))
   AND (empty(record_id) OR (project_id, record_id) NOT IN (
         SELECT project_id, record_id FROM `aibom`.`runtime_unsafe_scans`
-        WHERE time >= (SELECT min(Timestamp) FROM `aibom`.`otel_logs`)
-          AND time <= (SELECT max(Timestamp) FROM `aibom`.`otel_logs`)
+        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)
           AND NOT empty(record_id)))
 LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0);
 
