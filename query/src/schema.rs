@@ -742,9 +742,13 @@ mod tests {
         for table in ONCE_TABLES {
             let to = format!(" TO `aibom`.{table} AS");
             let view = views.iter().find(|v| v.contains(&to)).expect(table);
-            assert!(view.contains(&once_expr(table, &target()).unwrap()), "{table}");
+            assert!(
+                view.contains(&once_expr(table, &target()).unwrap()),
+                "{table}"
+            );
             assert!(view.contains(&format!("LogAttributes['{}']", attr::RECORD_ID)));
-            assert!(view.ends_with("LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0)"));
+            assert!(view
+                .ends_with("LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0)"));
         }
     }
 
