@@ -1,17 +1,18 @@
 -- Exactly once at the store (issue 20): aibomd puts `aibom.record.id` (a UUID, the same on
 -- every delivery of one record: a spooled request sent again after a crash, a timeout or a
--- collector restart) on each log record. Each typed table the API counts keeps the id as
+-- collector restart) on each log record. Each typed table the API counts keeps it as
 -- `record_id` (the zero UUID for records without one: older exporters, other sources), and
 -- its view stores a record only if that (project, id) is not stored yet: the `once:T`
--- placeholder (query/src/schema.rs) looks the pair up in T over the time range of the inserted block only (inside a view, the
--- source table names the inserted block), a range of T's primary key (project_id, time,
--- event_id); LIMIT 1 BY drops an id repeated within the block. Rows without an id are kept
--- as before (their event_id, random, keeps them apart in the LIMIT BY). event_id is now
--- derived from the id (stable across deliveries), random without one. runtime_artifacts (the
--- summary) is filled from runtime_events, so a dropped repeat never reaches it.
+-- placeholder (query/src/schema.rs, once_expr) looks the pair up among T's rows with the
+-- (project, time) of a row of the inserted block (inside a view the logs table names the
+-- block), prefixes of T's primary key (project_id, time, event_id). LIMIT 1 BY drops an id
+-- repeated within the block; rows without an id stay apart there by their random event_id,
+-- so they are kept as before. event_id is derived from the id when there is one.
+-- runtime_artifacts (the summary) is filled from runtime_events, which a repeat never enters.
 -- Migrations 0001-0013 stay as deployed; the views are replaced as in 0012 (run --migrate
 -- before the collector writes). Rows stored before this migration have no record_id: a
--- record stored then and delivered again after it is stored twice.
+-- record stored then and delivered again after it is stored twice. query/README.md, "Exactly
+-- once", says what else this does not cover.
 ALTER TABLE {{db}}.runtime_events
     ADD COLUMN IF NOT EXISTS record_id UUID AFTER event_id;
 
