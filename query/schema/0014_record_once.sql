@@ -1,28 +1,21 @@
 -- Exactly once at the store (issue 20): aibomd puts `aibom.record.id` (a UUID, the same on
 -- every delivery of one record: a spooled request sent again after a crash, a timeout or a
--- collector restart) on each log record. Each typed table the API counts keeps it as
--- `record_id` (the zero UUID for records without one: older exporters, other sources), and
--- its view stores a record only if that (project, id) is not stored yet: the `once:T`
--- placeholder (query/src/schema.rs, once_expr) looks the pair up among T's rows with the
--- (project, time) of a row of the inserted block (inside a view the logs table names the
--- block), prefixes of T's primary key (project_id, time, event_id). LIMIT 1 BY drops an id
--- repeated within the block; rows without an id stay apart there by their random event_id,
--- so they are kept as before. event_id is derived from the id when there is one.
+-- collector restart) on each log record. The views of the typed tables the API counts now
+-- derive event_id from it (cityHash64 of the id; random, as before, without one: older
+-- exporters, other sources) and store a row only if its (project_id, time, event_id), the
+-- whole primary key, is not stored yet: the `once:T` placeholder (query/src/schema.rs,
+-- once_expr) looks it up among T's rows with the (project, time) of a row of the inserted
+-- block (inside a view the logs table names the block). LIMIT 1 BY drops an id repeated
+-- within the block; rows without an id have random event_ids, so they are kept as before.
 -- runtime_artifacts (the summary) is filled from runtime_events, which a repeat never enters.
+-- runtime_events also keeps the id itself (record_id, the zero UUID without one). The other
+-- tables get no column: the positional backfills of 0010, 0011 and 0013 (re-run when a
+-- schema_migrations row is lost) must still fit them.
 -- Migrations 0001-0013 stay as deployed; the views are replaced as in 0012 (run --migrate
--- before the collector writes). Rows stored before this migration have no record_id: a
+-- before the collector writes). Rows stored before this migration have random event_ids: a
 -- record stored then and delivered again after it is stored twice. query/README.md, "Exactly
 -- once", says what else this does not cover.
 ALTER TABLE {{db}}.runtime_events
-    ADD COLUMN IF NOT EXISTS record_id UUID AFTER event_id;
-
-ALTER TABLE {{db}}.runtime_violations
-    ADD COLUMN IF NOT EXISTS record_id UUID AFTER event_id;
-
-ALTER TABLE {{db}}.runtime_api_calls
-    ADD COLUMN IF NOT EXISTS record_id UUID AFTER event_id;
-
-ALTER TABLE {{db}}.runtime_unsafe_scans
     ADD COLUMN IF NOT EXISTS record_id UUID AFTER event_id;
 
 DROP VIEW IF EXISTS {{db}}.runtime_events_mv_v4;
@@ -32,7 +25,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.runtime_events_mv_v5 TO {{db}}.run
 SELECT
     {{either:attr.PROJECT_ID}} AS project_id,
     Timestamp AS time,
-    if(empty(record_id), rand64(), cityHash64(record_id)) AS event_id,
+    if(LogAttributes['{{attr.RECORD_ID}}'] = '', rand64(), cityHash64(LogAttributes['{{attr.RECORD_ID}}'])) AS event_id,
     toUUIDOrZero(LogAttributes['{{attr.RECORD_ID}}']) AS record_id,
     if(EventName != '', toString(EventName), LogAttributes['{{record.EVENT_NAME}}']) AS event_name,
     LogAttributes['{{attr.ARTIFACT_ID}}'] AS artifact_id,
@@ -80,17 +73,16 @@ FROM {{db}}.{{t:logs}}
 WHERE project_id != ''
   AND event_name IN ('{{event.ARTIFACT_ACCESS}}', '{{event.ARTIFACT_IDENTIFIED}}', '')
   AND {{once:runtime_events}}
-LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0);
+LIMIT 1 BY project_id, time, event_id;
 
 DROP VIEW IF EXISTS {{db}}.runtime_violations_mv;
 
--- As runtime_violations.select.sql (0010), plus record_id, event_id from it, and the check.
+-- As runtime_violations.select.sql (0010), event_id from the record id, and the check.
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.runtime_violations_mv_v2 TO {{db}}.runtime_violations AS
 SELECT
     {{either:attr.PROJECT_ID}} AS project_id,
     Timestamp AS time,
-    if(empty(record_id), rand64(), cityHash64(record_id)) AS event_id,
-    toUUIDOrZero(LogAttributes['{{attr.RECORD_ID}}']) AS record_id,
+    if(LogAttributes['{{attr.RECORD_ID}}'] = '', rand64(), cityHash64(LogAttributes['{{attr.RECORD_ID}}'])) AS event_id,
     LogAttributes['{{attr.POLICY_RULE}}'] AS policy_rule,
     LogAttributes['{{attr.POLICY_ACTION}}'] AS policy_action,
     LogAttributes['{{attr.POLICY_SEVERITY}}'] AS policy_severity,
@@ -122,17 +114,16 @@ FROM {{db}}.{{t:logs}}
 WHERE project_id != ''
   AND if(EventName != '', toString(EventName), LogAttributes['{{record.EVENT_NAME}}']) = '{{event.POLICY_VIOLATION}}'
   AND {{once:runtime_violations}}
-LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0);
+LIMIT 1 BY project_id, time, event_id;
 
 DROP VIEW IF EXISTS {{db}}.runtime_api_calls_mv;
 
--- As runtime_api_calls.select.sql (0011), plus record_id, event_id from it, and the check.
+-- As runtime_api_calls.select.sql (0011), event_id from the record id, and the check.
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.runtime_api_calls_mv_v2 TO {{db}}.runtime_api_calls AS
 SELECT
     {{either:attr.PROJECT_ID}} AS project_id,
     Timestamp AS time,
-    if(empty(record_id), rand64(), cityHash64(record_id)) AS event_id,
-    toUUIDOrZero(LogAttributes['{{attr.RECORD_ID}}']) AS record_id,
+    if(LogAttributes['{{attr.RECORD_ID}}'] = '', rand64(), cityHash64(LogAttributes['{{attr.RECORD_ID}}'])) AS event_id,
     LogAttributes['{{attr.API_PROVIDER}}'] AS api_provider,
     LogAttributes['{{attr.GEN_AI_PROVIDER_NAME}}'] AS gen_ai_provider_name,
     LogAttributes['{{attr.GEN_AI_REQUEST_MODEL}}'] AS gen_ai_request_model,
@@ -164,17 +155,16 @@ FROM {{db}}.{{t:logs}}
 WHERE project_id != ''
   AND if(EventName != '', toString(EventName), LogAttributes['{{record.EVENT_NAME}}']) = '{{event.API_CALL}}'
   AND {{once:runtime_api_calls}}
-LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0);
+LIMIT 1 BY project_id, time, event_id;
 
 DROP VIEW IF EXISTS {{db}}.runtime_unsafe_scans_mv;
 
--- As runtime_unsafe_scans.select.sql (0013), plus record_id, event_id from it, and the check.
+-- As runtime_unsafe_scans.select.sql (0013), event_id from the record id, and the check.
 CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.runtime_unsafe_scans_mv_v2 TO {{db}}.runtime_unsafe_scans AS
 SELECT
     {{either:attr.PROJECT_ID}} AS project_id,
     Timestamp AS time,
-    if(empty(record_id), rand64(), cityHash64(record_id)) AS event_id,
-    toUUIDOrZero(LogAttributes['{{attr.RECORD_ID}}']) AS record_id,
+    if(LogAttributes['{{attr.RECORD_ID}}'] = '', rand64(), cityHash64(LogAttributes['{{attr.RECORD_ID}}'])) AS event_id,
     if(LogAttributes['{{attr.FILE_PATH}}'] != '', LogAttributes['{{attr.FILE_PATH}}'], Body) AS file_path,
     LogAttributes['{{attr.ARTIFACT_ID}}'] AS artifact_id,
     LogAttributes['{{attr.ARTIFACT_NAME}}'] AS artifact_name,
@@ -195,4 +185,4 @@ WHERE project_id != ''
   AND if(EventName != '', toString(EventName), LogAttributes['{{record.EVENT_NAME}}']) = '{{event.ARTIFACT_IDENTIFIED}}'
   AND (mapContains(LogAttributes, '{{attr.ARTIFACT_UNSAFE}}') OR mapContains(LogAttributes, '{{attr.ARTIFACT_UNSAFE_SCAN_ERROR}}'))
   AND {{once:runtime_unsafe_scans}}
-LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0);
+LIMIT 1 BY project_id, time, event_id;

@@ -293,24 +293,25 @@ const ONCE_TABLES: &[&str] = &[
 ];
 
 /// A view's condition that the row being inserted into `table` is not stored there yet: it
-/// has no record id (kept as before), or its (project_id, record_id) is not among `table`'s
-/// rows with the (project, time) of a row of the inserted block (inside a view the logs
-/// table names the block, not the table). A record delivered again has the same project and
-/// time, so this finds its earlier copy, and the lookup is a set of primary-key prefixes
-/// `(project_id, time)` of `table`. No scalar subquery: chDB's streaming insert (what
-/// scripts/chdb-http uses) silently skips a view that has one. On a cluster the tables
-/// become the shard's local ones: a record's project, the sharding key, puts every delivery
-/// of it on the same shard.
+/// has no record id (its event_id is random: kept as before), or its `(project_id, time,
+/// event_id)` (event_id a hash of the id), `table`'s whole primary key, is not among
+/// `table`'s rows with the (project, time) of a row of the inserted block (inside a view the
+/// logs table names the block, not the table). A record delivered again has the same
+/// project, time and id, so this finds its earlier copy, reading only the granules of those
+/// primary-key prefixes. No scalar subquery: chDB's streaming insert (what scripts/chdb-http
+/// uses) silently skips a view that has one. On a cluster the tables become the shard's
+/// local ones: a record's project, the sharding key, puts every delivery of it on the same
+/// shard.
 pub fn once_expr(table: &str, target: &Target) -> Result<String> {
     if !ONCE_TABLES.contains(&table) {
         bail!("{{{{once:{table}}}}}: not a table whose records are kept once");
     }
     let db = quote_ident(&target.database);
     Ok(format!(
-        "(empty(record_id) OR (project_id, record_id) NOT IN (\n        \
-         SELECT project_id, record_id FROM {db}.{t}\n        \
-         WHERE (project_id, time) IN (SELECT {project}, Timestamp FROM {db}.{logs})\n          \
-         AND NOT empty(record_id)))",
+        "(LogAttributes['{id}'] = '' OR (project_id, time, event_id) NOT IN (\n        \
+         SELECT project_id, time, event_id FROM {db}.{t}\n        \
+         WHERE (project_id, time) IN (SELECT {project}, Timestamp FROM {db}.{logs})))",
+        id = attr::RECORD_ID,
         t = quote_ident(table),
         project = either_expr(attr::PROJECT_ID),
         logs = quote_ident(&target.table("logs")),
@@ -746,9 +747,9 @@ mod tests {
                 view.contains(&once_expr(table, &target()).unwrap()),
                 "{table}"
             );
-            assert!(view.contains(&format!("LogAttributes['{}']", attr::RECORD_ID)));
-            assert!(view
-                .ends_with("LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0)"));
+            let id = format!("LogAttributes['{}']", attr::RECORD_ID);
+            assert!(view.contains(&format!("cityHash64({id})) AS event_id")));
+            assert!(view.ends_with("LIMIT 1 BY project_id, time, event_id"));
         }
     }
 

@@ -1,9 +1,7 @@
 """Runs one schema rendering on chDB and reports what it built (used by query/tests/cluster.rs).
 
 stdin: {"data": DIR, "config": XML or null, "statements": [...], "logs": INSERT statement,
-"tables": [...]}. The statements run in order (the caller repeats each migration's: a migration
-is idempotent, not a whole run: once 0014 added `record_id`, 0010's positional backfill no
-longer fits runtime_violations, and --migrate never re-runs a recorded migration), then the logs insert
+"tables": [...]}. The statements run twice (migrations are idempotent), then the logs insert
 (through `otel_logs`, the Distributed table in cluster mode), then a read of every table.
 stdout: {"columns": {table: [[name, type], ...]}, "rows": {table: [[...], ...]}, "macros": ...}.
 """
@@ -34,8 +32,9 @@ def q(sql):
         return []
 
 
-for s in req["statements"]:
-    q(s)
+for _ in range(2):
+    for s in req["statements"]:
+        q(s)
 q(req["logs"])
 db = req["database"]
 out = {"columns": {}, "rows": {}}

@@ -287,19 +287,10 @@ fn a_request_delivered_three_times_is_counted_once() {
     assert_eq!(comps.len(), 2, "{bom:#}");
     let services = bom["services"].as_array().unwrap();
     assert_eq!(services.len(), 1, "{bom:#}");
-    let prop = |v: &Value, name: &str| -> Vec<String> {
-        v["properties"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|p| p["name"] == name)
-            .map(|p| p["value"].as_str().unwrap().to_string())
-            .collect()
-    };
-    assert_eq!(prop(&services[0], "aibom:api.calls"), ["3"], "{bom:#}");
+    assert_eq!(props(&services[0], "aibom:api.calls"), ["3"], "{bom:#}");
     let pkl = comps.iter().find(|c| c["name"] == "evil.pkl").unwrap();
-    assert_eq!(prop(pkl, "aibom:unsafe"), ["true"]);
-    assert_eq!(prop(pkl, "aibom:policy.violation").len(), 1, "{pkl:#}");
+    assert_eq!(props(pkl, "aibom:unsafe"), ["true"]);
+    assert_eq!(props(pkl, "aibom:policy.violation").len(), 1, "{pkl:#}");
 
     // an older exporter's records have no id: stored once per delivery, as before
     let legacy = get(&sc, LEGACY, "events?limit=100");

@@ -1002,28 +1002,22 @@ WHERE project_id != ''
 -- ==== 0014_record_once.sql
 -- Exactly once at the store (issue 20): aibomd puts `aibom.record.id` (a UUID, the same on
 -- every delivery of one record: a spooled request sent again after a crash, a timeout or a
--- collector restart) on each log record. Each typed table the API counts keeps the id as
--- `record_id` (the zero UUID for records without one: older exporters, other sources), and
--- its view stores a record only if that (project, id) is not stored yet: the `once:T`
--- placeholder (query/src/schema.rs) looks the pair up in T over the time range of the inserted block only (inside a view, the
--- source table names the inserted block), a range of T's primary key (project_id, time,
--- event_id); LIMIT 1 BY drops an id repeated within the block. Rows without an id are kept
--- as before (their event_id, random, keeps them apart in the LIMIT BY). event_id is now
--- derived from the id (stable across deliveries), random without one. runtime_artifacts (the
--- summary) is filled from runtime_events, so a dropped repeat never reaches it.
+-- collector restart) on each log record. The views of the typed tables the API counts now
+-- derive event_id from it (cityHash64 of the id; random, as before, without one: older
+-- exporters, other sources) and store a row only if its (project_id, time, event_id), the
+-- whole primary key, is not stored yet: the `once:T` placeholder (query/src/schema.rs,
+-- once_expr) looks it up among T's rows with the (project, time) of a row of the inserted
+-- block (inside a view the logs table names the block). LIMIT 1 BY drops an id repeated
+-- within the block; rows without an id have random event_ids, so they are kept as before.
+-- runtime_artifacts (the summary) is filled from runtime_events, which a repeat never enters.
+-- runtime_events also keeps the id itself (record_id, the zero UUID without one). The other
+-- tables get no column: the positional backfills of 0010, 0011 and 0013 (re-run when a
+-- schema_migrations row is lost) must still fit them.
 -- Migrations 0001-0013 stay as deployed; the views are replaced as in 0012 (run --migrate
--- before the collector writes). Rows stored before this migration have no record_id: a
--- record stored then and delivered again after it is stored twice.
+-- before the collector writes). Rows stored before this migration have random event_ids: a
+-- record stored then and delivered again after it is stored twice. query/README.md, "Exactly
+-- once", says what else this does not cover.
 ALTER TABLE `aibom`.runtime_events
-    ADD COLUMN IF NOT EXISTS record_id UUID AFTER event_id;
-
-ALTER TABLE `aibom`.runtime_violations
-    ADD COLUMN IF NOT EXISTS record_id UUID AFTER event_id;
-
-ALTER TABLE `aibom`.runtime_api_calls
-    ADD COLUMN IF NOT EXISTS record_id UUID AFTER event_id;
-
-ALTER TABLE `aibom`.runtime_unsafe_scans
     ADD COLUMN IF NOT EXISTS record_id UUID AFTER event_id;
 
 DROP VIEW IF EXISTS `aibom`.runtime_events_mv_v4;
@@ -1033,7 +1027,7 @@ CREATE MATERIALIZED VIEW IF NOT EXISTS `aibom`.runtime_events_mv_v5 TO `aibom`.r
 SELECT
     if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']) AS project_id,
     Timestamp AS time,
-    if(empty(record_id), rand64(), cityHash64(record_id)) AS event_id,
+    if(LogAttributes['aibom.record.id'] = '', rand64(), cityHash64(LogAttributes['aibom.record.id'])) AS event_id,
     toUUIDOrZero(LogAttributes['aibom.record.id']) AS record_id,
     if(EventName != '', toString(EventName), LogAttributes['event.name']) AS event_name,
     LogAttributes['aibom.artifact.id'] AS artifact_id,
@@ -1080,21 +1074,19 @@ SELECT
 FROM `aibom`.`otel_logs`
 WHERE project_id != ''
   AND event_name IN ('aibom.artifact.access', 'aibom.artifact.identified', '')
-  AND (empty(record_id) OR (project_id, record_id) NOT IN (
-        SELECT project_id, record_id FROM `aibom`.`runtime_events`
-        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)
-          AND NOT empty(record_id)))
-LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0);
+  AND (LogAttributes['aibom.record.id'] = '' OR (project_id, time, event_id) NOT IN (
+        SELECT project_id, time, event_id FROM `aibom`.`runtime_events`
+        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)))
+LIMIT 1 BY project_id, time, event_id;
 
 DROP VIEW IF EXISTS `aibom`.runtime_violations_mv;
 
--- As runtime_violations.select.sql (0010), plus record_id, event_id from it, and the check.
+-- As runtime_violations.select.sql (0010), event_id from the record id, and the check.
 CREATE MATERIALIZED VIEW IF NOT EXISTS `aibom`.runtime_violations_mv_v2 TO `aibom`.runtime_violations AS
 SELECT
     if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']) AS project_id,
     Timestamp AS time,
-    if(empty(record_id), rand64(), cityHash64(record_id)) AS event_id,
-    toUUIDOrZero(LogAttributes['aibom.record.id']) AS record_id,
+    if(LogAttributes['aibom.record.id'] = '', rand64(), cityHash64(LogAttributes['aibom.record.id'])) AS event_id,
     LogAttributes['aibom.policy.rule'] AS policy_rule,
     LogAttributes['aibom.policy.action'] AS policy_action,
     LogAttributes['aibom.policy.severity'] AS policy_severity,
@@ -1125,21 +1117,19 @@ SELECT
 FROM `aibom`.`otel_logs`
 WHERE project_id != ''
   AND if(EventName != '', toString(EventName), LogAttributes['event.name']) = 'aibom.policy.violation'
-  AND (empty(record_id) OR (project_id, record_id) NOT IN (
-        SELECT project_id, record_id FROM `aibom`.`runtime_violations`
-        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)
-          AND NOT empty(record_id)))
-LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0);
+  AND (LogAttributes['aibom.record.id'] = '' OR (project_id, time, event_id) NOT IN (
+        SELECT project_id, time, event_id FROM `aibom`.`runtime_violations`
+        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)))
+LIMIT 1 BY project_id, time, event_id;
 
 DROP VIEW IF EXISTS `aibom`.runtime_api_calls_mv;
 
--- As runtime_api_calls.select.sql (0011), plus record_id, event_id from it, and the check.
+-- As runtime_api_calls.select.sql (0011), event_id from the record id, and the check.
 CREATE MATERIALIZED VIEW IF NOT EXISTS `aibom`.runtime_api_calls_mv_v2 TO `aibom`.runtime_api_calls AS
 SELECT
     if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']) AS project_id,
     Timestamp AS time,
-    if(empty(record_id), rand64(), cityHash64(record_id)) AS event_id,
-    toUUIDOrZero(LogAttributes['aibom.record.id']) AS record_id,
+    if(LogAttributes['aibom.record.id'] = '', rand64(), cityHash64(LogAttributes['aibom.record.id'])) AS event_id,
     LogAttributes['aibom.api.provider'] AS api_provider,
     LogAttributes['gen_ai.provider.name'] AS gen_ai_provider_name,
     LogAttributes['gen_ai.request.model'] AS gen_ai_request_model,
@@ -1170,21 +1160,19 @@ SELECT
 FROM `aibom`.`otel_logs`
 WHERE project_id != ''
   AND if(EventName != '', toString(EventName), LogAttributes['event.name']) = 'aibom.api.call'
-  AND (empty(record_id) OR (project_id, record_id) NOT IN (
-        SELECT project_id, record_id FROM `aibom`.`runtime_api_calls`
-        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)
-          AND NOT empty(record_id)))
-LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0);
+  AND (LogAttributes['aibom.record.id'] = '' OR (project_id, time, event_id) NOT IN (
+        SELECT project_id, time, event_id FROM `aibom`.`runtime_api_calls`
+        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)))
+LIMIT 1 BY project_id, time, event_id;
 
 DROP VIEW IF EXISTS `aibom`.runtime_unsafe_scans_mv;
 
--- As runtime_unsafe_scans.select.sql (0013), plus record_id, event_id from it, and the check.
+-- As runtime_unsafe_scans.select.sql (0013), event_id from the record id, and the check.
 CREATE MATERIALIZED VIEW IF NOT EXISTS `aibom`.runtime_unsafe_scans_mv_v2 TO `aibom`.runtime_unsafe_scans AS
 SELECT
     if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']) AS project_id,
     Timestamp AS time,
-    if(empty(record_id), rand64(), cityHash64(record_id)) AS event_id,
-    toUUIDOrZero(LogAttributes['aibom.record.id']) AS record_id,
+    if(LogAttributes['aibom.record.id'] = '', rand64(), cityHash64(LogAttributes['aibom.record.id'])) AS event_id,
     if(LogAttributes['file.path'] != '', LogAttributes['file.path'], Body) AS file_path,
     LogAttributes['aibom.artifact.id'] AS artifact_id,
     LogAttributes['aibom.artifact.name'] AS artifact_name,
@@ -1204,9 +1192,8 @@ FROM `aibom`.`otel_logs`
 WHERE project_id != ''
   AND if(EventName != '', toString(EventName), LogAttributes['event.name']) = 'aibom.artifact.identified'
   AND (mapContains(LogAttributes, 'aibom.artifact.unsafe') OR mapContains(LogAttributes, 'aibom.artifact.unsafe_scan_error'))
-  AND (empty(record_id) OR (project_id, record_id) NOT IN (
-        SELECT project_id, record_id FROM `aibom`.`runtime_unsafe_scans`
-        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)
-          AND NOT empty(record_id)))
-LIMIT 1 BY project_id, record_id, if(empty(record_id), event_id, 0);
+  AND (LogAttributes['aibom.record.id'] = '' OR (project_id, time, event_id) NOT IN (
+        SELECT project_id, time, event_id FROM `aibom`.`runtime_unsafe_scans`
+        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)))
+LIMIT 1 BY project_id, time, event_id;
 
