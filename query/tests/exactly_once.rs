@@ -227,7 +227,7 @@ fn a_request_delivered_three_times_is_counted_once() {
     for _ in 0..3 {
         deliver(&url, &ch, &req, 8);
     }
-    // one request holding the same record twice (a run merged from two spool files)
+    // one request holding the same record twice (two copies merged into one insert)
     let again = rec(
         t + 7,
         event::ARTIFACT_ACCESS,
