@@ -131,5 +131,6 @@ def main():
     print(f"\nrows these inserts stored in runtime_events ({total:,} records, each sent twice): "
           f"old {stored['old']:,}, new {stored['new']:,}")
 
+
 if __name__ == "__main__":
     main()
