@@ -70,8 +70,8 @@ fn request(records: Vec<Value>) -> Value {
 }
 
 /// One spooled request of aibomd: accesses with their identified twins (one an unsafe
-/// pickle), a policy violation and an API call, each with its record id; and two accesses
-/// of an older exporter (no id) in another project.
+/// pickle), a policy violation and an API call, each with its record id; and two identical
+/// accesses of an older exporter (no id) in another project.
 fn spooled(t: i64, daemon: u64) -> Value {
     let id = |seq| record_id(daemon, seq);
     let gguf = |extra: &[Value]| file_attrs(ONCE, "/m/llama.gguf", 4242, extra);
@@ -80,6 +80,12 @@ fn spooled(t: i64, daemon: u64) -> Value {
         kv(attr::ARTIFACT_UNSAFE, "true"),
         kv(attr::ARTIFACT_UNSAFE_REASON, "posix.system"),
     ];
+    let legacy = rec(
+        t + 6,
+        event::ARTIFACT_ACCESS,
+        "/m/old.onnx",
+        file_attrs(LEGACY, "/m/old.onnx", 1, &[int(attr::ACCESS_COUNT, 1)]),
+    );
     request(vec![
         rec(
             t,
@@ -135,19 +141,9 @@ fn spooled(t: i64, daemon: u64) -> Value {
                 &id(6),
             ),
         ),
-        // an older exporter: no record id
-        rec(
-            t + 6,
-            event::ARTIFACT_ACCESS,
-            "/m/old.onnx",
-            file_attrs(LEGACY, "/m/old.onnx", 1, &[int(attr::ACCESS_COUNT, 1)]),
-        ),
-        rec(
-            t + 6,
-            event::ARTIFACT_ACCESS,
-            "/m/old.onnx",
-            file_attrs(LEGACY, "/m/old.onnx", 2, &[int(attr::ACCESS_COUNT, 1)]),
-        ),
+        // an older exporter: no record id; two records alike in every field, both kept
+        legacy.clone(),
+        legacy,
     ])
 }
 
@@ -292,7 +288,8 @@ fn a_request_delivered_three_times_is_counted_once() {
     assert_eq!(props(pkl, "aibom:unsafe"), ["true"]);
     assert_eq!(props(pkl, "aibom:policy.violation").len(), 1, "{pkl:#}");
 
-    // an older exporter's records have no id: stored once per delivery, as before
+    // an older exporter's records have no id: stored once per delivery, as before (even two
+    // identical ones in one request)
     let legacy = get(&sc, LEGACY, "events?limit=100");
     assert_eq!(len(&legacy["events"]), 6, "{legacy:#}");
 }
