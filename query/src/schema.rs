@@ -9,6 +9,7 @@
 //! `{{t:NAME}}` is the collector's table `<prefix>_NAME` (rotel's `--clickhouse-exporter-table-prefix`),
 //! `{{t:NAME_mv}}` the view that fills it.
 //! `{{sql:NAME}}` inlines the rendered `schema/NAME.sql` fragment (see [`FRAGMENTS`]).
+//! `{{once:TABLE}}` is a view's condition "this record is not in TABLE yet" ([`once_expr`]).
 use crate::cluster::Cluster;
 use crate::db::Db;
 use crate::tables::{
@@ -85,6 +86,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         13,
         "0013_runtime_unsafe_scans.sql",
         include_str!("../schema/0013_runtime_unsafe_scans.sql"),
+    ),
+    (
+        14,
+        "0014_record_once.sql",
+        include_str!("../schema/0014_record_once.sql"),
     ),
 ];
 
@@ -192,6 +198,7 @@ const NAMES: &[(&str, &str)] = &[
     ),
     ("event.API_CALL", event::API_CALL),
     ("attr.ARTIFACT_UNSAFE", attr::ARTIFACT_UNSAFE),
+    ("attr.RECORD_ID", attr::RECORD_ID),
     ("attr.ARTIFACT_UNSAFE_REASON", attr::ARTIFACT_UNSAFE_REASON),
     (
         "attr.ARTIFACT_UNSAFE_SCAN_ERROR",
@@ -267,6 +274,7 @@ pub fn render(template: &str, target: &Target) -> Result<String> {
             }
             k if k.starts_with("either:") => either_expr(name_value(&k["either:".len()..])?),
             k if k.starts_with("sql:") => fragment(&k["sql:".len()..], target)?,
+            k if k.starts_with("once:") => once_expr(&k["once:".len()..], target)?,
             k => name_value(k)?.to_string(),
         };
         out.push_str(&value);
@@ -274,6 +282,40 @@ pub fn render(template: &str, target: &Target) -> Result<String> {
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// The typed tables whose views store each record once (migration 0014).
+const ONCE_TABLES: &[&str] = &[
+    EVENTS_TABLE,
+    VIOLATIONS_TABLE,
+    API_CALLS_TABLE,
+    UNSAFE_SCANS_TABLE,
+];
+
+/// A view's condition that the row being inserted into `table` is not stored there yet: it
+/// has no record id (its event_id is random: kept as before), or its `(project_id, time,
+/// event_id)` (event_id a hash of the id), `table`'s whole primary key, is not among
+/// `table`'s rows with the (project, time) of a row of the inserted block (inside a view the
+/// logs table names the block, not the table). A record delivered again has the same
+/// project, time and id, so this finds its earlier copy, reading only the granules of those
+/// primary-key prefixes. No scalar subquery: chDB's streaming insert (what scripts/chdb-http
+/// uses) silently skips a view that has one. On a cluster the tables become the shard's
+/// local ones: a record's project, the sharding key, puts every delivery of it on the same
+/// shard.
+pub fn once_expr(table: &str, target: &Target) -> Result<String> {
+    if !ONCE_TABLES.contains(&table) {
+        bail!("{{{{once:{table}}}}}: not a table whose records are kept once");
+    }
+    let db = quote_ident(&target.database);
+    Ok(format!(
+        "(LogAttributes['{id}'] = '' OR (project_id, time, event_id) NOT IN (\n        \
+         SELECT project_id, time, event_id FROM {db}.{t}\n        \
+         WHERE (project_id, time) IN (SELECT {project}, Timestamp FROM {db}.{logs})))",
+        id = attr::RECORD_ID,
+        t = quote_ident(table),
+        project = either_expr(attr::PROJECT_ID),
+        logs = quote_ident(&target.table("logs")),
+    ))
 }
 
 /// The rendered fragment `name` without its `--` comment lines.
@@ -661,9 +703,8 @@ mod tests {
 
     #[test]
     fn the_unsafe_scans_view_keeps_scanned_identified_records_with_their_verdict() {
-        let (v, name, tpl) = MIGRATIONS.iter().find(|m| m.0 == 13).unwrap();
+        let (_, name, tpl) = MIGRATIONS.iter().find(|m| m.0 == 13).unwrap();
         assert_eq!(*name, "0013_runtime_unsafe_scans.sql");
-        assert_eq!(MIGRATIONS.last().unwrap().0, *v);
         let sql = render(tpl, &target()).unwrap();
         for (name, col) in [
             (attr::ARTIFACT_UNSAFE_REASON, "artifact_unsafe_reason"),
@@ -688,6 +729,30 @@ mod tests {
         assert_eq!(sql.matches(&select).count(), 2, "view and backfill");
     }
 
+    /// Each view of 0014 looks records up in the table it fills (a copied view checking
+    /// another table would let repeats through).
+    #[test]
+    fn each_record_view_checks_the_table_it_fills() {
+        let (_, _, tpl) = MIGRATIONS.iter().find(|m| m.0 == 14).unwrap();
+        let sql = render(tpl, &target()).unwrap();
+        let views: Vec<String> = statements(&sql)
+            .into_iter()
+            .filter(|s| s.starts_with("CREATE MATERIALIZED VIEW"))
+            .collect();
+        assert_eq!(views.len(), ONCE_TABLES.len());
+        for table in ONCE_TABLES {
+            let to = format!(" TO `aibom`.{table} AS");
+            let view = views.iter().find(|v| v.contains(&to)).expect(table);
+            assert!(
+                view.contains(&once_expr(table, &target()).unwrap()),
+                "{table}"
+            );
+            let id = format!("LogAttributes['{}']", attr::RECORD_ID);
+            assert!(view.contains(&format!("cityHash64({id})) AS event_id")));
+            assert!(view.ends_with("LIMIT 1 BY project_id, time, event_id"));
+        }
+    }
+
     #[test]
     fn the_view_reads_semconv_names() {
         let sql = render(MIGRATIONS[4].2, &target()).unwrap();
@@ -705,6 +770,7 @@ mod tests {
         assert!(render("SELECT '{{attr.NOPE}}'", &target()).is_err());
         assert!(render("SELECT '{{attr.FILE_PATH'", &target()).is_err());
         assert!(render("SELECT 1 FROM {{t:nope}}", &target()).is_err());
+        assert!(render("{{once:otel_logs}}", &target()).is_err());
         assert_eq!(
             render("{{db}}.{{t:metrics_sum}}", &target()).unwrap(),
             "`aibom`.`otel_metrics_sum`"

@@ -233,16 +233,6 @@ fn fixture(ch: &ClickHouse, base: i64) {
 }
 
 /// The values of the properties named `name` of a CycloneDX component or service.
-fn props(c: &Value, name: &str) -> Vec<String> {
-    c["properties"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["name"] == name)
-        .map(|p| p["value"].as_str().unwrap().to_string())
-        .collect()
-}
-
 fn get(sc: &Sidecar, project: &str, query: &str, token: Option<&str>) -> (u16, String, String) {
     block(async {
         let mut r = reqwest::Client::new().get(format!(

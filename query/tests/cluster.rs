@@ -406,3 +406,42 @@ fn deletes_on_a_cluster_go_to_the_local_tables() {
     assert_eq!(r.json["deleted"], n);
     assert_eq!(count(&one, "runtime_events", "proj-a"), 0);
 }
+
+/// Exactly once on a cluster: the views read the shard's local tables, and a record's
+/// project (the sharding key of the logs and typed tables) sends every delivery of it to the
+/// same shard, so a repeat inserted through the `Distributed` logs table is dropped there.
+/// Rows without a record id are kept per delivery, as before.
+#[test]
+fn repeats_through_distributed_tables_are_stored_once() {
+    let _one_at_a_time = CLUSTERED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut rows = log_rows();
+    for (i, r) in rows.iter_mut().enumerate().skip(1) {
+        let id = format!("018f0000-0000-8000-8000-{:012x}", i);
+        r["LogAttributes"][attr::RECORD_ID] = json!(id);
+    }
+    let Some(many) = clustered_chdb(&rows) else {
+        return;
+    };
+    let totals = |t: &str| -> Vec<u64> {
+        ["proj-a", "proj-b", "proj-c"]
+            .iter()
+            .map(|p| count(&many, t, p))
+            .collect()
+    };
+    let once = [
+        totals("runtime_events"),
+        totals("runtime_violations"),
+        totals("runtime_api_calls"),
+    ];
+    assert_eq!(once[0], [3, 1, 1]);
+    many.insert_logs(&rows, false);
+    many.insert_logs(&rows, false);
+    // proj-a's first row has no id: one more per delivery; every other row once
+    assert_eq!(totals("runtime_events"), [5, 1, 1]);
+    assert_eq!(totals("runtime_violations"), once[1]);
+    assert_eq!(totals("runtime_api_calls"), once[2]);
+    assert_eq!(
+        many.sql("SELECT count() FROM otel_logs", "").trim(),
+        (3 * rows.len()).to_string()
+    );
+}

@@ -44,16 +44,6 @@ fn file(
     ]
 }
 
-fn props(c: &Value, name: &str) -> Vec<String> {
-    c["properties"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|p| p["name"] == name)
-        .map(|p| p["value"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn unsafe_files_are_counted_listed_marked_in_the_bom_and_deleted() {
     let Some(ch) = migrated_clickhouse() else {

@@ -277,6 +277,17 @@ pub fn log_row(time_ns: i64, attrs: &[(&str, &str)], resource: &[(&str, &str)]) 
     })
 }
 
+/// The values of the CycloneDX property `name` of component or service `c`.
+pub fn props(c: &Value, name: &str) -> Vec<String> {
+    c["properties"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["name"] == name)
+        .map(|p| p["value"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// The `aibom-query` binary.
 pub fn aibom_query() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_aibom-query"));

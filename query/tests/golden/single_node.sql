@@ -999,3 +999,201 @@ WHERE project_id != ''
   AND if(EventName != '', toString(EventName), LogAttributes['event.name']) = 'aibom.artifact.identified'
   AND (mapContains(LogAttributes, 'aibom.artifact.unsafe') OR mapContains(LogAttributes, 'aibom.artifact.unsafe_scan_error'));
 
+-- ==== 0014_record_once.sql
+-- Exactly once at the store (issue 20): aibomd puts `aibom.record.id` (a UUID, the same on
+-- every delivery of one record: a spooled request sent again after a crash, a timeout or a
+-- collector restart) on each log record. The views of the typed tables the API counts now
+-- derive event_id from it (cityHash64 of the id; random, as before, without one: older
+-- exporters, other sources) and store a row only if its (project_id, time, event_id), the
+-- whole primary key, is not stored yet: the `once:T` placeholder (query/src/schema.rs,
+-- once_expr) looks it up among T's rows with the (project, time) of a row of the inserted
+-- block (inside a view the logs table names the block). LIMIT 1 BY drops an id repeated
+-- within the block; rows without an id have random event_ids, so they are kept as before.
+-- runtime_artifacts (the summary) is filled from runtime_events, which a repeat never enters.
+-- runtime_events also keeps the id itself (record_id, the zero UUID without one). The other
+-- tables get no column: the positional backfills of 0010, 0011 and 0013 (re-run when a
+-- schema_migrations row is lost) must still fit them.
+-- Migrations 0001-0013 stay as deployed; the views are replaced as in 0012 (run --migrate
+-- before the collector writes). Rows stored before this migration have random event_ids: a
+-- record stored then and delivered again after it is stored twice. query/README.md, "Exactly
+-- once", says what else this does not cover.
+ALTER TABLE `aibom`.runtime_events
+    ADD COLUMN IF NOT EXISTS record_id UUID AFTER event_id;
+
+DROP VIEW IF EXISTS `aibom`.runtime_events_mv_v4;
+
+-- As 0012, plus record_id, event_id from it, and the check.
+CREATE MATERIALIZED VIEW IF NOT EXISTS `aibom`.runtime_events_mv_v5 TO `aibom`.runtime_events AS
+SELECT
+    if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']) AS project_id,
+    Timestamp AS time,
+    if(LogAttributes['aibom.record.id'] = '', rand64(), cityHash64(LogAttributes['aibom.record.id'])) AS event_id,
+    toUUIDOrZero(LogAttributes['aibom.record.id']) AS record_id,
+    if(EventName != '', toString(EventName), LogAttributes['event.name']) AS event_name,
+    LogAttributes['aibom.artifact.id'] AS artifact_id,
+    LogAttributes['aibom.artifact.name'] AS artifact_name,
+    LogAttributes['aibom.artifact.type'] AS artifact_type,
+    LogAttributes['aibom.artifact.role'] AS artifact_role,
+    LogAttributes['aibom.artifact.format'] AS artifact_format,
+    LogAttributes['aibom.artifact.format_mismatch'] AS artifact_format_mismatch,
+    LogAttributes['aibom.artifact.provider'] AS artifact_provider,
+    LogAttributes['aibom.artifact.license'] AS artifact_license,
+    LogAttributes['aibom.artifact.revision'] AS artifact_revision,
+    LogAttributes['aibom.artifact.sha256'] AS artifact_sha256,
+    concat(
+        if(LogAttributes['file.path'] != '', LogAttributes['file.path'], Body),
+        if(LogAttributes['aibom.artifact.embedded'] != '', concat('#', LogAttributes['aibom.artifact.embedded']), '')
+    ) AS file_path,
+    toUInt64OrNull(LogAttributes['file.size']) AS file_size,
+    LogAttributes['aibom.access.mode'] AS access_mode,
+    ifNull(toUInt64OrNull(LogAttributes['aibom.access.count']), 1) AS access_count,
+    toUInt32OrZero(LogAttributes['process.pid']) AS process_pid,
+    toUInt32OrNull(LogAttributes['process.parent_pid']) AS process_parent_pid,
+    LogAttributes['process.executable.name'] AS process_executable_name,
+    LogAttributes['process.executable.path'] AS process_executable_path,
+    LogAttributes['process.owner'] AS process_owner,
+    if(LogAttributes['container.id'] != '', LogAttributes['container.id'], ResourceAttributes['container.id']) AS container_id,
+    if(LogAttributes['container.runtime.name'] != '', LogAttributes['container.runtime.name'], ResourceAttributes['container.runtime.name']) AS container_runtime_name,
+    if(LogAttributes['k8s.pod.name'] != '', LogAttributes['k8s.pod.name'], ResourceAttributes['k8s.pod.name']) AS k8s_pod_name,
+    if(LogAttributes['k8s.pod.uid'] != '', LogAttributes['k8s.pod.uid'], ResourceAttributes['k8s.pod.uid']) AS k8s_pod_uid,
+    if(LogAttributes['k8s.namespace.name'] != '', LogAttributes['k8s.namespace.name'], ResourceAttributes['k8s.namespace.name']) AS k8s_namespace_name,
+    LogAttributes['aibom.tracer'] AS tracer,
+    if(LogAttributes['aibom.scan.id'] != '', LogAttributes['aibom.scan.id'], ResourceAttributes['aibom.scan.id']) AS scan_id,
+    LogAttributes['aibom.access.origin'] AS access_origin,
+    LogAttributes['aibom.project.source'] AS project_source,
+    LogAttributes['process.command_line'] AS process_command_line,
+    LogAttributes['aibom.artifact.whole.id'] AS artifact_whole_id,
+    toUInt64OrNull(LogAttributes['aibom.artifact.part.index']) AS artifact_part_index,
+    toUInt64OrNull(LogAttributes['aibom.artifact.part.count']) AS artifact_part_count,
+    toUInt64OrNull(LogAttributes['aibom.artifact.whole.files']) AS artifact_whole_files,
+    toUInt64OrNull(LogAttributes['aibom.artifact.whole.bytes']) AS artifact_whole_bytes,
+    LogAttributes['aibom.artifact.whole.sha256'] AS artifact_whole_sha256,
+    LogAttributes['aibom.artifact.embedded'] AS artifact_embedded,
+    if(LogAttributes['host.name'] != '', LogAttributes['host.name'], ResourceAttributes['host.name']) AS host_name,
+    if(LogAttributes['service.instance.id'] != '', LogAttributes['service.instance.id'], ResourceAttributes['service.instance.id']) AS service_instance_id
+FROM `aibom`.`otel_logs`
+WHERE project_id != ''
+  AND event_name IN ('aibom.artifact.access', 'aibom.artifact.identified', '')
+  AND (LogAttributes['aibom.record.id'] = '' OR (project_id, time, event_id) NOT IN (
+        SELECT project_id, time, event_id FROM `aibom`.`runtime_events`
+        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)))
+LIMIT 1 BY project_id, time, event_id;
+
+DROP VIEW IF EXISTS `aibom`.runtime_violations_mv;
+
+-- As runtime_violations.select.sql (0010), event_id from the record id, and the check.
+CREATE MATERIALIZED VIEW IF NOT EXISTS `aibom`.runtime_violations_mv_v2 TO `aibom`.runtime_violations AS
+SELECT
+    if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']) AS project_id,
+    Timestamp AS time,
+    if(LogAttributes['aibom.record.id'] = '', rand64(), cityHash64(LogAttributes['aibom.record.id'])) AS event_id,
+    LogAttributes['aibom.policy.rule'] AS policy_rule,
+    LogAttributes['aibom.policy.action'] AS policy_action,
+    LogAttributes['aibom.policy.severity'] AS policy_severity,
+    LogAttributes['aibom.policy.enforced'] = 'true' AS policy_enforced,
+    LogAttributes['aibom.artifact.id'] AS artifact_id,
+    LogAttributes['aibom.artifact.name'] AS artifact_name,
+    LogAttributes['aibom.artifact.type'] AS artifact_type,
+    LogAttributes['aibom.artifact.role'] AS artifact_role,
+    LogAttributes['aibom.artifact.format'] AS artifact_format,
+    LogAttributes['aibom.artifact.provider'] AS artifact_provider,
+    LogAttributes['aibom.artifact.license'] AS artifact_license,
+    LogAttributes['aibom.artifact.revision'] AS artifact_revision,
+    LogAttributes['aibom.artifact.sha256'] AS artifact_sha256,
+    if(LogAttributes['file.path'] != '', LogAttributes['file.path'], Body) AS file_path,
+    LogAttributes['aibom.access.mode'] AS access_mode,
+    toUInt32OrZero(LogAttributes['process.pid']) AS process_pid,
+    LogAttributes['process.executable.name'] AS process_executable_name,
+    LogAttributes['process.executable.path'] AS process_executable_path,
+    LogAttributes['process.command_line'] AS process_command_line,
+    LogAttributes['process.owner'] AS process_owner,
+    if(LogAttributes['container.id'] != '', LogAttributes['container.id'], ResourceAttributes['container.id']) AS container_id,
+    if(LogAttributes['k8s.pod.name'] != '', LogAttributes['k8s.pod.name'], ResourceAttributes['k8s.pod.name']) AS k8s_pod_name,
+    if(LogAttributes['k8s.namespace.name'] != '', LogAttributes['k8s.namespace.name'], ResourceAttributes['k8s.namespace.name']) AS k8s_namespace_name,
+    LogAttributes['aibom.tracer'] AS tracer,
+    if(LogAttributes['aibom.scan.id'] != '', LogAttributes['aibom.scan.id'], ResourceAttributes['aibom.scan.id']) AS scan_id,
+    if(LogAttributes['host.name'] != '', LogAttributes['host.name'], ResourceAttributes['host.name']) AS host_name,
+    if(LogAttributes['service.instance.id'] != '', LogAttributes['service.instance.id'], ResourceAttributes['service.instance.id']) AS service_instance_id
+FROM `aibom`.`otel_logs`
+WHERE project_id != ''
+  AND if(EventName != '', toString(EventName), LogAttributes['event.name']) = 'aibom.policy.violation'
+  AND (LogAttributes['aibom.record.id'] = '' OR (project_id, time, event_id) NOT IN (
+        SELECT project_id, time, event_id FROM `aibom`.`runtime_violations`
+        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)))
+LIMIT 1 BY project_id, time, event_id;
+
+DROP VIEW IF EXISTS `aibom`.runtime_api_calls_mv;
+
+-- As runtime_api_calls.select.sql (0011), event_id from the record id, and the check.
+CREATE MATERIALIZED VIEW IF NOT EXISTS `aibom`.runtime_api_calls_mv_v2 TO `aibom`.runtime_api_calls AS
+SELECT
+    if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']) AS project_id,
+    Timestamp AS time,
+    if(LogAttributes['aibom.record.id'] = '', rand64(), cityHash64(LogAttributes['aibom.record.id'])) AS event_id,
+    LogAttributes['aibom.api.provider'] AS api_provider,
+    LogAttributes['gen_ai.provider.name'] AS gen_ai_provider_name,
+    LogAttributes['gen_ai.request.model'] AS gen_ai_request_model,
+    LogAttributes['gen_ai.response.model'] AS gen_ai_response_model,
+    LogAttributes['gen_ai.operation.name'] AS gen_ai_operation_name,
+    LogAttributes['server.address'] AS server_address,
+    toUInt16OrZero(LogAttributes['server.port']) AS server_port,
+    LogAttributes['url.path'] AS url_path,
+    LogAttributes['http.request.method'] AS http_request_method,
+    toUInt16OrZero(LogAttributes['http.response.status_code']) AS http_response_status_code,
+    LogAttributes['aibom.api.seen_by'] AS api_seen_by,
+    greatest(toUInt64OrZero(LogAttributes['aibom.api.count']), 1) AS api_count,
+    LogAttributes['aibom.api.tls_library'] AS api_tls_library,
+    toUInt64OrNull(LogAttributes['gen_ai.usage.input_tokens']) AS gen_ai_usage_input_tokens,
+    toUInt64OrNull(LogAttributes['gen_ai.usage.output_tokens']) AS gen_ai_usage_output_tokens,
+    toUInt32OrZero(LogAttributes['process.pid']) AS process_pid,
+    LogAttributes['process.executable.name'] AS process_executable_name,
+    LogAttributes['process.executable.path'] AS process_executable_path,
+    LogAttributes['process.command_line'] AS process_command_line,
+    LogAttributes['process.owner'] AS process_owner,
+    if(LogAttributes['container.id'] != '', LogAttributes['container.id'], ResourceAttributes['container.id']) AS container_id,
+    if(LogAttributes['k8s.pod.name'] != '', LogAttributes['k8s.pod.name'], ResourceAttributes['k8s.pod.name']) AS k8s_pod_name,
+    if(LogAttributes['k8s.namespace.name'] != '', LogAttributes['k8s.namespace.name'], ResourceAttributes['k8s.namespace.name']) AS k8s_namespace_name,
+    LogAttributes['aibom.tracer'] AS tracer,
+    if(LogAttributes['aibom.scan.id'] != '', LogAttributes['aibom.scan.id'], ResourceAttributes['aibom.scan.id']) AS scan_id,
+    if(LogAttributes['host.name'] != '', LogAttributes['host.name'], ResourceAttributes['host.name']) AS host_name,
+    if(LogAttributes['service.instance.id'] != '', LogAttributes['service.instance.id'], ResourceAttributes['service.instance.id']) AS service_instance_id
+FROM `aibom`.`otel_logs`
+WHERE project_id != ''
+  AND if(EventName != '', toString(EventName), LogAttributes['event.name']) = 'aibom.api.call'
+  AND (LogAttributes['aibom.record.id'] = '' OR (project_id, time, event_id) NOT IN (
+        SELECT project_id, time, event_id FROM `aibom`.`runtime_api_calls`
+        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)))
+LIMIT 1 BY project_id, time, event_id;
+
+DROP VIEW IF EXISTS `aibom`.runtime_unsafe_scans_mv;
+
+-- As runtime_unsafe_scans.select.sql (0013), event_id from the record id, and the check.
+CREATE MATERIALIZED VIEW IF NOT EXISTS `aibom`.runtime_unsafe_scans_mv_v2 TO `aibom`.runtime_unsafe_scans AS
+SELECT
+    if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']) AS project_id,
+    Timestamp AS time,
+    if(LogAttributes['aibom.record.id'] = '', rand64(), cityHash64(LogAttributes['aibom.record.id'])) AS event_id,
+    if(LogAttributes['file.path'] != '', LogAttributes['file.path'], Body) AS file_path,
+    LogAttributes['aibom.artifact.id'] AS artifact_id,
+    LogAttributes['aibom.artifact.name'] AS artifact_name,
+    LogAttributes['aibom.artifact.type'] AS artifact_type,
+    LogAttributes['aibom.artifact.format'] AS artifact_format,
+    LogAttributes['aibom.artifact.provider'] AS artifact_provider,
+    LogAttributes['aibom.artifact.sha256'] AS artifact_sha256,
+    multiIf(LogAttributes['aibom.artifact.unsafe'] = 'true', true, LogAttributes['aibom.artifact.unsafe'] = 'false', false, NULL) AS artifact_unsafe,
+    LogAttributes['aibom.artifact.unsafe_reason'] AS artifact_unsafe_reason,
+    LogAttributes['aibom.artifact.unsafe_scan_error'] AS artifact_unsafe_scan_error,
+    toUInt32OrZero(LogAttributes['process.pid']) AS process_pid,
+    LogAttributes['process.executable.name'] AS process_executable_name,
+    if(LogAttributes['container.id'] != '', LogAttributes['container.id'], ResourceAttributes['container.id']) AS container_id,
+    if(LogAttributes['host.name'] != '', LogAttributes['host.name'], ResourceAttributes['host.name']) AS host_name,
+    if(LogAttributes['service.instance.id'] != '', LogAttributes['service.instance.id'], ResourceAttributes['service.instance.id']) AS service_instance_id
+FROM `aibom`.`otel_logs`
+WHERE project_id != ''
+  AND if(EventName != '', toString(EventName), LogAttributes['event.name']) = 'aibom.artifact.identified'
+  AND (mapContains(LogAttributes, 'aibom.artifact.unsafe') OR mapContains(LogAttributes, 'aibom.artifact.unsafe_scan_error'))
+  AND (LogAttributes['aibom.record.id'] = '' OR (project_id, time, event_id) NOT IN (
+        SELECT project_id, time, event_id FROM `aibom`.`runtime_unsafe_scans`
+        WHERE (project_id, time) IN (SELECT if(LogAttributes['aibom.project.id'] != '', LogAttributes['aibom.project.id'], ResourceAttributes['aibom.project.id']), Timestamp FROM `aibom`.`otel_logs`)))
+LIMIT 1 BY project_id, time, event_id;
+
