@@ -252,7 +252,11 @@ pub(crate) mod tests {
     }
 
     fn key(path: &str) -> Key {
-        (1, FileKey::Path(path.as_bytes().to_vec(), None), AccessMode::Read)
+        (
+            1,
+            FileKey::Path(path.as_bytes().to_vec(), None),
+            AccessMode::Read,
+        )
     }
 
     /// A 4,000-byte path, distinct per `i`.
@@ -303,7 +307,9 @@ pub(crate) mod tests {
     #[test]
     fn a_zero_window_holds_nothing() {
         let mut d = Dedup::new(Duration::ZERO);
-        assert!(d.hold(key("/a.gguf"), rec("/a.gguf"), Instant::now()).is_some());
+        assert!(d
+            .hold(key("/a.gguf"), rec("/a.gguf"), Instant::now())
+            .is_some());
         assert!(d.is_empty() && d.bytes() == 0);
     }
 }

@@ -216,10 +216,16 @@ mod tests {
             assert_eq!(id.map(|r| r.kind), Some(RecordKind::Identified), "{i}");
             assert!(a.bytes() <= budget, "{} bytes", a.bytes());
         }
-        assert!(a.on_access(&read(&long(99), 7, true)).is_none(), "announced once");
+        assert!(
+            a.on_access(&read(&long(99), 7, true)).is_none(),
+            "announced once"
+        );
         assert!(a.evictions() >= 80, "{} evicted", a.evictions());
         let again = a.on_access(&read(&long(0), 7, true));
-        assert!(again.is_some(), "a forgotten name is announced again, not lost");
+        assert!(
+            again.is_some(),
+            "a forgotten name is announced again, not lost"
+        );
     }
 
     #[test]

@@ -415,8 +415,11 @@ impl Identifier {
                 self.scans_stopped += 1;
             }
             if let Some(names) = self.known.peek_mut(&d.version) {
-                for (_, a) in names.iter_mut() {
+                for (p, a) in names.iter_mut() {
+                    // the budget follows the hash's strings, or it drifts below zero
+                    self.known_bytes -= entry_bytes(p, a);
                     fill_hash(Arc::make_mut(a), Some(d.result.clone()));
+                    self.known_bytes += entry_bytes(p, a);
                 }
             }
         }
