@@ -33,24 +33,74 @@ pub fn key_of(raw: &RawAccess) -> Key {
 /// it only folds fewer repeats).
 pub const MAX_HELD: usize = 65_536;
 
+/// Bytes of held records at most, by default (`pipeline.dedup_max_bytes`); beyond it the
+/// oldest leaves early, as beyond [`MAX_HELD`].
+pub const DEFAULT_MAX_BYTES: usize = 16 << 20;
+
+/// What a record held in memory costs, in bytes: the record, its own paths and the
+/// kernel's path, the artifact's struct. The process's attribution is shared by every
+/// record of the process and bounded by the attribute cache: not counted.
+pub fn held_bytes(rec: &AccessRecord) -> usize {
+    let path = |p: &std::path::Path| p.as_os_str().len() + 16; // the Arc's counts
+    std::mem::size_of::<AccessRecord>()
+        + path(&rec.file_path)
+        + path(&rec.absolute_path)
+        + rec.access_path.capacity()
+        + rec.scan_id.as_ref().map_or(0, String::capacity)
+        + rec.opened.as_ref().map_or(0, |o| {
+            std::mem::size_of::<crate::model::Opened>()
+                + o.kernel_path.as_ref().map_or(0, Vec::capacity)
+        })
+        + rec
+            .artifact
+            .as_ref()
+            .map_or(0, |_| std::mem::size_of::<crate::model::Artifact>())
+}
+
 /// Holds records for the dedup window, and exits until the records before them left.
 #[derive(Debug)]
 pub struct Dedup {
     window: Duration,
-    held: HashMap<Key, AccessRecord>,
+    held: HashMap<Key, (AccessRecord, usize)>,
     order: VecDeque<(Instant, Key)>,
     exits: VecDeque<(Instant, u32)>,
+    /// Bytes of the held records and their keys.
+    bytes: usize,
+    max_bytes: usize,
+    /// Records that left before their window ended because the table was full.
+    released_early: u64,
 }
 
 impl Dedup {
-    /// A dedup stage with the given window (zero: every access passes through).
+    /// A dedup stage with the given window (zero: every access passes through), holding
+    /// at most [`DEFAULT_MAX_BYTES`].
     pub fn new(window: Duration) -> Self {
         Self {
             window,
             held: HashMap::new(),
             order: VecDeque::new(),
             exits: VecDeque::new(),
+            bytes: 0,
+            max_bytes: DEFAULT_MAX_BYTES,
+            released_early: 0,
         }
+    }
+
+    /// Holds at most `bytes` of records (`pipeline.dedup_max_bytes`).
+    pub fn with_max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes;
+        self
+    }
+
+    /// Records that left before their window ended because the table was full (by count
+    /// or bytes), so far.
+    pub fn released_early(&self) -> u64 {
+        self.released_early
+    }
+
+    /// Bytes held right now.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// False when the window is zero: every access passes through.
@@ -62,7 +112,7 @@ impl Dedup {
     /// normalizes it and calls [`Dedup::hold`]).
     pub fn repeat(&mut self, key: &Key) -> bool {
         match self.held.get_mut(key) {
-            Some(rec) => {
+            Some((rec, _)) => {
                 rec.count += 1;
                 true
             }
@@ -71,21 +121,33 @@ impl Dedup {
     }
 
     /// Holds a new record; returns it back at once when the window is zero, or the
-    /// oldest held record when [`MAX_HELD`] are held.
+    /// oldest held record when [`MAX_HELD`] are held or holding `rec` would pass the byte
+    /// budget. One record leaves per call: when a big record displaced a small one, the
+    /// rest over the budget leaves at the next [`Dedup::expired`] (the pipeline's tick).
     pub fn hold(&mut self, key: Key, rec: AccessRecord, now: Instant) -> Option<AccessRecord> {
         if self.window.is_zero() {
             return Some(rec);
         }
-        let early = if self.held.len() >= MAX_HELD {
-            self.order
-                .pop_front()
-                .and_then(|(_, k)| self.held.remove(&k))
+        let cost = held_bytes(&rec) + key_bytes(&key);
+        let early = if self.held.len() >= MAX_HELD || self.bytes + cost > self.max_bytes {
+            self.pop_oldest()
         } else {
             None
         };
-        self.held.insert(key.clone(), rec);
+        self.released_early += u64::from(early.is_some());
+        if let Some((_, old)) = self.held.insert(key.clone(), (rec, cost)) {
+            self.bytes -= old; // not reached: the caller holds only keys that are new
+        }
+        self.bytes += cost;
         self.order.push_back((now, key));
         early
+    }
+
+    fn pop_oldest(&mut self) -> Option<AccessRecord> {
+        let (_, k) = self.order.pop_front()?;
+        let (rec, cost) = self.held.remove(&k)?;
+        self.bytes -= cost;
+        Some(rec)
     }
 
     /// A process exited: it is released by [`Dedup::exits`] once its held records left.
@@ -106,15 +168,17 @@ impl Dedup {
         out
     }
 
-    /// Records whose window ended by `now`, oldest first.
+    /// Records whose window ended by `now`, and the oldest beyond the byte budget; oldest
+    /// first.
     pub fn expired(&mut self, now: Instant) -> Vec<AccessRecord> {
         let mut out = Vec::new();
         while let Some((t, _)) = self.order.front() {
-            if now.duration_since(*t) < self.window {
+            let over = self.bytes > self.max_bytes;
+            if !over && now.duration_since(*t) < self.window {
                 break;
             }
-            let (_, k) = self.order.pop_front().expect("front exists");
-            out.extend(self.held.remove(&k));
+            self.released_early += u64::from(over && now.duration_since(*t) < self.window);
+            out.extend(self.pop_oldest());
         }
         out
     }
@@ -122,9 +186,10 @@ impl Dedup {
     /// Every held record, oldest first (shutdown).
     pub fn drain(&mut self) -> Vec<AccessRecord> {
         let order = std::mem::take(&mut self.order);
+        self.bytes = 0;
         order
             .into_iter()
-            .filter_map(|(_, k)| self.held.remove(&k))
+            .filter_map(|(_, k)| self.held.remove(&k).map(|(r, _)| r))
             .collect()
     }
 
@@ -136,5 +201,115 @@ impl Dedup {
     /// True when nothing is held.
     pub fn is_empty(&self) -> bool {
         self.held.is_empty()
+    }
+}
+
+/// Bytes of a key held twice (table and order), with the table's slot.
+fn key_bytes(k: &Key) -> usize {
+    let path = match &k.1 {
+        FileKey::Path(p, _) => p.capacity(),
+        FileKey::Inode(..) => 0,
+    };
+    2 * (std::mem::size_of::<Key>() + path) + std::mem::size_of::<(Instant, usize)>() + 16
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::{Attribution, RecordKind};
+    use std::path::Path;
+    use std::sync::Arc;
+
+    /// An access record of `path` (the fields dedup and the announcer look at; the rest
+    /// empty).
+    pub(crate) fn rec(path: &str) -> AccessRecord {
+        let p: Arc<Path> = Arc::from(Path::new(path));
+        AccessRecord {
+            kind: RecordKind::Access,
+            artifact: None,
+            time: std::time::SystemTime::now(),
+            file_path: p.clone(),
+            absolute_path: p,
+            access_path: path.as_bytes().to_vec(),
+            resolution: "",
+            size: None,
+            modified: None,
+            inode: None,
+            version: None,
+            mode: AccessMode::Read,
+            syscall: None,
+            flags: None,
+            count: 1,
+            tracer: "test",
+            origin: aibom_semconv::access_origin::TRACE,
+            scan_id: None,
+            process: Arc::new(Attribution::bare(1)),
+            refused: false,
+            violation: None,
+            api: None,
+            opened: None,
+        }
+    }
+
+    fn key(path: &str) -> Key {
+        (
+            1,
+            FileKey::Path(path.as_bytes().to_vec(), None),
+            AccessMode::Read,
+        )
+    }
+
+    /// A 4,000-byte path, distinct per `i`.
+    pub(crate) fn long(i: usize) -> String {
+        format!("/{}/{i:05}.safetensors", "d".repeat(3980))
+    }
+
+    #[test]
+    fn past_its_bytes_the_oldest_record_leaves_early_and_none_is_lost() {
+        let one = held_bytes(&rec(&long(0))) + key_bytes(&key(&long(0)));
+        let mut d = Dedup::new(Duration::from_secs(3600)).with_max_bytes(3 * one);
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for i in 0..10 {
+            out.extend(d.hold(key(&long(i)), rec(&long(i)), now));
+            assert!(d.bytes() <= 3 * one, "{} held bytes", d.bytes());
+        }
+        assert_eq!((d.len(), d.released_early()), (3, 7));
+        assert!(d.repeat(&key(&long(9))), "the newest are still folded");
+        assert!(!d.repeat(&key(&long(0))), "the oldest left");
+        out.extend(d.drain());
+        let paths: Vec<_> = out.iter().map(|r| r.file_path.to_path_buf()).collect();
+        let want: Vec<_> = (0..10).map(|i| std::path::PathBuf::from(long(i))).collect();
+        assert_eq!(paths, want, "every record leaves once, oldest first");
+        assert_eq!(out[9].count, 2);
+        assert_eq!(d.bytes(), 0);
+    }
+
+    #[test]
+    fn a_big_record_displacing_a_small_one_is_evened_out_at_the_next_tick() {
+        let small = "/m/a.gguf";
+        let cost = |p: &str| held_bytes(&rec(p)) + key_bytes(&key(p));
+        // room for two small records, or the big one, not for the big one and a small one
+        let budget = cost(&long(1)) + cost(small) / 2;
+        let mut d = Dedup::new(Duration::from_secs(3600)).with_max_bytes(budget);
+        let now = Instant::now();
+        assert!(d.hold(key(small), rec(small), now).is_none());
+        assert!(d.hold(key("/m/b.gguf"), rec("/m/b.gguf"), now).is_none());
+        let early = d.hold(key(&long(1)), rec(&long(1)), now);
+        assert_eq!(early.unwrap().file_path.to_str(), Some(small));
+        assert!(d.bytes() > budget, "one record leaves per hold");
+        let left = d.expired(now);
+        assert_eq!(left.len(), 1, "the tick releases the rest over the budget");
+        assert!(d.bytes() <= budget);
+        assert_eq!(d.released_early(), 2);
+    }
+
+    #[test]
+    fn a_zero_window_holds_nothing() {
+        let mut d = Dedup::new(Duration::ZERO);
+        assert!(d
+            .hold(key("/a.gguf"), rec("/a.gguf"), Instant::now())
+            .is_some());
+        assert!(d.is_empty() && d.bytes() == 0);
     }
 }

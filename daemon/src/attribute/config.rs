@@ -10,6 +10,10 @@ pub struct AttributeConfig {
     /// (counted by the `aibom.attribute.evictions` metric) and rebuilt from `/proc` if the
     /// process shows up again.
     pub cache_capacity: usize,
+    /// Bytes the attribution cache may hold (command lines, paths, the environment
+    /// variables kept, container and pod names); beyond it the least recently used
+    /// process is evicted as beyond `cache_capacity`.
+    pub cache_bytes: usize,
     /// `process.command_line` is cut to this many bytes (at a character boundary, with a
     /// trailing `…`). 0 leaves the command line out.
     pub command_line_max_bytes: usize,
@@ -41,6 +45,7 @@ impl Default for AttributeConfig {
     fn default() -> Self {
         Self {
             cache_capacity: 16_384,
+            cache_bytes: 32 << 20,
             command_line_max_bytes: 2048,
             redact_patterns: DEFAULT_REDACT_PATTERNS
                 .iter()

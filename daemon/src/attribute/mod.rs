@@ -3,9 +3,10 @@
 //!
 //! An [`Attributor`] keeps one [`Attribution`] per live process, built from `/proc/PID`
 //! when the process execs or is first seen, and dropped when it exits. A lookup on a
-//! cached process only clones an `Arc`. The cache has a hard cap
-//! ([`AttributeConfig::cache_capacity`]): beyond it the least recently used process is
-//! evicted (counted, see [`Attributor::evictions`]).
+//! cached process only clones an `Arc`. The cache has hard caps in processes
+//! ([`AttributeConfig::cache_capacity`]) and bytes ([`AttributeConfig::cache_bytes`]):
+//! beyond either the least recently used process is evicted (counted, see
+//! [`Attributor::evictions`]).
 //!
 //! The project of a process is, in order:
 //! 1. `aibomd run --project` (source `cli`);
@@ -57,6 +58,46 @@ struct Entry {
     env_project: Option<Arc<str>>,
 }
 
+/// What a cached process holds, in bytes: its strings, paths and kept environment
+/// variables, the structs, the cache's node. Container images and projects are shared
+/// between processes and counted with each (an upper bound).
+fn entry_bytes(e: &Entry) -> usize {
+    let a = &*e.attr;
+    let s = |v: &Option<String>| v.as_ref().map_or(0, String::len);
+    let p = |v: &Option<std::path::PathBuf>| v.as_ref().map_or(0, |p| p.as_os_str().len());
+    std::mem::size_of::<Entry>()
+        + std::mem::size_of::<Attribution>()
+        + 64
+        + s(&a.owner)
+        + s(&a.comm)
+        + p(&a.exe)
+        + s(&a.command_line)
+        + p(&a.working_directory)
+        + s(&a.cgroup)
+        + s(&a.pod_uid)
+        + a.project.len()
+        + e.env_project.as_ref().map_or(0, |p| p.len())
+        + a.pod
+            .as_ref()
+            .map_or(0, |p| p.name.len() + p.namespace.len())
+        + a.container.as_ref().map_or(0, |c| {
+            c.id.len()
+                + c.image.as_ref().map_or(0, |i| {
+                    s(&i.name)
+                        + s(&i.id)
+                        + i.labels
+                            .iter()
+                            .map(|(k, v)| k.len() + v.len() + 48)
+                            .sum::<usize>()
+                })
+        })
+        + a.environment
+            .vars
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 48)
+            .sum::<usize>()
+}
+
 /// The attribution cache (see the module docs).
 pub struct Attributor {
     cache: LruCache<u32, Entry>,
@@ -71,6 +112,9 @@ pub struct Attributor {
     pods: Option<kube::Pods>,
     images: Option<engine::Images>,
     evictions: u64,
+    /// Bytes of the cached entries ([`entry_bytes`]) and their most.
+    bytes: usize,
+    max_bytes: usize,
     /// Environment variables kept in each [`Attribution`].
     env_keys: Vec<&'static str>,
 }
@@ -112,6 +156,8 @@ impl Attributor {
                 None => None,
             },
             evictions: 0,
+            bytes: 0,
+            max_bytes: cfg.cache_bytes,
             env_keys: vec![process::PROJECT_ENV],
         })
     }
@@ -119,7 +165,7 @@ impl Attributor {
     /// A process started a new program: its facts are read again (command line,
     /// executable, environment), keeping an `AIBOM_PROJECT` it had before.
     pub fn on_exec(&mut self, e: &ExecInfo) {
-        let old = self.cache.pop(&e.pid);
+        let old = self.remove(e.pid);
         let hints = Hints {
             comm: e.comm.as_deref(),
             ppid: e.ppid,
@@ -145,7 +191,7 @@ impl Attributor {
 
     /// Forgets an exited process.
     pub fn on_exit(&mut self, pid: u32) {
-        self.cache.pop(&pid);
+        self.remove(pid);
     }
 
     /// The attribution of `pid`: cached, or built now from `/proc` (or from `hints` when
@@ -187,12 +233,44 @@ impl Attributor {
         self.evictions
     }
 
+    /// Caches `entry`; evicts the least recently used beyond the count or the bytes
+    /// (the newest entry always stays).
     fn insert(&mut self, pid: u32, entry: Entry) {
-        if let Some((old, _)) = self.cache.push(pid, entry) {
+        self.bytes += entry_bytes(&entry);
+        if let Some((old, e)) = self.cache.push(pid, entry) {
+            self.bytes -= entry_bytes(&e);
             if old != pid {
                 self.evictions += 1;
             }
         }
+        while self.bytes > self.max_bytes && self.cache.len() > 1 {
+            let Some((_, e)) = self.cache.pop_lru() else {
+                break;
+            };
+            self.bytes -= entry_bytes(&e);
+            self.evictions += 1;
+        }
+    }
+
+    fn remove(&mut self, pid: u32) -> Option<Entry> {
+        let e = self.cache.pop(&pid)?;
+        self.bytes -= entry_bytes(&e);
+        Some(e)
+    }
+
+    /// Replaces the cached attribution of `pid` (it learnt more) by `new`.
+    fn replace(&mut self, pid: u32, new: &Arc<Attribution>) {
+        if let Some(e) = self.cache.get_mut(&pid) {
+            let before = entry_bytes(e);
+            e.attr = new.clone();
+            let after = entry_bytes(e);
+            self.bytes = self.bytes + after - before;
+        }
+    }
+
+    /// Bytes cached now.
+    pub fn bytes(&self) -> usize {
+        self.bytes
     }
 
     /// A process cached from its exec event (which carries no uid or cgroup) and gone
@@ -207,9 +285,7 @@ impl Attributor {
             new.cgroup_id = hints.cgroup_id;
         }
         let new = Arc::new(new);
-        if let Some(e) = self.cache.get_mut(&pid) {
-            e.attr = new.clone();
-        }
+        self.replace(pid, &new);
         new
     }
 
@@ -224,9 +300,7 @@ impl Attributor {
             c.image = Some(image);
         }
         let new = Arc::new(new);
-        if let Some(e) = self.cache.get_mut(&pid) {
-            e.attr = new.clone();
-        }
+        self.replace(pid, &new);
         new
     }
 
@@ -244,9 +318,7 @@ impl Attributor {
             (new.project, new.project_source) = self.by_rules(&new);
         }
         let new = Arc::new(new);
-        if let Some(e) = self.cache.get_mut(&pid) {
-            e.attr = new.clone();
-        }
+        self.replace(pid, &new);
         new
     }
 

@@ -237,3 +237,47 @@ fn the_cache_is_capped_and_counts_evictions() {
     a.on_exit(u32::MAX - 100 + 9);
     assert_eq!((a.len(), a.evictions()), (2, 7));
 }
+
+#[test]
+fn the_cache_is_capped_in_bytes_too() {
+    // gone processes with 4,000-byte command names (what the tracer hints): ~5 KiB each
+    let comm = "c".repeat(4000);
+    let one = {
+        let mut a = attributor(&AttributeConfig::default(), None);
+        let h = Hints {
+            comm: Some(&comm),
+            ..Default::default()
+        };
+        a.lookup(u32::MAX - 200, h);
+        a.bytes()
+    };
+    assert!(one > 4000, "{one} bytes for one process");
+    let cfg = AttributeConfig {
+        cache_bytes: 3 * one,
+        ..Default::default()
+    };
+    let mut a = attributor(&cfg, None);
+    for pid in 0..10u32 {
+        let h = Hints {
+            comm: Some(&comm),
+            ..Default::default()
+        };
+        a.lookup(u32::MAX - 200 + pid, h);
+        assert!(a.bytes() <= 3 * one, "{} bytes", a.bytes());
+    }
+    assert_eq!((a.len(), a.evictions()), (3, 7));
+    let newest = a.lookup(u32::MAX - 200 + 9, Hints::default());
+    assert_eq!(
+        newest.comm.as_deref(),
+        Some(comm.as_str()),
+        "the newest stay"
+    );
+    for pid in 7..10 {
+        a.on_exit(u32::MAX - 200 + pid);
+    }
+    assert_eq!(
+        (a.len(), a.bytes()),
+        (0, 0),
+        "every byte counted is given back"
+    );
+}

@@ -61,6 +61,12 @@ pub struct IdentifyConfig {
     /// says so in `aibom.artifact.unsafe_scan_error` and is counted in
     /// `aibom.identify.unsafe_scan.stopped`. 0 turns the scan off.
     pub unsafe_scan_max_bytes: u64,
+    /// Bytes of the record of which artifact versions and names were announced
+    /// (`aibom.artifact.identified` sent) and of `identified` records waiting for their
+    /// hash (at most half); beyond it the least recently announced are forgotten (and may
+    /// be announced again), and a record with no room to wait leaves without its hash,
+    /// to be announced again once hashed (see [`announce`]).
+    pub announce_bytes: usize,
 }
 
 impl Default for IdentifyConfig {
@@ -69,6 +75,7 @@ impl Default for IdentifyConfig {
             cache_bytes: 8 << 20,
             hash_max_bytes: 64 << 30,
             unsafe_scan_max_bytes: unsafe_scan::DEFAULT_MAX_BYTES,
+            announce_bytes: announce::DEFAULT_BYTES,
         }
     }
 }
@@ -408,8 +415,11 @@ impl Identifier {
                 self.scans_stopped += 1;
             }
             if let Some(names) = self.known.peek_mut(&d.version) {
-                for (_, a) in names.iter_mut() {
+                for (p, a) in names.iter_mut() {
+                    // the budget follows the hash's strings, or it drifts below zero
+                    self.known_bytes -= entry_bytes(p, a);
                     fill_hash(Arc::make_mut(a), Some(d.result.clone()));
+                    self.known_bytes += entry_bytes(p, a);
                 }
             }
         }

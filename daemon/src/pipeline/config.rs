@@ -8,6 +8,10 @@ pub struct PipelineConfig {
     /// Repeated accesses of one file by one process within this window (milliseconds) are
     /// folded into one event with `aibom.access.count`. 0 disables folding.
     pub dedup_window_ms: u64,
+    /// Bytes of records held for folding at most (paths included); beyond it the oldest
+    /// record leaves before its window ends (exported, never dropped: it only folds fewer
+    /// repeats).
+    pub dedup_max_bytes: usize,
     /// Capacity (in batches) of the queue between tracer and pipeline.
     pub queue_batches: usize,
     /// Bytes of events the queue between tracer and pipeline holds at most. When it is
@@ -27,6 +31,7 @@ impl Default for PipelineConfig {
     fn default() -> Self {
         Self {
             dedup_window_ms: 1000,
+            dedup_max_bytes: crate::dedup::DEFAULT_MAX_BYTES,
             queue_batches: 1024,
             queue_bytes: 8 << 20,
             hash_workers: 2,
