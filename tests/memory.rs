@@ -35,21 +35,15 @@ const QUEUE_BYTES: u64 = 8 << 20;
 const NORMALIZE_CACHE_BYTES: u64 = 4 << 20;
 const IDENTIFY_CACHE_BYTES: u64 = 8 << 20;
 const ANNOUNCE_BYTES: u64 = 8 << 20;
-/// The eBPF reader decodes up to 2,048 events (each up to two 4 KiB paths) into one batch
-/// before it waits for room in the queue, and a batch bigger than `queue_bytes` waits for
-/// an empty queue, then fills it alone: a bound the tracer has, but not from a setting.
-const READER_BATCH_BYTES: u64 = 2048 * (2 * 4096 + 256);
+/// The eBPF reader stops a batch once it holds an eighth of `queue_bytes` (plus the one
+/// event, up to two 4 KiB paths, that crossed it) before it waits for room in the queue.
+const READER_BATCH_BYTES: u64 = QUEUE_BYTES / 8 + 2 * 4096 + 256;
 /// Results of the hash pool (32,768 results of ~250 bytes: bounded in entries of a fixed
 /// size).
 const HASH_RESULTS_BYTES: u64 = 8 << 20;
 /// What the allocator keeps beyond the live bytes (freed chunks not given back) and the
 /// records in flight in the pipeline (one batch's records, the JSONL line).
 const ALLOCATOR_SLACK: u64 = 16 << 20;
-/// glibc gives each thread its own malloc arena (up to 8 per core), and each keeps the
-/// freed path buffers it once held: measured here over a 60 s storm, the daemon's
-/// anonymous memory reached ~89 MiB and was still growing with the default, ~59 MiB with
-/// two arenas, a flat ~37 MiB with one. The daemon runs with one until it sets that itself.
-const DAEMON_ENV: (&str, &str) = ("MALLOC_ARENA_MAX", "1");
 
 /// The daemon's configuration: folding off (every open is a record of its own), the
 /// limits above, no control socket.
@@ -84,7 +78,7 @@ socket = ""
 /// sliver of the attribution cache (`attribute.cache_bytes`): neither is counted.
 fn allowance() -> u64 {
     RING_BUFFER_BYTES
-        + QUEUE_BYTES.max(READER_BATCH_BYTES)
+        + QUEUE_BYTES
         + READER_BATCH_BYTES
         + NORMALIZE_CACHE_BYTES
         + IDENTIFY_CACHE_BYTES
@@ -366,7 +360,7 @@ fn a_storm_of_long_distinct_paths_stays_under_the_memory_cap_and_loses_nothing_u
         .arg(env!("CARGO_BIN_EXE_aibomd"))
         .arg(python())
         .current_dir(&dir)
-        .env(DAEMON_ENV.0, DAEMON_ENV.1)
+        .env_remove("MALLOC_ARENA_MAX") // the daemon sets one arena itself (main.rs)
         .env("STORM_CHAIN", &chain)
         .env("STORM_CTL", &dir)
         .env("STORM_WORKERS", WORKERS.to_string())

@@ -55,7 +55,7 @@ impl Pipeline {
     ) -> Self {
         let dedup_window = Duration::from_millis(cfg.dedup_window_ms);
         Self {
-            dedup: Dedup::new(dedup_window),
+            dedup: Dedup::new(dedup_window).with_max_bytes(cfg.dedup_max_bytes),
             normalizer: Normalizer::new(&NormalizeConfig::default()),
             attributor: Attributor::new(&Default::default(), &project, None)
                 .expect("the default [attribute] settings are valid")
@@ -90,6 +90,7 @@ impl Pipeline {
         self.normalizer.set_filter(filter);
         // the hash workers started by `new` are kept
         self.identifier.configure(i);
+        self.announcer = Announcer::new(i.announce_bytes);
         self
     }
 

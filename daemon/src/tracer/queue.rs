@@ -94,6 +94,12 @@ impl QueueTx {
         self.tx.is_closed()
     }
 
+    /// The bytes a tracer gathers into one batch at most (an eighth of the queue), so a
+    /// batch being filled adds little to what the queue bounds.
+    pub fn batch_bytes(&self) -> usize {
+        (self.cap as usize / 8).max(1)
+    }
+
     /// Queues `events`, waiting while the queue is full. A batch larger than the whole
     /// byte bound waits for an empty queue.
     pub async fn send(&self, events: Batch) -> Result<(), Closed> {

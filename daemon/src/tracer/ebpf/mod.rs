@@ -590,16 +590,18 @@ async fn drain(ring: &mut RingBuf<MapData>, clock: &BootClock, out: &QueueTx) ->
     let mut total = 0;
     loop {
         let mut batch = Vec::with_capacity(64);
-        while batch.len() < BATCH {
+        let mut bytes = 0;
+        while batch.len() < BATCH && bytes < out.batch_bytes() {
             let Some(item) = ring.next() else { break };
             if let Some(ev) = decode(&item, clock) {
+                bytes += super::queue::event_bytes(&ev);
                 batch.push(ev);
             }
         }
         if batch.is_empty() {
             return total;
         }
-        let full = batch.len() == BATCH;
+        let full = batch.len() == BATCH || bytes >= out.batch_bytes();
         total += batch.len() as u64;
         if out.send(batch).await.is_err() || !full {
             return total;
