@@ -226,6 +226,7 @@ pub(crate) mod tests {
         let p: Arc<Path> = Arc::from(Path::new(path));
         AccessRecord {
             kind: RecordKind::Access,
+            id: Default::default(),
             artifact: None,
             time: std::time::SystemTime::now(),
             file_path: p.clone(),
