@@ -13,12 +13,13 @@
 //! cargo bench -p aibomd --bench uring      # needs root
 //! AIBOM_BENCH_URING_OPS=50000 cargo bench -p aibomd --bench uring
 //! ```
+#[path = "host_daemon.rs"]
+mod host_daemon;
 #[path = "report.rs"]
 mod report;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
@@ -56,7 +57,9 @@ fn main() -> Result<()> {
     for rep in 0..REPS {
         eprintln!("uring bench: repetition {}/{REPS}", rep + 1);
         for traced in [false, true] {
-            let daemon = traced.then(Daemon::start).transpose()?;
+            let daemon = traced
+                .then(|| host_daemon::Daemon::start(&[]))
+                .transpose()?;
             for (i, (f, _)) in files.iter().enumerate() {
                 let (open, nop, sys) = time(&bin, n, &dir.join(f))?;
                 samples[i][traced as usize].push(open);
@@ -137,39 +140,4 @@ fn time(bin: &Path, n: u64, file: &Path) -> Result<(f64, f64, f64)> {
             .context("not a number")
     };
     Ok((field("open_ns=")?, field("nop_ns=")?, field("syscall_ns=")?))
-}
-
-/// `aibomd daemon --events /dev/null`, stopped (SIGTERM, drained) when dropped.
-struct Daemon(Child);
-
-impl Daemon {
-    fn start() -> Result<Self> {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_aibomd"))
-            .args(["daemon", "--tracer", "ebpf", "--events", "/dev/null"])
-            .args(["--control-socket", ""])
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let err = c.stderr.take().context("stderr")?;
-        let mut lines = BufReader::new(err).lines();
-        loop {
-            match lines.next() {
-                Some(Ok(l)) if l.contains("aibomd: ready") => break,
-                Some(_) => {}
-                None => bail!("aibomd daemon exited before it was ready"),
-            }
-        }
-        // keep reading so the daemon never blocks on a full pipe
-        std::thread::spawn(move || lines.for_each(drop));
-        Ok(Self(c))
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.0.id() as i32),
-            nix::sys::signal::Signal::SIGTERM,
-        );
-        let _ = self.0.wait();
-    }
 }

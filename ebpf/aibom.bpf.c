@@ -38,6 +38,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by the loader before load (read-only data). */
 const volatile __u32 follow_mode = 0;   /* 1: trace only TRACKED tgids */
 const volatile __u32 self_tgid = 0;     /* the daemon itself: never traced */
+const volatile __u32 defer_enabled = 0; /* host mode: DEFERRED is pinned for runs */
 const volatile __u64 wakeup_bytes = 1 << 20;
 const volatile __u32 report_failed = 0; /* 1: emit failed opens (ret < 0) too */
 const volatile __u32 store_blobs = 1;   /* 1: keep `blobs/sha256-<64 hex>` (model stores) */
@@ -216,7 +217,7 @@ static __always_inline int is_traced(__u32 tgid)
 	if (tgid == 0 || tgid == self_tgid)
 		return 0;
 	if (!follow_mode)
-		return bpf_map_lookup_elem(&DEFERRED, &tgid) == 0;
+		return !defer_enabled || bpf_map_lookup_elem(&DEFERRED, &tgid) == 0;
 	return bpf_map_lookup_elem(&TRACKED, &tgid) != 0;
 }
 
@@ -831,6 +832,8 @@ int sys_exit_execveat(struct sys_exit_ctx *ctx)
 SEC("raw_tracepoint/sched_process_fork")
 int sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
 {
+	if (!follow_mode && !defer_enabled)
+		return 0;
 	struct task_struct *parent = (struct task_struct *)ctx->args[0];
 	struct task_struct *child = (struct task_struct *)ctx->args[1];
 	__u32 ptgid = tgid_of(parent);
@@ -884,7 +887,7 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0; /* a thread, not the process */
 	__u32 tgid = current_tgid();
 	int traced = is_traced(tgid);
-	if (!follow_mode)
+	if (!follow_mode && defer_enabled)
 		undefer(tgid);
 	if (!traced)
 		return 0;

@@ -261,11 +261,14 @@ impl EbpfTracer {
         let store_blobs: u32 = filter.store_blobs.into();
         let store_dirs: u32 = (!filter.store_dirs.is_empty()).into();
         let api_enabled: u32 = api_cfg.enabled.into();
+        let defer_enabled: u32 =
+            (scope == Scope::Host && !cfg.defer_pin.as_os_str().is_empty()).into();
         let mut bpf = EbpfLoader::new()
             .override_global("api_enabled", &api_enabled, true)
             .override_global("api_scan_bytes", &api_cfg.scan_bytes, true)
             .override_global("follow_mode", &follow, true)
             .override_global("self_tgid", &self_tgid, true)
+            .override_global("defer_enabled", &defer_enabled, true)
             .override_global("wakeup_bytes", &cfg.wakeup_bytes, true)
             .override_global("report_failed", &report_failed, true)
             .override_global("store_blobs", &store_blobs, true)
