@@ -22,6 +22,9 @@ use anyhow::{bail, Result};
 
 const REPS: usize = 5;
 
+/// Variables the daemon starts with (`None`: no daemon).
+type DaemonEnv<'a> = Option<&'a [(&'a str, &'a str)]>;
+
 fn main() -> Result<()> {
     if !std::env::args().any(|a| a == "--bench") {
         eprintln!("handover: skipped; run it with `cargo bench -p aibomd --bench handover`");
@@ -41,7 +44,7 @@ fn main() -> Result<()> {
     let file = tmp.path().join("irrelevant.txt");
     std::fs::write(&file, b"0123456789")?;
     let path = CString::new(file.as_os_str().as_encoded_bytes())?;
-    let modes: [(&str, Option<&[(&str, &str)]>); 3] = [
+    let modes: [(&str, DaemonEnv); 3] = [
         ("no aibomd", None),
         (
             "daemon, defer_pin = \"\"",
