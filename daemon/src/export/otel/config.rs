@@ -111,6 +111,10 @@ pub struct OtlpConfig {
     pub shutdown_timeout_ms: u64,
     /// Interval of aibomd's own metrics (`OTEL_METRIC_EXPORT_INTERVAL`, ms).
     pub metrics_interval_ms: u64,
+    /// A partial batch of log records is sealed into the spool (written and fsync'd) at
+    /// least this often (ms). Until then its records are only in memory: a SIGKILL or a
+    /// power cut loses at most this much; shorter means more, smaller requests.
+    pub seal_interval_ms: u64,
 }
 
 impl Default for OtlpConfig {
@@ -142,6 +146,7 @@ impl Default for OtlpConfig {
             max_request_bytes: 4 << 20,
             shutdown_timeout_ms: 10_000,
             metrics_interval_ms: 10_000,
+            seal_interval_ms: 1_000,
         }
     }
 }

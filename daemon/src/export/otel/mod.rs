@@ -83,6 +83,8 @@ pub struct OtelSink {
     exec_times: HashMap<u32, (SystemTime, ExecInfo)>,
     project: String,
     last_seal: std::time::Instant,
+    /// `seal_interval_ms`.
+    seal_every: Duration,
 }
 
 /// An open `aibom.process` span and what is set on it when it ends.
@@ -203,6 +205,7 @@ impl OtelSink {
             exec_times: HashMap::new(),
             project: project.to_string(),
             last_seal: std::time::Instant::now(),
+            seal_every: Duration::from_millis(cfg.seal_interval_ms),
         };
         let handle = OtelHandle {
             outbox,
@@ -381,9 +384,10 @@ impl Sink for OtelSink {
     }
 
     fn flush(&mut self) -> Result<()> {
-        // Seal partial batches at most once a second: bigger requests, and still at most
-        // a second between an access and its record leaving.
-        if self.last_seal.elapsed() >= Duration::from_secs(1) {
+        // Seal partial batches once per `seal_interval_ms` (1 s by default): bigger
+        // requests, and still at most that long between an access and its record being
+        // durable in the spool.
+        if self.last_seal.elapsed() >= self.seal_every {
             self.last_seal = std::time::Instant::now();
             self.seal_logs();
             let _ = self.tracer_provider.force_flush();
