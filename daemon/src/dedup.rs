@@ -37,26 +37,6 @@ pub const MAX_HELD: usize = 65_536;
 /// oldest leaves early, as beyond [`MAX_HELD`].
 pub const DEFAULT_MAX_BYTES: usize = 16 << 20;
 
-/// What a record held in memory costs, in bytes: the record, its own paths and the
-/// kernel's path, the artifact's struct. The process's attribution is shared by every
-/// record of the process and bounded by the attribute cache: not counted.
-pub fn held_bytes(rec: &AccessRecord) -> usize {
-    let path = |p: &std::path::Path| p.as_os_str().len() + 16; // the Arc's counts
-    std::mem::size_of::<AccessRecord>()
-        + path(&rec.file_path)
-        + path(&rec.absolute_path)
-        + rec.access_path.capacity()
-        + rec.scan_id.as_ref().map_or(0, String::capacity)
-        + rec.opened.as_ref().map_or(0, |o| {
-            std::mem::size_of::<crate::model::Opened>()
-                + o.kernel_path.as_ref().map_or(0, Vec::capacity)
-        })
-        + rec
-            .artifact
-            .as_ref()
-            .map_or(0, |_| std::mem::size_of::<crate::model::Artifact>())
-}
-
 /// Holds records for the dedup window, and exits until the records before them left.
 #[derive(Debug)]
 pub struct Dedup {
@@ -128,7 +108,7 @@ impl Dedup {
         if self.window.is_zero() {
             return Some(rec);
         }
-        let cost = held_bytes(&rec) + key_bytes(&key);
+        let cost = rec.held_bytes() + key_bytes(&key);
         let early = if self.held.len() >= MAX_HELD || self.bytes + cost > self.max_bytes {
             self.pop_oldest()
         } else {
@@ -216,40 +196,10 @@ fn key_bytes(k: &Key) -> usize {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::model::{Attribution, RecordKind};
-    use std::path::Path;
-    use std::sync::Arc;
 
-    /// An access record of `path` (the fields dedup and the announcer look at; the rest
-    /// empty).
+    /// A read of `path`.
     pub(crate) fn rec(path: &str) -> AccessRecord {
-        let p: Arc<Path> = Arc::from(Path::new(path));
-        AccessRecord {
-            kind: RecordKind::Access,
-            id: Default::default(),
-            artifact: None,
-            time: std::time::SystemTime::now(),
-            file_path: p.clone(),
-            absolute_path: p,
-            access_path: path.as_bytes().to_vec(),
-            resolution: "",
-            size: None,
-            modified: None,
-            inode: None,
-            version: None,
-            mode: AccessMode::Read,
-            syscall: None,
-            flags: None,
-            count: 1,
-            tracer: "test",
-            origin: aibom_semconv::access_origin::TRACE,
-            scan_id: None,
-            process: Arc::new(Attribution::bare(1)),
-            refused: false,
-            violation: None,
-            api: None,
-            opened: None,
-        }
+        AccessRecord::test_read(path)
     }
 
     fn key(path: &str) -> Key {
@@ -267,7 +217,7 @@ pub(crate) mod tests {
 
     #[test]
     fn past_its_bytes_the_oldest_record_leaves_early_and_none_is_lost() {
-        let one = held_bytes(&rec(&long(0))) + key_bytes(&key(&long(0)));
+        let one = rec(&long(0)).held_bytes() + key_bytes(&key(&long(0)));
         let mut d = Dedup::new(Duration::from_secs(3600)).with_max_bytes(3 * one);
         let now = Instant::now();
         let mut out = Vec::new();
@@ -289,7 +239,7 @@ pub(crate) mod tests {
     #[test]
     fn a_big_record_displacing_a_small_one_is_evened_out_at_the_next_tick() {
         let small = "/m/a.gguf";
-        let cost = |p: &str| held_bytes(&rec(p)) + key_bytes(&key(p));
+        let cost = |p: &str| rec(p).held_bytes() + key_bytes(&key(p));
         // room for two small records, or the big one, not for the big one and a small one
         let budget = cost(&long(1)) + cost(small) / 2;
         let mut d = Dedup::new(Duration::from_secs(3600)).with_max_bytes(budget);

@@ -16,7 +16,6 @@ use std::time::Duration;
 use lru::LruCache;
 
 use super::Identifier;
-use crate::dedup::held_bytes;
 use crate::model::{AccessMode, AccessRecord, FileVersion, RecordKind};
 
 /// Bytes of the announced set and parked records by default (`identify.announce_bytes`).
@@ -82,7 +81,7 @@ impl Announcer {
             self.remember(key);
             return Some(id);
         }
-        let cost = held_bytes(&id);
+        let cost = id.held_bytes();
         if self.parked_bytes + cost > self.max_bytes / 2 {
             // not remembered: the first read after the hash finished announces it again
             self.not_parked += 1;
@@ -135,7 +134,7 @@ impl Announcer {
             .collect();
         self.parked_bytes = self
             .parked_bytes
-            .saturating_sub(out.iter().map(held_bytes).sum::<usize>());
+            .saturating_sub(out.iter().map(AccessRecord::held_bytes).sum::<usize>());
         out
     }
 
@@ -187,7 +186,7 @@ impl Announcer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dedup::tests::{long, rec};
+    use crate::dedup::tests::long;
     use crate::model::Artifact;
 
     /// A read of `path`, version `ino`, hashed or not yet.
@@ -198,7 +197,7 @@ mod tests {
             size: 8,
             mtime_ns: 0,
         };
-        let mut r = rec(path);
+        let mut r = AccessRecord::test_read(path);
         r.artifact = Some(Arc::new(Artifact {
             version: Some(version),
             sha256: hashed.then(|| "0".repeat(64)),

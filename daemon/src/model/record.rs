@@ -123,15 +123,31 @@ impl AccessRecord {
         process: Arc<Attribution>,
         tracer: &'static str,
     ) -> Self {
-        let empty: Arc<Path> = Arc::from(Path::new(""));
         AccessRecord {
-            kind: RecordKind::ApiCall,
+            count: call.count,
+            api: Some(Arc::new(call)),
+            ..Self::bare(RecordKind::ApiCall, Path::new(""), time, process, tracer)
+        }
+    }
+
+    /// A record of `kind` for `path` (as passed, absolute and resolved alike), one access,
+    /// traced, nothing else known.
+    fn bare(
+        kind: RecordKind,
+        path: &Path,
+        time: SystemTime,
+        process: Arc<Attribution>,
+        tracer: &'static str,
+    ) -> Self {
+        let p: Arc<Path> = Arc::from(path);
+        AccessRecord {
+            kind,
             id: RecordId::default(),
             artifact: None,
             time,
-            file_path: empty.clone(),
-            absolute_path: empty,
-            access_path: Vec::new(),
+            file_path: p.clone(),
+            absolute_path: p,
+            access_path: path.as_os_str().as_encoded_bytes().to_vec(),
             resolution: "",
             size: None,
             modified: None,
@@ -140,16 +156,48 @@ impl AccessRecord {
             mode: AccessMode::Read,
             syscall: None,
             flags: None,
-            count: call.count,
+            count: 1,
             tracer,
             origin: aibom_semconv::access_origin::TRACE,
             scan_id: None,
             process,
             refused: false,
             violation: None,
-            api: Some(Arc::new(call)),
+            api: None,
             opened: None,
         }
+    }
+
+    /// A read of `path` by pid 1, for tests of the stages that hold records.
+    #[cfg(test)]
+    pub(crate) fn test_read(path: &str) -> Self {
+        Self::bare(
+            RecordKind::Access,
+            Path::new(path),
+            SystemTime::now(),
+            Arc::new(Attribution::bare(1)),
+            "test",
+        )
+    }
+
+    /// What the record costs held in memory, in bytes: the record, its own paths and the
+    /// kernel's path, the artifact's struct. The process's attribution is shared by every
+    /// record of the process and bounded by the attribute cache: not counted.
+    pub fn held_bytes(&self) -> usize {
+        let path = |p: &Path| p.as_os_str().len() + 16; // the Arc's counts
+        std::mem::size_of::<AccessRecord>()
+            + path(&self.file_path)
+            + path(&self.absolute_path)
+            + self.access_path.capacity()
+            + self.scan_id.as_ref().map_or(0, String::capacity)
+            + self.opened.as_ref().map_or(0, |o| {
+                std::mem::size_of::<super::Opened>()
+                    + o.kernel_path.as_ref().map_or(0, Vec::capacity)
+            })
+            + self
+                .artifact
+                .as_ref()
+                .map_or(0, |_| std::mem::size_of::<Artifact>())
     }
 
     /// The project the access is attributed to.
