@@ -183,6 +183,14 @@ pub enum Rule {
     Resolve = 4,
 }
 
+impl Rule {
+    /// True when a path under the prefix is never reported under that name (userspace
+    /// tracers see a file's own path, never a magic link to it).
+    pub fn drops_name(self) -> bool {
+        matches!(self, Rule::Drop | Rule::Resolve)
+    }
+}
+
 impl FilterConfig {
     /// Rejects rules the kernel cannot hold.
     pub fn validate(&self) -> Result<()> {
@@ -262,32 +270,29 @@ impl PathFilter {
     /// checked again on the resolved path, which a relative open, `//proc`, `/./dev` or a
     /// symlink hides from the check on the path as passed.
     pub fn denied(&self, path: &[u8]) -> bool {
+        self.prefix_rule(path).is_some_and(Rule::drops_name)
+    }
+
+    /// The rule of the longest prefix of an absolute `path` (its first [`PREFIX_MAX`]
+    /// bytes, as the kernel's trie sees them).
+    fn prefix_rule(&self, path: &[u8]) -> Option<Rule> {
         if path.first() != Some(&b'/') {
-            return false;
+            return None;
         }
         let head = &path[..path.len().min(PREFIX_MAX)];
         self.prefixes
             .iter()
             .filter(|(p, _)| head.starts_with(p))
             .max_by_key(|(p, _)| p.len())
-            .is_some_and(|(_, rule)| matches!(rule, Rule::Drop | Rule::Resolve))
+            .map(|(_, r)| *r)
     }
 
     /// True when `path` would be reported.
     pub fn matches(&self, path: &[u8]) -> bool {
-        if path.first() == Some(&b'/') {
-            let head = &path[..path.len().min(PREFIX_MAX)];
-            let best = self
-                .prefixes
-                .iter()
-                .filter(|(p, _)| head.starts_with(p))
-                .max_by_key(|(p, _)| p.len());
-            match best.map(|(_, r)| *r) {
-                Some(Rule::Keep) => return true,
-                // userspace tracers see the file's own path, never the link
-                Some(Rule::Drop | Rule::Resolve) => return false,
-                Some(Rule::Pass) | None => {}
-            }
+        match self.prefix_rule(path) {
+            Some(Rule::Keep) => return true,
+            Some(r) if r.drops_name() => return false,
+            _ => {}
         }
         let tail: Vec<u8> = path
             .iter()

@@ -438,7 +438,7 @@ fn fully_denied(point: &[u8], rules: &[(Vec<u8>, Rule)]) -> bool {
     match best {
         Some((_, Rule::Drop)) => !rules
             .iter()
-            .any(|(p, r)| matches!(r, Rule::Keep | Rule::Pass) && p.starts_with(&dir)),
+            .any(|(p, r)| !r.drops_name() && p.starts_with(&dir)),
         _ => false,
     }
 }
