@@ -16,7 +16,7 @@
  *  - deferral (host mode): an `aibomd run` that exports its own records adds itself and its
  *    command to DEFERRED (pinned by the daemon); the daemon then leaves that tree to the run,
  *    so a store does not get its accesses twice. Forks inherit the entry; when the run
- *    exits, its whole tree is traced by the daemon again (see undefer_run).
+ *    exits, its whole tree is traced by the daemon again (see undefer).
  *  - pid namespaces: processes are numbered as the daemon's /proc numbers them (that is
  *    what every later stage reads); with a /proc of another pid namespace than the host's
  *    (a container without the host's pids, one "host" of a nested setup) only processes

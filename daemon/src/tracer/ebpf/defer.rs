@@ -33,7 +33,7 @@ impl Pinned {
     /// Pins `DEFERRED` of `bpf` at `path` (a stale pin of a dead daemon is replaced).
     pub fn pin(bpf: &Ebpf, path: &Path) -> Result<Self> {
         let dir = path.parent().context("the pin path has no folder")?;
-        if !is_bpffs(dir.parent().unwrap_or(dir)) && dir.starts_with(BPFFS) {
+        if dir.starts_with(BPFFS) && !is_bpffs(Path::new(BPFFS)) {
             nix::mount::mount(
                 Some("bpf"),
                 BPFFS,

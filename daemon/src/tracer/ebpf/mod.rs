@@ -261,8 +261,9 @@ impl EbpfTracer {
         let store_blobs: u32 = filter.store_blobs.into();
         let store_dirs: u32 = (!filter.store_dirs.is_empty()).into();
         let api_enabled: u32 = api_cfg.enabled.into();
-        let defer_enabled: u32 =
-            (scope == Scope::Host && !cfg.defer_pin.as_os_str().is_empty()).into();
+        // host mode with a pin: the kernel side looks processes up in DEFERRED
+        let defer = scope == Scope::Host && !cfg.defer_pin.as_os_str().is_empty();
+        let defer_enabled: u32 = defer.into();
         let mut bpf = EbpfLoader::new()
             .override_global("api_enabled", &api_enabled, true)
             .override_global("api_scan_bytes", &api_cfg.scan_bytes, true)
@@ -310,16 +311,13 @@ impl EbpfTracer {
         } else {
             None
         };
-        let pin = &cfg.defer_pin;
-        let deferral = match scope {
-            Scope::Host if !pin.as_os_str().is_empty() => match defer::Pinned::pin(&bpf, pin) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    tracing::warn!(error = format!("{e:#}"), "`aibomd run` cannot hand its processes over: the store may get their records twice");
-                    None
-                }
-            },
-            _ => None,
+        let deferral = match defer.then(|| defer::Pinned::pin(&bpf, &cfg.defer_pin)) {
+            Some(Ok(p)) => Some(p),
+            Some(Err(e)) => {
+                tracing::warn!(error = format!("{e:#}"), "`aibomd run` cannot hand its processes over: the store may get their records twice");
+                None
+            }
+            None => None,
         };
         Ok(Self {
             bpf,
