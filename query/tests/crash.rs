@@ -60,20 +60,10 @@ fn daemon(aibomd: &Path, dir: &Path, n: usize, grpc: u16) -> (Child, PathBuf, Pa
     (child, events, log)
 }
 
-/// rotel-agent on loopback `http`/`grpc` writing into the test database (unbatched).
-fn start_rotel(agent: &Path, ch_url: &str, http: u16, grpc: u16) -> Killed {
-    let k = Killed(
-        Command::new(agent)
-            .args(["start", "--exporter", "clickhouse", "--disable-batching"])
-            .args(["--otlp-http-endpoint", &format!("127.0.0.1:{http}")])
-            .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{grpc}")])
-            .args(["--clickhouse-exporter-endpoint", ch_url])
-            .args(["--clickhouse-exporter-database", common::DB])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("rotel-agent starts"),
-    );
+/// rotel-agent on loopback `http`/`grpc` into the test database, once it listens (again
+/// on the same ports after a restart; each start rewrites its log `log`).
+fn start_rotel(agent: &Path, ch_url: &str, http: u16, grpc: u16, log: &Path) -> stack_util::Killed {
+    let k = stack_util::start_rotel(agent, grpc, http, ch_url, common::DB, log);
     common::wait_for_port(grpc, Duration::from_secs(30));
     k
 }
@@ -173,8 +163,8 @@ fn kill_9_every_2_s_while_the_collector_flaps_stores_each_record_once() {
     let flaps = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let flapper = {
         let (stop, flaps) = (stop.clone(), flaps.clone());
-        let (agent, ch_url) = (agent.clone(), ch.url());
-        let mut r = start_rotel(&agent, &ch_url, http, grpc);
+        let (agent, ch_url, log) = (agent.clone(), ch.url(), dir.join("rotel.log"));
+        let mut r = start_rotel(&agent, &ch_url, http, grpc, &log);
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_secs(3));
@@ -184,7 +174,7 @@ fn kill_9_every_2_s_while_the_collector_flaps_stores_each_record_once() {
                 term(&mut r.0);
                 flaps.fetch_add(1, Ordering::Relaxed);
                 std::thread::sleep(Duration::from_secs(2));
-                r = start_rotel(&agent, &ch_url, http, grpc);
+                r = start_rotel(&agent, &ch_url, http, grpc, &log);
             }
             r
         })
