@@ -84,8 +84,9 @@ struct pending_open {
 	__u32 syscall;  /* AIBOM_SYS_*, | RESOLVE_AT_EXIT */
 };
 
-/* In pending_open.syscall: the name was a /proc magic link (`/proc/self/fd/N`, `…/root/…`,
- * `/dev/fd/N`): the opened file's own path is filtered and reported at the exit. */
+/* In pending_open.syscall: the open named no file of its own — a /proc magic link
+ * (`/proc/self/fd/N`, `…/root/…`, `/dev/fd/N`) or a handle (open_by_handle_at): the opened
+ * file's own path is filtered and reported at the exit (see emit_resolved). */
 #define RESOLVE_AT_EXIT 0x100
 
 struct {

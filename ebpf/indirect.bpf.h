@@ -68,31 +68,17 @@ int sys_enter_open_by_handle_at(struct sys_enter_ctx *ctx)
 	if (!is_traced(current_tgid()))
 		return 0;
 	stat_inc(AIBOM_STAT_OPEN_SEEN);
-	/* no name: the handle says which file */
-	remember_open(0, ctx->args[2], (__s32)ctx->args[0], AIBOM_SYS_OPEN_BY_HANDLE_AT);
+	/* no name: the handle says which file, resolved at the exit like a /proc magic link
+	 * (a failure is only counted: there is no name to report) */
+	remember_open(0, ctx->args[2], (__s32)ctx->args[0],
+		      AIBOM_SYS_OPEN_BY_HANDLE_AT | RESOLVE_AT_EXIT);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_open_by_handle_at")
 int sys_exit_open_by_handle_at(struct sys_exit_ctx *ctx)
 {
-	struct pending_open p;
-	if (!take_open(&p))
-		return 0;
-	long ret = ctx->ret;
-	if (ret < 0) {
-		/* no name to report: the failure is only counted */
-		stat_inc(AIBOM_STAT_OPEN_FAILED);
-		return 0;
-	}
-	struct aibom_event *e = scratch();
-	if (!e)
-		return 0;
-	fill_header(e, AIBOM_KIND_OPEN, AIBOM_SYS_OPEN_BY_HANDLE_AT);
-	e->ret = ret;
-	e->flags = p.flags;
-	e->dirfd = p.dirfd;
-	return emit_resolved(e, ret);
+	return open_exit(ctx->ret);
 }
 
 SEC("tracepoint/io_uring/io_uring_submit_req")
