@@ -116,10 +116,10 @@ pub fn inspect(socket: &Path, id: &str, timeout: Duration) -> Result<ContainerIm
     let mut s = UnixStream::connect(socket).with_context(|| socket.display().to_string())?;
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))?;
-    write!(
-        s,
-        "GET /containers/{id}/json HTTP/1.0\r\nHost: engine\r\n\r\n"
-    )?;
+    // One write: `write!` would send the request in pieces, and an engine may read
+    // only the first.
+    let request = format!("GET /containers/{id}/json HTTP/1.0\r\nHost: engine\r\n\r\n");
+    s.write_all(request.as_bytes())?;
     let mut raw = Vec::new();
     s.take(MAX_ANSWER).read_to_end(&mut raw)?;
     let split = raw
@@ -151,9 +151,15 @@ mod tests {
         let l = UnixListener::bind(&sock).unwrap();
         std::thread::spawn(move || {
             let (mut c, _) = l.accept().unwrap();
-            let mut req = [0u8; 512];
-            let n = c.read(&mut req).unwrap();
-            assert!(req[..n].starts_with(b"GET /containers/abc123/json HTTP/1.0\r\n"));
+            // Reads the whole request head, however the client split its writes.
+            let mut req = Vec::new();
+            let mut buf = [0u8; 512];
+            while !req.ends_with(b"\r\n\r\n") {
+                let n = c.read(&mut buf).unwrap();
+                assert!(n > 0, "request ended early: {req:?}");
+                req.extend_from_slice(&buf[..n]);
+            }
+            assert!(req.starts_with(b"GET /containers/abc123/json HTTP/1.0\r\n"));
             c.write_all(answer.as_bytes()).unwrap();
         });
         sock
