@@ -368,6 +368,23 @@ static __always_inline int in_store_dir(struct aibom_event *e, long n,
 	return x.found;
 }
 
+/* Digits of PID when e->path starts with "/proc/PID/" (PID: 1 to 10 digits), else 0. */
+static __always_inline int proc_pid_digits(struct aibom_event *e)
+{
+	if (e->path[1] != 'p' || e->path[2] != 'r' || e->path[3] != 'o' || e->path[4] != 'c' ||
+	    e->path[5] != '/')
+		return 0;
+	int d = 0;
+#pragma unroll
+	for (int i = 6; i < 16; i++) {
+		char c = e->path[i];
+		if (c < '0' || c > '9')
+			break;
+		d++;
+	}
+	return d > 0 && e->path[(6 + d) & (AIBOM_PATH_MAX - 1)] == '/' ? d : 0;
+}
+
 /* Decide on a path already read into e->path (len includes the NUL). */
 static __always_inline int path_matches(struct aibom_event *e, long len)
 {
@@ -377,8 +394,19 @@ static __always_inline int path_matches(struct aibom_event *e, long len)
 
 	if (e->path[0] == '/') {
 		struct aibom_prefix_key pk = {};
-		__builtin_memcpy(pk.data, e->path, AIBOM_PREFIX_KEY_LEN);
-		pk.prefixlen = (n < AIBOM_PREFIX_KEY_LEN ? n : AIBOM_PREFIX_KEY_LEN) * 8;
+		long kn = n;
+		int d = proc_pid_digits(e);
+		if (d > 0) {
+			/* "/proc/PID/…" is looked up as "/proc/self/…": another process's magic
+			 * links resolve like the opener's own */
+			__builtin_memcpy(pk.data, "/proc/self", 10);
+			bpf_probe_read_kernel(&pk.data[10], AIBOM_PREFIX_KEY_LEN - 10,
+					      &e->path[(6 + d) & (AIBOM_PATH_MAX - 1)]);
+			kn = n - 6 - d + 10;
+		} else {
+			__builtin_memcpy(pk.data, e->path, AIBOM_PREFIX_KEY_LEN);
+		}
+		pk.prefixlen = (kn < AIBOM_PREFIX_KEY_LEN ? kn : AIBOM_PREFIX_KEY_LEN) * 8;
 		__u8 *rule = bpf_map_lookup_elem(&PREFIX_RULES, &pk);
 		if (rule) {
 			if (*rule == AIBOM_RULE_KEEP)

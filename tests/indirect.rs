@@ -211,9 +211,15 @@ fn opens_through_proc_self_links_are_reported_with_the_files_path() {
             copy.to_str().unwrap(),
         ],
     );
+    reported_by_link(&t, &py, &[&model, &copy], &notes);
+}
+
+/// Each of `files` reported once by the Python process under its own path (the link was
+/// opened), `filtered` (behind a link too) not at all, and no record names a `/proc` link.
+fn reported_by_link(t: &Traced, py: &str, files: &[&Path], filtered: &Path) {
     assert!(t.out.status.success(), "{}", t.stderr());
-    let comm = Path::new(&py).file_name().unwrap().to_str().unwrap();
-    for file in [&model, &copy] {
+    let comm = Path::new(py).file_name().unwrap().to_str().unwrap();
+    for file in files {
         let name = file.file_name().unwrap().to_str().unwrap();
         let by_python: Vec<_> = t
             .for_file(&format!("/{name}"))
@@ -230,8 +236,9 @@ fn opens_through_proc_self_links_are_reported_with_the_files_path() {
         assert_eq!(s(by_python[0], attr::FILE_PATH), file.to_str().unwrap());
         assert_eq!(s(by_python[0], attr::ARTIFACT_FORMAT), "gguf");
     }
+    let name = filtered.file_name().unwrap().to_str().unwrap();
     assert!(
-        t.for_file("/notes.txt").is_empty(),
+        t.for_file(&format!("/{name}")).is_empty(),
         "filtered like any open"
     );
     assert!(
@@ -241,4 +248,47 @@ fn opens_through_proc_self_links_are_reported_with_the_files_path() {
         "no record names the link: {:#?}",
         t.events
     );
+}
+
+/// Opens of another process's magic links (`/proc/PID/fd/N`, `/proc/PID/root/…`) are
+/// judged like one's own: reported under the opened file's path, filtered by that path.
+#[test]
+fn opens_through_another_process_links_are_reported_with_the_files_path() {
+    if !kernel_tests_possible(module_path!()) {
+        return;
+    }
+    let (_g, dir) = tempdir();
+    fixtures(&dir);
+    let (model, notes, copy) = (
+        dir.join("model.gguf"),
+        dir.join("notes.txt"),
+        dir.join("copy.gguf"),
+    );
+    std::fs::copy(&model, &copy).unwrap();
+    let py = python();
+    // `sleep` holds model and notes as fds 3 and 4; Python (which has neither) opens them
+    // through sleep's links, and copy through sleep's root
+    let script = "import os, sys, time\n\
+        pid = sys.argv[1]\n\
+        while not os.path.exists(f'/proc/{pid}/fd/4'): time.sleep(0.01)\n\
+        open(f'/proc/{pid}/fd/3', 'rb').read(1)\n\
+        open(f'/proc/{pid}/fd/4').read()\n\
+        open(f'/proc/{pid}/root' + sys.argv[2], 'rb').read(1)\n";
+    let t = run_traced(
+        &dir,
+        tracer::EBPF,
+        &[],
+        &[
+            "sh",
+            "-c",
+            "sleep 60 3<\"$1\" 4<\"$2\" & h=$!; \"$3\" -c \"$4\" $h \"$5\"; r=$?; kill $h; exit $r",
+            "sh",
+            model.to_str().unwrap(),
+            notes.to_str().unwrap(),
+            &py,
+            script,
+            copy.to_str().unwrap(),
+        ],
+    );
+    reported_by_link(&t, &py, &[&model, &copy], &notes);
 }

@@ -49,8 +49,9 @@ pub struct FilterConfig {
     /// shared memory and per-user runtime folders, where models get staged.
     pub pass_prefixes: Vec<String>,
     /// ...and these, magic links to a file the process already has (`/proc/self/fd/N`,
-    /// `/proc/self/root/…`): the eBPF tracer filters and reports the opened file under its
-    /// own path instead. Links of other processes (`/proc/PID/fd/N`) stay unseen.
+    /// `/proc/self/root/…`; `/proc/PID/…` is matched as `/proc/self/…`, so another
+    /// process's links too): the eBPF tracer filters and reports the opened file under its
+    /// own path instead.
     pub resolve_prefixes: Vec<String>,
     /// Report content-addressed store blobs (`…/blobs/sha256-<64 hex>`, Ollama's layout),
     /// which have no suffix.
@@ -256,6 +257,18 @@ impl FilterConfig {
     }
 }
 
+/// `/proc/PID/…` as `/proc/self/…` (PID: 1 to 10 digits), for the prefix rules: a magic
+/// link of another process is judged like the opener's own (the kernel's
+/// `proc_pid_digits` does the same).
+fn proc_pid_as_self(path: &[u8]) -> Option<Vec<u8>> {
+    let rest = path.strip_prefix(b"/proc/")?;
+    let d = rest.iter().take_while(|c| c.is_ascii_digit()).count();
+    if d == 0 || d > 10 || rest.get(d) != Some(&b'/') {
+        return None;
+    }
+    Some([b"/proc/self".as_slice(), &rest[d..]].concat())
+}
+
 /// Userspace twin of the kernel filter (fanotify and procfs tracers).
 #[derive(Debug, Clone)]
 pub struct PathFilter {
@@ -279,6 +292,8 @@ impl PathFilter {
         if path.first() != Some(&b'/') {
             return None;
         }
+        let own = proc_pid_as_self(path);
+        let path = own.as_deref().unwrap_or(path);
         let head = &path[..path.len().min(PREFIX_MAX)];
         self.prefixes
             .iter()
@@ -356,6 +371,24 @@ mod tests {
         assert!(f.denied(b"/proc/self/fd/5"));
         let rules = FilterConfig::default().prefix_rules();
         assert!(rules.contains(&(b"/proc/self/fd/".to_vec(), Rule::Resolve)));
+    }
+
+    #[test]
+    fn another_process_links_are_judged_like_its_own() {
+        let f = f();
+        assert_eq!(f.prefix_rule(b"/proc/4194304/fd/3"), Some(Rule::Resolve));
+        assert_eq!(f.prefix_rule(b"/proc/1/root/m.gguf"), Some(Rule::Resolve));
+        assert_eq!(f.prefix_rule(b"/proc/77/cwd/m.gguf"), Some(Rule::Resolve));
+        for other in [
+            &b"/proc/77/fdinfo/3"[..],
+            b"/proc/77/stat",
+            b"/proc/77",
+            b"/proc/12345678901/fd/3",
+            b"/proc/7x/fd/3",
+            b"/proc/sys/fd/3",
+        ] {
+            assert_eq!(f.prefix_rule(other), Some(Rule::Drop), "{other:?}");
+        }
     }
 
     #[test]
