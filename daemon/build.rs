@@ -11,6 +11,7 @@ fn main() {
         "vmlinux_min.h",
         "api.bpf.h",
         "indirect.bpf.h",
+        "compat.bpf.h",
         "aibom_api.h",
     ] {
         println!("cargo:rerun-if-changed={}", src_dir.join(f).display());

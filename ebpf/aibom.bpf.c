@@ -932,3 +932,4 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 
 #include "api.bpf.h"
 #include "indirect.bpf.h"
+#include "compat.bpf.h"

@@ -25,6 +25,7 @@
 #define AIBOM_SYS_OPEN_BY_HANDLE_AT 8
 #define AIBOM_SYS_IO_URING_OPENAT 9
 #define AIBOM_SYS_IO_URING_OPENAT2 10
+#define AIBOM_SYS_IA32 0x80 /* | a syscall above: made through the 32-bit compat table */
 
 /* indices of the per-CPU `STATS` array */
 #define AIBOM_STAT_OPEN_SEEN 0      /* open enters of traced processes */

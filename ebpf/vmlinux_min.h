@@ -100,7 +100,13 @@ struct pid {
 	struct upid numbers[1];
 };
 
+/* x86: `status` holds TS_COMPAT while a 32-bit system call runs */
+struct thread_info {
+	__u32 status;
+};
+
 struct task_struct {
+	struct thread_info thread_info;
 	int pid;
 	int tgid;
 	struct task_struct *real_parent;

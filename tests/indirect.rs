@@ -32,19 +32,26 @@ fn sha256(path: &Path) -> String {
     hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
 }
 
-/// Builds tests/indirect/uring_open.c (raw io_uring syscalls) into `dir`.
-fn uring_open(dir: &Path) -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/indirect/uring_open.c");
-    let bin = dir.join("uring_open");
+/// Builds tests/indirect/`name`.c into `dir` with clang and `flags`.
+fn build_c(dir: &Path, name: &str, flags: &[&str]) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../tests/indirect/{name}.c"));
+    let bin = dir.join(name);
     let cc = std::env::var("CLANG").unwrap_or_else(|_| "clang".into());
     let st = Command::new(&cc)
-        .args(["-O2", "-Wall", "-Werror", "-o"])
+        .args(["-O2", "-Wall", "-Werror"])
+        .args(flags)
+        .arg("-o")
         .arg(&bin)
         .arg(&src)
         .status()
         .unwrap_or_else(|e| panic!("cannot run {cc}: {e}"));
     assert!(st.success(), "{cc} failed on {}", src.display());
     bin
+}
+
+/// Builds tests/indirect/uring_open.c (raw io_uring syscalls) into `dir`.
+fn uring_open(dir: &Path) -> PathBuf {
+    build_c(dir, "uring_open", &[])
 }
 
 /// The single access record of `file`, checked for what every indirect open must carry.
@@ -291,4 +298,80 @@ fn opens_through_another_process_links_are_reported_with_the_files_path() {
         ],
     );
     reported_by_link(&t, &py, &[&model, &copy], &notes);
+}
+
+/// Opens and execs through the 32-bit compat syscall table, which no syscall tracepoint
+/// sees: a real 32-bit program (openat, open, then execve of a 64-bit `cat`) and a 64-bit
+/// one using `int $0x80`. Each open is reported as `ia32_<call>` with its path and hash;
+/// a `.txt` stays filtered; with `[ebpf] compat_syscalls = false` none is seen (as on a
+/// daemon without these programs).
+#[test]
+fn opens_through_the_32_bit_compat_table_are_reported() {
+    if !kernel_tests_possible(module_path!()) {
+        return;
+    }
+    if std::env::consts::ARCH != "x86_64" {
+        eprintln!("{}: skipped: the compat table is x86-64's", module_path!());
+        return;
+    }
+    let (_g, dir) = tempdir();
+    fixtures(&dir);
+    let files = ["model.gguf", "copy.gguf", "after_exec.gguf", "int80.gguf"].map(|f| dir.join(f));
+    for f in &files[1..] {
+        std::fs::copy(&files[0], f).unwrap();
+    }
+    let ia32 = build_c(
+        &dir,
+        "ia32_open",
+        &["-m32", "-ffreestanding", "-nostdlib", "-static", "-fno-pic"],
+    );
+    let int80 = build_c(&dir, "int80_open", &[]);
+    let notes = dir.join("notes.txt");
+    let script =
+        "\"$1\" \"$2\" \"$3\" /bin/cat \"$4\" >/dev/null && \"$5\" \"$6\" && \"$5\" \"$7\"";
+    let p = |f: &Path| f.to_str().unwrap().to_string();
+    let args = [
+        p(&ia32),
+        p(&files[0]),
+        p(&files[1]),
+        p(&files[2]),
+        p(&int80),
+        p(&files[3]),
+        p(&notes),
+    ];
+    let mut cmd = vec!["sh", "-c", script, "sh"];
+    cmd.extend(args.iter().map(String::as_str));
+
+    let t = run_traced(&dir, tracer::EBPF, &[], &cmd);
+    assert!(t.out.status.success(), "{}", t.stderr());
+    for (file, syscall, comm) in [
+        (&files[0], "ia32_openat", "ia32_open"),
+        (&files[1], "ia32_open", "ia32_open"),
+        (&files[2], "openat", "cat"),
+        (&files[3], "ia32_open", "int80_open"),
+    ] {
+        reported(&t, file, syscall, comm);
+    }
+    assert!(
+        t.for_file("/notes.txt").is_empty(),
+        "filtered like any open"
+    );
+
+    let off = dir.join("compat-off.toml");
+    std::fs::write(&off, "[ebpf]\ncompat_syscalls = false\n").unwrap();
+    let t = run_traced(
+        &dir,
+        tracer::EBPF,
+        &["--config", off.to_str().unwrap()],
+        &cmd,
+    );
+    assert!(t.out.status.success(), "{}", t.stderr());
+    for f in [&files[0], &files[1], &files[3]] {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        assert!(
+            t.for_file(&format!("/{name}")).is_empty(),
+            "{name} unseen when off"
+        );
+    }
+    reported(&t, &files[2], "openat", "cat");
 }

@@ -88,7 +88,8 @@ pub mod attr {
     ///
     /// Values: [`crate::path_resolution`].
     pub const ACCESS_RESOLUTION: &str = "aibom.access.resolution";
-    /// The system call that performed the access.
+    /// The system call that performed the access; `ia32_` marks one made through the 32-bit compat
+    /// table (a 32-bit program, or `int $0x80`).
     ///
     /// Type `string`.
     pub const ACCESS_SYSCALL: &str = "aibom.access.syscall";
@@ -1427,7 +1428,7 @@ pub const ATTRIBUTE_DEFS: &[AttributeDef] = &[
         ty: AttrType::String,
         origin: Origin::Aibom,
         stability: Stability::Development,
-        brief: "The system call that performed the access.",
+        brief: "The system call that performed the access; `ia32_` marks one made through the 32-bit compat table (a 32-bit program, or `int $0x80`).",
         values: &[],
     },
     AttributeDef {

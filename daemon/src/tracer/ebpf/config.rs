@@ -17,6 +17,11 @@ pub struct EbpfConfig {
     /// host then pays two tracepoint programs (~0.6 µs measured, `benches/uring.rs`);
     /// `false` leaves io_uring opens unseen.
     pub io_uring: bool,
+    /// Trace opens and execs made through the 32-bit compat syscall table (a 32-bit
+    /// program, or `int $0x80` from a 64-bit one; x86-64 only), which the syscall
+    /// tracepoints never see. Every system call on the host then pays a raw tracepoint
+    /// program pair (measured in `benches/compat.rs`); `false` leaves them unseen.
+    pub compat_syscalls: bool,
     /// `aibomd daemon`: where to pin the map through which an `aibomd run` that exports
     /// OTLP takes its command's process tree over (the daemon then does not report it, so
     /// a store gets those records once); on bpffs, mounted at `/sys/fs/bpf` when needed.
@@ -32,6 +37,7 @@ impl Default for EbpfConfig {
             drain_interval_ms: 50,
             report_failed_opens: false,
             io_uring: true,
+            compat_syscalls: true,
             defer_pin: super::defer::DEFAULT_PIN.into(),
         }
     }

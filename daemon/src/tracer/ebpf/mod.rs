@@ -120,6 +120,39 @@ fn attach_uring(bpf: &mut Ebpf) -> Result<()> {
     Ok(())
 }
 
+/// Loads program `prog` and attaches it to raw tracepoint `name`; errors as for
+/// [`attach_tracepoint`].
+fn attach_raw(
+    bpf: &mut Ebpf,
+    prog: &str,
+    name: &str,
+) -> Result<Result<(), aya::programs::ProgramError>> {
+    let rtp: &mut RawTracePoint = bpf
+        .program_mut(prog)
+        .with_context(|| format!("program {prog} missing from the object"))?
+        .try_into()?;
+    Ok(rtp.load().and_then(|_| rtp.attach(name).map(|_| ())))
+}
+
+/// Attaches the programs that see opens and execs made through the 32-bit compat table
+/// (`ebpf/compat.bpf.h`); a kernel that refuses them leaves those unseen (logged once).
+fn attach_compat(bpf: &mut Ebpf) -> Result<()> {
+    for (prog, name) in [
+        ("compat_sys_enter", "sys_enter"),
+        ("compat_sys_exit", "sys_exit"),
+    ] {
+        if let Err(e) = attach_raw(bpf, prog, name)? {
+            tracing::warn!(
+                raw_tracepoint = name,
+                error = format!("{e:#}"),
+                "32-bit compat opens and execs are not traced"
+            );
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
 /// Loads program `prog` and attaches it to tracepoint `category/name`. The outer error:
 /// the object lacks the program (a build error); the inner one: this kernel refused it.
 fn attach_tracepoint(
@@ -295,13 +328,11 @@ impl EbpfTracer {
             attach_uring(&mut bpf)?;
         }
         for &name in RAW_TRACEPOINTS {
-            let rtp: &mut RawTracePoint = bpf
-                .program_mut(name)
-                .with_context(|| format!("program {name} missing from the object"))?
-                .try_into()?;
-            rtp.load()?;
-            rtp.attach(name)
+            attach_raw(&mut bpf, name, name)?
                 .with_context(|| format!("attaching raw tracepoint {name}"))?;
+        }
+        if cfg.compat_syscalls && cfg!(target_arch = "x86_64") {
+            attach_compat(&mut bpf)?;
         }
         let tls = if api_cfg.enabled {
             Some(

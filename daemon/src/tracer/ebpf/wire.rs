@@ -95,7 +95,10 @@ pub fn comm(h: &Header) -> String {
     String::from_utf8_lossy(&h.comm[..end]).into_owned()
 }
 
-/// Name of an `AIBOM_SYS_*` value.
+/// `AIBOM_SYS_IA32`: or'ed onto a syscall made through the 32-bit compat table.
+pub const SYS_IA32: u32 = 0x80;
+
+/// Name of an `AIBOM_SYS_*` value (`ia32_…` for a compat call).
 pub fn syscall_name(n: u32) -> Option<&'static str> {
     Some(match n {
         1 => "openat",
@@ -107,6 +110,13 @@ pub fn syscall_name(n: u32) -> Option<&'static str> {
         8 => "open_by_handle_at",
         9 => "io_uring_openat",
         10 => "io_uring_openat2",
+        0x81 => "ia32_openat",
+        0x82 => "ia32_openat2",
+        0x83 => "ia32_open",
+        0x84 => "ia32_creat",
+        0x85 => "ia32_execve",
+        0x86 => "ia32_execveat",
+        0x88 => "ia32_open_by_handle_at",
         _ => return None,
     })
 }
@@ -124,6 +134,18 @@ pub fn dev_to_kernel(st_dev: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_compat_call_is_named_after_its_native_twin() {
+        for n in [1, 2, 3, 4, 5, 6, 8] {
+            let native = syscall_name(n).unwrap();
+            assert_eq!(
+                syscall_name(n | SYS_IA32),
+                Some(format!("ia32_{native}").as_str())
+            );
+        }
+        assert_eq!(syscall_name(7 | SYS_IA32), None, "exit is no syscall name");
+    }
 
     #[test]
     fn device_numbers_round_trip() {
