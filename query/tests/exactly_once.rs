@@ -270,6 +270,27 @@ fn a_request_delivered_three_times_is_counted_once() {
     );
     let want: Vec<String> = [1, 2, 3, 4, 7].map(|n| record_id(daemon, n)).to_vec();
     assert_eq!(ids.lines().collect::<Vec<_>>(), want);
+    // the events API gives each event's id, newest first, and finds one by it
+    let listed: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[attr::RECORD_ID].as_str().expect("record id"))
+        .collect();
+    assert_eq!(
+        listed,
+        want.iter().rev().map(String::as_str).collect::<Vec<_>>()
+    );
+    let one = get(&sc, ONCE, &format!("events?record={}", want[2]));
+    assert_eq!(len(&one["events"]), 1, "{one:#}");
+    assert_eq!(one["events"][0][attr::RECORD_ID], want[2].as_str());
+    let r = call(
+        "GET",
+        &format!("{}/projects/{ONCE}/runtime/events?record=12'3", sc.base),
+        Some(TOKEN),
+        None,
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
 
     let v = get(&sc, ONCE, "violations");
     assert_eq!(len(&v["violations"]), 1, "{v:#}");

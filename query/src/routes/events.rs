@@ -37,6 +37,12 @@ pub struct EventsQuery {
     /// `process.executable.name` equals, or `process.pid` when a number.
     #[param(max_length = 1024)]
     pub process: Option<String>,
+    /// `aibom.record.id` equals (a hyphenated UUID, as the exporter gave it): the one
+    /// stored copy of that record.
+    #[param(
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
+    pub record: Option<String>,
     /// Events at or after this RFC 3339 time.
     #[param(format = DateTime)]
     pub since: Option<String>,
@@ -152,6 +158,16 @@ fn build_where(project: &str, q: &EventsQuery) -> Result<Where, ApiError> {
         );
     }
     add_process(&mut w, &q.process)?;
+    if let Some(v) = q.record.as_deref() {
+        let id = uuid::Uuid::try_parse(v)
+            .ok()
+            .filter(|_| v.len() == 36)
+            .ok_or_else(|| ApiError::BadRequest("record: not a hyphenated UUID".into()))?;
+        w.add(
+            "record_id = toUUID({record:String})",
+            vec![("record", P::S(id.hyphenated().to_string()))],
+        );
+    }
     add_window(&mut w, &q.since, &q.until, &q.cursor)?;
     Ok(w)
 }
@@ -209,6 +225,8 @@ pub(crate) fn add_window(
 struct EventRow {
     time_ns: i64,
     event_id: u64,
+    /// `aibom.record.id`, "" without one (not aliased `record_id`: WHERE would take the alias)
+    record_text: String,
     event_name: String,
     project_id: String,
     artifact_id: String,
@@ -244,7 +262,9 @@ struct EventRow {
     service_instance_id: String,
 }
 
-const SELECT: &str = "toUnixTimestamp64Nano(time) AS time_ns, event_id, event_name, project_id, \
+const SELECT: &str = "toUnixTimestamp64Nano(time) AS time_ns, event_id, \
+    if(record_id = toUUID('00000000-0000-0000-0000-000000000000'), '', toString(record_id)) AS record_text, \
+    event_name, project_id, \
     artifact_id, artifact_name, artifact_type, artifact_role, artifact_format, \
     artifact_format_mismatch, artifact_provider, artifact_license, artifact_revision, \
     artifact_sha256, file_path, file_size, access_mode, access_count, process_pid, \
@@ -261,6 +281,7 @@ impl EventRow {
             Value::String(params::rfc3339(self.time_ns)),
         );
         put_str(&mut m, record::EVENT_NAME, self.event_name);
+        put_str(&mut m, attr::RECORD_ID, self.record_text);
         put_str(&mut m, attr::PROJECT_ID, self.project_id);
         put_str(&mut m, attr::FILE_PATH, self.file_path);
         put_num(&mut m, attr::FILE_SIZE, self.file_size);
@@ -521,6 +542,7 @@ mod tests {
             license: Some("mit".into()),
             artifact: Some("org/name".into()),
             process: Some("1234".into()),
+            record: Some("46032893-E28A-80B5-8000-000000000003".into()),
             since: Some("2026-01-01T00:00:00Z".into()),
             until: Some("2026-02-01T00:00:00Z".into()),
             limit: None,
@@ -538,9 +560,10 @@ mod tests {
             !sql.contains("OR 1=1")
                 && !sql.contains(provider::HUGGINGFACE)
                 && !sql.contains("1234")
+                && !sql.contains("46032893")
         );
         assert!(sql.contains("{pid:UInt32}") && sql.contains("{c_id:UInt64}"));
-        assert_eq!(w.params.len(), 11);
+        assert_eq!(w.params.len(), 12);
         let bad = EventsQuery {
             since: Some("nope".into()),
             ..Default::default()
