@@ -12,6 +12,7 @@ fn main() {
         "api.bpf.h",
         "indirect.bpf.h",
         "compat.bpf.h",
+        "renames.bpf.h",
         "aibom_api.h",
     ] {
         println!("cargo:rerun-if-changed={}", src_dir.join(f).display());

@@ -498,15 +498,17 @@ ORDER BY time
 """
 
 SEEN, FILT, DROP = "aibom.tracer.events.seen", "aibom.tracer.events.filtered", "aibom.tracer.events.dropped"
+RENAMED = "aibom.tracer.renamed_away"
 RECV, NORM, EXP = "aibom.pipeline.events.received", "aibom.pipeline.events.normalized", "aibom.export.records"
 EFAIL, EDROP = "aibom.export.failures", "aibom.export.dropped"
 QDEPTH, SPOOL = "aibom.pipeline.queue.depth", "aibom.export.spool.requests"
 
 L = Layout()
 he = []
-he.append(stat(L, "Events seen", latest_total([SEEN]), "Opens by traced processes the tracer looked at (latest total of each daemon run)."))
-he.append(stat(L, "Filtered", latest_total([FILT]), "Opens dropped by the in-kernel path filter (not AI artifacts)."))
-he.append(stat(L, "Dropped", latest_total([DROP]), "Events lost because the ring buffer was full: anything above 0 means missed accesses."))
+he.append(stat(L, "Events seen", latest_total([SEEN]), "Opens by traced processes the tracer looked at (latest total of each daemon run).", w=3))
+he.append(stat(L, "Filtered", latest_total([FILT]), "Opens dropped by the in-kernel path filter (not AI artifacts).", w=3))
+he.append(stat(L, "Dropped", latest_total([DROP]), "Events lost because the ring buffer was full: anything above 0 means missed accesses.", w=3))
+he.append(stat(L, "Renamed away", latest_total([RENAMED]), "Renames, hard links and symlinks that gave a kept model file a name the filter does not keep: opens under the new name are not seen.", w=3))
 he.append(stat(L, "Filter ratio", f"""
 SELECT if(seen = 0, 0, filtered / seen) AS ratio FROM
 (

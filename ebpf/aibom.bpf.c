@@ -933,3 +933,4 @@ int sched_process_exit(struct bpf_raw_tracepoint_args *ctx)
 #include "api.bpf.h"
 #include "indirect.bpf.h"
 #include "compat.bpf.h"
+#include "renames.bpf.h"

@@ -36,7 +36,8 @@
 #define AIBOM_STAT_EXEC_SEEN 5      /* successful execs of traced processes */
 #define AIBOM_STAT_WAKEUPS 6        /* forced ring-buffer wakeups */
 #define AIBOM_STAT_KILLED 7         /* processes sent SIGKILL for opening a denied file */
-#define AIBOM_STAT_MAX 8
+#define AIBOM_STAT_RENAMED_AWAY 8   /* renames/links giving a kept file a name not kept */
+#define AIBOM_STAT_MAX 9
 
 struct aibom_event {
 	__u64 ts_ns;      /* CLOCK_BOOTTIME */

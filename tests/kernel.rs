@@ -175,6 +175,37 @@ fn hf_snapshot_symlink_keeps_both_paths() {
     assert_eq!(i(by_blob, attr::FILE_SIZE), 42);
 }
 
+/// A model renamed, hard-linked or symlinked to a name the filter does not keep is then
+/// opened unseen (the filter judges names): each such rename or link is counted
+/// (`renamed_away` in the run's counters, the metric `aibom.tracer.renamed_away`).
+/// Kept → kept and not kept → kept are no blind spot and not counted.
+#[test]
+fn renames_that_hide_a_model_from_the_filter_are_counted() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    for f in ["a.gguf", "b.gguf", "c.gguf", "d.gguf", "notes.txt"] {
+        std::fs::write(dir.join(f), b"GGUF").unwrap();
+    }
+    let script = "import os\n\
+        os.rename('a.gguf', 'a.dat')\n\
+        os.link('b.gguf', 'b.data')\n\
+        os.symlink('c.gguf', 'c.link')\n\
+        os.rename('d.gguf', 'e.gguf')\n\
+        os.rename('notes.txt', 'notes.gguf')\n\
+        for f in ['a.dat', 'b.data', 'c.link', 'e.gguf']:\n    open(f, 'rb').read()\n";
+    let t = run_python(&dir, tracer::EBPF, script);
+    assert!(t.out.status.success(), "{}", t.stderr());
+    for hidden in ["a.dat", "b.data", "c.link"] {
+        assert!(t.for_file(hidden).is_empty(), "{hidden}: {:#?}", t.events);
+    }
+    assert_eq!(t.for_file("/e.gguf").len(), 1, "{:#?}", t.events);
+    assert!(
+        t.stderr().contains(" renamed_away=3"),
+        "rename, link and symlink counted, not the other two: {}",
+        t.stderr()
+    );
+}
+
 #[test]
 fn failed_opens_are_dropped_and_counted() {
     need_root!();

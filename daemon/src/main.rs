@@ -244,7 +244,9 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
         .with_writer(std::io::stderr)
         .init();
-    match real_main(cli) {
+    let result = real_main(cli);
+    aibomd::tracer::ebpf::wait_detached();
+    match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
         Err(e) => {
             eprintln!("aibomd: error: {e:#}");

@@ -14,6 +14,9 @@ pub struct Stats {
     pub kernel_filtered: AtomicU64,
     /// Lost because the ring buffer was full.
     pub kernel_dropped: AtomicU64,
+    /// Renames and links that gave a kept file a name the filter does not keep (opens
+    /// under that name are not seen).
+    pub renamed_away: AtomicU64,
     /// Access events received by the pipeline.
     pub events_received: AtomicU64,
     /// Access events normalized (first access of a file by a process).
@@ -138,6 +141,7 @@ impl Stats {
             m::EVENTS_SEEN => &self.kernel_seen,
             m::EVENTS_FILTERED => &self.kernel_filtered,
             m::EVENTS_DROPPED => &self.kernel_dropped,
+            m::RENAMED_AWAY => &self.renamed_away,
             m::EVENTS_RECEIVED => &self.events_received,
             m::EVENTS_NORMALIZED => &self.normalized,
             m::RECORDS_EXPORTED => &self.exported,

@@ -341,6 +341,7 @@ fn health_dashboard_covers_the_daemon_metrics() {
         metric::EVENTS_SEEN,
         metric::EVENTS_FILTERED,
         metric::EVENTS_DROPPED,
+        metric::RENAMED_AWAY,
         metric::EXPORT_FAILURES,
         metric::EXPORT_DROPPED,
         metric::SPOOL_REQUESTS,

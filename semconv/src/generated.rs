@@ -1025,6 +1025,12 @@ pub mod metric {
     ///
     /// Counter, unit `{event}`.
     pub const EVENTS_DROPPED: &str = "aibom.tracer.events.dropped";
+    /// Renames, hard links and symlinks (eBPF tracer) that give a file whose name the filter keeps
+    /// a name it does not keep: opens under the new name are not seen. Counted when called (a
+    /// failed one too).
+    ///
+    /// Counter, unit `{file}`.
+    pub const RENAMED_AWAY: &str = "aibom.tracer.renamed_away";
     /// Access events received by the pipeline.
     ///
     /// Counter, unit `{event}`.
@@ -1293,6 +1299,7 @@ pub const METRICS: &[&str] = &[
     metric::EVENTS_SEEN,
     metric::EVENTS_FILTERED,
     metric::EVENTS_DROPPED,
+    metric::RENAMED_AWAY,
     metric::EVENTS_RECEIVED,
     metric::EVENTS_NORMALIZED,
     metric::RECORDS_EXPORTED,
@@ -2561,6 +2568,12 @@ pub const METRIC_DEFS: &[MetricDef] = &[
         instrument: Instrument::Counter,
         unit: "{event}",
         brief: "Events lost because the ring buffer was full.",
+    },
+    MetricDef {
+        name: metric::RENAMED_AWAY,
+        instrument: Instrument::Counter,
+        unit: "{file}",
+        brief: "Renames, hard links and symlinks (eBPF tracer) that give a file whose name the filter keeps a name it does not keep: opens under the new name are not seen. Counted when called (a failed one too).",
     },
     MetricDef {
         name: metric::EVENTS_RECEIVED,

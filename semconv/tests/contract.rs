@@ -309,6 +309,7 @@ fn metric_names_and_instruments() {
         metric::EVENTS_SEEN => "aibom.tracer.events.seen",
         metric::EVENTS_FILTERED => "aibom.tracer.events.filtered",
         metric::EVENTS_DROPPED => "aibom.tracer.events.dropped",
+        metric::RENAMED_AWAY => "aibom.tracer.renamed_away",
         metric::EVENTS_RECEIVED => "aibom.pipeline.events.received",
         metric::EVENTS_NORMALIZED => "aibom.pipeline.events.normalized",
         metric::RECORDS_EXPORTED => "aibom.export.records",
@@ -345,7 +346,7 @@ fn metric_names_and_instruments() {
         metric::SCANS_ACTIVE,
         metric::API_TLS_LIBRARIES,
     ];
-    assert_eq!(METRICS.len(), 33);
+    assert_eq!(METRICS.len(), 34);
     for m in METRICS {
         let want = if gauges.contains(m) {
             Instrument::Gauge

@@ -92,8 +92,13 @@ pub fn stats_line(tracer: &str, t: &TracerStats, s: &Stats) -> String {
         String::new()
     };
     let g = Stats::get;
+    // only when some: a file the filter no longer sees under its new name
+    let renamed = match g(&s.renamed_away) {
+        0 => String::new(),
+        n => format!(" renamed_away={n}"),
+    };
     format!(
-        "aibomd: tracer={tracer} opens_seen={} filtered_in_kernel={}{filtered} failed_opens={} events={} dropped={} folded={} exported={}",
+        "aibomd: tracer={tracer} opens_seen={} filtered_in_kernel={}{filtered} failed_opens={} events={} dropped={} folded={} exported={}{renamed}",
         t.seen, t.filtered, t.failed, g(&s.events_received), t.dropped, g(&s.folded), g(&s.exported)
     )
 }

@@ -13,6 +13,7 @@ pub const STAT_EMITTED: u32 = 3;
 pub const STAT_RB_DROPPED: u32 = 4;
 pub const STAT_EXEC_SEEN: u32 = 5;
 pub const STAT_WAKEUPS: u32 = 6;
+pub const STAT_RENAMED_AWAY: u32 = 8;
 
 /// Fixed part of `struct aibom_event`; `path_len` bytes of path follow it.
 #[repr(C)]
