@@ -110,8 +110,10 @@ struct {
 	__type(value, __u8);
 } TRACKED SEC(".maps");
 
-/* Host mode: tgid -> the tgid of the `aibomd run` that traces it (itself for the run).
- * Written by `aibomd run` through the pinned map; deferred tgids are not traced here. */
+/* Host mode: tgid -> the tgid of the `aibomd run` that traces it (itself for the run), or
+ * 0 for a run that hands over only itself (its own reads of the files it identifies, not
+ * its command). Written by `aibomd run` through the pinned map; deferred tgids are not
+ * traced here. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -879,7 +881,8 @@ int sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	if (run) {
 		__u32 r = *run;
-		bpf_map_update_elem(&DEFERRED, &ctgid, &r, BPF_ANY);
+		if (r) /* 0: the run itself only (its own reads), not what it starts */
+			bpf_map_update_elem(&DEFERRED, &ctgid, &r, BPF_ANY);
 		return 0;
 	}
 	__u8 one = 1;

@@ -42,6 +42,23 @@ fn accesses<'a>(evs: &'a [Value], name: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// Access records of `name` by anything but the test's commands: an `aibomd run`'s own
+/// reads of the file it identifies.
+fn not_by_the_workload<'a>(evs: &'a [Value], name: &str) -> Vec<&'a Value> {
+    evs.iter()
+        .filter(|e| e[record::EVENT_NAME] == event::ARTIFACT_ACCESS)
+        .filter(|e| {
+            !["cat", "sh", "sleep"]
+                .contains(&e[attr::PROCESS_EXECUTABLE_NAME].as_str().unwrap_or(""))
+        })
+        .filter(|e| {
+            e[attr::FILE_PATH]
+                .as_str()
+                .is_some_and(|p| p.ends_with(name))
+        })
+        .collect()
+}
+
 /// `aibomd run --events EVENTS -- sh -c SCRIPT` in `dir`, exporting OTLP to `otlp` if given.
 fn run(
     dir: &Path,
@@ -149,6 +166,19 @@ fn a_run_that_exports_takes_its_tree_over_from_the_host_daemon() {
     only(&daemon, "late.gguf", 1, "daemon (the run had ended)");
     only(&daemon, "both.safetensors", 1, "daemon (no hand-over)");
     only(&daemon, "local.onnx", 1, "daemon (the run exports no OTLP)");
+    // the runs' own reads of what they identify: the daemon leaves them to the run (also
+    // when the run exports nothing), except where the run's hand-over is turned off
+    for f in ["run.safetensors", "local.onnx"] {
+        let got = not_by_the_workload(&daemon, f);
+        assert!(
+            got.is_empty(),
+            "daemon reported a run's own read of {f}: {got:#?}"
+        );
+    }
+    assert!(
+        !not_by_the_workload(&daemon, "both.safetensors").is_empty(),
+        "with defer_pin = \"\" the daemon sees the run's own reads (what the check above looks for)"
+    );
 
     // the run's records reached the collector with the ids its JSONL shows, each id once
     let logs = rx.log_records();

@@ -74,25 +74,31 @@ impl Invoker {
 
 /// Takes the command's process tree over from a host daemon, when this run exports OTLP
 /// with the eBPF tracer: the daemon then does not report it too (the store would get every
-/// record twice). Anything else, or no daemon: both keep reporting what they see.
+/// record twice). Any other run hands over only itself: the daemon keeps reporting the
+/// command, not this run's own reads of the files it identifies. No daemon: nothing.
 fn hand_over(cfg: &Config, tracer_name: &str) -> Option<tracer::ebpf::defer::Deferral> {
-    if !cfg.export.otlp.enabled() || tracer_name != aibom_semconv::tracer::EBPF {
-        return None;
-    }
+    let tree = cfg.export.otlp.enabled() && tracer_name == aibom_semconv::tracer::EBPF;
     let pin = &cfg.ebpf.defer_pin;
     if pin.as_os_str().is_empty() {
         return None;
     }
-    match tracer::ebpf::defer::Deferral::defer_self(pin) {
-        Ok(Some(d)) => {
+    match tracer::ebpf::defer::Deferral::defer_self(pin, tree) {
+        Ok(Some(d)) if tree => {
             tracing::info!("the host daemon leaves this command to this run");
             Some(d)
         }
-        Ok(None) => None,
-        Err(e) => {
+        Ok(d) => d,
+        Err(e) if tree => {
             tracing::warn!(
                 error = format!("{e:#}"),
                 "the host daemon reports this command too"
+            );
+            None
+        }
+        Err(e) => {
+            tracing::debug!(
+                error = format!("{e:#}"),
+                "the host daemon may report this run's own reads"
             );
             None
         }

@@ -4,7 +4,10 @@
 //! The daemon pins its `DEFERRED` map (tgid → the tgid of the run) on bpffs, readable and
 //! writable by root only. A run that exports OTLP opens the pin and adds its own tgid; the
 //! kernel side adds every process the run forks (its command and all descendants) and,
-//! when the run exits, drops them all: the daemon traces them again from then on. So a
+//! when the run exits, drops them all: the daemon traces them again from then on. Any
+//! other run adds itself alone (value 0, not inherited by what it forks): the daemon
+//! keeps reporting its command, but not the run's own reads of the files it identifies
+//! (which are aibomd's work, not the workload's). So a
 //! run that dies early never leaves a process unseen; one that keeps running while the
 //! daemon restarts loses its deferral (the new daemon's map is empty): the store then
 //! gets that run's records from both, as without deferral.
@@ -72,9 +75,10 @@ pub struct Deferral {
 }
 
 impl Deferral {
-    /// Defers the calling process (and so everything it starts from now on) to itself in
-    /// the daemon's map at `path`. `None` when no daemon pinned one (none is running).
-    pub fn defer_self(path: &Path) -> Result<Option<Self>> {
+    /// Defers the calling process (with `tree`: and everything it starts from now on) to
+    /// itself in the daemon's map at `path`. `None` when no daemon pinned one (none is
+    /// running).
+    pub fn defer_self(path: &Path, tree: bool) -> Result<Option<Self>> {
         if !path.exists() {
             return Ok(None);
         }
@@ -83,7 +87,7 @@ impl Deferral {
         let mut map: BpfHashMap<MapData, u32, u32> = BpfHashMap::try_from(Map::HashMap(data))
             .context("the pinned deferral map is not a hash map of u32")?;
         let me = own_tgid()?;
-        map.insert(me, me, 0)
+        map.insert(me, if tree { me } else { 0 }, 0)
             .with_context(|| format!("adding pid {me} to the deferral map"))?;
         Ok(Some(Self { _map: map }))
     }
