@@ -7,7 +7,7 @@ mod common;
 mod otlp;
 
 use std::collections::HashSet;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
@@ -115,6 +115,30 @@ fn a_run_that_exports_takes_its_tree_over_from_the_host_daemon() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600, "the pin is root's only");
+    // a second daemon on the host leaves the first one's pin alone (it used to replace
+    // it as stale, and remove it when it stopped)
+    let ino = std::fs::metadata(PIN).unwrap().ino();
+    let mut d2 = aibomd()
+        .args([
+            "daemon",
+            "--no-console",
+            "--tracer",
+            "ebpf",
+            "--events",
+            "/dev/null",
+        ])
+        .args(["--control-socket", ""])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (_, err2) = wait_ready(&mut d2);
+    stop_daemon(d2, err2);
+    let after = std::fs::metadata(PIN).map(|m| m.ino()).ok();
+    assert_eq!(
+        after,
+        Some(ino),
+        "the running daemon's pin was replaced or removed"
+    );
 
     let rx = Receiver::fresh();
     let endpoint = rx.endpoint();

@@ -30,10 +30,15 @@ const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
 #[derive(Debug)]
 pub struct Pinned {
     path: PathBuf,
+    /// An exclusive `flock` on the pin's folder, held while the pin is this daemon's: the
+    /// kernel drops it when the daemon exits, however it exits.
+    _lock: nix::fcntl::Flock<std::fs::File>,
 }
 
 impl Pinned {
-    /// Pins `DEFERRED` of `bpf` at `path` (a stale pin of a dead daemon is replaced).
+    /// Pins `DEFERRED` of `bpf` at `path`. A pin left by a dead daemon is replaced; one of
+    /// a daemon still running (it holds the folder's lock) is not: that one keeps getting
+    /// the hand-overs, and this daemon reports the runs' commands too.
     pub fn pin(bpf: &Ebpf, path: &Path) -> Result<Self> {
         let dir = path.parent().context("the pin path has no folder")?;
         if dir.starts_with(BPFFS) && !is_bpffs(Path::new(BPFFS)) {
@@ -48,6 +53,16 @@ impl Pinned {
         }
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         set_mode(dir, 0o700)?;
+        let folder =
+            std::fs::File::open(dir).with_context(|| format!("opening {}", dir.display()))?;
+        let lock = nix::fcntl::Flock::lock(folder, nix::fcntl::FlockArg::LockExclusiveNonblock)
+            .map_err(|(_, e)| e)
+            .with_context(|| {
+                format!(
+                    "another aibomd daemon holds {} (two daemons on one host report everything twice)",
+                    dir.display()
+                )
+            })?;
         match std::fs::remove_file(path) {
             Ok(()) => tracing::info!(pin = %path.display(), "replaced a stale deferral pin"),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -59,6 +74,7 @@ impl Pinned {
         set_mode(path, 0o600)?;
         Ok(Self {
             path: path.to_path_buf(),
+            _lock: lock,
         })
     }
 }
