@@ -403,3 +403,80 @@ fn bom_flags_and_merge_explain_bad_input() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /no/such.json"));
 }
+
+/// `aibomd run` keeps its table and its `--bom` evidence within `[export]
+/// summary_max_bytes` and `bom_max_bytes`: a run over 40 distinct models (GGUF files
+/// written by `gguf`, each with its own weights) with 4 KiB for each lists only some,
+/// says the table is incomplete, and marks the document `aibom:incomplete` (still a valid
+/// CycloneDX 1.6 document); with the defaults all 40 are there and nothing is marked.
+#[test]
+fn run_table_and_bom_stay_within_their_bytes_and_say_so() {
+    need_root!();
+    let (_g, dir) = tempdir();
+    const N: usize = 40;
+    let make = format!(
+        "import sys, numpy as np, gguf\n\
+         for i in range({N}):\n    \
+             w = gguf.GGUFWriter(f'{{sys.argv[1]}}/many-{{i:03}}.gguf', 'llama')\n    \
+             w.add_tensor('w', np.full((4, 4), i, np.float32))\n    \
+             w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()\n"
+    );
+    let st = Command::new(python())
+        .args(["-c", &make])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let read =
+        "import glob\nfor f in sorted(glob.glob('many-*.gguf')):\n    open(f, 'rb').read()\n";
+    let run = |limit: Option<&str>| {
+        let bom = dir.join(format!("bom-{}.cdx.json", limit.unwrap_or("default")));
+        let mut c = aibomd();
+        c.args(["run", "--tracer", tracer::EBPF, "--bom"])
+            .arg(&bom)
+            .args(["--", &python(), "-c", read])
+            .current_dir(&dir);
+        if let Some(l) = limit {
+            c.env("AIBOM_EXPORT__SUMMARY_MAX_BYTES", l)
+                .env("AIBOM_EXPORT__BOM_MAX_BYTES", l);
+        }
+        let out = c.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&bom).unwrap()).unwrap();
+        let rows = err.lines().filter(|l| l.contains("/many-")).count();
+        (bom, doc, err, rows)
+    };
+    let incomplete = |doc: &Value| {
+        doc["metadata"]["properties"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["name"] == "aibom:incomplete")
+            .filter_map(|p| p["value"].as_str().map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    let components = |doc: &Value| doc["components"].as_array().map_or(0, Vec::len);
+
+    let (_, doc, err, rows) = run(None);
+    assert_eq!(rows, N, "{err}");
+    assert_eq!(components(&doc), N, "{doc:#}");
+    assert!(incomplete(&doc).is_empty(), "{doc:#}");
+    assert!(!err.contains("incomplete"), "{err}");
+
+    let (bom, doc, err, rows) = run(Some("4096"));
+    assert!(rows > 0 && rows < N, "{rows} rows: {err}");
+    assert!(
+        err.contains("aibomd: the table is incomplete:")
+            && err.contains("summary_max_bytes = 4096"),
+        "{err}"
+    );
+    let n = components(&doc);
+    assert!(n > 0 && n < N, "{n} components: {doc:#}");
+    let why = incomplete(&doc);
+    assert_eq!(why.len(), 1, "{doc:#}");
+    assert!(why[0].contains("bom_max_bytes = 4096"), "{why:?}");
+    assert!(err.contains("the BOM is incomplete"), "{err}");
+    eprintln!("at 4096 bytes: {rows} of {N} table rows, {n} of {N} components");
+    validate("cyclonedx", &bom);
+}

@@ -531,7 +531,14 @@ pub fn from_evidence(ev: &Evidence) -> Bom {
                 properties: wprops,
                 ..Default::default()
             },
-            properties: Vec::new(),
+            properties: ev
+                .incomplete
+                .iter()
+                .map(|why| Property {
+                    name: prop::INCOMPLETE.into(),
+                    value: why.clone(),
+                })
+                .collect(),
         },
         components,
         services,
@@ -569,6 +576,22 @@ mod tests {
         assert_eq!(deps["ref"], WORKLOAD_REF);
         assert_eq!(deps["dependsOn"].as_array().unwrap().len(), 4);
         assert_eq!(v["metadata"]["component"]["bom-ref"], WORKLOAD_REF);
+    }
+
+    #[test]
+    fn an_incomplete_document_says_why_in_its_metadata() {
+        let v = serde_json::to_value(from_evidence(&example())).unwrap();
+        assert!(v["metadata"]
+            .get("properties")
+            .is_none_or(|p| p == &serde_json::json!([])));
+        let mut ev = example();
+        ev.incomplete = Some("3 file(s) left out".into());
+        let v = serde_json::to_value(from_evidence(&ev)).unwrap();
+        assert_eq!(v["metadata"]["properties"][0]["name"], prop::INCOMPLETE);
+        assert_eq!(
+            v["metadata"]["properties"][0]["value"],
+            "3 file(s) left out"
+        );
     }
 
     #[test]

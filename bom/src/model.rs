@@ -334,6 +334,10 @@ pub struct Evidence {
     pub serial: uuid::Uuid,
     /// Version of the producing tool (aibomd).
     pub tool_version: String,
+    /// Why the document does not list everything observed (a producer's size limit), or
+    /// `None` when it does. CycloneDX: the `aibom:incomplete` property of `metadata`;
+    /// SPDX: the workload's comment.
+    pub incomplete: Option<String>,
 }
 
 impl Evidence {
@@ -367,6 +371,7 @@ impl Evidence {
             timestamp: Utc::now(),
             serial: uuid::Uuid::new_v4(),
             tool_version: tool_version.to_string(),
+            incomplete: None,
         }
     }
 }

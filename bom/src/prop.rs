@@ -108,6 +108,9 @@ fn api_prop(what: &str) -> String {
 pub const RUNTIME_LOADED: &str = "aibom:runtime:loaded";
 /// Set by [`crate::merge`] on components loaded at run time that the static BOM did not declare.
 pub const RUNTIME_UNDECLARED: &str = "aibom:runtime:undeclared";
+/// `metadata` property of a document that does not list everything observed: why (a
+/// producer's size limit reached, and how much was left out).
+pub const INCOMPLETE: &str = "aibom:incomplete";
 
 #[cfg(test)]
 mod tests {

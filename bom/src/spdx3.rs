@@ -273,6 +273,10 @@ pub fn from_evidence(ev: &Evidence) -> Value {
             w.command.join(" ")
         ));
     }
+    if let Some(why) = &ev.incomplete {
+        let c = wv["comment"].as_str().unwrap_or_default().to_string();
+        wv["comment"] = json!(format!("{c}. Incomplete: {why}"));
+    }
     let workload = d.add(wv);
     let mut pkgs: Vec<String> = ev.components.iter().map(|c| d.package(c)).collect();
     pkgs.extend(ev.services.iter().map(|s| d.service(s)));
@@ -320,6 +324,24 @@ mod tests {
             .iter()
             .filter(|e| e["type"] == t)
             .collect()
+    }
+
+    #[test]
+    fn an_incomplete_document_says_why_in_the_workloads_comment() {
+        let mut ev = example();
+        ev.incomplete = Some("3 file(s) left out".into());
+        let v = from_evidence(&ev);
+        let w = of_type(&v, "software_Package")
+            .into_iter()
+            .find(|p| p["software_primaryPurpose"] == "application")
+            .unwrap();
+        assert!(
+            w["comment"]
+                .as_str()
+                .unwrap()
+                .ends_with(". Incomplete: 3 file(s) left out"),
+            "{w:#}"
+        );
     }
 
     #[test]

@@ -124,7 +124,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
     // kept to the end; the kernel side ends the hand-over when this process exits
     let _deferral = hand_over(cfg, tracer_name);
 
-    let (sum_sink, table) = SummarySink::new();
+    let (sum_sink, table) = SummarySink::new(cfg.export.summary_max_bytes);
     let workload = Workload {
         command: opts.command.clone(),
         project: cfg.project.clone(),
@@ -136,6 +136,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<i32> {
             path.clone(),
             *format,
             w,
+            cfg.export.bom_max_bytes,
         )));
     }
     let built = crate::app::build_pipeline(cfg, Some(workload), extra)?;

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use aibom_bom::{ApiService, Evidence, FileObservation, Format, Process, Workload};
 use anyhow::{Context, Result};
 
+use super::budget::{self, Budget};
 use super::{path_string, Sink};
 use crate::model::{AccessMode, AccessRecord};
 
@@ -37,11 +38,14 @@ pub struct BomSink {
     services: BTreeMap<(String, String, u16), ApiService>,
     /// Accelerators each process opened (`VENDOR/KIND[/INDEX]`), by pid.
     accelerators: BTreeMap<u32, BTreeSet<String>>,
+    /// What all of the above may hold (`[export] bom_max_bytes`).
+    budget: Budget,
 }
 
 impl BomSink {
-    /// A sink writing `format` to `path` (`-`: stdout) for `workload`.
-    pub fn new(path: PathBuf, format: Format, workload: Workload) -> Self {
+    /// A sink writing `format` to `path` (`-`: stdout) for `workload`, keeping at most
+    /// `max_bytes` of evidence (estimated, see [`Budget`]) until then.
+    pub fn new(path: PathBuf, format: Format, workload: Workload, max_bytes: u64) -> Self {
         Self {
             path,
             format,
@@ -49,6 +53,7 @@ impl BomSink {
             files: BTreeMap::new(),
             services: BTreeMap::new(),
             accelerators: BTreeMap::new(),
+            budget: Budget::new(max_bytes),
         }
     }
 
@@ -59,6 +64,9 @@ impl BomSink {
             c.server_address.clone(),
             c.server_port,
         );
+        if !self.services.contains_key(&key) && !self.budget.take(key.0.len() + key.1.len()) {
+            return;
+        }
         let s = self.services.entry(key).or_insert_with(|| ApiService {
             provider: c.provider.to_string(),
             gen_ai_provider: c.gen_ai_provider.map(str::to_string),
@@ -73,17 +81,20 @@ impl BomSink {
             output_tokens: None,
             processes: Vec::new(),
         });
-        fn add(v: &mut Vec<String>, x: Option<&str>) {
+        fn add(v: &mut Vec<String>, x: Option<&str>, room: &mut Budget) {
             if let Some(x) = x {
                 if let Err(i) = v.binary_search_by(|y| y.as_str().cmp(x)) {
-                    v.insert(i, x.to_string());
+                    if room.take(x.len()) {
+                        v.insert(i, x.to_string());
+                    }
                 }
             }
         }
-        add(&mut s.paths, c.path.as_deref());
-        add(&mut s.models, c.request_model.as_deref());
-        add(&mut s.operations, c.operation);
-        add(&mut s.seen_by, Some(c.seen_by));
+        let room = &mut self.budget;
+        add(&mut s.paths, c.path.as_deref(), room);
+        add(&mut s.models, c.request_model.as_deref(), room);
+        add(&mut s.operations, c.operation, room);
+        add(&mut s.seen_by, Some(c.seen_by), room);
         s.calls += c.count;
         crate::model::add_tokens(&mut s.input_tokens, c.input_tokens);
         crate::model::add_tokens(&mut s.output_tokens, c.output_tokens);
@@ -92,7 +103,9 @@ impl BomSink {
             pid: Some(r.pid()),
         };
         if let Err(i) = s.processes.binary_search(&p) {
-            s.processes.insert(i, p);
+            if room.take(p.exe.len()) {
+                s.processes.insert(i, p);
+            }
         }
     }
 
@@ -109,6 +122,13 @@ impl BomSink {
             .collect();
         let mut ev = Evidence::build(self.workload.clone(), files, env!("CARGO_PKG_VERSION"));
         ev.services = self.services.values().cloned().collect();
+        let n = self.budget.left_out();
+        if n > 0 {
+            ev.incomplete = Some(format!(
+                "{n} file(s), service(s), process(es) or path(s) left out at aibomd's [export] bom_max_bytes = {}",
+                self.budget.max()
+            ));
+        }
         for c in ev
             .components
             .iter_mut()
@@ -185,16 +205,19 @@ impl Sink for BomSink {
             return Ok(());
         }
         if let Some(acc) = r.artifact.as_ref().and_then(|a| a.accelerator) {
-            self.accelerators
-                .entry(r.pid())
-                .or_default()
-                .insert(acc.device());
+            let device = acc.device();
+            let n = device.len();
+            let devices = self.accelerators.entry(r.pid()).or_default();
+            budget::insert(devices, device, n, &mut self.budget);
         }
         let embedded = r.artifact.as_ref().and_then(|a| a.embedded.clone());
-        let s = self
-            .files
-            .entry((r.file_path.to_path_buf(), embedded))
-            .or_default();
+        let key = (r.file_path.to_path_buf(), embedded);
+        let bytes = key.0.as_os_str().len() + key.1.as_ref().map_or(0, String::len);
+        if !self.files.contains_key(&key) && !self.budget.take(bytes) {
+            return Ok(());
+        }
+        let room = &mut self.budget;
+        let s = self.files.entry(key).or_default();
         // what was read describes the artifact better than what was being written; an
         // `identified` record completes it with the hash
         if r.artifact.is_some() && (s.artifact.is_none() || r.mode != AccessMode::Write) {
@@ -202,12 +225,15 @@ impl Sink for BomSink {
         }
         s.loaded |= r.mode != AccessMode::Write;
         if r.absolute_path != r.file_path {
-            s.via.insert(r.absolute_path.to_path_buf());
+            let n = r.absolute_path.as_os_str().len();
+            budget::insert(&mut s.via, r.absolute_path.to_path_buf(), n, room);
         }
-        s.processes.insert(Process {
+        let p = Process {
             exe: r.process.comm.clone().unwrap_or_else(|| "?".into()),
             pid: Some(r.pid()),
-        });
+        };
+        let n = p.exe.len();
+        budget::insert(&mut s.processes, p, n, room);
         s.tracers.insert(r.tracer);
         if s.project.is_empty() {
             s.project = r.project().to_string();
@@ -220,7 +246,11 @@ impl Sink for BomSink {
     }
 
     fn close(&mut self) -> Result<()> {
-        let doc = aibom_bom::render(&self.evidence(), self.format);
+        let ev = self.evidence();
+        if let Some(why) = &ev.incomplete {
+            tracing::warn!("the BOM is incomplete: {why}");
+        }
+        let doc = aibom_bom::render(&ev, self.format);
         if self.path.as_os_str() == "-" {
             std::io::stdout().write_all(doc.as_bytes())?;
             return Ok(());

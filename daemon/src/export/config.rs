@@ -16,6 +16,12 @@ pub struct ExportConfig {
     /// OTLP JSON lines file (logs, traces, metrics requests, as the collector's file
     /// exporter writes them).
     pub otlp_file: Option<PathBuf>,
+    /// `aibomd run`: bytes the table printed at the end may hold (files, processes,
+    /// paths); records of further files are left out of it and counted.
+    pub summary_max_bytes: u64,
+    /// `aibomd run --bom`: bytes the document's evidence may hold until it is written;
+    /// beyond, records are left out, counted, and the document says it is incomplete.
+    pub bom_max_bytes: u64,
 }
 
 impl Default for ExportConfig {
@@ -25,6 +31,8 @@ impl Default for ExportConfig {
             console: true,
             otlp: Default::default(),
             otlp_file: None,
+            summary_max_bytes: 64 << 20,
+            bom_max_bytes: 64 << 20,
         }
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! Every sink sees the same flat attribute list ([`attributes`]), named by `semconv`.
 pub mod bom;
+pub mod budget;
 mod config;
 pub mod console;
 pub mod fanout;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 
+use super::budget::{self, Budget};
 use super::console::printable;
 use super::{path_string, Sink};
 use crate::model::AccessRecord;
@@ -46,6 +47,8 @@ pub type FileKey = (PathBuf, Option<String>);
 pub struct Summary {
     pub files: BTreeMap<FileKey, Row>,
     pub apis: BTreeMap<ApiKey, ApiRow>,
+    /// What the table may hold (`[export] summary_max_bytes`).
+    pub budget: Budget,
 }
 
 /// Shared table, readable after the pipeline stops.
@@ -57,8 +60,12 @@ pub struct SummarySink {
 }
 
 impl SummarySink {
-    pub fn new() -> (Self, Table) {
-        let t = Table::default();
+    /// A sink whose table holds at most `max_bytes` (estimated, see [`Budget`]).
+    pub fn new(max_bytes: u64) -> (Self, Table) {
+        let t = Table::new(Mutex::new(Summary {
+            budget: Budget::new(max_bytes),
+            ..Default::default()
+        }));
         (Self { table: t.clone() }, t)
     }
 }
@@ -69,15 +76,21 @@ impl Sink for SummarySink {
     }
 
     fn emit(&mut self, r: &AccessRecord) -> Result<()> {
-        let mut t = self.table.lock().expect("summary lock");
+        let mut guard = self.table.lock().expect("summary lock");
+        let t = &mut *guard;
+        let proc_name = || format!("{}[{}]", r.process.comm.as_deref().unwrap_or("?"), r.pid());
         if let (Some(c), crate::model::RecordKind::ApiCall) = (&r.api, r.kind) {
             let key = (
                 c.provider,
                 format!("{}:{}", c.server_address, c.server_port),
                 c.request_model.clone().unwrap_or_else(|| "-".into()),
                 c.operation.unwrap_or("-").to_string(),
-                format!("{}[{}]", r.process.comm.as_deref().unwrap_or("?"), r.pid()),
+                proc_name(),
             );
+            let bytes = key.1.len() + key.2.len() + key.3.len() + key.4.len();
+            if !t.apis.contains_key(&key) && !t.budget.take(bytes) {
+                return Ok(());
+            }
             let row = t.apis.entry(key).or_default();
             row.calls += c.count;
             row.seen_by.insert(c.seen_by);
@@ -89,10 +102,13 @@ impl Sink for SummarySink {
             return Ok(()); // a violation of an API call: shown in the console line
         }
         let embedded = r.artifact.as_ref().and_then(|a| a.embedded.clone());
-        let row = t
-            .files
-            .entry((r.file_path.to_path_buf(), embedded))
-            .or_default();
+        let key = (r.file_path.to_path_buf(), embedded);
+        let bytes = key.0.as_os_str().len() + key.1.as_ref().map_or(0, String::len);
+        if !t.files.contains_key(&key) && !t.budget.take(bytes) {
+            return Ok(());
+        }
+        let room = &mut t.budget;
+        let row = t.files.entry(key).or_default();
         // what was read describes the artifact better than what was being written
         if r.artifact.is_some()
             && (row.artifact.is_none() || r.mode != crate::model::AccessMode::Write)
@@ -105,13 +121,14 @@ impl Sink for SummarySink {
                 (a, true) => format!("{}: enforced", a.as_str()),
                 (a, false) => format!("{}: not enforced", a.as_str()),
             };
-            row.violations.insert(format!(
-                "violates {:?} ({}, {what}) in {}[{}]",
+            let line = format!(
+                "violates {:?} ({}, {what}) in {}",
                 v.rule,
                 v.severity.as_str(),
-                r.process.comm.as_deref().unwrap_or("?"),
-                r.pid()
-            ));
+                proc_name()
+            );
+            let n = line.len();
+            budget::insert(&mut row.violations, line, n, room);
         }
         if r.kind != crate::model::RecordKind::Access {
             return Ok(());
@@ -119,13 +136,12 @@ impl Sink for SummarySink {
         row.accesses += r.count;
         row.size = r.size.or(row.size);
         row.modes.insert(r.mode.as_str());
-        row.processes.insert(format!(
-            "{}[{}]",
-            r.process.comm.as_deref().unwrap_or("?"),
-            r.pid()
-        ));
+        let p = proc_name();
+        let n = p.len();
+        budget::insert(&mut row.processes, p, n, room);
         if r.absolute_path != r.file_path {
-            row.via.insert(r.absolute_path.to_path_buf());
+            let n = r.absolute_path.as_os_str().len();
+            budget::insert(&mut row.via, r.absolute_path.to_path_buf(), n, room);
         }
         Ok(())
     }
@@ -140,6 +156,14 @@ pub fn render(sum: &Summary) -> String {
     let mut out = render_files(&sum.files);
     if !sum.apis.is_empty() {
         out.push_str(&render_apis(&sum.apis));
+    }
+    let n = sum.budget.left_out();
+    if n > 0 {
+        let _ = writeln!(
+            out,
+            "aibomd: the table is incomplete: {n} file(s), process(es) or path(s) left out at [export] summary_max_bytes = {} (the records are complete)",
+            sum.budget.max()
+        );
     }
     out
 }
@@ -468,7 +492,7 @@ mod tests {
         };
         let table = Summary {
             files: BTreeMap::from([((PathBuf::from("/m/model.safetensors"), None), row)]),
-            apis: BTreeMap::new(),
+            ..Default::default()
         };
         let out = render(&table);
         assert!(out.contains("model/weights:safetensors "), "{out}");
