@@ -125,7 +125,26 @@ fn fixture(ch: &ClickHouse, base: i64) {
                     (attr::ACCELERATOR_KIND, "gpu"),
                     (attr::ACCELERATOR_INDEX, "0"),
                 ],
-                &[],
+                &[(attr::HOST_NAME, "node-1")],
+            ),
+            // on another host, a process with the dataset reader's pid (101) opened a
+            // GPU: pids repeat across hosts, so it says nothing of the dataset
+            log_row(
+                base + 5 * S,
+                &[
+                    (attr::PROJECT_ID, "proj-x"),
+                    (attr::FILE_PATH, "/dev/nvidia1"),
+                    (attr::ACCESS_MODE, "read"),
+                    (attr::PROCESS_PID, "101"),
+                    (attr::PROCESS_EXECUTABLE_NAME, "torchrun"),
+                    (attr::TRACER, "ebpf"),
+                    (attr::ARTIFACT_TYPE, artifact_type::ACCELERATOR),
+                    (attr::ARTIFACT_NAME, "nvidia/gpu/1"),
+                    (attr::ACCELERATOR_VENDOR, "nvidia"),
+                    (attr::ACCELERATOR_KIND, "gpu"),
+                    (attr::ACCELERATOR_INDEX, "1"),
+                ],
+                &[(attr::HOST_NAME, "node-2")],
             ),
         ],
         false,
@@ -301,7 +320,8 @@ fn aibom_route_serves_validated_cyclonedx_and_spdx3() {
             .collect()
     };
     assert_eq!(rules(d), ["datasets-need-a-license", "no-local-data"]);
-    // the model ran in a process that held a GPU; the dataset's process held none
+    // the model ran in a process that held a GPU; the dataset's process held none (a
+    // process with its pid on another host did)
     let devices = aibom_bom::prop::accelerator();
     assert_eq!(props(m, &devices), ["nvidia/gpu/0"]);
     assert!(props(d, &devices).is_empty(), "{d:#}");

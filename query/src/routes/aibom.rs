@@ -92,7 +92,7 @@ fn files_sql() -> String {
         file_path AS path,
         {cols},
         max(file_size) AS size,
-        groupUniqArray({LIST_CAP})(tuple(toString(process_executable_name), process_pid)) AS processes,
+        groupUniqArray({LIST_CAP})(tuple(toString(process_executable_name), process_pid, toString(host_name))) AS processes,
         groupUniqArray({LIST_CAP})(toString(tracer)) AS tracers
     FROM {EVENTS_TABLE}
     WHERE project_id = {{project:String}}
@@ -103,23 +103,29 @@ fn files_sql() -> String {
     )
 }
 
-/// The accelerators each process opened (`aibom.artifact.name` of its `accelerator`
-/// records: `VENDOR/KIND[/INDEX]`). Parameters: `project`, `accel`, `lim`.
+/// The accelerators each process (host and pid: pids repeat across a fleet) opened
+/// (`aibom.artifact.name` of its `accelerator` records: `VENDOR/KIND[/INDEX]`).
+/// Parameters: `project`, `accel`, `lim`.
 fn accelerators_sql() -> String {
     format!(
-        "SELECT process_pid AS pid, groupUniqArray({LIST_CAP})(toString(artifact_name)) AS devices
+        "SELECT toString(host_name) AS host, process_pid AS pid,
+        groupUniqArray({LIST_CAP})(toString(artifact_name)) AS devices
     FROM {EVENTS_TABLE}
     WHERE project_id = {{project:String}} AND artifact_type = {{accel:String}} AND artifact_name != ''
-    GROUP BY process_pid
+    GROUP BY host_name, process_pid
     LIMIT {{lim:UInt32}}"
     )
 }
 
 #[derive(Debug, Row, Deserialize)]
 struct AcceleratorRow {
+    host: String,
     pid: u32,
     devices: Vec<String>,
 }
+
+/// A process of the fleet: (host name, pid).
+type HostPid = (String, u32);
 
 #[derive(Debug, Row, Deserialize)]
 struct FileRow {
@@ -142,7 +148,8 @@ struct FileRow {
     whole_files: Option<u64>,
     whole_bytes: Option<u64>,
     size: Option<u64>,
-    processes: Vec<(String, u32)>,
+    /// (executable, pid, host)
+    processes: Vec<(String, u32, String)>,
     tracers: Vec<String>,
 }
 
@@ -156,14 +163,20 @@ impl FileRow {
     fn observation(
         self,
         project: &str,
-        accel: &HashMap<u32, Vec<String>>,
+        accel: &HashMap<HostPid, Vec<String>>,
         unsafe_reason: Option<String>,
     ) -> FileObservation {
         let devices: BTreeSet<&String> = self
             .processes
             .iter()
-            .filter_map(|(_, pid)| accel.get(pid))
+            .filter_map(|(_, pid, host)| accel.get(&(host.clone(), *pid)))
             .flatten()
+            .collect();
+        // one process per (executable, pid), whichever hosts ran one
+        let processes: BTreeSet<(String, u32)> = self
+            .processes
+            .into_iter()
+            .map(|(exe, pid, _)| (exe, pid))
             .collect();
         FileObservation {
             path: self.path,
@@ -182,8 +195,7 @@ impl FileRow {
             sha256: non_empty(self.sha256),
             sha256_source: None,
             size: self.size,
-            processes: self
-                .processes
+            processes: processes
                 .into_iter()
                 .map(|(exe, pid)| Process {
                     exe: if exe.is_empty() { "?".into() } else { exe },
@@ -284,7 +296,10 @@ pub async fn get(
         ),
         unsafe_scans::counts(&st.db, project),
     )?;
-    let accel: HashMap<u32, Vec<String>> = accel.into_iter().map(|r| (r.pid, r.devices)).collect();
+    let accel: HashMap<HostPid, Vec<String>> = accel
+        .into_iter()
+        .map(|r| ((r.host, r.pid), r.devices))
+        .collect();
     let workload = Workload {
         name: project.to_string(),
         command: Vec::new(),
