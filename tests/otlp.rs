@@ -817,6 +817,53 @@ mod direct {
         m
     }
 
+    /// The open process spans hold at most `spans_max_bytes` (their events carry paths):
+    /// past it the spans holding the most are ended early and the process's next record
+    /// starts a new span, so 1,000 records of 10 processes give more, smaller spans with
+    /// every record still an event; with the default each process has one span.
+    #[test]
+    fn open_process_spans_stay_within_their_bytes() {
+        let spans_for = |limit: Option<u64>| {
+            let (_g, dir) = crate::common::tempdir();
+            let rx = Receiver::fresh();
+            let rt = runtime();
+            let mut cfg = config(rx.endpoint(), &dir.join("spool"));
+            if let Some(l) = limit {
+                cfg.spans_max_bytes = l;
+            }
+            let (mut sink, handle, _) = start(&rt, &cfg);
+            for r in &records("spans", 1000) {
+                sink.emit(r).unwrap();
+            }
+            sink.close().unwrap();
+            assert_eq!(rt.block_on(handle.shutdown()), 0);
+            rx.spans()
+                .into_iter()
+                .filter(|s| s.name == span_name::PROCESS)
+                .map(|s| (s.events.len(), s.dropped_events_count))
+                .collect::<Vec<_>>()
+        };
+        let all = spans_for(None);
+        assert_eq!(all.len(), 10, "one span per process: {all:?}");
+        assert!(all.iter().all(|s| *s == (100, 0)), "{all:?}");
+
+        let small = spans_for(Some(16 << 10));
+        assert!(small.len() > 10, "{small:?}");
+        let events: usize = small.iter().map(|s| s.0).sum();
+        assert_eq!(
+            events, 1000,
+            "every record is an event of some span: {small:?}"
+        );
+        assert!(small.iter().all(|s| s.1 == 0), "none dropped: {small:?}");
+        // ~300 bytes an event (256 estimated + its path): at most 16 KiB in all open spans
+        let most = small.iter().map(|s| s.0).max().unwrap();
+        assert!(most <= 60, "{most} events in one span: {small:?}");
+        eprintln!(
+            "16 KiB: {} spans, at most {most} events each; default: 10 spans of 100",
+            small.len()
+        );
+    }
+
     /// NVML is impossible here (no GPU): the samples its sampler would send are handed to
     /// the sink directly, as the pipeline does.
     #[test]

@@ -115,6 +115,10 @@ pub struct OtlpConfig {
     /// least this often (ms). Until then its records are only in memory: a SIGKILL or a
     /// power cut loses at most this much; shorter means more, smaller requests.
     pub seal_interval_ms: u64,
+    /// Bytes the open `aibom.process` spans may hold (their attributes and span events,
+    /// estimated); beyond it the spans holding the most are ended early (exported as they
+    /// are; the process's next access starts a new span).
+    pub spans_max_bytes: u64,
 }
 
 impl Default for OtlpConfig {
@@ -147,6 +151,7 @@ impl Default for OtlpConfig {
             shutdown_timeout_ms: 10_000,
             metrics_interval_ms: 10_000,
             seal_interval_ms: 1_000,
+            spans_max_bytes: 32 << 20,
         }
     }
 }

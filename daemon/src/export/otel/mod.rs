@@ -85,6 +85,9 @@ pub struct OtelSink {
     last_seal: std::time::Instant,
     /// `seal_interval_ms`.
     seal_every: Duration,
+    /// Bytes the open process spans hold (estimated), and `spans_max_bytes`.
+    span_bytes: u64,
+    span_max_bytes: u64,
 }
 
 /// An open `aibom.process` span and what is set on it when it ends.
@@ -96,7 +99,12 @@ struct ProcessSpan {
     accelerators: std::collections::BTreeSet<String>,
     /// `aibom.accelerator.memory.max`.
     memory_max: Option<u64>,
+    /// What it holds, estimated: its attributes and events (see [`SPAN_BYTES`]).
+    bytes: u64,
 }
+
+/// Estimated bytes of a span, or of a span event, beyond its strings.
+const SPAN_BYTES: u64 = 256;
 
 impl ProcessSpan {
     /// Sets the attributes gathered over the process's life and ends the span (span
@@ -206,6 +214,8 @@ impl OtelSink {
             project: project.to_string(),
             last_seal: std::time::Instant::now(),
             seal_every: Duration::from_millis(cfg.seal_interval_ms),
+            span_bytes: 0,
+            span_max_bytes: cfg.spans_max_bytes,
         };
         let handle = OtelHandle {
             outbox,
@@ -260,6 +270,11 @@ impl OtelSink {
         if let Some(o) = &w.owner {
             attrs.push(KeyValue::new(attr::PROCESS_OWNER, o.clone()));
         }
+        let bytes = SPAN_BYTES
+            + attrs
+                .iter()
+                .map(|kv| kv.value.as_str().len() as u64)
+                .sum::<u64>();
         let span = self
             .tracer
             .span_builder(span_name::PROCESS)
@@ -267,6 +282,7 @@ impl OtelSink {
             .with_attributes(attrs)
             .start_with_context(&self.tracer, &parent);
         let cx = span.span_context().clone();
+        self.span_bytes += bytes;
         self.processes.insert(
             rec.pid(),
             ProcessSpan {
@@ -274,9 +290,31 @@ impl OtelSink {
                 events: 0,
                 accelerators: Default::default(),
                 memory_max: None,
+                bytes,
             },
         );
         cx
+    }
+
+    /// Ends the open process spans holding the most until they hold at most 7/8 of
+    /// `spans_max_bytes` (once over it).
+    fn fit_spans(&mut self) {
+        if self.span_bytes <= self.span_max_bytes {
+            return;
+        }
+        let mut by_size: Vec<(u64, u32)> = self
+            .processes
+            .iter()
+            .map(|(pid, p)| (p.bytes, *pid))
+            .collect();
+        by_size.sort_unstable_by(|a, b| b.cmp(a));
+        let goal = self.span_max_bytes / 8 * 7;
+        for (_, pid) in by_size {
+            if self.span_bytes <= goal {
+                break;
+            }
+            self.end_process(pid);
+        }
     }
 
     /// Hands the pending log records to the outbox as one request.
@@ -288,6 +326,7 @@ impl OtelSink {
 
     fn end_process(&mut self, pid: u32) {
         if let Some(p) = self.processes.remove(&pid) {
+            self.span_bytes -= p.bytes;
             p.end();
         }
     }
@@ -321,34 +360,46 @@ impl Sink for OtelSink {
             span: s,
             events,
             accelerators,
+            bytes,
             ..
         }) = self.processes.get_mut(&rec.pid())
         {
             if let Some(acc) = rec.artifact.as_ref().and_then(|a| a.accelerator) {
-                accelerators.insert(acc.device());
+                let device = acc.device();
+                if !accelerators.contains(&device) {
+                    *bytes += device.len() as u64;
+                    self.span_bytes += device.len() as u64;
+                    accelerators.insert(device);
+                }
             }
             // the artifact as a span event too, so trace views show what the process loaded
             if *events < MAX_EVENTS_PER_SPAN {
                 *events += 1;
-                s.add_event(
-                    rec.event_name(),
-                    match &rec.api {
-                        Some(call) => vec![
-                            KeyValue::new(attr::API_PROVIDER, call.provider),
-                            KeyValue::new(attr::SERVER_ADDRESS, call.server_address.clone()),
-                        ],
-                        None => vec![
-                            KeyValue::new(attr::FILE_PATH, path.clone().into_owned()),
-                            KeyValue::new(attr::ACCESS_MODE, rec.mode.as_str()),
-                        ],
-                    },
-                );
+                let attrs = match &rec.api {
+                    Some(call) => vec![
+                        KeyValue::new(attr::API_PROVIDER, call.provider),
+                        KeyValue::new(attr::SERVER_ADDRESS, call.server_address.clone()),
+                    ],
+                    None => vec![
+                        KeyValue::new(attr::FILE_PATH, path.clone().into_owned()),
+                        KeyValue::new(attr::ACCESS_MODE, rec.mode.as_str()),
+                    ],
+                };
+                let cost = SPAN_BYTES
+                    + attrs
+                        .iter()
+                        .map(|kv| kv.value.as_str().len() as u64)
+                        .sum::<u64>();
+                *bytes += cost;
+                self.span_bytes += cost;
+                s.add_event(rec.event_name(), attrs);
             } else {
                 // past the limit the SDK only counts the event as dropped: same span
                 // exported, without building the attributes (nor reading the clock)
                 s.add_event_with_timestamp(rec.event_name(), rec.time, Vec::new());
             }
         }
+        self.fit_spans();
         let (body, severity) = match &rec.violation {
             Some(v) => (
                 std::borrow::Cow::Owned(format!("{}: {path}", v.rule)),
