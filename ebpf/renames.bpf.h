@@ -29,48 +29,24 @@ static __always_inline int rename_enter(const char *from, const char *to)
 	return 0;
 }
 
-/* rename(old, new), link(old, new), symlink(target, linkpath): a symlink's target is
- * the kept name, read as the process passed it */
-SEC("tracepoint/syscalls/sys_enter_rename")
-int sys_enter_rename(struct sys_enter_ctx *ctx)
-{
-	return rename_enter((const char *)ctx->args[0], (const char *)ctx->args[1]);
-}
+/* One enter program per call, named after its tracepoint: `from` and `to` are the
+ * indices of the old and new names among the call's arguments. */
+#define RENAME_ENTER(call, from, to)                                               \
+	SEC("tracepoint/syscalls/sys_enter_" #call)                                \
+	int sys_enter_##call(struct sys_enter_ctx *ctx)                            \
+	{                                                                          \
+		return rename_enter((const char *)ctx->args[from],                 \
+				    (const char *)ctx->args[to]);                  \
+	}
 
-SEC("tracepoint/syscalls/sys_enter_link")
-int sys_enter_link(struct sys_enter_ctx *ctx)
-{
-	return rename_enter((const char *)ctx->args[0], (const char *)ctx->args[1]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_symlink")
-int sys_enter_symlink(struct sys_enter_ctx *ctx)
-{
-	return rename_enter((const char *)ctx->args[0], (const char *)ctx->args[1]);
-}
-
-/* renameat(olddfd, old, newdfd, new[, flags]), linkat(olddfd, old, newdfd, new, flags) */
-SEC("tracepoint/syscalls/sys_enter_renameat")
-int sys_enter_renameat(struct sys_enter_ctx *ctx)
-{
-	return rename_enter((const char *)ctx->args[1], (const char *)ctx->args[3]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_renameat2")
-int sys_enter_renameat2(struct sys_enter_ctx *ctx)
-{
-	return rename_enter((const char *)ctx->args[1], (const char *)ctx->args[3]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_linkat")
-int sys_enter_linkat(struct sys_enter_ctx *ctx)
-{
-	return rename_enter((const char *)ctx->args[1], (const char *)ctx->args[3]);
-}
-
+/* rename(old, new), link(old, new), symlink(target, linkpath): a symlink's target is the
+ * kept name, read as the process passed it */
+RENAME_ENTER(rename, 0, 1)
+RENAME_ENTER(link, 0, 1)
+RENAME_ENTER(symlink, 0, 1)
+/* renameat(olddfd, old, newdfd, new), renameat2(…, flags), linkat(…, flags) */
+RENAME_ENTER(renameat, 1, 3)
+RENAME_ENTER(renameat2, 1, 3)
+RENAME_ENTER(linkat, 1, 3)
 /* symlinkat(target, newdfd, linkpath) */
-SEC("tracepoint/syscalls/sys_enter_symlinkat")
-int sys_enter_symlinkat(struct sys_enter_ctx *ctx)
-{
-	return rename_enter((const char *)ctx->args[0], (const char *)ctx->args[2]);
-}
+RENAME_ENTER(symlinkat, 0, 2)

@@ -185,6 +185,21 @@ fn open_by_handle_at_is_reported_with_the_files_path() {
 /// unreported though its link was opened.
 #[test]
 fn opens_through_proc_self_links_are_reported_with_the_files_path() {
+    // the shell opens model and notes as fds 3 and 4; Python opens them only by link
+    opens_through_links(
+        "exec 3<\"$1\" 4<\"$2\"; \"$3\" -c \"$4\" \"$5\"",
+        "import sys\n\
+        open('/proc/self/fd/3', 'rb').read(1)\n\
+        open('/proc/self/fd/4').read()\n\
+        open('/proc/self/root' + sys.argv[1], 'rb').read(1)\n",
+    );
+}
+
+/// `sh -c SHELL sh model.gguf notes.txt PYTHON SCRIPT copy.gguf` traced: Python opens
+/// model and copy through links only, and notes (a `.txt`) through one too. Each of model
+/// and copy must be reported once by Python under its own path, notes not at all, and no
+/// record may name a `/proc` link.
+fn opens_through_links(shell: &str, script: &str) {
     if !kernel_tests_possible(module_path!()) {
         return;
     }
@@ -197,11 +212,6 @@ fn opens_through_proc_self_links_are_reported_with_the_files_path() {
     );
     std::fs::copy(&model, &copy).unwrap();
     let py = python();
-    // the shell opens model and notes as fds 3 and 4; Python opens them only by link
-    let script = "import sys\n\
-        open('/proc/self/fd/3', 'rb').read(1)\n\
-        open('/proc/self/fd/4').read()\n\
-        open('/proc/self/root' + sys.argv[1], 'rb').read(1)\n";
     let t = run_traced(
         &dir,
         tracer::EBPF,
@@ -209,7 +219,7 @@ fn opens_through_proc_self_links_are_reported_with_the_files_path() {
         &[
             "sh",
             "-c",
-            "exec 3<\"$1\" 4<\"$2\"; \"$3\" -c \"$4\" \"$5\"",
+            shell,
             "sh",
             model.to_str().unwrap(),
             notes.to_str().unwrap(),
@@ -261,43 +271,17 @@ fn reported_by_link(t: &Traced, py: &str, files: &[&Path], filtered: &Path) {
 /// judged like one's own: reported under the opened file's path, filtered by that path.
 #[test]
 fn opens_through_another_process_links_are_reported_with_the_files_path() {
-    if !kernel_tests_possible(module_path!()) {
-        return;
-    }
-    let (_g, dir) = tempdir();
-    fixtures(&dir);
-    let (model, notes, copy) = (
-        dir.join("model.gguf"),
-        dir.join("notes.txt"),
-        dir.join("copy.gguf"),
-    );
-    std::fs::copy(&model, &copy).unwrap();
-    let py = python();
     // `sleep` holds model and notes as fds 3 and 4; Python (which has neither) opens them
     // through sleep's links, and copy through sleep's root
-    let script = "import os, sys, time\n\
+    opens_through_links(
+        "sleep 60 3<\"$1\" 4<\"$2\" & h=$!; \"$3\" -c \"$4\" $h \"$5\"; r=$?; kill $h; exit $r",
+        "import os, sys, time\n\
         pid = sys.argv[1]\n\
         while not os.path.exists(f'/proc/{pid}/fd/4'): time.sleep(0.01)\n\
         open(f'/proc/{pid}/fd/3', 'rb').read(1)\n\
         open(f'/proc/{pid}/fd/4').read()\n\
-        open(f'/proc/{pid}/root' + sys.argv[2], 'rb').read(1)\n";
-    let t = run_traced(
-        &dir,
-        tracer::EBPF,
-        &[],
-        &[
-            "sh",
-            "-c",
-            "sleep 60 3<\"$1\" 4<\"$2\" & h=$!; \"$3\" -c \"$4\" $h \"$5\"; r=$?; kill $h; exit $r",
-            "sh",
-            model.to_str().unwrap(),
-            notes.to_str().unwrap(),
-            &py,
-            script,
-            copy.to_str().unwrap(),
-        ],
+        open(f'/proc/{pid}/root' + sys.argv[2], 'rb').read(1)\n",
     );
-    reported_by_link(&t, &py, &[&model, &copy], &notes);
 }
 
 /// Opens and execs through the 32-bit compat syscall table, which no syscall tracepoint
