@@ -100,6 +100,27 @@ fn fixture(ch: &ClickHouse, base: i64) {
             &[],
         )
     };
+    // process `pid` (`exe`) on `host` opened NVIDIA GPU `index`
+    let gpu = |pid: &str, exe: &str, index: &str, host: &str| {
+        let (dev, name) = (format!("/dev/nvidia{index}"), format!("nvidia/gpu/{index}"));
+        log_row(
+            base + 5 * S,
+            &[
+                (attr::PROJECT_ID, "proj-x"),
+                (attr::FILE_PATH, &dev),
+                (attr::ACCESS_MODE, "read"),
+                (attr::PROCESS_PID, pid),
+                (attr::PROCESS_EXECUTABLE_NAME, exe),
+                (attr::TRACER, "ebpf"),
+                (attr::ARTIFACT_TYPE, artifact_type::ACCELERATOR),
+                (attr::ARTIFACT_NAME, &name),
+                (attr::ACCELERATOR_VENDOR, "nvidia"),
+                (attr::ACCELERATOR_KIND, "gpu"),
+                (attr::ACCELERATOR_INDEX, index),
+            ],
+            &[(attr::HOST_NAME, host)],
+        )
+    };
     ch.insert_logs(
         &[
             hf(1, "/hub/models--org--m/blobs/w", "weights", SHA_W),
@@ -110,42 +131,10 @@ fn fixture(ch: &ClickHouse, base: i64) {
             // another project's
             local(5, "proj-y", "/data/secret.parquet", "dataset", "read"),
             // the model's process (pid 100) opened a GPU: not a component, a fact of the model
-            log_row(
-                base + 5 * S,
-                &[
-                    (attr::PROJECT_ID, "proj-x"),
-                    (attr::FILE_PATH, "/dev/nvidia0"),
-                    (attr::ACCESS_MODE, "read"),
-                    (attr::PROCESS_PID, "100"),
-                    (attr::PROCESS_EXECUTABLE_NAME, "python3"),
-                    (attr::TRACER, "ebpf"),
-                    (attr::ARTIFACT_TYPE, artifact_type::ACCELERATOR),
-                    (attr::ARTIFACT_NAME, "nvidia/gpu/0"),
-                    (attr::ACCELERATOR_VENDOR, "nvidia"),
-                    (attr::ACCELERATOR_KIND, "gpu"),
-                    (attr::ACCELERATOR_INDEX, "0"),
-                ],
-                &[(attr::HOST_NAME, "node-1")],
-            ),
+            gpu("100", "python3", "0", "node-1"),
             // on another host, a process with the dataset reader's pid (101) opened a
             // GPU: pids repeat across hosts, so it says nothing of the dataset
-            log_row(
-                base + 5 * S,
-                &[
-                    (attr::PROJECT_ID, "proj-x"),
-                    (attr::FILE_PATH, "/dev/nvidia1"),
-                    (attr::ACCESS_MODE, "read"),
-                    (attr::PROCESS_PID, "101"),
-                    (attr::PROCESS_EXECUTABLE_NAME, "torchrun"),
-                    (attr::TRACER, "ebpf"),
-                    (attr::ARTIFACT_TYPE, artifact_type::ACCELERATOR),
-                    (attr::ARTIFACT_NAME, "nvidia/gpu/1"),
-                    (attr::ACCELERATOR_VENDOR, "nvidia"),
-                    (attr::ACCELERATOR_KIND, "gpu"),
-                    (attr::ACCELERATOR_INDEX, "1"),
-                ],
-                &[(attr::HOST_NAME, "node-2")],
-            ),
+            gpu("101", "torchrun", "1", "node-2"),
         ],
         false,
     );
