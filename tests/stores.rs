@@ -342,10 +342,11 @@ fn models_in_each_store_of_a_users_home_are_named_hashed_and_checked() {
         .unwrap();
     assert!(chown.success());
 
+    let bom = dir.join("stores.cdx.json");
     let t = run_traced(
         &dir,
         tracer::EBPF,
-        &[],
+        &["--bom", bom.to_str().unwrap()],
         &[
             "env",
             &format!("HOME={}", home.display()),
@@ -470,6 +471,30 @@ fn models_in_each_store_of_a_users_home_are_named_hashed_and_checked() {
     assert!(!sha256_of(bad).starts_with(claimed));
     assert_eq!(s(e, attr::ARTIFACT_SHA256_EXPECTED), claimed, "{e:#}");
     assert_eq!(s(e, attr::ARTIFACT_SHA256_SOURCE), hash_source::COMPUTED);
+    // the run's table and its AI-BOM say so too
+    let mismatch = format!("HASH MISMATCH: its name or store claims sha256 {claimed}…");
+    assert!(t.stderr().contains(&mismatch), "{}", t.stderr());
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&bom).unwrap()).unwrap();
+    let expected_prop = &aibom_bom::prop::name(attr::ARTIFACT_SHA256_EXPECTED);
+    let claims: Vec<(&str, &str)> = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| {
+            c["properties"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["name"] == expected_prop.as_str())
+                .map(|p| (c["name"].as_str().unwrap(), p["value"].as_str().unwrap()))
+        })
+        .collect();
+    assert_eq!(
+        claims,
+        [("badnet", claimed)],
+        "only the swapped file: {doc:#}"
+    );
 
     // the same suffix-less file outside a store folder stays filtered out in the kernel
     assert!(files["plain"].ends_with("/work/checkpoint"));

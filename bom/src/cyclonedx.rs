@@ -279,6 +279,9 @@ pub fn component(c: &Component) -> Cdx {
     for (k, v) in prop::whole(c.whole.as_ref(), c.embedded.as_deref()) {
         props.push(p(k, v));
     }
+    for e in &c.sha256_expected {
+        props.push(p(prop::name(attr::ARTIFACT_SHA256_EXPECTED), e));
+    }
     if !c.unsafe_callables.is_empty() {
         props.push(p(prop::name(attr::ARTIFACT_UNSAFE), "true"));
         props.push(p(

@@ -87,6 +87,9 @@ pub struct FileObservation {
     /// The dangerous callables the file imports when loaded
     /// (`aibom.artifact.unsafe_reason`), when it is an unsafe pickle.
     pub unsafe_reason: Option<String>,
+    /// The sha256 its name or store claims when the file's own differs
+    /// (`aibom.artifact.sha256_expected`): a changed or corrupt file.
+    pub sha256_expected: Option<String>,
     /// The many-file whole the file is a part of (`aibom.artifact.whole.*`,
     /// `aibom.artifact.part.*`), or the model an embedded chat template belongs to.
     pub whole: Option<WholeFacts>,
@@ -206,6 +209,9 @@ pub struct Component {
     /// Dangerous callables its files import when loaded (`aibom.artifact.unsafe_reason`
     /// of unsafe pickles), sorted and distinct; empty when none is known to.
     pub unsafe_callables: Vec<String>,
+    /// What its files' names or stores claim their sha256 is where the files' own differ
+    /// (`aibom.artifact.sha256_expected`), sorted and distinct.
+    pub sha256_expected: Vec<String>,
 }
 
 impl Component {
@@ -482,6 +488,15 @@ fn component(key: String, mut fs: Vec<FileObservation>) -> Component {
         embedded: p.embedded.clone(),
         policy_violations: Vec::new(),
         unsafe_callables: unsafe_callables(&fs),
+        sha256_expected: {
+            let mut v: Vec<String> = fs
+                .iter()
+                .filter_map(|f| f.sha256_expected.clone())
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        },
     };
     c.identity = identity(&c, &p);
     // a many-file whole weighs what its listing found, else what its parts seen weigh

@@ -173,6 +173,10 @@ impl Doc {
                 "statement": format!("{}: {rule}", event::POLICY_VIOLATION),
             }));
         }
+        // A file whose sha256 is not what its name or store claims.
+        for e in &c.sha256_expected {
+            self.annotate(&pkg, format!("{}: {e}", attr::ARTIFACT_SHA256_EXPECTED));
+        }
         // An unsafe pickle: "aibom.artifact.unsafe_reason: os.system".
         if !c.unsafe_callables.is_empty() {
             let reason = c.unsafe_callables.join(", ");

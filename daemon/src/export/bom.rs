@@ -189,6 +189,7 @@ fn observation(
         }),
         embedded: a.embedded,
         unsafe_reason: a.unsafe_scan.as_ref().and_then(|u| u.reason()),
+        sha256_expected: a.sha256_expected,
     }
 }
 

@@ -343,6 +343,16 @@ impl Columns {
             let via = format!("via {}", printable(&path_string(v.as_os_str().as_bytes())));
             self.line(out, ["", "", "", "", "", "", "", "", "", &via]);
         }
+        if let Some(e) = &a.sha256_expected {
+            let note = format!(
+                "HASH MISMATCH: its name or store claims sha256 {e}…, the file's is {}",
+                a.sha256.as_deref().unwrap_or("-")
+            );
+            self.line(
+                out,
+                ["!", "", "", "", "", "", "", "", "", &printable(&note)],
+            );
+        }
         if let Some(u) = &a.unsafe_scan {
             let note = match (u.reason(), &u.error) {
                 (Some(r), _) => Some(format!("UNSAFE: loading it calls {r}")),

@@ -216,6 +216,8 @@ impl FileRow {
             }),
             embedded: non_empty(self.embedded),
             unsafe_reason,
+            // not stored by the sidecar yet (only in the raw log records)
+            sha256_expected: None,
         }
     }
 }
