@@ -104,6 +104,7 @@ impl Config {
                 .context("invalid configuration")?;
         reject_unknown(&unknown, file, |k| std::env::var_os(k).is_some())?;
         cfg.filter.validate()?;
+        cfg.identify.validate()?;
         for (p, l) in &cfg.projects {
             l.validate(p)?;
         }

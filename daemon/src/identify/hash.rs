@@ -166,9 +166,12 @@ pub struct HashPool {
     jobs: Option<std_mpsc::SyncSender<(FileVersion, File, Job)>>,
     /// Files larger than this are not hashed (`identify.hash_max_bytes`).
     max_bytes: u64,
-    /// Jobs one uid may have queued or running at once: half the queue, so one user
-    /// opening many files cannot starve the others' hashes.
+    /// Jobs one uid may have queued or running at once (`identify.hash_uid_share_percent`
+    /// of the queue, half by default), so one user opening many files cannot starve the
+    /// others' hashes.
     uid_share: usize,
+    /// Jobs the queue holds.
+    queue: usize,
     /// Queued or running jobs per uid.
     by_uid: HashMap<u32, usize>,
     done: std_mpsc::Receiver<HashDone>,
@@ -222,6 +225,7 @@ impl HashPool {
             jobs: Some(jtx),
             max_bytes: u64::MAX,
             uid_share: queue.max(2) / 2,
+            queue: queue.max(1),
             by_uid: HashMap::new(),
             done: drx,
             workers,
@@ -237,6 +241,11 @@ impl HashPool {
     /// Files larger than `bytes` are not hashed: their result is an error saying so.
     pub fn set_max_bytes(&mut self, bytes: u64) {
         self.max_bytes = bytes;
+    }
+
+    /// One uid may have `percent` of the queue queued or running (at least one job).
+    pub fn set_uid_share(&mut self, percent: u8) {
+        self.uid_share = (self.queue * usize::from(percent.min(100)) / 100).max(1);
     }
 
     /// The cached result for `v`, if any.
@@ -497,6 +506,26 @@ mod tests {
         pool.submit(v, f, of_uid(2000));
         assert_eq!(pool.pending(), 3, "another uid is not starved");
         assert!(pool.pending.contains_key(&v));
+    }
+
+    #[test]
+    fn the_uid_share_is_a_setting() {
+        let d = tempfile::tempdir().unwrap();
+        let mut pool = HashPool::new(1, 4);
+        pool.set_uid_share(25);
+        for i in 0..3 {
+            let (f, v) = sparse(d.path(), &format!("a{i}"), 1 << 40);
+            pool.submit(v, f, of_uid(1000));
+        }
+        assert_eq!(
+            (pool.pending(), pool.queue_full),
+            (1, 2),
+            "25 % of 4 slots: 1"
+        );
+        pool.set_uid_share(100);
+        let (f, v) = sparse(d.path(), "b", 1 << 40);
+        pool.submit(v, f, of_uid(1000));
+        assert_eq!(pool.pending(), 2, "all of the queue");
     }
 
     #[test]

@@ -67,6 +67,23 @@ pub struct IdentifyConfig {
     /// be announced again), and a record with no room to wait leaves without its hash,
     /// to be announced again once hashed (see [`announce`]).
     pub announce_bytes: usize,
+    /// Share of the hash queue (percent, 1 to 100) the files opened by one uid may take:
+    /// one user opening many big files cannot keep everyone else's from being hashed.
+    /// Files over the share are hashed on a later access.
+    pub hash_uid_share_percent: u8,
+}
+
+impl IdentifyConfig {
+    /// Rejects settings outside their range.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !(1..=100).contains(&self.hash_uid_share_percent) {
+            anyhow::bail!(
+                "identify.hash_uid_share_percent: {} is not a percentage from 1 to 100",
+                self.hash_uid_share_percent
+            );
+        }
+        Ok(())
+    }
 }
 
 impl Default for IdentifyConfig {
@@ -76,6 +93,7 @@ impl Default for IdentifyConfig {
             hash_max_bytes: 64 << 30,
             unsafe_scan_max_bytes: unsafe_scan::DEFAULT_MAX_BYTES,
             announce_bytes: announce::DEFAULT_BYTES,
+            hash_uid_share_percent: 50,
         }
     }
 }
@@ -144,6 +162,7 @@ impl Identifier {
     pub fn new(cfg: &IdentifyConfig, hash_workers: usize, hash_queue: usize) -> Self {
         let mut pool = HashPool::with_limit(hash_workers, hash_queue, Some(HASH_LIMIT));
         pool.set_max_bytes(cfg.hash_max_bytes);
+        pool.set_uid_share(cfg.hash_uid_share_percent);
         Self {
             known: LruCache::unbounded(),
             known_bytes: 0,
@@ -163,6 +182,7 @@ impl Identifier {
         self.cache_bytes = cfg.cache_bytes;
         self.scan_max_bytes = cfg.unsafe_scan_max_bytes;
         self.pool.set_max_bytes(cfg.hash_max_bytes);
+        self.pool.set_uid_share(cfg.hash_uid_share_percent);
     }
 
     /// Identifies the file of `rec` (cached per file version and name). Files being
