@@ -370,21 +370,49 @@ static __always_inline int in_store_dir(struct aibom_event *e, long n,
 	return x.found;
 }
 
-/* Digits of PID when e->path starts with "/proc/PID/" (PID: 1 to 10 digits), else 0. */
-static __always_inline int proc_pid_digits(struct aibom_event *e)
+#define PATH_AT(e, i) ((e)->path[(i) & (AIBOM_PATH_MAX - 1)])
+
+/* Digits (1 to 10) at e->path[at] followed by '/', else 0. */
+static __always_inline int digits_then_slash(struct aibom_event *e, int at)
 {
-	if (e->path[1] != 'p' || e->path[2] != 'r' || e->path[3] != 'o' || e->path[4] != 'c' ||
-	    e->path[5] != '/')
-		return 0;
 	int d = 0;
 #pragma unroll
-	for (int i = 6; i < 16; i++) {
-		char c = e->path[i];
+	for (int i = 0; i < 10; i++) {
+		char c = PATH_AT(e, at + i);
 		if (c < '0' || c > '9')
 			break;
 		d++;
 	}
-	return d > 0 && e->path[(6 + d) & (AIBOM_PATH_MAX - 1)] == '/' ? d : 0;
+	return d > 0 && PATH_AT(e, at + d) == '/' ? d : 0;
+}
+
+/* Where the rest of a /proc process path starts ("/fd/3" of "/proc/PID/task/TID/fd/3"),
+ * when e->path is "/proc/PID/…" or "/proc/self/…", either followed by "task/TID/…";
+ * else 0. Such a path is looked up as "/proc/self" + the rest: another process's (or
+ * thread's) magic links resolve like the opener's own. */
+static __always_inline int proc_link_rest(struct aibom_event *e)
+{
+	if (e->path[1] != 'p' || e->path[2] != 'r' || e->path[3] != 'o' || e->path[4] != 'c' ||
+	    e->path[5] != '/')
+		return 0;
+	int at;
+	if (e->path[6] == 's' && e->path[7] == 'e' && e->path[8] == 'l' && e->path[9] == 'f' &&
+	    e->path[10] == '/') {
+		at = 10;
+	} else {
+		int d = digits_then_slash(e, 6);
+		if (!d)
+			return 0;
+		at = 6 + d;
+	}
+	if (PATH_AT(e, at + 1) == 't' && PATH_AT(e, at + 2) == 'a' && PATH_AT(e, at + 3) == 's' &&
+	    PATH_AT(e, at + 4) == 'k' && PATH_AT(e, at + 5) == '/') {
+		int d = digits_then_slash(e, at + 6);
+		if (!d)
+			return 0;
+		at += 6 + d;
+	}
+	return at;
 }
 
 /* Decide on a path already read into e->path (len includes the NUL). */
@@ -397,14 +425,12 @@ static __always_inline int path_matches(struct aibom_event *e, long len)
 	if (e->path[0] == '/') {
 		struct aibom_prefix_key pk = {};
 		long kn = n;
-		int d = proc_pid_digits(e);
-		if (d > 0) {
-			/* "/proc/PID/…" is looked up as "/proc/self/…": another process's magic
-			 * links resolve like the opener's own */
+		int rest = proc_link_rest(e);
+		if (rest > 0) {
 			__builtin_memcpy(pk.data, "/proc/self", 10);
 			bpf_probe_read_kernel(&pk.data[10], AIBOM_PREFIX_KEY_LEN - 10,
-					      &e->path[(6 + d) & (AIBOM_PATH_MAX - 1)]);
-			kn = n - 6 - d + 10;
+					      &e->path[rest & (AIBOM_PATH_MAX - 1)]);
+			kn = n - rest + 10;
 		} else {
 			__builtin_memcpy(pk.data, e->path, AIBOM_PREFIX_KEY_LEN);
 		}

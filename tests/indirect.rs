@@ -267,20 +267,21 @@ fn reported_by_link(t: &Traced, py: &str, files: &[&Path], filtered: &Path) {
     );
 }
 
-/// Opens of another process's magic links (`/proc/PID/fd/N`, `/proc/PID/root/…`) are
-/// judged like one's own: reported under the opened file's path, filtered by that path.
+/// Opens of another process's magic links (`/proc/PID/fd/N`, and its thread's
+/// `/proc/PID/task/TID/fd/N`, `…/root/…`) are judged like one's own: reported under the
+/// opened file's path, filtered by that path.
 #[test]
 fn opens_through_another_process_links_are_reported_with_the_files_path() {
     // `sleep` holds model and notes as fds 3 and 4; Python (which has neither) opens them
-    // through sleep's links, and copy through sleep's root
+    // through sleep's links (notes through its thread's), and copy through its thread's root
     opens_through_links(
         "sleep 60 3<\"$1\" 4<\"$2\" & h=$!; \"$3\" -c \"$4\" $h \"$5\"; r=$?; kill $h; exit $r",
         "import os, sys, time\n\
         pid = sys.argv[1]\n\
         while not os.path.exists(f'/proc/{pid}/fd/4'): time.sleep(0.01)\n\
         open(f'/proc/{pid}/fd/3', 'rb').read(1)\n\
-        open(f'/proc/{pid}/fd/4').read()\n\
-        open(f'/proc/{pid}/root' + sys.argv[2], 'rb').read(1)\n",
+        open(f'/proc/{pid}/task/{pid}/fd/4').read()\n\
+        open(f'/proc/{pid}/task/{pid}/root' + sys.argv[2], 'rb').read(1)\n",
     );
 }
 

@@ -49,8 +49,8 @@ pub struct FilterConfig {
     /// shared memory and per-user runtime folders, where models get staged.
     pub pass_prefixes: Vec<String>,
     /// ...and these, magic links to a file the process already has (`/proc/self/fd/N`,
-    /// `/proc/self/root/…`; `/proc/PID/…` is matched as `/proc/self/…`, so another
-    /// process's links too): the eBPF tracer filters and reports the opened file under its
+    /// `/proc/self/root/…`; `/proc/PID/…` and `…/task/TID/…` are matched as
+    /// `/proc/self/…`, so another process's or thread's links too): the eBPF tracer filters and reports the opened file under its
     /// own path instead.
     pub resolve_prefixes: Vec<String>,
     /// Report content-addressed store blobs (`…/blobs/sha256-<64 hex>`, Ollama's layout),
@@ -257,16 +257,26 @@ impl FilterConfig {
     }
 }
 
-/// `/proc/PID/…` as `/proc/self/…` (PID: 1 to 10 digits), for the prefix rules: a magic
-/// link of another process is judged like the opener's own (the kernel's
-/// `proc_pid_digits` does the same).
+/// `/proc/PID/…`, `/proc/PID/task/TID/…` and `/proc/self/task/TID/…` as `/proc/self/…`
+/// (ids: 1 to 10 digits), for the prefix rules: a magic link of another process or
+/// thread is judged like the opener's own (the kernel's `proc_link_rest` does the same).
 fn proc_pid_as_self(path: &[u8]) -> Option<Vec<u8>> {
-    let rest = path.strip_prefix(b"/proc/")?;
-    let d = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-    if d == 0 || d > 10 || rest.get(d) != Some(&b'/') {
-        return None;
+    // the length of `digits` before a `/` at the start of `s`, 1 to 10 digits
+    let id = |s: &[u8]| {
+        let d = s.iter().take_while(|c| c.is_ascii_digit()).count();
+        ((1..=10).contains(&d) && s.get(d) == Some(&b'/')).then_some(d)
+    };
+    let after = path.strip_prefix(b"/proc/")?;
+    // `rest` starts with the `/` after the pid (or `self`)
+    let mut rest = if after.starts_with(b"self/") {
+        &after[4..]
+    } else {
+        &after[id(after)?..]
+    };
+    if let Some(t) = rest.strip_prefix(b"/task/") {
+        rest = &t[id(t)?..];
     }
-    Some([b"/proc/self".as_slice(), &rest[d..]].concat())
+    Some([b"/proc/self".as_slice(), rest].concat())
 }
 
 /// Userspace twin of the kernel filter (fanotify and procfs tracers).
@@ -379,6 +389,12 @@ mod tests {
         assert_eq!(f.prefix_rule(b"/proc/4194304/fd/3"), Some(Rule::Resolve));
         assert_eq!(f.prefix_rule(b"/proc/1/root/m.gguf"), Some(Rule::Resolve));
         assert_eq!(f.prefix_rule(b"/proc/77/cwd/m.gguf"), Some(Rule::Resolve));
+        assert_eq!(f.prefix_rule(b"/proc/77/task/78/fd/3"), Some(Rule::Resolve));
+        assert_eq!(
+            f.prefix_rule(b"/proc/self/task/78/root/m"),
+            Some(Rule::Resolve)
+        );
+        assert_eq!(f.prefix_rule(b"/proc/self/fd/3"), Some(Rule::Resolve));
         for other in [
             &b"/proc/77/fdinfo/3"[..],
             b"/proc/77/stat",
@@ -386,6 +402,9 @@ mod tests {
             b"/proc/12345678901/fd/3",
             b"/proc/7x/fd/3",
             b"/proc/sys/fd/3",
+            b"/proc/77/task/78/stat",
+            b"/proc/77/task/x/fd/3",
+            b"/proc/self/task/fd/3",
         ] {
             assert_eq!(f.prefix_rule(other), Some(Rule::Drop), "{other:?}");
         }
