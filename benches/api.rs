@@ -112,12 +112,8 @@ print((time.perf_counter_ns() - t) / n)
 "#;
 
 fn main() -> Result<()> {
-    if !std::env::args().any(|a| a == "--bench") {
-        eprintln!("api: skipped; run it with `cargo bench -p aibomd --bench api`");
+    if !report::root_bench("api", "eBPF")? {
         return Ok(());
-    }
-    if !nix::unistd::geteuid().is_root() {
-        bail!("the api bench needs root (eBPF)");
     }
     let tmp = tempfile::Builder::new()
         .prefix("aibomd-bench-api-")

@@ -34,18 +34,10 @@ const CALLS: [&str; 3] = [
 ];
 
 fn main() -> Result<()> {
-    if !std::env::args().any(|a| a == "--bench") {
-        eprintln!("compat: skipped; run it with `cargo bench -p aibomd --bench compat`");
+    if !report::root_bench("compat", "eBPF")? {
         return Ok(());
     }
-    if !nix::unistd::geteuid().is_root() {
-        bail!("the compat bench needs root (eBPF)");
-    }
-    let n: u64 = std::env::var("AIBOM_BENCH_COMPAT_OPS")
-        .ok()
-        .map(|s| report::parse_count(&s))
-        .transpose()?
-        .unwrap_or(1_000_000);
+    let n = report::count_from_env("AIBOM_BENCH_COMPAT_OPS", 1_000_000)?;
     let tmp = tempfile::Builder::new()
         .prefix("aibomd-bench-compat-")
         .tempdir_in("/tmp")?;

@@ -26,18 +26,10 @@ const REPS: usize = 5;
 type DaemonEnv<'a> = Option<&'a [(&'a str, &'a str)]>;
 
 fn main() -> Result<()> {
-    if !std::env::args().any(|a| a == "--bench") {
-        eprintln!("handover: skipped; run it with `cargo bench -p aibomd --bench handover`");
+    if !report::root_bench("handover", "eBPF")? {
         return Ok(());
     }
-    if !nix::unistd::geteuid().is_root() {
-        bail!("the handover bench needs root (eBPF)");
-    }
-    let n: u64 = std::env::var("AIBOM_BENCH_HANDOVER_OPS")
-        .ok()
-        .map(|s| report::parse_count(&s))
-        .transpose()?
-        .unwrap_or(1_000_000);
+    let n = report::count_from_env("AIBOM_BENCH_HANDOVER_OPS", 1_000_000)?;
     let tmp = tempfile::Builder::new()
         .prefix("aibomd-bench-handover-")
         .tempdir_in("/tmp")?;

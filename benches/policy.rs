@@ -35,12 +35,8 @@ const REPS: usize = 5;
 const ALERTS: usize = 30;
 
 fn main() -> Result<()> {
-    if !std::env::args().any(|a| a == "--bench") {
-        eprintln!("policy: skipped; run it with `cargo bench -p aibomd --bench policy`");
+    if !report::root_bench("policy", "eBPF and fanotify permission events")? {
         return Ok(());
-    }
-    if !nix::unistd::geteuid().is_root() {
-        bail!("the policy bench needs root (eBPF and fanotify permission events)");
     }
     let tmp = tempfile::Builder::new()
         .prefix("aibomd-bench-policy-")

@@ -10,6 +10,28 @@ pub fn parse_count(s: &str) -> Result<u64> {
         .with_context(|| format!("not a count: {s:?}"))
 }
 
+/// The count in environment variable `var` (as [`parse_count`] reads it), else `default`.
+pub fn count_from_env(var: &str, default: u64) -> Result<u64> {
+    match std::env::var(var) {
+        Ok(v) => parse_count(&v).with_context(|| var.to_string()),
+        Err(_) => Ok(default),
+    }
+}
+
+/// Whether bench `name`, which needs root for `why`, runs: `cargo bench` passes
+/// `--bench` (under `cargo test` the bench says it skipped and returns `false`); not
+/// being root is an error.
+pub fn root_bench(name: &str, why: &str) -> Result<bool> {
+    if !std::env::args().any(|a| a == "--bench") {
+        eprintln!("{name}: skipped; run it with `cargo bench -p aibomd --bench {name}`");
+        return Ok(false);
+    }
+    if !nix::unistd::geteuid().is_root() {
+        anyhow::bail!("the {name} bench needs root ({why})");
+    }
+    Ok(true)
+}
+
 /// Median of the samples (mean of the middle two for an even count).
 pub fn median(samples: &[f64]) -> f64 {
     let mut v = samples.to_vec();

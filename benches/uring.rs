@@ -26,18 +26,10 @@ use anyhow::{bail, Context, Result};
 const REPS: usize = 5;
 
 fn main() -> Result<()> {
-    if !std::env::args().any(|a| a == "--bench") {
-        eprintln!("uring: skipped; run it with `cargo bench -p aibomd --bench uring`");
+    if !report::root_bench("uring", "eBPF")? {
         return Ok(());
     }
-    if !nix::unistd::geteuid().is_root() {
-        bail!("the uring bench needs root (eBPF)");
-    }
-    let n: u64 = std::env::var("AIBOM_BENCH_URING_OPS")
-        .ok()
-        .map(|s| report::parse_count(&s))
-        .transpose()?
-        .unwrap_or(200_000);
+    let n = report::count_from_env("AIBOM_BENCH_URING_OPS", 200_000)?;
     let tmp = tempfile::Builder::new()
         .prefix("aibomd-bench-uring-")
         .tempdir_in("/tmp")?;
