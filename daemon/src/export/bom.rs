@@ -33,7 +33,7 @@ pub struct BomSink {
     format: Format,
     workload: Workload,
     /// By file, and where inside it an embedded artifact (a chat template) was read from.
-    files: BTreeMap<(PathBuf, Option<String>), Seen>,
+    files: BTreeMap<budget::FileKey, Seen>,
     /// AI APIs called, by (provider, host, port).
     services: BTreeMap<(String, String, u16), ApiService>,
     /// Accelerators each process opened (`VENDOR/KIND[/INDEX]`), by pid.
@@ -64,23 +64,25 @@ impl BomSink {
             c.server_address.clone(),
             c.server_port,
         );
-        if !self.services.contains_key(&key) && !self.budget.take(key.0.len() + key.1.len()) {
+        let bytes = key.0.len() + key.1.len();
+        let Some(s) = budget::entry(&mut self.services, key, bytes, &mut self.budget, || {
+            ApiService {
+                provider: c.provider.to_string(),
+                gen_ai_provider: c.gen_ai_provider.map(str::to_string),
+                host: c.server_address.clone(),
+                port: Some(c.server_port),
+                paths: Vec::new(),
+                models: Vec::new(),
+                operations: Vec::new(),
+                seen_by: Vec::new(),
+                calls: 0,
+                input_tokens: None,
+                output_tokens: None,
+                processes: Vec::new(),
+            }
+        }) else {
             return;
-        }
-        let s = self.services.entry(key).or_insert_with(|| ApiService {
-            provider: c.provider.to_string(),
-            gen_ai_provider: c.gen_ai_provider.map(str::to_string),
-            host: c.server_address.clone(),
-            port: Some(c.server_port),
-            paths: Vec::new(),
-            models: Vec::new(),
-            operations: Vec::new(),
-            seen_by: Vec::new(),
-            calls: 0,
-            input_tokens: None,
-            output_tokens: None,
-            processes: Vec::new(),
-        });
+        };
         fn add(v: &mut Vec<String>, x: Option<&str>, room: &mut Budget) {
             if let Some(x) = x {
                 if let Err(i) = v.binary_search_by(|y| y.as_str().cmp(x)) {
@@ -213,12 +215,12 @@ impl Sink for BomSink {
         }
         let embedded = r.artifact.as_ref().and_then(|a| a.embedded.clone());
         let key = (r.file_path.to_path_buf(), embedded);
-        let bytes = key.0.as_os_str().len() + key.1.as_ref().map_or(0, String::len);
-        if !self.files.contains_key(&key) && !self.budget.take(bytes) {
+        let bytes = budget::file_key_bytes(&key);
+        let Some(s) = budget::entry(&mut self.files, key, bytes, &mut self.budget, Seen::default)
+        else {
             return Ok(());
-        }
+        };
         let room = &mut self.budget;
-        let s = self.files.entry(key).or_default();
         // what was read describes the artifact better than what was being written; an
         // `identified` record completes it with the hash
         if r.artifact.is_some() && (s.artifact.is_none() || r.mode != AccessMode::Write) {

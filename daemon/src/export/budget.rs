@@ -48,6 +48,31 @@ impl Budget {
     }
 }
 
+/// The entry of `key` in `map`; when it is new, made by `make` if `budget` has room for
+/// `bytes` more, else `None` (counted).
+pub fn entry<'a, K: Ord, V>(
+    map: &'a mut std::collections::BTreeMap<K, V>,
+    key: K,
+    bytes: usize,
+    budget: &mut Budget,
+    make: impl FnOnce() -> V,
+) -> Option<&'a mut V> {
+    use std::collections::btree_map::Entry;
+    match map.entry(key) {
+        Entry::Occupied(e) => Some(e.into_mut()),
+        Entry::Vacant(e) => budget.take(bytes).then(|| e.insert(make())),
+    }
+}
+
+/// A file, and where inside it an embedded artifact (a chat template) was read from: how
+/// the table and the BOM key what they keep per file.
+pub type FileKey = (std::path::PathBuf, Option<String>);
+
+/// The bytes of a [`FileKey`]'s strings.
+pub fn file_key_bytes((path, embedded): &FileKey) -> usize {
+    path.as_os_str().len() + embedded.as_ref().map_or(0, String::len)
+}
+
 /// Inserts `v` into `set` when it is new and `budget` has room for `bytes` more.
 pub fn insert<T: Ord>(
     set: &mut std::collections::BTreeSet<T>,
@@ -78,5 +103,15 @@ mod tests {
         insert(&mut set, "a", 1, &mut b);
         insert(&mut set, "b", 1, &mut b);
         assert_eq!((set.len(), b.left_out()), (1, 1), "a repeat costs nothing");
+        let mut map = std::collections::BTreeMap::new();
+        let mut b = Budget::new(ENTRY_BYTES + 1);
+        assert_eq!(entry(&mut map, "a", 1, &mut b, || 1).copied(), Some(1));
+        *entry(&mut map, "a", 1, &mut b, || 0).unwrap() += 1;
+        assert_eq!(entry(&mut map, "b", 1, &mut b, || 1), None);
+        assert_eq!(
+            (map["a"], b.left_out()),
+            (2, 1),
+            "an existing entry costs nothing"
+        );
     }
 }

@@ -39,8 +39,7 @@ pub struct ApiRow {
 /// (provider, server:port, model, operation, process) of an [`ApiRow`].
 pub type ApiKey = (&'static str, String, String, String, String);
 
-/// A file, and where inside it an embedded artifact (a chat template) was read from.
-pub type FileKey = (PathBuf, Option<String>);
+pub use super::budget::FileKey;
 
 /// What `aibomd run` prints: files, then API calls.
 #[derive(Debug, Default)]
@@ -88,10 +87,10 @@ impl Sink for SummarySink {
                 proc_name(),
             );
             let bytes = key.1.len() + key.2.len() + key.3.len() + key.4.len();
-            if !t.apis.contains_key(&key) && !t.budget.take(bytes) {
+            let Some(row) = budget::entry(&mut t.apis, key, bytes, &mut t.budget, ApiRow::default)
+            else {
                 return Ok(());
-            }
-            let row = t.apis.entry(key).or_default();
+            };
             row.calls += c.count;
             row.seen_by.insert(c.seen_by);
             crate::model::add_tokens(&mut row.input_tokens, c.input_tokens);
@@ -103,12 +102,11 @@ impl Sink for SummarySink {
         }
         let embedded = r.artifact.as_ref().and_then(|a| a.embedded.clone());
         let key = (r.file_path.to_path_buf(), embedded);
-        let bytes = key.0.as_os_str().len() + key.1.as_ref().map_or(0, String::len);
-        if !t.files.contains_key(&key) && !t.budget.take(bytes) {
+        let bytes = budget::file_key_bytes(&key);
+        let Some(row) = budget::entry(&mut t.files, key, bytes, &mut t.budget, Row::default) else {
             return Ok(());
-        }
+        };
         let room = &mut t.budget;
-        let row = t.files.entry(key).or_default();
         // what was read describes the artifact better than what was being written
         if r.artifact.is_some()
             && (row.artifact.is_none() || r.mode != crate::model::AccessMode::Write)
