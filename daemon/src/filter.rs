@@ -50,8 +50,8 @@ pub struct FilterConfig {
     pub pass_prefixes: Vec<String>,
     /// ...and these, magic links to a file the process already has (`/proc/self/fd/N`,
     /// `/proc/self/root/…`; `/proc/PID/…` and `…/task/TID/…` are matched as
-    /// `/proc/self/…`, so another process's or thread's links too): the eBPF tracer filters and reports the opened file under its
-    /// own path instead.
+    /// `/proc/self/…`, so another process's or thread's links too): the eBPF tracer
+    /// filters and reports the opened file under its own path instead.
     pub resolve_prefixes: Vec<String>,
     /// Report content-addressed store blobs (`…/blobs/sha256-<64 hex>`, Ollama's layout),
     /// which have no suffix.

@@ -157,11 +157,19 @@ fn work(
     }
 }
 
-/// Worker pool with a bounded queue and a cache of results by [`FileVersion`].
 /// Hash results remembered: about 250 bytes each (version, 64 hex digits, scan verdict,
 /// LRU node; a dangerous file's callables more), so about 8 MiB.
 const MAX_RESULTS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(32_768).unwrap();
 
+/// The share of the queue one uid may hold unless set (`identify.hash_uid_share_percent`).
+pub const DEFAULT_UID_SHARE_PERCENT: u8 = 50;
+
+/// Jobs one uid may hold: `percent` of a `queue`-job queue, at least one.
+fn uid_share(queue: usize, percent: u8) -> usize {
+    (queue * usize::from(percent.min(100)) / 100).max(1)
+}
+
+/// Worker pool with a bounded queue and a cache of results by [`FileVersion`].
 pub struct HashPool {
     jobs: Option<std_mpsc::SyncSender<(FileVersion, File, Job)>>,
     /// Files larger than this are not hashed (`identify.hash_max_bytes`).
@@ -224,7 +232,7 @@ impl HashPool {
         Self {
             jobs: Some(jtx),
             max_bytes: u64::MAX,
-            uid_share: queue.max(2) / 2,
+            uid_share: uid_share(queue.max(1), DEFAULT_UID_SHARE_PERCENT),
             queue: queue.max(1),
             by_uid: HashMap::new(),
             done: drx,
@@ -245,7 +253,7 @@ impl HashPool {
 
     /// One uid may have `percent` of the queue queued or running (at least one job).
     pub fn set_uid_share(&mut self, percent: u8) {
-        self.uid_share = (self.queue * usize::from(percent.min(100)) / 100).max(1);
+        self.uid_share = uid_share(self.queue, percent);
     }
 
     /// The cached result for `v`, if any.

@@ -93,7 +93,7 @@ impl Default for IdentifyConfig {
             hash_max_bytes: 64 << 30,
             unsafe_scan_max_bytes: unsafe_scan::DEFAULT_MAX_BYTES,
             announce_bytes: announce::DEFAULT_BYTES,
-            hash_uid_share_percent: 50,
+            hash_uid_share_percent: hash::DEFAULT_UID_SHARE_PERCENT,
         }
     }
 }

@@ -106,6 +106,16 @@ struct ProcessSpan {
 /// Estimated bytes of a span, or of a span event, beyond its strings.
 const SPAN_BYTES: u64 = 256;
 
+/// What a span or span event with `attrs` holds, estimated: [`SPAN_BYTES`] and the
+/// attributes' values.
+fn span_bytes(attrs: &[KeyValue]) -> u64 {
+    SPAN_BYTES
+        + attrs
+            .iter()
+            .map(|kv| kv.value.as_str().len() as u64)
+            .sum::<u64>()
+}
+
 impl ProcessSpan {
     /// Sets the attributes gathered over the process's life and ends the span (span
     /// attributes are not deduplicated, so they are set once, here).
@@ -270,11 +280,7 @@ impl OtelSink {
         if let Some(o) = &w.owner {
             attrs.push(KeyValue::new(attr::PROCESS_OWNER, o.clone()));
         }
-        let bytes = SPAN_BYTES
-            + attrs
-                .iter()
-                .map(|kv| kv.value.as_str().len() as u64)
-                .sum::<u64>();
+        let bytes = span_bytes(&attrs);
         let span = self
             .tracer
             .span_builder(span_name::PROCESS)
@@ -385,11 +391,7 @@ impl Sink for OtelSink {
                         KeyValue::new(attr::ACCESS_MODE, rec.mode.as_str()),
                     ],
                 };
-                let cost = SPAN_BYTES
-                    + attrs
-                        .iter()
-                        .map(|kv| kv.value.as_str().len() as u64)
-                        .sum::<u64>();
+                let cost = span_bytes(&attrs);
                 *bytes += cost;
                 self.span_bytes += cost;
                 s.add_event(rec.event_name(), attrs);
