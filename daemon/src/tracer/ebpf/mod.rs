@@ -62,18 +62,30 @@ const TRACEPOINTS: &[(&str, &str, &str, bool)] = &[
         "sys_exit_open_by_handle_at",
         false,
     ),
-];
-/// Renames and links counted when they hide a kept file (`ebpf/renames.bpf.h`): each
-/// enter program is named after its tracepoint; optional (arm64 has only the
-/// `*at` forms).
-const RENAME_CALLS: &[&str] = &[
-    "rename",
-    "renameat",
-    "renameat2",
-    "link",
-    "linkat",
-    "symlink",
-    "symlinkat",
+    // renames and links counted when they hide a kept file (`ebpf/renames.bpf.h`;
+    // arm64 has only the `*at` forms)
+    ("sys_enter_rename", "syscalls", "sys_enter_rename", false),
+    (
+        "sys_enter_renameat",
+        "syscalls",
+        "sys_enter_renameat",
+        false,
+    ),
+    (
+        "sys_enter_renameat2",
+        "syscalls",
+        "sys_enter_renameat2",
+        false,
+    ),
+    ("sys_enter_link", "syscalls", "sys_enter_link", false),
+    ("sys_enter_linkat", "syscalls", "sys_enter_linkat", false),
+    ("sys_enter_symlink", "syscalls", "sys_enter_symlink", false),
+    (
+        "sys_enter_symlinkat",
+        "syscalls",
+        "sys_enter_symlinkat",
+        false,
+    ),
 ];
 /// io_uring opens (see `ebpf/indirect.bpf.h`): (program, tracepoint, the fields the program
 /// reads at the offsets it reads them). io_uring tracepoint layouts are not ABI, so they are
@@ -370,12 +382,6 @@ impl EbpfTracer {
                     return Err(e)
                         .with_context(|| format!("attaching tracepoint {category}/{name}"))
                 }
-            }
-        }
-        for call in RENAME_CALLS {
-            let tp = format!("sys_enter_{call}");
-            if let Err(e) = attach_tracepoint(&mut bpf, &tp, "syscalls", &tp)? {
-                tracing::debug!(tracepoint = tp, error = %e, "optional tracepoint not attached");
             }
         }
         if cfg.io_uring {
