@@ -392,8 +392,8 @@ static __always_inline int digits_then_slash(struct aibom_event *e, int at)
  * thread's) magic links resolve like the opener's own. */
 static __always_inline int proc_link_rest(struct aibom_event *e)
 {
-	if (e->path[0] != '/' || e->path[1] != 'p' || e->path[2] != 'r' || e->path[3] != 'o' || e->path[4] != 'c' ||
-	    e->path[5] != '/')
+	if (e->path[0] != '/' || e->path[1] != 'p' || e->path[2] != 'r' || e->path[3] != 'o' ||
+	    e->path[4] != 'c' || e->path[5] != '/')
 		return 0;
 	int at;
 	if (e->path[6] == 's' && e->path[7] == 'e' && e->path[8] == 'l' && e->path[9] == 'f' &&
@@ -792,12 +792,21 @@ int sys_exit_openat(struct sys_exit_ctx *ctx)
 	return open_exit(ctx->ret);
 }
 
+/* openat2(dirfd, filename, how, size): the flags are in the user's struct open_how.
+ * `syscall`: AIBOM_SYS_OPENAT2, or'ed with AIBOM_SYS_IA32 for the compat call. */
+static __always_inline int openat2_enter(__s32 dirfd, const char *filename, const void *how_ptr,
+					 __u32 syscall)
+{
+	struct open_how how = {};
+	bpf_probe_read_user(&how, sizeof(how), how_ptr);
+	return open_enter(dirfd, filename, how.flags, syscall);
+}
+
 SEC("tracepoint/syscalls/sys_enter_openat2")
 int sys_enter_openat2(struct sys_enter_ctx *ctx)
 {
-	struct open_how how = {};
-	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
-	return open_enter((__s32)ctx->args[0], (const char *)ctx->args[1], how.flags, AIBOM_SYS_OPENAT2);
+	return openat2_enter((__s32)ctx->args[0], (const char *)ctx->args[1],
+			     (const void *)ctx->args[2], AIBOM_SYS_OPENAT2);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
@@ -818,11 +827,16 @@ int sys_exit_open(struct sys_exit_ctx *ctx)
 	return open_exit(ctx->ret);
 }
 
+/* creat(filename, mode): open with O_CREAT | O_WRONLY | O_TRUNC from the cwd. */
+static __always_inline int creat_enter(const char *filename, __u32 syscall)
+{
+	return open_enter(-100, filename, O_CREAT_FLAG | O_WRONLY_FLAG | O_TRUNC_FLAG, syscall);
+}
+
 SEC("tracepoint/syscalls/sys_enter_creat")
 int sys_enter_creat(struct sys_enter_ctx *ctx)
 {
-	return open_enter(-100, (const char *)ctx->args[0],
-			  O_CREAT_FLAG | O_WRONLY_FLAG | O_TRUNC_FLAG, AIBOM_SYS_CREAT);
+	return creat_enter((const char *)ctx->args[0], AIBOM_SYS_CREAT);
 }
 
 SEC("tracepoint/syscalls/sys_exit_creat")

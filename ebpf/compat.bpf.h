@@ -53,25 +53,16 @@ int compat_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	case IA32_OPEN:
 		return open_enter(-100, (const char *)(__u64)a0, a1, AIBOM_SYS_OPEN | AIBOM_SYS_IA32);
 	case IA32_CREAT:
-		return open_enter(-100, (const char *)(__u64)a0,
-				  O_CREAT_FLAG | O_WRONLY_FLAG | O_TRUNC_FLAG,
-				  AIBOM_SYS_CREAT | AIBOM_SYS_IA32);
+		return creat_enter((const char *)(__u64)a0, AIBOM_SYS_CREAT | AIBOM_SYS_IA32);
 	case IA32_OPENAT:
 		return open_enter((__s32)a0, (const char *)(__u64)a1, a2,
 				  AIBOM_SYS_OPENAT | AIBOM_SYS_IA32);
-	case IA32_OPENAT2: {
-		struct open_how how = {};
-		bpf_probe_read_user(&how, sizeof(how), (void *)(__u64)a2);
-		return open_enter((__s32)a0, (const char *)(__u64)a1, how.flags,
-				  AIBOM_SYS_OPENAT2 | AIBOM_SYS_IA32);
-	}
+	case IA32_OPENAT2:
+		return openat2_enter((__s32)a0, (const char *)(__u64)a1, (const void *)(__u64)a2,
+				     AIBOM_SYS_OPENAT2 | AIBOM_SYS_IA32);
 	case IA32_OPEN_BY_HANDLE_AT:
-		if (!is_traced(current_tgid()))
-			return 0;
-		stat_inc(AIBOM_STAT_OPEN_SEEN);
-		remember_open(0, a2, (__s32)a0,
-			      AIBOM_SYS_OPEN_BY_HANDLE_AT | AIBOM_SYS_IA32 | RESOLVE_AT_EXIT);
-		return 0;
+		return open_by_handle_enter((__s32)a0, a2,
+					    AIBOM_SYS_OPEN_BY_HANDLE_AT | AIBOM_SYS_IA32);
 	case IA32_EXECVE:
 		return exec_enter(-100, (const char *)(__u64)a0, 0, AIBOM_SYS_EXECVE | AIBOM_SYS_IA32);
 	case IA32_EXECVEAT:

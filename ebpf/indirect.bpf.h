@@ -62,17 +62,23 @@ struct uring_complete_ctx {
 	__s32 res;
 };
 
-SEC("tracepoint/syscalls/sys_enter_open_by_handle_at")
-int sys_enter_open_by_handle_at(struct sys_enter_ctx *ctx)
+/* open_by_handle_at(mount_fd, handle, flags). No name: the handle says which file,
+ * resolved at the exit like a /proc magic link (a failure is only counted: there is no
+ * name to report). `syscall`: AIBOM_SYS_OPEN_BY_HANDLE_AT, or'ed with AIBOM_SYS_IA32. */
+static __always_inline int open_by_handle_enter(__s32 mount_fd, __u64 flags, __u32 syscall)
 {
 	if (!is_traced(current_tgid()))
 		return 0;
 	stat_inc(AIBOM_STAT_OPEN_SEEN);
-	/* no name: the handle says which file, resolved at the exit like a /proc magic link
-	 * (a failure is only counted: there is no name to report) */
-	remember_open(0, ctx->args[2], (__s32)ctx->args[0],
-		      AIBOM_SYS_OPEN_BY_HANDLE_AT | RESOLVE_AT_EXIT);
+	remember_open(0, flags, mount_fd, syscall | RESOLVE_AT_EXIT);
 	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_open_by_handle_at")
+int sys_enter_open_by_handle_at(struct sys_enter_ctx *ctx)
+{
+	return open_by_handle_enter((__s32)ctx->args[0], ctx->args[2],
+				    AIBOM_SYS_OPEN_BY_HANDLE_AT);
 }
 
 SEC("tracepoint/syscalls/sys_exit_open_by_handle_at")
