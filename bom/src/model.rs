@@ -403,28 +403,18 @@ fn component(key: String, mut fs: Vec<FileObservation>) -> Component {
     let p = fs[0].clone();
     let first =
         |get: fn(&FileObservation) -> &Option<String>| fs.iter().find_map(|f| get(f).clone());
-    let mut paths: Vec<String> = fs
-        .iter()
-        .flat_map(|f| f.via.iter().chain(std::iter::once(&f.path)).cloned())
-        .collect();
-    paths.sort();
-    paths.dedup();
-    let mut processes: Vec<Process> = fs.iter().flat_map(|f| f.processes.clone()).collect();
-    processes.sort();
-    processes.dedup();
-    let mut tracers: Vec<String> = fs.iter().flat_map(|f| f.tracers.clone()).collect();
-    tracers.sort();
-    tracers.dedup();
-    let mut accelerators: Vec<String> = fs.iter().flat_map(|f| f.accelerators.clone()).collect();
-    accelerators.sort();
-    accelerators.dedup();
-    let mut projects: Vec<String> = fs
-        .iter()
-        .map(|f| f.project.clone())
-        .filter(|p| !p.is_empty())
-        .collect();
-    projects.sort();
-    projects.dedup();
+    let paths = sorted_distinct(
+        fs.iter()
+            .flat_map(|f| f.via.iter().chain(std::iter::once(&f.path)).cloned()),
+    );
+    let processes = sorted_distinct(fs.iter().flat_map(|f| f.processes.clone()));
+    let tracers = sorted_distinct(fs.iter().flat_map(|f| f.tracers.clone()));
+    let accelerators = sorted_distinct(fs.iter().flat_map(|f| f.accelerators.clone()));
+    let projects = sorted_distinct(
+        fs.iter()
+            .map(|f| f.project.clone())
+            .filter(|p| !p.is_empty()),
+    );
     let name = p
         .name
         .clone()
@@ -488,15 +478,7 @@ fn component(key: String, mut fs: Vec<FileObservation>) -> Component {
         embedded: p.embedded.clone(),
         policy_violations: Vec::new(),
         unsafe_callables: unsafe_callables(&fs),
-        sha256_expected: {
-            let mut v: Vec<String> = fs
-                .iter()
-                .filter_map(|f| f.sha256_expected.clone())
-                .collect();
-            v.sort();
-            v.dedup();
-            v
-        },
+        sha256_expected: sorted_distinct(fs.iter().filter_map(|f| f.sha256_expected.clone())),
     };
     c.identity = identity(&c, &p);
     // a many-file whole weighs what its listing found, else what its parts seen weigh
@@ -508,13 +490,18 @@ fn component(key: String, mut fs: Vec<FileObservation>) -> Component {
 
 /// The dangerous callables of the files, split from their comma-separated reasons.
 fn unsafe_callables(fs: &[FileObservation]) -> Vec<String> {
-    let mut v: Vec<String> = fs
-        .iter()
-        .filter_map(|f| f.unsafe_reason.as_deref())
-        .flat_map(|r| r.split(','))
-        .map(|c| c.trim().to_string())
-        .filter(|c| !c.is_empty())
-        .collect();
+    sorted_distinct(
+        fs.iter()
+            .filter_map(|f| f.unsafe_reason.as_deref())
+            .flat_map(|r| r.split(','))
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty()),
+    )
+}
+
+/// The items, sorted, each once.
+fn sorted_distinct<T: Ord>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut v: Vec<T> = items.into_iter().collect();
     v.sort();
     v.dedup();
     v
