@@ -28,12 +28,11 @@ fn read_jsonl(path: &Path) -> Vec<Value> {
         .collect()
 }
 
-/// Access records of `name` by the test's `cat`s in JSONL events (not the run's own reads
-/// of the file it identifies, which a daemon sees unless the run handed itself over).
-fn accesses<'a>(evs: &'a [Value], name: &str) -> Vec<&'a Value> {
+/// Access records of `name` in JSONL events whose process name passes `by`.
+fn accesses_by<'a>(evs: &'a [Value], name: &str, by: impl Fn(&str) -> bool) -> Vec<&'a Value> {
     evs.iter()
         .filter(|e| e[record::EVENT_NAME] == event::ARTIFACT_ACCESS)
-        .filter(|e| e[attr::PROCESS_EXECUTABLE_NAME] == "cat")
+        .filter(|e| by(e[attr::PROCESS_EXECUTABLE_NAME].as_str().unwrap_or("")))
         .filter(|e| {
             e[attr::FILE_PATH]
                 .as_str()
@@ -42,21 +41,16 @@ fn accesses<'a>(evs: &'a [Value], name: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// Access records of `name` by the test's `cat`s (not the run's own reads of the file it
+/// identifies, which a daemon sees unless the run handed itself over).
+fn accesses<'a>(evs: &'a [Value], name: &str) -> Vec<&'a Value> {
+    accesses_by(evs, name, |p| p == "cat")
+}
+
 /// Access records of `name` by anything but the test's commands: an `aibomd run`'s own
 /// reads of the file it identifies.
 fn not_by_the_workload<'a>(evs: &'a [Value], name: &str) -> Vec<&'a Value> {
-    evs.iter()
-        .filter(|e| e[record::EVENT_NAME] == event::ARTIFACT_ACCESS)
-        .filter(|e| {
-            !["cat", "sh", "sleep"]
-                .contains(&e[attr::PROCESS_EXECUTABLE_NAME].as_str().unwrap_or(""))
-        })
-        .filter(|e| {
-            e[attr::FILE_PATH]
-                .as_str()
-                .is_some_and(|p| p.ends_with(name))
-        })
-        .collect()
+    accesses_by(evs, name, |p| !["cat", "sh", "sleep"].contains(&p))
 }
 
 /// `aibomd run --events EVENTS -- sh -c SCRIPT` in `dir`, exporting OTLP to `otlp` if given.
